@@ -1,0 +1,119 @@
+//! The command line: argument parsing, the commands, and the mapping of outcomes to the exit
+//! codes of DESIGN.md. No logic a library user would need lives here.
+
+mod args;
+mod exit;
+
+pub use args::{Cli, Command, DemoArgs};
+pub use exit::Exit;
+
+use std::path::Path;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Source;
+use crate::replay::{Plan, PlanOverrides};
+use crate::report::render_table;
+use crate::run::{RunOptions, execute};
+use crate::sla::VerdictKind;
+
+/// Runs a parsed command line; returns the exit code.
+pub async fn main(cli: Cli) -> Exit {
+    match cli.command {
+        Command::Demo(args) => {
+            let plan = match &args.plan {
+                Some(path) => Source::read(path).and_then(|src| Plan::load(&src, &overrides(&args))),
+                None => sla_override(&args).and_then(|o| Plan::demo(&o)),
+            };
+            run_plan(plan.and_then(|p| with_sla(p, &args)), &args).await
+        }
+        Command::Run { plan, overrides: args } => {
+            let plan = Source::read(&plan).and_then(|src| Plan::load(&src, &overrides(&args)));
+            run_plan(plan.and_then(|p| with_sla(p, &args)), &args).await
+        }
+    }
+}
+
+fn overrides(args: &DemoArgs) -> PlanOverrides {
+    PlanOverrides {
+        records: args.records,
+        rate: args.rate.clone(),
+        seed: args.seed,
+        loss_rate: args.loss_rate,
+        duplicate_rate: args.duplicate_rate,
+        error_rate: args.error_rate,
+        drop_rates: args.drop_rate.clone(),
+        lag: args.lag.clone(),
+        sla: None,
+    }
+}
+
+fn sla_override(args: &DemoArgs) -> Result<PlanOverrides, crate::config::ConfigError> {
+    let mut o = overrides(args);
+    if let Some(path) = &args.sla {
+        o.sla = Some(Source::read(path)?);
+    }
+    Ok(o)
+}
+
+fn with_sla(mut plan: Plan, args: &DemoArgs) -> Result<Plan, crate::config::ConfigError> {
+    if let Some(path) = &args.sla {
+        plan.sla = Source::read(path)?;
+    }
+    Ok(plan)
+}
+
+async fn run_plan(plan: Result<Plan, crate::config::ConfigError>, args: &DemoArgs) -> Exit {
+    let plan = match plan {
+        Ok(plan) => plan,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::BadInput;
+        }
+    };
+    let cancel = CancellationToken::new();
+    let on_signal = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("interrupted: draining; the report will say the run is incomplete");
+            on_signal.cancel();
+        }
+    });
+    if !args.quiet {
+        eprintln!(
+            "syncproof: plan \"{}\": {} records at {}/s, seed {}",
+            plan.name,
+            plan.records,
+            plan.load.rate.as_per_second(),
+            plan.seed
+        );
+    }
+    let options = RunOptions {
+        out: args.out.clone(),
+        progress: !args.quiet,
+    };
+    match execute(plan, options, cancel).await {
+        Ok(outcome) => {
+            print!("{}", render_table(&outcome.summary));
+            println!("run directory: {}", display(&outcome.dir));
+            let complete = outcome.summary.json["run"]["complete"].as_bool().unwrap_or(false);
+            if !complete {
+                eprintln!("the run was interrupted: its report covers only what was sent");
+                return Exit::RunFailed;
+            }
+            match outcome.summary.overall {
+                VerdictKind::Pass => Exit::Pass,
+                VerdictKind::Fail => Exit::Breach,
+                VerdictKind::Inconclusive => Exit::Inconclusive,
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            if e.is_bad_input() { Exit::BadInput } else { Exit::RunFailed }
+        }
+    }
+}
+
+fn display(path: &Path) -> String {
+    path.display().to_string()
+}

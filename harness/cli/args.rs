@@ -1,0 +1,120 @@
+//! Command-line arguments. Flag names are a contract: scripts and CI pipelines call them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::units::{fraction, parse_duration};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "syncproof",
+    version,
+    about = "Evidence, in numbers, that a CRM integration moves data as fast, as completely and as correctly as its contract says.",
+    after_help = "Exit codes: 0 all SLAs pass, 1 an SLA breached, 2 bad input or usage, 3 the run failed, 4 inconclusive."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The whole loop on embedded defaults: synthetic contacts through the built-in mock
+    /// integration (source CRM → reference relay → target CRM) on loopback, judged against the
+    /// demo SLA, in under a minute.
+    Demo(DemoArgs),
+    /// Run a plan file (built-in mock integration targets).
+    Run {
+        /// The plan file (see datasets/plans/).
+        plan: PathBuf,
+        #[command(flatten)]
+        overrides: DemoArgs,
+    },
+}
+
+/// Knobs that override the plan. Rates are fractions (0.02, not 2).
+#[derive(Debug, Clone, Default, Args)]
+pub struct DemoArgs {
+    /// Records to send.
+    #[arg(long, value_name = "N")]
+    pub records: Option<u64>,
+    /// Open-loop arrival rate, e.g. 200/s, 600/m.
+    #[arg(long, value_name = "R", value_parser = parse_rate)]
+    pub rate: Option<String>,
+    /// Seed of all randomness (data, faults, jitter).
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// The run directory (default: runs/<run-id>/).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Relay defect: fraction of records never written to the target.
+    #[arg(long, value_name = "F", value_parser = parse_fraction)]
+    pub loss_rate: Option<f64>,
+    /// Relay defect: fraction of records written twice (a non-idempotent retry).
+    #[arg(long, value_name = "F", value_parser = parse_fraction)]
+    pub duplicate_rate: Option<f64>,
+    /// Fraction of API calls the mock CRMs answer with a transient 5xx.
+    #[arg(long, value_name = "F", value_parser = parse_fraction)]
+    pub error_rate: Option<f64>,
+    /// Relay defect: fraction of records whose FIELD the relay omits (repeatable).
+    #[arg(long, value_name = "FIELD=F", value_parser = parse_drop)]
+    pub drop_rate: Vec<(String, f64)>,
+    /// Relay defect: median delay from source to target, e.g. 300ms.
+    #[arg(long, value_name = "DURATION", value_parser = parse_lag)]
+    pub lag: Option<String>,
+    /// Use this plan file instead of the embedded demo plan.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    /// Use this SLA file instead of the plan's.
+    #[arg(long, value_name = "FILE")]
+    pub sla: Option<PathBuf>,
+    /// No progress lines; the verdict table only.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+fn parse_fraction(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number (rates are fractions: 0.02, not 2%)"))?;
+    fraction(value).map_err(|e| e.to_string())
+}
+
+fn parse_rate(text: &str) -> Result<String, String> {
+    text.parse::<crate::units::Rate>()
+        .map(|_| text.to_string())
+        .map_err(|e| e.to_string())
+}
+
+fn parse_lag(text: &str) -> Result<String, String> {
+    parse_duration(text).map(|_| text.to_string()).map_err(|e| e.to_string())
+}
+
+fn parse_drop(text: &str) -> Result<(String, f64), String> {
+    let (field, rate) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?}: write FIELD=F, e.g. phone=0.05"))?;
+    Ok((field.trim().to_string(), parse_fraction(rate.trim())?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_parse_and_bad_values_are_explained() {
+        let cli = Cli::try_parse_from([
+            "syncproof", "demo", "--records", "10", "--rate", "50/s", "--drop-rate", "phone=0.05",
+            "--drop-rate", "email=0.1", "--lag", "250ms", "--loss-rate", "0.01",
+        ])
+        .unwrap();
+        let Command::Demo(args) = cli.command else { panic!("demo") };
+        assert_eq!(args.records, Some(10));
+        assert_eq!(args.drop_rate, vec![("phone".into(), 0.05), ("email".into(), 0.1)]);
+        let err = Cli::try_parse_from(["syncproof", "demo", "--loss-rate", "2"]).unwrap_err();
+        assert!(err.to_string().contains("not a fraction"), "{err}");
+        let err = Cli::try_parse_from(["syncproof", "demo", "--drop-rate", "phone"]).unwrap_err();
+        assert!(err.to_string().contains("FIELD=F"), "{err}");
+    }
+}

@@ -1,0 +1,22 @@
+//! Exit codes, as DESIGN.md and the README document them.
+
+/// How the process ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Every SLA passed.
+    Pass = 0,
+    /// At least one SLA was breached.
+    Breach = 1,
+    /// Bad input or usage: nothing was run.
+    BadInput = 2,
+    /// The run itself failed (target unreachable, disk full, interrupted).
+    RunFailed = 3,
+    /// No SLA breached, but at least one could not be decided on this sample.
+    Inconclusive = 4,
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(exit: Exit) -> Self {
+        std::process::ExitCode::from(exit as u8)
+    }
+}

@@ -1,0 +1,192 @@
+//! Value makers per field kind and locale. A [`Person`] is drawn first so that a record's name,
+//! email, company domain, phone and country agree with each other, as they do in real CRMs.
+
+use fake::Fake;
+use fake::faker::address::raw::{BuildingNumber, CityName, PostCode, StreetName, ZipCode};
+use fake::faker::company::raw::CompanyName;
+use fake::faker::job::raw::Title;
+use fake::faker::name::raw::{FirstName, LastName};
+use fake::locales::{DE_DE, EN, FR_FR, JA_JP, PT_BR};
+use rand::Rng;
+
+use crate::shape::{FieldKind, FieldSpec, Locale};
+
+/// Calls a `fake` faker in the record's locale.
+macro_rules! in_locale {
+    ($faker:ident, $locale:expr, $rng:expr) => {
+        match $locale {
+            Locale::EnUs => $faker(EN).fake_with_rng::<String, _>($rng),
+            Locale::DeDe => $faker(DE_DE).fake_with_rng::<String, _>($rng),
+            Locale::FrFr => $faker(FR_FR).fake_with_rng::<String, _>($rng),
+            Locale::JaJp => $faker(JA_JP).fake_with_rng::<String, _>($rng),
+            Locale::PtBr => $faker(PT_BR).fake_with_rng::<String, _>($rng),
+        }
+    };
+}
+
+/// The coherent core of one record.
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub locale: Locale,
+    pub first: String,
+    pub last: String,
+    pub company: String,
+}
+
+impl Person {
+    pub fn new<R: Rng + ?Sized>(locale: Locale, rng: &mut R) -> Person {
+        Person {
+            locale,
+            first: in_locale!(FirstName, locale, rng),
+            last: in_locale!(LastName, locale, rng),
+            company: in_locale!(CompanyName, locale, rng),
+        }
+    }
+}
+
+/// A value for `field`, before nulls and defects are applied.
+pub fn make<R: Rng + ?Sized>(field: &FieldSpec, p: &Person, rng: &mut R) -> String {
+    let locale = p.locale;
+    match field.kind {
+        FieldKind::FirstName => p.first.clone(),
+        FieldKind::LastName => p.last.clone(),
+        FieldKind::Company => p.company.clone(),
+        FieldKind::Email => email(p, rng),
+        FieldKind::Phone => phone(locale, rng),
+        FieldKind::JobTitle => in_locale!(Title, Locale::EnUs, rng),
+        FieldKind::Street => {
+            let street = in_locale!(StreetName, locale, rng);
+            let number = in_locale!(BuildingNumber, locale, rng);
+            match locale {
+                Locale::EnUs | Locale::FrFr => format!("{number} {street}"),
+                _ => format!("{street} {number}"),
+            }
+        }
+        FieldKind::City => in_locale!(CityName, locale, rng),
+        FieldKind::PostalCode => match locale {
+            Locale::EnUs => in_locale!(ZipCode, locale, rng),
+            _ => in_locale!(PostCode, locale, rng),
+        },
+        FieldKind::Country => country(locale).to_string(),
+        FieldKind::Enum => {
+            let draw = rng.random::<f64>();
+            field
+                .values
+                .iter()
+                .find(|(_, cum)| draw < *cum)
+                .map(|(v, _)| v.clone())
+                .unwrap_or_default()
+        }
+        FieldKind::Timestamp => {
+            let (from, span) = field.range.expect("validated: timestamp fields have a range");
+            let offset = span.mul_f64(rng.random::<f64>());
+            let at = from + std::time::Duration::from_secs(offset.as_secs());
+            humantime::format_rfc3339_seconds(at).to_string()
+        }
+    }
+}
+
+fn country(locale: Locale) -> &'static str {
+    match locale {
+        Locale::EnUs => "United States",
+        Locale::DeDe => "Germany",
+        Locale::FrFr => "France",
+        Locale::JaJp => "Japan",
+        Locale::PtBr => "Brazil",
+    }
+}
+
+/// An email coherent with the person: `first.last@companydomain` or a free-mail address.
+fn email<R: Rng + ?Sized>(p: &Person, rng: &mut R) -> String {
+    let first = ascii_slug(&p.first);
+    let last = ascii_slug(&p.last);
+    let n: u32 = rng.random_range(1..1000);
+    let local = match (first.is_empty(), last.is_empty(), rng.random_range(0..3)) {
+        (false, false, 0) => format!("{first}.{last}"),
+        (false, false, 1) => format!("{}{last}", &first[..1]),
+        (false, false, _) => format!("{first}.{last}{n}"),
+        _ => format!("user{n}{}", rng.random_range(1000..9999)),
+    };
+    let slug = ascii_slug(&p.company);
+    let tld = match p.locale {
+        Locale::EnUs => "com",
+        Locale::DeDe => "de",
+        Locale::FrFr => "fr",
+        Locale::JaJp => "jp",
+        Locale::PtBr => "com.br",
+    };
+    let free = ["gmail.com", "outlook.com", "yahoo.com", "proton.me"];
+    let domain = if slug.len() >= 3 && rng.random_bool(0.7) {
+        format!("{}.{tld}", &slug[..slug.len().min(20)])
+    } else {
+        free[rng.random_range(0..free.len())].to_string()
+    };
+    format!("{local}@{domain}")
+}
+
+/// A phone number with its country code, in one of the national spellings people type.
+fn phone<R: Rng + ?Sized>(locale: Locale, rng: &mut R) -> String {
+    let mut digits = |n: usize| -> String {
+        (0..n)
+            .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
+            .collect()
+    };
+    match locale {
+        Locale::EnUs => {
+            let (area, a, b) = (format!("{}{}", 2 + (digits(1).as_bytes()[0] - b'0') % 8, digits(2)), digits(3), digits(4));
+            match a.as_bytes()[0] % 3 {
+                0 => format!("+1 ({area}) {a}-{b}"),
+                1 => format!("+1 {area}-{a}-{b}"),
+                _ => format!("+1{area}{a}{b}"),
+            }
+        }
+        Locale::DeDe => format!("+49 {} {}", 30 + (digits(1).as_bytes()[0] - b'0') as u32 * 10, digits(7)),
+        Locale::FrFr => format!("+33 {} {} {} {} {}", 1 + (digits(1).as_bytes()[0] - b'0') % 5, digits(2), digits(2), digits(2), digits(2)),
+        Locale::JaJp => format!("+81 3-{}-{}", digits(4), digits(4)),
+        Locale::PtBr => format!("+55 11 9{}-{}", digits(4), digits(4)),
+    }
+}
+
+/// Lower-case ASCII letters and digits of `text`, accents folded, everything else dropped.
+fn ascii_slug(text: &str) -> String {
+    text.chars()
+        .filter_map(|c| {
+            let c = match c {
+                'ä' | 'à' | 'á' | 'â' | 'ã' | 'Ä' | 'À' | 'Á' | 'Â' => 'a',
+                'ö' | 'ò' | 'ó' | 'ô' | 'õ' | 'Ö' | 'Ó' | 'Ô' => 'o',
+                'ü' | 'ù' | 'ú' | 'û' | 'Ü' | 'Ú' => 'u',
+                'é' | 'è' | 'ê' | 'ë' | 'É' | 'È' => 'e',
+                'ï' | 'î' | 'í' | 'Í' => 'i',
+                'ç' | 'Ç' => 'c',
+                'ß' => 's',
+                c => c,
+            };
+            c.is_ascii_alphanumeric().then(|| c.to_ascii_lowercase())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn phones_carry_a_country_code() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        for locale in [Locale::EnUs, Locale::DeDe, Locale::FrFr, Locale::JaJp, Locale::PtBr] {
+            for _ in 0..50 {
+                let p = phone(locale, &mut rng);
+                assert!(p.starts_with('+'), "{p}");
+                let digits = p.chars().filter(char::is_ascii_digit).count();
+                assert!((10..=15).contains(&digits), "{p} has {digits} digits");
+            }
+        }
+    }
+
+    #[test]
+    fn slugs_fold_accents_and_drop_the_rest() {
+        assert_eq!(ascii_slug("Müller & Söhne GmbH"), "mullersohnegmbh");
+        assert_eq!(ascii_slug("山田"), "");
+    }
+}

@@ -1,0 +1,34 @@
+//! syncproof: evidence, in numbers, that a CRM integration moves data as fast, as completely and
+//! as correctly as its contract says.
+//!
+//! # Layout
+//!
+//! One module per pipeline stage, each depending only on the stages to its left:
+//!
+//! - [`units`]: durations (`"500ms"`), rates (`"200/s"`) and fractions, parsed once, shared.
+//! - [`config`]: reading TOML files with errors that name the file, the key and the fix.
+//! - [`shape`]: what the data looks like (fields, kinds, null rates, labelled defects).
+//! - [`generate`]: records as a pure function of (shape, seed, index), and their Parquet writer.
+//! - [`parquet_out`]: Parquet files that appear under their final name only when complete.
+//! - [`measure`]: attempt and observation events (Parquet segments), HDR histograms, the ledger.
+//! - [`replay`]: the plan, the open-loop schedule, batching workers, retries, the HTTP client.
+//! - [`verify`]: read-back of the target by external id, and the final reconciliation.
+//! - [`quality`]: loss, exact duplicates, per-field completeness and accuracy.
+//! - [`sla`]: SLA files, confidence intervals and verdicts.
+//! - [`report`]: `summary.json`, `report.md`, `junit.xml`, the terminal table.
+//! - [`run`]: the whole loop wired together (what `demo` and `run` call).
+//! - [`cli`]: argument parsing and exit codes; nothing a library user would need.
+
+pub mod cli;
+pub mod config;
+pub mod generate;
+pub mod measure;
+pub mod parquet_out;
+pub mod quality;
+pub mod replay;
+pub mod report;
+pub mod run;
+pub mod shape;
+pub mod sla;
+pub mod units;
+pub mod verify;

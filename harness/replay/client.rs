@@ -1,0 +1,116 @@
+//! The HTTP client: one `reqwest` client per target, bearer auth, a timeout, and a response
+//! reduced to what the harness needs: status, JSON body, `Retry-After`, and how much of the
+//! vendor's rolling quota is used (from its rate-limit headers). Transport errors become status
+//! 0 with the error's message; nothing panics on a strange response.
+
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+
+/// What came back from one call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallResponse {
+    /// HTTP status; 0 when no response arrived.
+    pub status: u16,
+    pub body: Option<Value>,
+    pub retry_after: Option<Duration>,
+    /// Share of the rolling-window quota used after this call (0..=1), when the vendor says.
+    pub quota_used: Option<f64>,
+    pub error: Option<String>,
+}
+
+/// A client for one system's API.
+#[derive(Debug, Clone)]
+pub struct CrmClient {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl CrmClient {
+    pub fn new(base: &str, token: &str, timeout: Duration) -> Result<CrmClient, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .pool_max_idle_per_host(64)
+            .build()?;
+        Ok(CrmClient {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            token: token.to_string(),
+        })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// POSTs a JSON body to `path` (relative to the base URL).
+    pub async fn post(&self, path: &str, body: &Value) -> CallResponse {
+        let result = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await;
+        let response = match result {
+            Ok(r) => r,
+            Err(e) => return transport_error(&e),
+        };
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = match response.bytes().await {
+            Ok(bytes) => serde_json::from_slice(&bytes).ok(),
+            Err(e) => return transport_error(&e),
+        };
+        CallResponse {
+            status,
+            body,
+            retry_after: retry_after(&headers),
+            quota_used: quota_used(&headers),
+            error: None,
+        }
+    }
+}
+
+fn transport_error(e: &reqwest::Error) -> CallResponse {
+    // The whole cause chain: "error sending request: connection closed before message completed".
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    CallResponse {
+        status: 0,
+        body: None,
+        retry_after: None,
+        quota_used: None,
+        error: Some(message),
+    }
+}
+
+fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
+    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is not used by CRM APIs).
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let seconds: f64 = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds))
+}
+
+/// HubSpot's `X-HubSpot-RateLimit-Max` / `-Remaining`.
+fn quota_used(headers: &HeaderMap) -> Option<f64> {
+    let max = header_u64(headers, "x-hubspot-ratelimit-max")?;
+    let remaining = header_u64(headers, "x-hubspot-ratelimit-remaining")?;
+    (max > 0).then(|| (max.saturating_sub(remaining)) as f64 / max as f64)
+}

@@ -1,0 +1,127 @@
+//! The HubSpot CRM v3 dialect: request bodies for batch upsert, batch read and search, and the
+//! parsing of their results into [`TargetCopy`]s. Only what the harness sends and reads; the
+//! mock in `syncproof-mocks` serves the same shapes.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+
+pub const BATCH_UPSERT: &str = "/crm/v3/objects/contacts/batch/upsert";
+pub const BATCH_READ: &str = "/crm/v3/objects/contacts/batch/read";
+pub const SEARCH: &str = "/crm/v3/objects/contacts/search";
+
+/// One record as the target holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetCopy {
+    /// The target's own id (ascending in creation order on HubSpot).
+    pub object_id: u64,
+    pub properties: BTreeMap<String, Option<String>>,
+}
+
+impl TargetCopy {
+    pub fn get(&self, property: &str) -> Option<&str> {
+        self.properties.get(property)?.as_deref()
+    }
+}
+
+/// `batch/upsert` keyed by the external id: retries of it never create duplicates.
+pub fn batch_upsert_body<'a>(
+    id_property: &str,
+    records: impl Iterator<Item = (&'a str, Vec<(&'a str, &'a str)>)>,
+) -> Value {
+    let inputs: Vec<Value> = records
+        .map(|(id, props)| {
+            let mut properties = Map::new();
+            properties.insert(id_property.to_string(), Value::from(id));
+            for (k, v) in props {
+                properties.insert(k.to_string(), Value::from(v));
+            }
+            json!({ "idProperty": id_property, "id": id, "properties": properties })
+        })
+        .collect();
+    json!({ "inputs": inputs })
+}
+
+/// `batch/read` of records by the external id property.
+pub fn batch_read_body(id_property: &str, ids: &[&str]) -> Value {
+    let inputs: Vec<Value> = ids.iter().map(|id| json!({ "id": id })).collect();
+    json!({ "idProperty": id_property, "inputs": inputs, "properties": [id_property], "propertiesWithHistory": [] })
+}
+
+/// `search` for every record whose `property` is one of `values` (duplicates included).
+pub fn search_in_body(property: &str, values: &[&str], properties: &[String], after: u64, limit: u32) -> Value {
+    json!({
+        "filterGroups": [{ "filters": [{ "propertyName": property, "operator": "IN", "values": values }] }],
+        "properties": properties,
+        "sorts": [{ "propertyName": "hs_object_id", "direction": "ASCENDING" }],
+        "limit": limit,
+        "after": after.to_string(),
+    })
+}
+
+/// The objects in a batch or search response's `results`.
+pub fn parse_results(body: &Value) -> Vec<TargetCopy> {
+    let Some(results) = body.get("results").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    results
+        .iter()
+        .filter_map(|r| {
+            let object_id = r.get("id")?.as_str()?.parse().ok()?;
+            let properties = r
+                .get("properties")?
+                .as_object()?
+                .iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        Value::Null => None,
+                        Value::String(s) => Some(s.clone()),
+                        other => Some(other.to_string()),
+                    };
+                    (k.clone(), v)
+                })
+                .collect();
+            Some(TargetCopy {
+                object_id,
+                properties,
+            })
+        })
+        .collect()
+}
+
+/// The `paging.next.after` cursor of a search response, if there is a next page.
+pub fn next_after(body: &Value) -> Option<u64> {
+    body.pointer("/paging/next/after")?.as_str()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upsert_bodies_carry_the_external_id_as_idproperty() {
+        let body = batch_upsert_body("syncproof_id", [("sp-1", vec![("email", "a@b.c")])].into_iter());
+        assert_eq!(body["inputs"][0]["idProperty"], "syncproof_id");
+        assert_eq!(body["inputs"][0]["id"], "sp-1");
+        assert_eq!(body["inputs"][0]["properties"]["syncproof_id"], "sp-1");
+        assert_eq!(body["inputs"][0]["properties"]["email"], "a@b.c");
+    }
+
+    #[test]
+    fn results_parse_with_nulls_and_paging() {
+        let body = json!({
+            "total": 2,
+            "results": [
+                { "id": "7", "properties": { "email": "x@y.z", "phone": null } },
+                { "id": "oops" }
+            ],
+            "paging": { "next": { "after": "200" } }
+        });
+        let copies = parse_results(&body);
+        assert_eq!(copies.len(), 1);
+        assert_eq!(copies[0].object_id, 7);
+        assert_eq!(copies[0].get("email"), Some("x@y.z"));
+        assert_eq!(copies[0].get("phone"), None);
+        assert_eq!(next_after(&body), Some(200));
+    }
+}

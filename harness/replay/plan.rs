@@ -1,0 +1,469 @@
+//! The plan: what to send, where, how fast, how to retry and how to verify. The serde shape
+//! (`PlanFile`, `deny_unknown_fields`) is separate from the validated [`Plan`]; command-line
+//! overrides are applied to the file form first, so they pass the very same checks and the
+//! effective plan written to the run directory is exactly what ran.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::RetryPolicy;
+use crate::config::{ConfigError, Source, suggest_closest};
+use crate::shape::{DEMO_SHAPE, Shape};
+use crate::units::{Rate, fraction, parse_duration};
+
+/// The demo's plan and SLA, embedded so `demo` needs no file.
+pub const DEMO_PLAN: &str = include_str!("../../datasets/plans/demo.toml");
+pub const DEMO_SLA: &str = include_str!("../../datasets/sla/demo.toml");
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanFile {
+    name: String,
+    seed: u64,
+    records: u64,
+    shape: String,
+    sla: String,
+    target: TargetFile,
+    load: LoadFile,
+    #[serde(default)]
+    retry: RetryFile,
+    #[serde(default)]
+    verify: VerifyFile,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+enum TargetKind {
+    /// Built-in source mock CRM → reference relay → target mock CRM, on loopback.
+    #[serde(rename = "mock-integration")]
+    MockIntegration,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TargetFile {
+    kind: TargetKind,
+    #[serde(default = "default_id_property")]
+    id_property: String,
+    #[serde(default)]
+    source: CrmFile,
+    #[serde(default)]
+    target: CrmFile,
+    #[serde(default)]
+    relay: RelayFile,
+}
+
+fn default_id_property() -> String {
+    "syncproof_id".into()
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct CrmFile {
+    burst_max: u32,
+    burst_window: String,
+    daily_max: u64,
+    search_per_second: u32,
+    error_rate: f64,
+    latency: String,
+    latency_sigma: f64,
+    latency_max: String,
+    search_lag: String,
+}
+
+impl Default for CrmFile {
+    fn default() -> Self {
+        CrmFile {
+            burst_max: 190,
+            burst_window: "10s".into(),
+            daily_max: 625_000,
+            search_per_second: 5,
+            error_rate: 0.0,
+            latency: "0ms".into(),
+            latency_sigma: 0.5,
+            latency_max: "2s".into(),
+            search_lag: "0ms".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RelayFile {
+    lag: String,
+    lag_sigma: f64,
+    lag_max: String,
+    loss_rate: f64,
+    duplicate_rate: f64,
+    drop_rates: BTreeMap<String, f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    truncate_at: Option<usize>,
+    poll_interval: String,
+    batch_size: usize,
+    max_retries: u32,
+}
+
+impl Default for RelayFile {
+    fn default() -> Self {
+        RelayFile {
+            lag: "0ms".into(),
+            lag_sigma: 0.6,
+            lag_max: "5s".into(),
+            loss_rate: 0.0,
+            duplicate_rate: 0.0,
+            drop_rates: BTreeMap::new(),
+            truncate_at: None,
+            poll_interval: "50ms".into(),
+            batch_size: 100,
+            max_retries: 8,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoadFile {
+    rate: String,
+    #[serde(default = "default_batch")]
+    batch_size: usize,
+    #[serde(default = "default_linger")]
+    linger: String,
+    #[serde(default = "default_concurrency")]
+    concurrency: usize,
+    #[serde(default = "default_timeout")]
+    timeout: String,
+}
+
+fn default_batch() -> usize {
+    100
+}
+fn default_linger() -> String {
+    "100ms".into()
+}
+fn default_concurrency() -> usize {
+    8
+}
+fn default_timeout() -> String {
+    "10s".into()
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RetryFile {
+    max_attempts: u32,
+    base_delay: String,
+    max_delay: String,
+    honor_retry_after: bool,
+}
+
+impl Default for RetryFile {
+    fn default() -> Self {
+        RetryFile {
+            max_attempts: 6,
+            base_delay: "100ms".into(),
+            max_delay: "10s".into(),
+            honor_retry_after: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct VerifyFile {
+    poll_interval: String,
+    window: String,
+    read_rate: String,
+    search_rate: String,
+}
+
+impl Default for VerifyFile {
+    fn default() -> Self {
+        VerifyFile {
+            poll_interval: "200ms".into(),
+            window: "8s".into(),
+            read_rate: "15/s".into(),
+            search_rate: "4/s".into(),
+        }
+    }
+}
+
+/// Knobs of one built-in mock CRM.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CrmKnobs {
+    pub burst_max: u32,
+    pub burst_window: Duration,
+    pub daily_max: u64,
+    pub search_per_second: u32,
+    pub error_rate: f64,
+    pub latency: Duration,
+    pub latency_sigma: f64,
+    pub latency_max: Duration,
+    pub search_lag: Duration,
+}
+
+/// The reference relay's defects.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RelayPlan {
+    pub lag: Duration,
+    pub lag_sigma: f64,
+    pub lag_max: Duration,
+    pub loss_rate: f64,
+    pub duplicate_rate: f64,
+    pub drop_rates: BTreeMap<String, f64>,
+    pub truncate_at: Option<usize>,
+    pub poll_interval: Duration,
+    pub batch_size: usize,
+    pub max_retries: u32,
+}
+
+/// How records are sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadPlan {
+    pub rate: Rate,
+    pub batch_size: usize,
+    /// Longest a record waits for its batch to fill.
+    pub linger: Duration,
+    pub concurrency: usize,
+    pub timeout: Duration,
+}
+
+/// How the target is observed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifyPlan {
+    pub id_property: String,
+    pub poll_interval: Duration,
+    /// A record not seen this long after its write settled is lost.
+    pub window: Duration,
+    pub read_rate: Rate,
+    pub search_rate: Rate,
+}
+
+/// A validated plan.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub name: String,
+    pub seed: u64,
+    pub records: u64,
+    pub shape: Arc<Shape>,
+    /// The SLA file the plan names, read but not yet parsed (the SLA stage parses it).
+    pub sla: Source,
+    pub source: CrmKnobs,
+    pub target: CrmKnobs,
+    pub relay: RelayPlan,
+    pub load: LoadPlan,
+    pub retry: RetryPolicy,
+    pub verify: VerifyPlan,
+    /// The effective plan as TOML (overrides applied), for the run directory.
+    pub effective_toml: String,
+}
+
+/// Values given on the command line, applied over the plan file.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOverrides {
+    pub records: Option<u64>,
+    pub rate: Option<String>,
+    pub seed: Option<u64>,
+    pub loss_rate: Option<f64>,
+    pub duplicate_rate: Option<f64>,
+    pub error_rate: Option<f64>,
+    pub drop_rates: Vec<(String, f64)>,
+    pub lag: Option<String>,
+    pub sla: Option<Source>,
+}
+
+impl Plan {
+    /// The embedded demo plan with its embedded shape and SLA.
+    pub fn demo(overrides: &PlanOverrides) -> Result<Plan, ConfigError> {
+        Plan::load(&Source::embedded("datasets/plans/demo.toml", DEMO_PLAN), overrides)
+    }
+
+    /// Parses, applies overrides, validates.
+    pub fn load(src: &Source, overrides: &PlanOverrides) -> Result<Plan, ConfigError> {
+        let mut file: PlanFile = src.parse()?;
+        apply(&mut file, overrides);
+        let flag = |name: &str, e: &dyn std::fmt::Display| ConfigError {
+            file: "command line".into(),
+            line: None,
+            message: format!("--{name}: {e}"),
+        };
+        let shape_src = referenced(src, &file.shape, "shape")?;
+        let shape = Arc::new(Shape::from_source(&shape_src)?);
+        let sla = match &overrides.sla {
+            Some(s) => s.clone(),
+            None => referenced(src, &file.sla, "sla")?,
+        };
+        let dur = |key: &str, v: &str| parse_duration(v).map_err(|e| src.invalid(key, e));
+        let frac = |key: &str, v: f64| fraction(v).map_err(|e| src.invalid(key, e));
+        let crm = |prefix: &str, c: &CrmFile| -> Result<CrmKnobs, ConfigError> {
+            Ok(CrmKnobs {
+                burst_max: c.burst_max.max(1),
+                burst_window: dur(&format!("{prefix}.burst_window"), &c.burst_window)?,
+                daily_max: c.daily_max,
+                search_per_second: c.search_per_second.max(1),
+                error_rate: frac(&format!("{prefix}.error_rate"), c.error_rate)?,
+                latency: dur(&format!("{prefix}.latency"), &c.latency)?,
+                latency_sigma: c.latency_sigma.max(0.0),
+                latency_max: dur(&format!("{prefix}.latency_max"), &c.latency_max)?,
+                search_lag: dur(&format!("{prefix}.search_lag"), &c.search_lag)?,
+            })
+        };
+        let r = &file.target.relay;
+        let mut drop_rates = BTreeMap::new();
+        for (field, rate) in &r.drop_rates {
+            if shape.field(field).is_none() {
+                let names = shape.field_names();
+                let hint = suggest_closest(field, &names)
+                    .map(|s| format!("did you mean \"{s}\"?"))
+                    .unwrap_or_else(|| format!("fields: {}", names.join(", ")));
+                let message = format!("no field \"{field}\" in the shape ({hint})");
+                return Err(if overrides.drop_rates.iter().any(|(f, _)| f == field) {
+                    flag("drop-rate", &message)
+                } else {
+                    src.invalid("target.relay.drop_rates", message)
+                });
+            }
+            drop_rates.insert(field.clone(), frac("target.relay.drop_rates", *rate)?);
+        }
+        let relay = RelayPlan {
+            lag: dur("target.relay.lag", &r.lag)?,
+            lag_sigma: r.lag_sigma.max(0.0),
+            lag_max: dur("target.relay.lag_max", &r.lag_max)?,
+            loss_rate: frac("target.relay.loss_rate", r.loss_rate)?,
+            duplicate_rate: frac("target.relay.duplicate_rate", r.duplicate_rate)?,
+            drop_rates,
+            truncate_at: r.truncate_at,
+            poll_interval: dur("target.relay.poll_interval", &r.poll_interval)?,
+            batch_size: r.batch_size.clamp(1, 100),
+            max_retries: r.max_retries,
+        };
+        let l = &file.load;
+        if !(1..=100).contains(&l.batch_size) {
+            return Err(src.invalid("load.batch_size", "must be 1..=100 (the vendor's batch cap)"));
+        }
+        if l.concurrency == 0 {
+            return Err(src.invalid("load.concurrency", "must be at least 1"));
+        }
+        let load = LoadPlan {
+            rate: l.rate.parse().map_err(|e| src.invalid("load.rate", e))?,
+            batch_size: l.batch_size,
+            linger: dur("load.linger", &l.linger)?,
+            concurrency: l.concurrency,
+            timeout: dur("load.timeout", &l.timeout)?,
+        };
+        if file.retry.max_attempts == 0 {
+            return Err(src.invalid("retry.max_attempts", "must be at least 1 (the first attempt counts)"));
+        }
+        let retry = RetryPolicy {
+            max_attempts: file.retry.max_attempts,
+            base_delay: dur("retry.base_delay", &file.retry.base_delay)?,
+            max_delay: dur("retry.max_delay", &file.retry.max_delay)?,
+            honor_retry_after: file.retry.honor_retry_after,
+        };
+        let v = &file.verify;
+        let verify = VerifyPlan {
+            id_property: file.target.id_property.clone(),
+            poll_interval: dur("verify.poll_interval", &v.poll_interval)?,
+            window: dur("verify.window", &v.window)?,
+            read_rate: v.read_rate.parse().map_err(|e| src.invalid("verify.read_rate", e))?,
+            search_rate: v.search_rate.parse().map_err(|e| src.invalid("verify.search_rate", e))?,
+        };
+        if file.records == 0 {
+            return Err(src.invalid("records", "must be at least 1"));
+        }
+        Ok(Plan {
+            effective_toml: toml::to_string_pretty(&file).unwrap_or_default(),
+            name: file.name.clone(),
+            seed: file.seed,
+            records: file.records,
+            shape,
+            sla,
+            source: crm("target.source", &file.target.source)?,
+            target: crm("target.target", &file.target.target)?,
+            relay,
+            load,
+            retry,
+            verify,
+        })
+    }
+}
+
+fn apply(file: &mut PlanFile, o: &PlanOverrides) {
+    if let Some(v) = o.records {
+        file.records = v;
+    }
+    if let Some(v) = &o.rate {
+        file.load.rate = v.clone();
+    }
+    if let Some(v) = o.seed {
+        file.seed = v;
+    }
+    let relay = &mut file.target.relay;
+    if let Some(v) = o.loss_rate {
+        relay.loss_rate = v;
+    }
+    if let Some(v) = o.duplicate_rate {
+        relay.duplicate_rate = v;
+    }
+    if let Some(v) = &o.lag {
+        relay.lag = v.clone();
+    }
+    for (field, rate) in &o.drop_rates {
+        relay.drop_rates.insert(field.clone(), *rate);
+    }
+    if let Some(v) = o.error_rate {
+        file.target.source.error_rate = v;
+        file.target.target.error_rate = v;
+    }
+}
+
+/// Reads a file the plan refers to: from disk next to the plan, or among the embedded files.
+fn referenced(plan: &Source, path: &str, key: &str) -> Result<Source, ConfigError> {
+    if plan.base_dir.is_some() {
+        let full = plan.resolve(path);
+        return Source::read(&full).map_err(|e| {
+            plan.invalid(key, format!("{} (the path is relative to the plan file)", e.message))
+        });
+    }
+    let embedded = [("shapes/contacts.toml", DEMO_SHAPE), ("sla/demo.toml", DEMO_SLA)];
+    embedded
+        .iter()
+        .find(|(name, _)| path.ends_with(name))
+        .map(|(name, text)| Source::embedded(&format!("datasets/{name}"), text))
+        .ok_or_else(|| plan.invalid(key, format!("no embedded file {path:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_demo_plan_is_valid_and_overridable() {
+        let plan = Plan::demo(&PlanOverrides::default()).unwrap();
+        assert!(plan.records > 0);
+        let o = PlanOverrides {
+            records: Some(10),
+            rate: Some("50/s".into()),
+            drop_rates: vec![("phone".into(), 0.05)],
+            error_rate: Some(0.1),
+            ..PlanOverrides::default()
+        };
+        let plan = Plan::demo(&o).unwrap();
+        assert_eq!(plan.records, 10);
+        assert_eq!(plan.load.rate.as_per_second(), 50.0);
+        assert_eq!(plan.relay.drop_rates["phone"], 0.05);
+        assert_eq!(plan.source.error_rate, 0.1);
+        assert!(plan.effective_toml.contains("records = 10"));
+    }
+
+    #[test]
+    fn bad_overrides_name_the_flag() {
+        let o = PlanOverrides { drop_rates: vec![("phnoe".into(), 0.05)], ..Default::default() };
+        let err = Plan::demo(&o).unwrap_err().to_string();
+        assert!(err.contains("--drop-rate") && err.contains("did you mean \"phone\""), "{err}");
+        let o = PlanOverrides { loss_rate: Some(5.0), ..Default::default() };
+        let err = Plan::demo(&o).unwrap_err().to_string();
+        assert!(err.contains("loss_rate") && err.contains("not a fraction"), "{err}");
+    }
+}

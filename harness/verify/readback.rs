@@ -1,0 +1,107 @@
+//! Read-back of in-flight records at the target by external id (`batch/read` with
+//! `idProperty`), oldest first, paced below the target's per-app limit. The time a record is
+//! "first seen" is the completion time of the read that found it: an upper bound, never an
+//! under-report; its resolution is the poll interval, stated in the summary.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::mpsc;
+use tokio::time::sleep_until;
+use tokio_util::sync::CancellationToken;
+
+use crate::measure::{CallRecord, Event, EventKind, Message, RunClock};
+use crate::replay::{CrmClient, InFlight, TargetCopy, VerifyPlan, batch_read_body, classify};
+
+/// What the observer needs.
+#[derive(Debug)]
+pub struct VerifyContext {
+    pub client: CrmClient,
+    pub plan: VerifyPlan,
+    pub clock: RunClock,
+    pub events: mpsc::Sender<Message>,
+    pub inflight: Arc<InFlight>,
+    pub call_ids: Arc<AtomicU64>,
+}
+
+const READ_BATCH: usize = 100;
+
+/// Watches the target until sending is done and nothing is in flight, or until cancelled.
+/// Returns the indices of the records declared lost.
+pub async fn observe(
+    ctx: Arc<VerifyContext>,
+    sending_done: CancellationToken,
+    cancel: CancellationToken,
+) -> BTreeSet<u64> {
+    let mut lost = BTreeSet::new();
+    let read_gap = ctx.plan.read_rate.interval();
+    let calls_per_tick = ((ctx.plan.read_rate.as_per_second() * ctx.plan.poll_interval.as_secs_f64())
+        .floor() as usize)
+        .max(1);
+    let mut next_call = ctx.clock.now();
+    loop {
+        let tick = ctx.clock.now();
+        for (idx, pending) in ctx.inflight.take_expired(tick, ctx.plan.window) {
+            lost.insert(idx);
+            let e = Event::new(EventKind::Lost, idx, pending.external_id, pending.scheduled_at);
+            let _ = ctx.events.send(Message::Event(e)).await;
+        }
+        if sending_done.is_cancelled() && ctx.inflight.is_empty() {
+            break;
+        }
+        let candidates = ctx.inflight.oldest(calls_per_tick * READ_BATCH);
+        for chunk in candidates.chunks(READ_BATCH) {
+            tokio::select! {
+                _ = cancel.cancelled() => return lost,
+                _ = sleep_until(ctx.clock.instant(next_call)) => {}
+            }
+            let sent_at = ctx.clock.now();
+            next_call = sent_at.plus(read_gap);
+            let ids: Vec<&str> = chunk.iter().map(|(_, p)| p.external_id.as_str()).collect();
+            let body = batch_read_body(&ctx.plan.id_property, &ids);
+            let response = ctx.client.post(crate::replay::hubspot_paths::BATCH_READ, &body).await;
+            let done_at = ctx.clock.now();
+            let call = CallRecord {
+                call_id: ctx.call_ids.fetch_add(1, Ordering::Relaxed),
+                endpoint: "read:batch_read",
+                is_write: false,
+                status: response.status,
+                outcome: classify(response.status),
+                sent_at,
+                done_at,
+                n_records: chunk.len() as u32,
+                retry_after: response.retry_after,
+                early_retry: false,
+                quota_used: None,
+            };
+            let _ = ctx.events.send(Message::Call(call)).await;
+            if let Some(wait) = response.retry_after {
+                next_call = next_call.max(done_at.plus(wait));
+            }
+            let Some(body) = response.body.filter(|_| matches!(response.status, 200 | 207)) else {
+                continue;
+            };
+            let by_id: HashMap<&str, u64> = chunk.iter().map(|(idx, p)| (p.external_id.as_str(), *idx)).collect();
+            for copy in crate::replay::parse_target_results(&body) {
+                let Some(idx) = found_idx(&copy, &ctx.plan.id_property, &by_id) else {
+                    continue;
+                };
+                if let Some(pending) = ctx.inflight.remove(idx) {
+                    let mut e = Event::new(EventKind::Observed, idx, pending.external_id, pending.scheduled_at);
+                    e.done_at = Some(done_at);
+                    let _ = ctx.events.send(Message::Event(e)).await;
+                }
+            }
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return lost,
+            _ = sleep_until(ctx.clock.instant(tick.plus(ctx.plan.poll_interval))) => {}
+        }
+    }
+    lost
+}
+
+fn found_idx(copy: &TargetCopy, id_property: &str, by_id: &HashMap<&str, u64>) -> Option<u64> {
+    by_id.get(copy.get(id_property)?).copied()
+}

@@ -1,0 +1,189 @@
+//! `Crm`: one mock CRM account serving a HubSpot-style contacts API, and its configuration.
+//!
+//! The engine is shared as `Arc<Crm>`; its state sits behind separate `std::sync::Mutex`es
+//! (store, limiter, counters, fault RNG) because every critical section is short and never held
+//! across an `.await`, and separate locks keep a search scan from stalling the limiter. The same
+//! `router()` serves real runs (through [`crate::serve`]) and tests (through
+//! `tower::ServiceExt::oneshot`).
+//!
+//! Files: `gate` (auth, limits, faults, latency, headers, accounting around every request),
+//! `objects` (create/read/list), `batch` (batch create/upsert/read), `search`, `store`,
+//! `limits`, `wire` (JSON shapes), `errors`, `accounting`.
+
+mod accounting;
+mod batch;
+mod errors;
+mod gate;
+mod limits;
+mod objects;
+mod search;
+mod store;
+mod wire;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use axum::Router;
+use axum::response::Response;
+use axum::routing::{get, post};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+pub use accounting::CrmAccounting;
+
+use crate::dist::LogNormal;
+use accounting::Tally;
+use errors::{ApiError, CorrelationIds};
+use limits::{Limiter, Limits};
+use store::Store;
+
+/// Base path of the contacts API.
+pub(crate) const CONTACTS_PATH: &str = "/crm/v3/objects/contacts";
+
+/// How one mock CRM behaves. Defaults are HubSpot Professional's published limits and a
+/// well-behaved vendor (no faults, no latency, no search lag).
+#[derive(Clone, Debug)]
+pub struct CrmConfig {
+    /// `"source"` | `"target"`, used in logs.
+    pub name: String,
+    /// Requests per app (bearer token) per rolling window; 0 disables the burst limit.
+    pub burst_max: u32,
+    /// The rolling window's width.
+    pub burst_window: Duration,
+    /// Requests per account per day; 0 = no daily limit (and no `Daily` headers).
+    pub daily_max: u64,
+    /// Searches per account per second; search is exempt from the burst window. 0 = unlimited.
+    pub search_per_second: u32,
+    /// Fraction of admitted requests answered with a transient 500/502/503/504 before the store
+    /// is touched.
+    pub error_rate: f64,
+    /// Injected per request before the response leaves.
+    pub latency: LogNormal,
+    /// A record is visible to search only once `updatedAt + search_lag` has passed.
+    pub search_lag: Duration,
+    /// Properties whose values must be unique among live records (409 on conflict).
+    pub unique_properties: Vec<String>,
+    /// Lower-case `email` on write and lookup, as HubSpot does.
+    pub lowercase_email: bool,
+    /// Accepted bearer tokens; empty = any non-empty bearer.
+    pub tokens: Vec<String>,
+    /// 429s carry `Retry-After` (whole seconds, rounded up, at least 1).
+    pub retry_after_on_429: bool,
+    /// Seeds the fault and latency RNG (deterministic per request order).
+    pub seed: u64,
+}
+
+impl Default for CrmConfig {
+    fn default() -> Self {
+        CrmConfig {
+            name: "crm".to_string(),
+            burst_max: 190,
+            burst_window: Duration::from_secs(10),
+            daily_max: 625_000,
+            search_per_second: 5,
+            error_rate: 0.0,
+            latency: LogNormal::ZERO,
+            search_lag: Duration::ZERO,
+            unique_properties: Vec::new(),
+            lowercase_email: true,
+            tokens: Vec::new(),
+            retry_after_on_429: true,
+            seed: 0,
+        }
+    }
+}
+
+/// One mock CRM account: records, limits, faults and the counters of what happened.
+pub struct Crm {
+    cfg: CrmConfig,
+    // Each lock guards a short, await-free section; a std Mutex is cheaper than an async one
+    // there, and separate locks keep the store, limiter and counters from contending.
+    store: Mutex<Store>,
+    limiter: Mutex<Limiter>,
+    tally: Mutex<Tally>,
+    fault_rng: Mutex<ChaCha8Rng>,
+    correlation: CorrelationIds,
+}
+
+/// Locks `mutex`, recovering the data if a panicking thread poisoned it: every section keeps
+/// the guarded data consistent at each step, so the data is still usable.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Crm {
+    /// Builds the engine. Probabilities outside `[0, 1]` are clamped.
+    pub fn new(mut cfg: CrmConfig) -> Arc<Crm> {
+        cfg.error_rate = if cfg.error_rate.is_nan() {
+            0.0
+        } else {
+            cfg.error_rate.clamp(0.0, 1.0)
+        };
+        let limits = Limits {
+            burst_max: cfg.burst_max,
+            burst_window: cfg.burst_window,
+            daily_max: cfg.daily_max,
+            search_per_second: cfg.search_per_second,
+        };
+        Arc::new(Crm {
+            store: Mutex::new(Store::new(cfg.unique_properties.clone(), cfg.lowercase_email)),
+            limiter: Mutex::new(Limiter::new(limits)),
+            tally: Mutex::new(Tally::default()),
+            fault_rng: Mutex::new(ChaCha8Rng::seed_from_u64(cfg.seed)),
+            correlation: CorrelationIds::new(cfg.seed),
+            cfg,
+        })
+    }
+
+    /// The HTTP API. Every request passes the gate (auth, limits, faults, latency, accounting).
+    pub fn router(self: &Arc<Self>) -> Router {
+        let path = |suffix: &str| format!("{CONTACTS_PATH}{suffix}");
+        Router::new()
+            .route(CONTACTS_PATH, post(objects::create).get(objects::list))
+            .route(&path("/{id}"), get(objects::read))
+            .route(&path("/batch/create"), post(batch::create))
+            .route(&path("/batch/upsert"), post(batch::upsert))
+            .route(&path("/batch/read"), post(batch::read))
+            .route(&path("/search"), post(search::handle))
+            .fallback(gate::not_found)
+            .method_not_allowed_fallback(gate::method_not_allowed)
+            .layer(axum::middleware::from_fn_with_state(Arc::clone(self), gate::gate))
+            .with_state(Arc::clone(self))
+    }
+
+    /// A snapshot of what this CRM saw and did.
+    pub fn accounting(&self) -> CrmAccounting {
+        let (created, updated) = {
+            let store = lock(&self.store);
+            (store.records_created, store.records_updated)
+        };
+        lock(&self.tally).snapshot(created, updated)
+    }
+
+    /// Live records per distinct non-empty value of `property`: the ground truth for duplicates.
+    pub fn copies_by_property(&self, property: &str) -> BTreeMap<String, u64> {
+        lock(&self.store).copies_by_property(property)
+    }
+
+    /// How many records the store holds.
+    pub fn record_count(&self) -> usize {
+        lock(&self.store).len()
+    }
+
+    pub(crate) fn config(&self) -> &CrmConfig {
+        &self.cfg
+    }
+
+    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
+        lock(&self.store)
+    }
+
+    /// Turns a handler's outcome into a response, giving errors a correlation id.
+    pub(crate) fn respond(&self, outcome: Result<Response, ApiError>) -> Response {
+        outcome.unwrap_or_else(|err| err.into_response(self.correlation.next()))
+    }
+}

@@ -1,0 +1,179 @@
+//! Batch endpoints: `batch/create`, `batch/upsert`, `batch/read`, with HubSpot's 100-input cap
+//! and multi-status answers.
+//!
+//! Inputs are applied one by one in order, so a later input sees an earlier one (two creates with
+//! the same unique value: the second conflicts). Outcome per batch: no errors → 201 (create) /
+//! 200 (upsert, read); some errors → 207 with `errors` and `numErrors`; every write input failed →
+//! the first failure's status with the `Error` body (HubSpot's 409 "Contact already exists").
+//! `objectWriteTraceId` of a write input is echoed on its result and in its error's context, so a
+//! client can tell which inputs failed.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::Crm;
+use super::errors::ApiError;
+use super::store::{Conflict, OBJECT_ID};
+use super::wire::{
+    BatchInput, BatchReadRequest, BatchResponse, CreateInput, SimplePublicObject, UpsertInput, parse_body,
+};
+
+const MAX_INPUTS: usize = 100;
+
+fn check_size(n: usize) -> Result<(), ApiError> {
+    if n > MAX_INPUTS {
+        return Err(ApiError::validation(format!(
+            "Batch operations are limited to {MAX_INPUTS} inputs; got {n}. Split the batch."
+        )));
+    }
+    Ok(())
+}
+
+fn conflict_error(conflict: Conflict, trace: &Option<String>) -> ApiError {
+    let err = ApiError::conflict(conflict.existing_id);
+    match trace {
+        Some(trace) => err.with_context("objectWriteTraceId", vec![trace.clone()]),
+        None => err,
+    }
+}
+
+/// The answer of a write batch, per the rules in the file header.
+fn write_outcome(
+    ok: StatusCode,
+    started: SystemTime,
+    results: Vec<SimplePublicObject>,
+    errors: Vec<ApiError>,
+) -> Result<Response, ApiError> {
+    if results.is_empty()
+        && let Some(first) = errors.first()
+    {
+        return Err(first.clone());
+    }
+    let status = if errors.is_empty() { ok } else { StatusCode::MULTI_STATUS };
+    Ok((status, Json(BatchResponse::complete(started, results, &errors))).into_response())
+}
+
+/// `POST /crm/v3/objects/contacts/batch/create`.
+pub(crate) async fn create(State(crm): State<Arc<Crm>>, body: Bytes) -> Response {
+    crm.respond(create_inner(&crm, &body))
+}
+
+fn create_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
+    let started = SystemTime::now();
+    let batch: BatchInput<CreateInput> = parse_body(body)?;
+    check_size(batch.inputs.len())?;
+    let mut results = Vec::with_capacity(batch.inputs.len());
+    let mut errors = Vec::new();
+    let mut store = crm.store();
+    for input in batch.inputs {
+        match store.create(&input.properties) {
+            Ok(record) => {
+                let mut object = SimplePublicObject::render(record, input.properties.keys().map(String::as_str));
+                object.object_write_trace_id = input.object_write_trace_id;
+                results.push(object);
+            }
+            Err(conflict) => errors.push(conflict_error(conflict, &input.object_write_trace_id)),
+        }
+    }
+    drop(store);
+    write_outcome(StatusCode::CREATED, started, results, errors)
+}
+
+/// `POST /crm/v3/objects/contacts/batch/upsert`: `idProperty` defaults to the object id, which
+/// can only update (an unknown object id is a per-input 404).
+pub(crate) async fn upsert(State(crm): State<Arc<Crm>>, body: Bytes) -> Response {
+    crm.respond(upsert_inner(&crm, &body))
+}
+
+fn upsert_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
+    let started = SystemTime::now();
+    let batch: BatchInput<UpsertInput> = parse_body(body)?;
+    check_size(batch.inputs.len())?;
+    let mut results = Vec::with_capacity(batch.inputs.len());
+    let mut errors = Vec::new();
+    let mut store = crm.store();
+    for input in batch.inputs {
+        let id_property = input.id_property.as_deref().unwrap_or(OBJECT_ID);
+        let requested: Vec<&str> = input
+            .properties
+            .keys()
+            .map(String::as_str)
+            .chain([id_property])
+            .collect();
+        let existing = store.find(id_property, &input.id).map(|r| r.id);
+        let outcome = match existing {
+            Some(id) => store
+                .update(id, &input.properties)
+                .map(|r| r.map(|record| (record, false))),
+            None if id_property == OBJECT_ID => None,
+            None => {
+                let mut properties = input.properties.clone();
+                properties.insert(id_property.to_string(), Some(input.id.clone()));
+                Some(store.create(&properties).map(|record| (record, true)))
+            }
+        };
+        match outcome {
+            Some(Ok((record, new))) => {
+                let mut object = SimplePublicObject::render(record, requested);
+                object.object_write_trace_id = input.object_write_trace_id;
+                object.new = Some(new);
+                results.push(object);
+            }
+            Some(Err(conflict)) => errors.push(conflict_error(conflict, &input.object_write_trace_id)),
+            None => errors.push(ApiError::not_found(&input.id)),
+        }
+    }
+    drop(store);
+    write_outcome(StatusCode::OK, started, results, errors)
+}
+
+/// `POST /crm/v3/objects/contacts/batch/read`: found records in input order (each once); missing
+/// ids make it a 207 with one `OBJECT_NOT_FOUND` error listing them.
+pub(crate) async fn read(State(crm): State<Arc<Crm>>, body: Bytes) -> Response {
+    crm.respond(read_inner(&crm, &body))
+}
+
+fn read_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
+    let started = SystemTime::now();
+    let request: BatchReadRequest = parse_body(body)?;
+    check_size(request.inputs.len())?;
+    let id_property = request.id_property.as_deref().unwrap_or(OBJECT_ID);
+    let mut seen = BTreeSet::new();
+    let mut results = Vec::new();
+    let mut missing = Vec::new();
+    let store = crm.store();
+    for input in &request.inputs {
+        if !seen.insert(input.id.as_str()) {
+            continue;
+        }
+        match store.find(id_property, &input.id) {
+            Some(record) => results.push(SimplePublicObject::render(
+                record,
+                request.properties.iter().map(String::as_str),
+            )),
+            None => missing.push(input.id.clone()),
+        }
+    }
+    drop(store);
+    let errors = if missing.is_empty() {
+        Vec::new()
+    } else {
+        vec![
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "OBJECT_NOT_FOUND",
+                "Could not get some CONTACT objects, they may be deleted or not exist. Check that ids are valid.",
+            )
+            .with_context("ids", missing),
+        ]
+    };
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::MULTI_STATUS };
+    Ok((status, Json(BatchResponse::complete(started, results, &errors))).into_response())
+}

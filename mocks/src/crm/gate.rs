@@ -1,0 +1,152 @@
+//! The gate every request passes: classify → authenticate → limit → maybe inject a 5xx → handler
+//! → rate headers → account → injected latency.
+//!
+//! The order is HubSpot's as seen from a client: a refused token is a 401 and uses no quota; a
+//! throttled request is a 429 and never also a 5xx; a transient 5xx is decided before the store
+//! is touched, so it never hides a committed write. Counting happens before the latency sleep so
+//! a client that hangs up during it is still accounted for.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use rand::Rng;
+use tokio::time::Instant;
+
+use super::accounting::{Endpoint, Fault};
+use super::errors::{ApiError, Policy, rate_limited};
+use super::limits::{Admission, Exceeded, RateView};
+use super::{Crm, lock};
+
+const TRANSIENT_STATUSES: [(StatusCode, &str, &str); 4] = [
+    (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "Internal error (injected)."),
+    (StatusCode::BAD_GATEWAY, "BAD_GATEWAY", "Bad gateway (injected); pause and retry."),
+    (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", "Service unavailable (injected)."),
+    (StatusCode::GATEWAY_TIMEOUT, "GATEWAY_TIMEOUT", "Gateway timeout (injected); pause and retry."),
+];
+
+/// The bearer token of a request, if it carries a non-empty one.
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_string())
+}
+
+impl Crm {
+    fn accepts(&self, token: &str) -> bool {
+        self.cfg.tokens.is_empty() || self.cfg.tokens.iter().any(|t| t == token)
+    }
+
+    fn count_fault(&self, fault: Fault) {
+        lock(&self.tally).fault(fault);
+    }
+
+    /// Draws this request's latency and whether it gets a transient 5xx, in one lock so the
+    /// draws are deterministic per request order.
+    fn roll(&self) -> (Duration, Option<usize>) {
+        let mut rng = lock(&self.fault_rng);
+        let latency = self.cfg.latency.sample(&mut *rng);
+        let fault = (self.cfg.error_rate > 0.0 && rng.random::<f64>() < self.cfg.error_rate)
+            .then(|| rng.random_range(0..TRANSIENT_STATUSES.len()));
+        (latency, fault)
+    }
+
+    fn throttled(&self, limit: Exceeded, retry_after: Duration) -> Response {
+        let (fault, policy) = match limit {
+            Exceeded::Burst => (Fault::ThrottledBurst, Policy::TenSecondlyRolling),
+            Exceeded::Daily => (Fault::ThrottledDaily, Policy::Daily),
+            Exceeded::Search => (Fault::ThrottledSearch, Policy::Secondly),
+        };
+        self.count_fault(fault);
+        let mut response = rate_limited(policy, self.correlation.next());
+        if self.cfg.retry_after_on_429 {
+            let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        }
+        response
+    }
+}
+
+fn set_rate_headers(headers: &mut HeaderMap, view: RateView) {
+    let mut put = |name: &'static str, value: u64| {
+        headers.insert(HeaderName::from_static(name), HeaderValue::from(value));
+    };
+    if let Some((max, remaining, interval)) = view.burst {
+        put("x-hubspot-ratelimit-max", u64::from(max));
+        put("x-hubspot-ratelimit-remaining", u64::from(remaining));
+        put(
+            "x-hubspot-ratelimit-interval-milliseconds",
+            u64::try_from(interval.as_millis()).unwrap_or(u64::MAX),
+        );
+    }
+    if let Some((max, remaining)) = view.daily {
+        put("x-hubspot-ratelimit-daily", max);
+        put("x-hubspot-ratelimit-daily-remaining", remaining);
+    }
+}
+
+/// The middleware wrapping every route (and the fallbacks).
+pub(crate) async fn gate(State(crm): State<Arc<Crm>>, request: Request, next: Next) -> Response {
+    let endpoint = Endpoint::classify(request.method(), request.uri().path());
+    let token = bearer(request.headers()).filter(|t| crm.accepts(t));
+    let now = Instant::now();
+    let (latency, fault) = crm.roll();
+
+    let mut response = match &token {
+        None => {
+            crm.count_fault(Fault::Unauthorized);
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "INVALID_AUTHENTICATION",
+                "Authentication credentials not found. This API supports OAuth 2.0 authentication \
+                 and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
+            )
+            .into_response(crm.correlation.next())
+        }
+        Some(app) => {
+            let admission = if endpoint == Endpoint::Search {
+                lock(&crm.limiter).admit_search(now)
+            } else {
+                lock(&crm.limiter).admit(app, now)
+            };
+            match (admission, fault) {
+                (Admission::Throttled { limit, retry_after }, _) => crm.throttled(limit, retry_after),
+                (Admission::Admitted, Some(which)) => {
+                    crm.count_fault(Fault::Transient5xx);
+                    let (status, category, message) = TRANSIENT_STATUSES[which];
+                    ApiError::new(status, category, message).into_response(crm.correlation.next())
+                }
+                (Admission::Admitted, None) => next.run(request).await,
+            }
+        }
+    };
+
+    if endpoint != Endpoint::Search {
+        let view = lock(&crm.limiter).view(token.as_deref(), now);
+        set_rate_headers(response.headers_mut(), view);
+    }
+    lock(&crm.tally).call(endpoint, response.status().as_u16());
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    tracing::trace!(crm = %crm.cfg.name, endpoint = endpoint.name(), status = response.status().as_u16(), "answered");
+    response
+}
+
+/// Any path the API does not have.
+pub(crate) async fn not_found(State(crm): State<Arc<Crm>>, request: Request) -> Response {
+    let message = format!("No route for {} {}", request.method(), request.uri().path());
+    crm.respond(Err(ApiError::new(StatusCode::NOT_FOUND, "OBJECT_NOT_FOUND", message)))
+}
+
+/// A known path with a method it does not serve.
+pub(crate) async fn method_not_allowed(State(crm): State<Arc<Crm>>, request: Request) -> Response {
+    let message = format!("Method {} is not allowed on {}", request.method(), request.uri().path());
+    crm.respond(Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", message)))
+}

@@ -1,0 +1,252 @@
+//! HubSpot's three request limits: a rolling burst window per app (bearer token), a daily count
+//! per account, and a per-second search limit per account that is exempt from the other two.
+//!
+//! Only admitted requests count against a window, as at HubSpot. Time is `tokio::time::Instant`
+//! so tests move the clock with `tokio::time::pause`/`advance` instead of sleeping. The daily
+//! counter resets every 24 h from the mock's start (HubSpot resets at the account's midnight;
+//! a run is too short for the difference to matter).
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+const SEARCH_WINDOW: Duration = Duration::from_secs(1);
+
+/// Limit values as configured; 0 disables a limit.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) burst_max: u32,
+    pub(crate) burst_window: Duration,
+    pub(crate) daily_max: u64,
+    pub(crate) search_per_second: u32,
+}
+
+/// What the `X-HubSpot-RateLimit-*` headers report for one app after a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RateView {
+    /// `(max, remaining, interval)` of the burst window; `None` when it is disabled.
+    pub(crate) burst: Option<(u32, u32, Duration)>,
+    /// `(max, remaining)` of the daily limit; `None` when it is disabled.
+    pub(crate) daily: Option<(u64, u64)>,
+}
+
+/// The limit that refused a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Exceeded {
+    Burst,
+    Daily,
+    Search,
+}
+
+/// The limiter's answer to one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Admission {
+    Admitted,
+    /// Refused; `retry_after` is when the limit will next admit a request.
+    Throttled { limit: Exceeded, retry_after: Duration },
+}
+
+/// Timestamps of admitted requests inside a window of `width`.
+#[derive(Debug, Default)]
+struct Window {
+    admitted: VecDeque<Instant>,
+}
+
+impl Window {
+    fn expire(&mut self, now: Instant, width: Duration) {
+        while let Some(&oldest) = self.admitted.front() {
+            if now.duration_since(oldest) >= width {
+                self.admitted.pop_front();
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// How long until the oldest admitted request leaves the window.
+    fn wait(&self, now: Instant, width: Duration) -> Duration {
+        self.admitted
+            .front()
+            .map(|&oldest| (oldest + width).saturating_duration_since(now))
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Limiter {
+    limits: Limits,
+    per_app: HashMap<String, Window>,
+    day_started: Instant,
+    day_count: u64,
+    search: Window,
+}
+
+impl Limiter {
+    pub(crate) fn new(limits: Limits) -> Self {
+        Limiter {
+            limits,
+            per_app: HashMap::new(),
+            day_started: Instant::now(),
+            day_count: 0,
+            search: Window::default(),
+        }
+    }
+
+    fn roll_day(&mut self, now: Instant) {
+        let elapsed = now.duration_since(self.day_started);
+        if elapsed >= DAY {
+            let days = (elapsed.as_secs() / DAY.as_secs()) as u32;
+            self.day_started += DAY * days;
+            self.day_count = 0;
+        }
+    }
+
+    /// Admits or refuses a non-search request from `app`, counting it when admitted.
+    pub(crate) fn admit(&mut self, app: &str, now: Instant) -> Admission {
+        let Limits {
+            burst_max,
+            burst_window,
+            daily_max,
+            ..
+        } = self.limits;
+        self.roll_day(now);
+        if burst_max > 0 {
+            let window = self.per_app.entry(app.to_string()).or_default();
+            window.expire(now, burst_window);
+            if window.admitted.len() >= burst_max as usize {
+                return Admission::Throttled {
+                    limit: Exceeded::Burst,
+                    retry_after: window.wait(now, burst_window),
+                };
+            }
+        }
+        if daily_max > 0 && self.day_count >= daily_max {
+            return Admission::Throttled {
+                limit: Exceeded::Daily,
+                retry_after: (self.day_started + DAY).saturating_duration_since(now),
+            };
+        }
+        if burst_max > 0 {
+            self.per_app.entry(app.to_string()).or_default().admitted.push_back(now);
+        }
+        self.day_count += 1;
+        Admission::Admitted
+    }
+
+    /// Admits or refuses a search request (per account, one-second window).
+    pub(crate) fn admit_search(&mut self, now: Instant) -> Admission {
+        let max = self.limits.search_per_second;
+        if max == 0 {
+            return Admission::Admitted;
+        }
+        self.search.expire(now, SEARCH_WINDOW);
+        if self.search.admitted.len() >= max as usize {
+            return Admission::Throttled {
+                limit: Exceeded::Search,
+                retry_after: self.search.wait(now, SEARCH_WINDOW),
+            };
+        }
+        self.search.admitted.push_back(now);
+        Admission::Admitted
+    }
+
+    /// The header values for `app` as of `now` (after any admission just made).
+    pub(crate) fn view(&mut self, app: Option<&str>, now: Instant) -> RateView {
+        let Limits {
+            burst_max,
+            burst_window,
+            daily_max,
+            ..
+        } = self.limits;
+        self.roll_day(now);
+        let burst = (burst_max > 0).then(|| {
+            let used = app
+                .and_then(|app| self.per_app.get_mut(app))
+                .map(|window| {
+                    window.expire(now, burst_window);
+                    window.admitted.len()
+                })
+                .unwrap_or(0);
+            let remaining = (burst_max as usize).saturating_sub(used) as u32;
+            (burst_max, remaining, burst_window)
+        });
+        let daily = (daily_max > 0).then(|| (daily_max, daily_max.saturating_sub(self.day_count)));
+        RateView { burst, daily }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limiter(burst_max: u32, daily_max: u64) -> Limiter {
+        Limiter::new(Limits {
+            burst_max,
+            burst_window: Duration::from_secs(10),
+            daily_max,
+            search_per_second: 5,
+        })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn burst_window_rolls_per_app() {
+        let mut l = limiter(3, 0);
+        let t0 = Instant::now();
+        for i in 0..3 {
+            assert_eq!(l.admit("a", t0 + Duration::from_secs(i)), Admission::Admitted);
+        }
+        let at = t0 + Duration::from_millis(3_500);
+        assert_eq!(
+            l.admit("a", at),
+            Admission::Throttled {
+                limit: Exceeded::Burst,
+                retry_after: Duration::from_millis(6_500)
+            }
+        );
+        // Another app has its own window; refused requests did not count.
+        assert_eq!(l.admit("b", at), Admission::Admitted);
+        assert_eq!(l.view(Some("a"), at).burst, Some((3, 0, Duration::from_secs(10))));
+        // The first request leaves the window at exactly t0 + 10 s.
+        assert_eq!(l.admit("a", t0 + Duration::from_secs(10)), Admission::Admitted);
+        assert!(matches!(l.admit("a", t0 + Duration::from_secs(10)), Admission::Throttled { .. }));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn daily_limit_is_per_account_and_resets() {
+        let mut l = limiter(0, 2);
+        let t0 = Instant::now();
+        assert_eq!(l.admit("a", t0), Admission::Admitted);
+        assert_eq!(l.admit("b", t0), Admission::Admitted);
+        assert_eq!(
+            l.admit("c", t0 + Duration::from_secs(1)),
+            Admission::Throttled {
+                limit: Exceeded::Daily,
+                retry_after: DAY - Duration::from_secs(1)
+            }
+        );
+        assert_eq!(l.view(None, t0).daily, Some((2, 0)));
+        assert_eq!(l.view(None, t0).burst, None);
+        assert_eq!(l.admit("a", t0 + DAY), Admission::Admitted);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn search_window_is_one_second() {
+        let mut l = limiter(1, 1);
+        let t0 = Instant::now();
+        for _ in 0..5 {
+            assert_eq!(l.admit_search(t0), Admission::Admitted);
+        }
+        assert!(matches!(
+            l.admit_search(t0 + Duration::from_millis(999)),
+            Admission::Throttled {
+                limit: Exceeded::Search,
+                ..
+            }
+        ));
+        assert_eq!(l.admit_search(t0 + Duration::from_secs(1)), Admission::Admitted);
+        // Search is exempt from the burst and daily limits, and does not use them up.
+        assert_eq!(l.admit("a", t0), Admission::Admitted);
+    }
+}

@@ -1,0 +1,329 @@
+//! The record store: contacts with ascending numeric ids, a value index, and unique properties.
+//!
+//! Ids are dense (record `n` sits at index `n - 1`) and nothing is ever deleted, which is what
+//! makes the list cursor "the next id to return" tail-safe. Every stored property except the two
+//! timestamps is indexed by value, so `idProperty` lookups, unique checks, duplicate counts and
+//! equality search stay cheap on large stores. The write counters live here, beside the records
+//! they count, so they cannot drift from them.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::SystemTime;
+
+use tokio::time::Instant;
+
+/// `hs_object_id`: the record id as a property.
+pub(crate) const OBJECT_ID: &str = "hs_object_id";
+/// Set on create, read-only.
+pub(crate) const CREATE_DATE: &str = "createdate";
+/// Bumped on every update, read-only.
+pub(crate) const LAST_MODIFIED: &str = "lastmodifieddate";
+/// The three properties every answer carries.
+pub(crate) const DEFAULT_PROPERTIES: [&str; 3] = [CREATE_DATE, LAST_MODIFIED, OBJECT_ID];
+
+/// One contact.
+#[derive(Debug, Clone)]
+pub(crate) struct Record {
+    pub(crate) id: u64,
+    /// Set properties only (an unset property is absent), including the three defaults.
+    pub(crate) properties: BTreeMap<String, String>,
+    pub(crate) created_at: SystemTime,
+    pub(crate) updated_at: SystemTime,
+    /// When the last write happened, on the tokio clock (search lag is measured on it).
+    pub(crate) updated_mono: Instant,
+    pub(crate) archived: bool,
+}
+
+impl Record {
+    pub(crate) fn value(&self, property: &str) -> Option<&str> {
+        self.properties.get(property).map(String::as_str)
+    }
+}
+
+/// A write refused because a unique property's value is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("contact already exists (existing id {existing_id})")]
+pub(crate) struct Conflict {
+    pub(crate) existing_id: u64,
+}
+
+/// Property values as they come in: `None` unsets.
+pub(crate) type InputProperties = BTreeMap<String, Option<String>>;
+
+#[derive(Debug)]
+pub(crate) struct Store {
+    records: Vec<Record>,
+    /// property → value → ids holding it (all but the timestamp properties).
+    index: HashMap<String, HashMap<String, BTreeSet<u64>>>,
+    unique_properties: Vec<String>,
+    lowercase_email: bool,
+    pub(crate) records_created: u64,
+    pub(crate) records_updated: u64,
+}
+
+fn indexed(property: &str) -> bool {
+    property != CREATE_DATE && property != LAST_MODIFIED
+}
+
+fn rfc3339(t: SystemTime) -> String {
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+impl Store {
+    pub(crate) fn new(unique_properties: Vec<String>, lowercase_email: bool) -> Self {
+        Store {
+            records: Vec::new(),
+            index: HashMap::new(),
+            unique_properties,
+            lowercase_email,
+            records_created: 0,
+            records_updated: 0,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub(crate) fn records(&self) -> &[Record] {
+        &self.records
+    }
+
+    pub(crate) fn get(&self, id: u64) -> Option<&Record> {
+        let idx = usize::try_from(id.checked_sub(1)?).ok()?;
+        self.records.get(idx).filter(|r| !r.archived)
+    }
+
+    /// Normalises a value the way the store keeps it (HubSpot lower-cases `email`).
+    pub(crate) fn normalise(&self, property: &str, value: &str) -> String {
+        if self.lowercase_email && property == "email" {
+            value.to_lowercase()
+        } else {
+            value.to_string()
+        }
+    }
+
+    /// The lowest-id live record whose `property` equals `value` (after normalisation).
+    pub(crate) fn find(&self, property: &str, value: &str) -> Option<&Record> {
+        if property == OBJECT_ID {
+            return self.get(value.parse().ok()?);
+        }
+        let value = self.normalise(property, value);
+        if indexed(property) {
+            let ids = self.index.get(property)?.get(&value)?;
+            ids.iter().find_map(|id| self.get(*id))
+        } else {
+            self.records
+                .iter()
+                .find(|r| !r.archived && r.value(property) == Some(value.as_str()))
+        }
+    }
+
+    /// Ids of live records whose `property` equals `value` exactly (for indexed properties).
+    pub(crate) fn ids_with(&self, property: &str, value: &str) -> Option<Vec<u64>> {
+        if !indexed(property) {
+            return None;
+        }
+        let ids = self.index.get(property).and_then(|by_value| by_value.get(value));
+        Some(ids.map(|ids| ids.iter().copied().collect()).unwrap_or_default())
+    }
+
+    /// Live records with `id >= from`, ascending, at most `limit`, plus the id to continue from
+    /// when more records exist.
+    pub(crate) fn page(&self, from: u64, limit: usize) -> (Vec<&Record>, Option<u64>) {
+        let start = usize::try_from(from.saturating_sub(1)).unwrap_or(usize::MAX);
+        let mut live = self
+            .records
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| !r.archived);
+        let page: Vec<&Record> = live.by_ref().take(limit).collect();
+        let next = match (page.last(), live.next()) {
+            (Some(last), Some(_)) => Some(last.id + 1),
+            _ => None,
+        };
+        (page, next)
+    }
+
+    /// Live records per distinct non-empty value of `property`.
+    pub(crate) fn copies_by_property(&self, property: &str) -> BTreeMap<String, u64> {
+        let mut out = BTreeMap::new();
+        for record in self.records.iter().filter(|r| !r.archived) {
+            if let Some(value) = record.value(property).filter(|v| !v.is_empty()) {
+                *out.entry(value.to_string()).or_insert(0) += 1;
+            }
+        }
+        out
+    }
+
+    fn normalised_input(&self, input: &InputProperties) -> BTreeMap<String, Option<String>> {
+        input
+            .iter()
+            .filter(|(k, _)| !DEFAULT_PROPERTIES.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.as_deref().map(|v| self.normalise(k, v))))
+            .collect()
+    }
+
+    /// The first unique property whose new value is held by a record other than `own_id`.
+    fn conflict(&self, input: &BTreeMap<String, Option<String>>, own_id: Option<u64>) -> Result<(), Conflict> {
+        for property in &self.unique_properties {
+            let Some(Some(value)) = input.get(property) else { continue };
+            if value.is_empty() {
+                continue;
+            }
+            if let Some(existing) = self.find(property, value).filter(|r| Some(r.id) != own_id) {
+                return Err(Conflict {
+                    existing_id: existing.id,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn index_insert(&mut self, property: &str, value: &str, id: u64) {
+        if indexed(property) {
+            self.index
+                .entry(property.to_string())
+                .or_default()
+                .entry(value.to_string())
+                .or_default()
+                .insert(id);
+        }
+    }
+
+    fn index_remove(&mut self, property: &str, value: &str, id: u64) {
+        if let Some(by_value) = self.index.get_mut(property)
+            && let Some(ids) = by_value.get_mut(value)
+        {
+            ids.remove(&id);
+            if ids.is_empty() {
+                by_value.remove(value);
+            }
+        }
+    }
+
+    /// Creates a record from `input` (null values are skipped; read-only defaults ignored).
+    pub(crate) fn create(&mut self, input: &InputProperties) -> Result<&Record, Conflict> {
+        let input = self.normalised_input(input);
+        self.conflict(&input, None)?;
+        let id = self.records.len() as u64 + 1;
+        let now = SystemTime::now();
+        let mut properties: BTreeMap<String, String> = input
+            .into_iter()
+            .filter_map(|(k, v)| Some((k, v?)))
+            .collect();
+        properties.insert(CREATE_DATE.to_string(), rfc3339(now));
+        properties.insert(LAST_MODIFIED.to_string(), rfc3339(now));
+        properties.insert(OBJECT_ID.to_string(), id.to_string());
+        for (k, v) in &properties {
+            self.index_insert(k, v, id);
+        }
+        self.records.push(Record {
+            id,
+            properties,
+            created_at: now,
+            updated_at: now,
+            updated_mono: Instant::now(),
+            archived: false,
+        });
+        self.records_created += 1;
+        Ok(&self.records[self.records.len() - 1])
+    }
+
+    /// Overwrites the given properties of record `id` (null unsets) and bumps its timestamps.
+    /// `None` when there is no such live record.
+    pub(crate) fn update(&mut self, id: u64, input: &InputProperties) -> Option<Result<&Record, Conflict>> {
+        self.get(id)?;
+        let input = self.normalised_input(input);
+        if let Err(conflict) = self.conflict(&input, Some(id)) {
+            return Some(Err(conflict));
+        }
+        let idx = (id - 1) as usize;
+        for (property, value) in input {
+            let old = match &value {
+                Some(v) => self.records[idx].properties.insert(property.clone(), v.clone()),
+                None => self.records[idx].properties.remove(&property),
+            };
+            if let Some(old) = old {
+                self.index_remove(&property, &old, id);
+            }
+            if let Some(v) = &value {
+                self.index_insert(&property, v, id);
+            }
+        }
+        let now = SystemTime::now();
+        let record = &mut self.records[idx];
+        record.updated_at = now;
+        record.updated_mono = Instant::now();
+        record
+            .properties
+            .insert(LAST_MODIFIED.to_string(), rfc3339(now));
+        self.records_updated += 1;
+        Some(Ok(&self.records[idx]))
+    }
+}
+
+/// RFC 3339 with milliseconds, as HubSpot formats `createdAt`/`updatedAt`.
+pub(crate) fn timestamp(t: SystemTime) -> String {
+    rfc3339(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(pairs: &[(&str, Option<&str>)]) -> InputProperties {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.map(str::to_string)))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn ids_ascend_and_index_follows_updates() {
+        let mut store = Store::new(vec![], true);
+        for i in 0..3 {
+            let r = store.create(&props(&[("k", Some("v")), ("n", Some(&i.to_string()))])).unwrap();
+            assert_eq!(r.id, i + 1);
+        }
+        assert_eq!(store.copies_by_property("k").get("v"), Some(&3));
+        store.update(2, &props(&[("k", Some("w"))])).unwrap().unwrap();
+        assert_eq!(store.find("k", "v").unwrap().id, 1);
+        assert_eq!(store.find("k", "w").unwrap().id, 2);
+        store.update(1, &props(&[("k", None)])).unwrap().unwrap();
+        assert_eq!(store.find("k", "v").unwrap().id, 3);
+        assert_eq!(store.ids_with("k", "v"), Some(vec![3]));
+        assert!(store.update(9, &props(&[])).is_none());
+        assert_eq!((store.records_created, store.records_updated), (3, 2));
+    }
+
+    #[tokio::test]
+    async fn unique_properties_conflict_but_not_with_self() {
+        let mut store = Store::new(vec!["email".into()], true);
+        store.create(&props(&[("email", Some("A@x.io"))])).unwrap();
+        let err = store.create(&props(&[("email", Some("a@X.io"))])).unwrap_err();
+        assert_eq!(err.existing_id, 1);
+        store.update(1, &props(&[("email", Some("a@x.io"))])).unwrap().unwrap();
+        store.create(&props(&[("email", Some("b@x.io"))])).unwrap();
+        let err = store.update(2, &props(&[("email", Some("A@X.IO"))])).unwrap().unwrap_err();
+        assert_eq!(err.existing_id, 1);
+    }
+
+    #[tokio::test]
+    async fn page_cursor_is_the_next_id() {
+        let mut store = Store::new(vec![], false);
+        for _ in 0..5 {
+            store.create(&props(&[])).unwrap();
+        }
+        let (page, next) = store.page(1, 2);
+        assert_eq!(page.iter().map(|r| r.id).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(next, Some(3));
+        let (page, next) = store.page(5, 2);
+        assert_eq!(page.len(), 1);
+        assert_eq!(next, None);
+        let (page, next) = store.page(u64::MAX, 2);
+        assert!(page.is_empty() && next.is_none());
+        let (page, _) = store.page(0, 1);
+        assert_eq!(page[0].id, 1);
+    }
+}

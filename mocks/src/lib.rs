@@ -1,0 +1,26 @@
+//! Mock integration for syncproof: HubSpot-style mock CRMs, a reference relay with defect knobs,
+//! and a launcher wiring source → relay → target on loopback.
+//!
+//! Everything here counts what it saw and did (ground truth), so the harness's measurements can
+//! be checked against it. This crate never depends on the harness.
+//!
+//! # Layout
+//!
+//! - [`dist`]: `LogNormal`, the duration distribution for injected latency and relay lag.
+//! - [`crm`]: the mock CRM engine (`Crm`), its axum router, limits, faults and `CrmAccounting`.
+//! - [`relay`]: the reference relay (the integration under test) that tails a source CRM and
+//!   writes to a target CRM, with loss/duplicate/drop/truncate/lag knobs and `RelayStats`.
+//! - [`integration`]: starts source + relay + target on loopback and snapshots their truth.
+//! - [`serve`]: serves a router on `127.0.0.1:0` until cancelled.
+
+pub mod crm;
+pub mod dist;
+pub mod integration;
+pub mod relay;
+pub mod serve;
+
+pub use crm::{Crm, CrmAccounting, CrmConfig};
+pub use dist::LogNormal;
+pub use integration::{Integration, IntegrationConfig, IntegrationTruth};
+pub use relay::{RelayConfig, RelayHandle, RelayKnobs, RelayStats};
+pub use serve::serve;

@@ -1,0 +1,206 @@
+//! The reference relay: a mock integration under test that tails a source mock CRM and copies
+//! contacts to a target mock CRM, with knobs for the defects a harness must detect (lag, loss,
+//! duplicates, dropped fields, truncation).
+//!
+//! Two tasks, joined on shutdown, nothing detached: `tail` lists the source with the tail-safe
+//! cursor and decides each record's fate (`plan`, one seeded RNG, in the order records are seen);
+//! `writer` holds records until due and writes them to the target in batches, retrying per
+//! `retry`. Every decision and outcome is booked in the `ledger`, whose `RelayStats` are the
+//! ground truth of what the relay did. A retry is not a loss: a record is `gave_up` only after
+//! `max_retries` retries of its batch, and `lost` only by the loss knob.
+
+mod ledger;
+mod plan;
+mod retry;
+mod tail;
+mod writer;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::crm::lock;
+use crate::dist::LogNormal;
+use ledger::Ledger;
+
+/// Every HTTP call the relay makes times out after this long.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+/// HubSpot's batch cap.
+const MAX_BATCH: usize = 100;
+
+/// The defects of the integration under test.
+#[derive(Clone, Debug)]
+pub struct RelayKnobs {
+    /// Delay between the relay seeing a source record and writing it to the target.
+    pub lag: LogNormal,
+    /// Fraction of records never written.
+    pub loss_rate: f64,
+    /// Fraction of forwarded records written twice (a retry after a lost acknowledgement,
+    /// non-idempotent create).
+    pub duplicate_rate: f64,
+    /// Per property: fraction of forwarded records where the relay omits that property.
+    pub drop_rates: BTreeMap<String, f64>,
+    /// String values longer than this many chars (not bytes) are cut to it.
+    pub truncate_at: Option<usize>,
+    /// How often the relay tails the source when it has caught up.
+    pub poll_interval: Duration,
+    /// Records per `batch/create` (1..=100).
+    pub batch_size: usize,
+    /// The relay's own retries of a target call on 429/5xx/transport error.
+    pub max_retries: u32,
+    /// Seeds every decision the relay makes.
+    pub seed: u64,
+}
+
+impl Default for RelayKnobs {
+    fn default() -> Self {
+        RelayKnobs {
+            lag: LogNormal::ZERO,
+            loss_rate: 0.0,
+            duplicate_rate: 0.0,
+            drop_rates: BTreeMap::new(),
+            truncate_at: None,
+            poll_interval: Duration::from_millis(50),
+            batch_size: MAX_BATCH,
+            max_retries: 8,
+            seed: 0,
+        }
+    }
+}
+
+impl RelayKnobs {
+    /// Clamps rates to `[0, 1]`, the batch size to `1..=100` and the poll interval to ≥ 1 ms,
+    /// so no knob value can make the relay panic or spin.
+    fn sanitised(mut self) -> Self {
+        let rate = |r: f64| if r.is_nan() { 0.0 } else { r.clamp(0.0, 1.0) };
+        self.loss_rate = rate(self.loss_rate);
+        self.duplicate_rate = rate(self.duplicate_rate);
+        for r in self.drop_rates.values_mut() {
+            *r = rate(*r);
+        }
+        self.batch_size = self.batch_size.clamp(1, MAX_BATCH);
+        self.poll_interval = self.poll_interval.max(Duration::from_millis(1));
+        self
+    }
+}
+
+/// Where the relay reads and writes, and what it copies.
+#[derive(Clone, Debug)]
+pub struct RelayConfig {
+    pub source_url: String,
+    pub source_token: String,
+    pub target_url: String,
+    pub target_token: String,
+    /// The property holding the harness's external id, e.g. `"syncproof_id"`; always copied,
+    /// never dropped or truncated.
+    pub id_property: String,
+    /// Properties to copy besides `id_property`.
+    pub properties: Vec<String>,
+    pub knobs: RelayKnobs,
+}
+
+/// What the relay did: the ground truth for the harness's loss/duplicate/field measurements.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct RelayStats {
+    /// Distinct source records seen.
+    pub seen: u64,
+    /// Records written to the target at least once (first copy acknowledged).
+    pub forwarded: u64,
+    /// Records the loss knob dropped.
+    pub lost: u64,
+    /// Records abandoned after `max_retries` (or refused by the target with a non-retryable 4xx).
+    pub gave_up: u64,
+    /// Records whose second copy was acknowledged by the target.
+    pub duplicated: u64,
+    /// Per property: forwarded records where it was omitted and the source value was non-empty.
+    pub fields_dropped: BTreeMap<String, u64>,
+    /// Per property: forwarded records where truncation changed the value.
+    pub fields_truncated: BTreeMap<String, u64>,
+    /// Calls made to the source (every attempt).
+    pub source_calls: u64,
+    /// Calls made to the target (every attempt).
+    pub target_calls: u64,
+    /// Target calls that were retries.
+    pub target_retries: u64,
+}
+
+/// A running relay.
+pub struct RelayHandle {
+    // std Mutex: bookings are a few counter updates, never across an await.
+    ledger: Arc<Mutex<Ledger>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RelayHandle {
+    /// Starts the tail and writer tasks on the current tokio runtime; they run until `shutdown`
+    /// is cancelled.
+    pub fn spawn(cfg: RelayConfig, shutdown: CancellationToken) -> RelayHandle {
+        let knobs = cfg.knobs.clone().sanitised();
+        let client = reqwest::Client::builder()
+            .timeout(HTTP_TIMEOUT)
+            // The relay only talks to loopback mocks; an environment proxy must not intercept.
+            .no_proxy()
+            .build()
+            .unwrap_or_else(|err| {
+                tracing::error!(error = %err, "relay: cannot build an HTTP client with a timeout; using the default client");
+                reqwest::Client::default()
+            });
+        let ledger = Arc::new(Mutex::new(Ledger::default()));
+        let (tx, rx) = mpsc::unbounded_channel();
+        let tail = tail::Tail {
+            client: client.clone(),
+            url: cfg.source_url.trim_end_matches('/').to_string(),
+            token: cfg.source_token.clone(),
+            properties: std::iter::once(cfg.id_property.clone())
+                .chain(cfg.properties.iter().filter(|p| **p != cfg.id_property).cloned())
+                .collect(),
+            poll_interval: knobs.poll_interval,
+            planner: plan::Planner::new(&knobs, cfg.id_property.clone()),
+            ledger: Arc::clone(&ledger),
+            jitter_seed: knobs.seed ^ 0x9e37_79b9_7f4a_7c15,
+        };
+        let writer = writer::Writer {
+            client,
+            url: cfg.target_url.trim_end_matches('/').to_string(),
+            token: cfg.target_token.clone(),
+            batch_size: knobs.batch_size,
+            max_retries: knobs.max_retries,
+            ledger: Arc::clone(&ledger),
+            jitter_seed: knobs.seed ^ 0x6a09_e667_f3bc_c908,
+        };
+        let tasks = vec![
+            tokio::spawn(tail.run(tx, shutdown.clone())),
+            tokio::spawn(writer.run(rx, shutdown)),
+        ];
+        RelayHandle { ledger, tasks }
+    }
+
+    /// A snapshot of the relay's counters.
+    pub fn stats(&self) -> RelayStats {
+        lock(&self.ledger).stats.clone()
+    }
+
+    /// Records seen but not yet settled: not forwarded, lost or given up, or with a planned
+    /// second copy still outstanding. 0 means the relay has caught up with what it has seen.
+    pub fn pending(&self) -> usize {
+        lock(&self.ledger).pending
+    }
+
+    /// Waits for the tasks (they end once the shutdown token is cancelled) and returns the final
+    /// counters. A task's panic is re-raised here rather than lost.
+    pub async fn join(self) -> RelayStats {
+        for task in self.tasks {
+            if let Err(err) = task.await
+                && err.is_panic()
+            {
+                std::panic::resume_unwind(err.into_panic());
+            }
+        }
+        lock(&self.ledger).stats.clone()
+    }
+}

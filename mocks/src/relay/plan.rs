@@ -1,0 +1,209 @@
+//! Each source record's fate, decided once when the relay first sees it: lost, or forwarded after
+//! a lag, with some properties dropped, long values truncated, and maybe a second copy.
+//!
+//! Plain code over one ChaCha8 RNG seeded from the knobs, drawn in the order records are seen,
+//! so a run is reproducible from its seed. Every record draws the same number of values whatever
+//! its outcome, so one record's properties never shift the next record's decisions.
+
+use std::collections::BTreeMap;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use tokio::time::Instant;
+
+use super::RelayKnobs;
+use crate::dist::LogNormal;
+
+/// A source record as the relay reads it: unset properties are `None`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SourceRecord {
+    pub(crate) id: u64,
+    pub(crate) properties: BTreeMap<String, Option<String>>,
+}
+
+/// A record to forward.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Planned {
+    pub(crate) source_id: u64,
+    /// When to write the first copy.
+    pub(crate) due: Instant,
+    /// What the target gets (dropped and unset properties absent, long values truncated).
+    pub(crate) properties: BTreeMap<String, String>,
+    /// Properties dropped whose source value was non-empty.
+    pub(crate) dropped: Vec<String>,
+    /// Properties whose value truncation changed.
+    pub(crate) truncated: Vec<String>,
+    /// Write a second copy after the first is acknowledged.
+    pub(crate) duplicate: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Fate {
+    Lost,
+    Forward(Planned),
+}
+
+#[derive(Debug)]
+pub(crate) struct Planner {
+    rng: ChaCha8Rng,
+    lag: LogNormal,
+    loss_rate: f64,
+    duplicate_rate: f64,
+    drop_rates: BTreeMap<String, f64>,
+    truncate_at: Option<usize>,
+    id_property: String,
+}
+
+/// `value` cut to `max` chars, or `None` when it is not longer than that.
+fn truncated(value: &str, max: usize) -> Option<String> {
+    let (cut, _) = value.char_indices().nth(max)?;
+    Some(value[..cut].to_string())
+}
+
+impl Planner {
+    pub(crate) fn new(knobs: &RelayKnobs, id_property: String) -> Self {
+        Planner {
+            rng: ChaCha8Rng::seed_from_u64(knobs.seed),
+            lag: knobs.lag,
+            loss_rate: knobs.loss_rate,
+            duplicate_rate: knobs.duplicate_rate,
+            drop_rates: knobs.drop_rates.clone(),
+            truncate_at: knobs.truncate_at,
+            id_property,
+        }
+    }
+
+    /// Decides `record`'s fate; `now` is when the relay saw it.
+    pub(crate) fn plan(&mut self, record: SourceRecord, now: Instant) -> Fate {
+        let lost = self.rng.random::<f64>() < self.loss_rate;
+        let lag = self.lag.sample(&mut self.rng);
+        let duplicate = self.rng.random::<f64>() < self.duplicate_rate;
+        let drops: Vec<&str> = self
+            .drop_rates
+            .iter()
+            .filter(|(_, rate)| self.rng.random::<f64>() < **rate)
+            .map(|(property, _)| property.as_str())
+            .filter(|property| *property != self.id_property)
+            .collect();
+        if lost {
+            return Fate::Lost;
+        }
+        let mut planned = Planned {
+            source_id: record.id,
+            due: now + lag,
+            properties: BTreeMap::new(),
+            dropped: Vec::new(),
+            truncated: Vec::new(),
+            duplicate,
+        };
+        for (property, value) in record.properties {
+            let Some(value) = value else { continue };
+            if property == self.id_property {
+                planned.properties.insert(property, value);
+                continue;
+            }
+            if drops.contains(&property.as_str()) {
+                if !value.is_empty() {
+                    planned.dropped.push(property);
+                }
+                continue;
+            }
+            let value = match self.truncate_at.and_then(|max| truncated(&value, max)) {
+                Some(cut) => {
+                    planned.truncated.push(property.clone());
+                    cut
+                }
+                None => value,
+            };
+            planned.properties.insert(property, value);
+        }
+        Fate::Forward(planned)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: u64, pairs: &[(&str, Option<&str>)]) -> SourceRecord {
+        SourceRecord {
+            id,
+            properties: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.map(str::to_string)))
+                .collect(),
+        }
+    }
+
+    fn forward(fate: Fate) -> Planned {
+        match fate {
+            Fate::Forward(p) => p,
+            Fate::Lost => panic!("expected a forwarded record"),
+        }
+    }
+
+    #[test]
+    fn truncation_counts_chars_not_bytes() {
+        assert_eq!(truncated("héllo wörld", 5).as_deref(), Some("héllo"));
+        assert_eq!(truncated("héllo", 5), None);
+        assert_eq!(truncated("", 0), None);
+        assert_eq!(truncated("ab", 0).as_deref(), Some(""));
+    }
+
+    #[tokio::test]
+    async fn id_property_is_never_dropped_or_truncated() {
+        let knobs = RelayKnobs {
+            drop_rates: [("id".to_string(), 1.0), ("phone".to_string(), 1.0)].into(),
+            truncate_at: Some(3),
+            ..RelayKnobs::default()
+        };
+        let mut planner = Planner::new(&knobs, "id".into());
+        let p = forward(planner.plan(
+            record(7, &[("id", Some("abcdef")), ("phone", Some("123")), ("name", Some("Zoë Smith")), ("x", None)]),
+            Instant::now(),
+        ));
+        assert_eq!(p.properties.get("id").map(String::as_str), Some("abcdef"));
+        assert_eq!(p.properties.get("name").map(String::as_str), Some("Zoë"));
+        assert!(!p.properties.contains_key("phone") && !p.properties.contains_key("x"));
+        assert_eq!(p.dropped, vec!["phone".to_string()]);
+        assert_eq!(p.truncated, vec!["name".to_string()]);
+    }
+
+    #[tokio::test]
+    async fn empty_values_dropped_are_not_counted() {
+        let knobs = RelayKnobs {
+            drop_rates: [("phone".to_string(), 1.0)].into(),
+            ..RelayKnobs::default()
+        };
+        let mut planner = Planner::new(&knobs, "id".into());
+        let p = forward(planner.plan(record(1, &[("phone", Some(""))]), Instant::now()));
+        assert!(p.dropped.is_empty() && p.properties.is_empty());
+    }
+
+    #[tokio::test]
+    async fn same_seed_same_fates_and_rates_hold() {
+        let knobs = RelayKnobs {
+            loss_rate: 0.1,
+            duplicate_rate: 0.2,
+            seed: 42,
+            ..RelayKnobs::default()
+        };
+        let now = Instant::now();
+        let run = || {
+            let mut planner = Planner::new(&knobs, "id".into());
+            (0..10_000)
+                .map(|i| planner.plan(record(i, &[("id", Some("x"))]), now))
+                .collect::<Vec<_>>()
+        };
+        let fates = run();
+        assert_eq!(fates, run());
+        let lost = fates.iter().filter(|f| **f == Fate::Lost).count();
+        let dup = fates
+            .iter()
+            .filter(|f| matches!(f, Fate::Forward(p) if p.duplicate))
+            .count();
+        // Binomial sd: √(10⁴·0.1·0.9) = 30 and √(9·10³·0.2·0.8) ≈ 38; allow 5 sd.
+        assert!((850..=1150).contains(&lost), "lost {lost}");
+        assert!((1610..=1990).contains(&dup), "duplicated {dup}");
+    }
+}
