@@ -15,7 +15,7 @@ use crate::config::Source;
 use crate::replay::{Plan, PlanOverrides};
 use crate::report::render_table;
 use crate::run::{RunOptions, execute};
-use crate::sla::VerdictKind;
+use crate::sla::{SlaSpec, VerdictKind};
 
 /// Runs a parsed command line; returns the exit code.
 pub async fn main(cli: Cli) -> Exit {
@@ -27,8 +27,12 @@ pub async fn main(cli: Cli) -> Exit {
             };
             run_plan(plan.and_then(|p| with_sla(p, &args)), &args).await
         }
-        Command::Run { plan, overrides: args } => {
-            let plan = Source::read(&plan).and_then(|src| Plan::load(&src, &overrides(&args)));
+        Command::Run { plan_file, overrides: args } => {
+            if args.plan.is_some() {
+                eprintln!("error: `run` takes its plan as an argument; --plan is for `demo`");
+                return Exit::BadInput;
+            }
+            let plan = Source::read(&plan_file).and_then(|src| Plan::load(&src, &overrides(&args)));
             run_plan(plan.and_then(|p| with_sla(p, &args)), &args).await
         }
     }
@@ -64,7 +68,9 @@ fn with_sla(mut plan: Plan, args: &DemoArgs) -> Result<Plan, crate::config::Conf
 }
 
 async fn run_plan(plan: Result<Plan, crate::config::ConfigError>, args: &DemoArgs) -> Exit {
-    let plan = match plan {
+    // The SLA is checked with the plan, before anything is printed or written.
+    let checked = plan.and_then(|p| SlaSpec::from_source(&p.sla, &p.shape).map(|_| p));
+    let plan = match checked {
         Ok(plan) => plan,
         Err(e) => {
             eprintln!("error: {e}");

@@ -27,7 +27,8 @@ pub enum Command {
     /// Run a plan file (built-in mock integration targets).
     Run {
         /// The plan file (see datasets/plans/).
-        plan: PathBuf,
+        #[arg(value_name = "PLAN")]
+        plan_file: PathBuf,
         #[command(flatten)]
         overrides: DemoArgs,
     },

@@ -151,16 +151,17 @@ impl RelayHandle {
                 reqwest::Client::default()
             });
         let ledger = Arc::new(Mutex::new(Ledger::default()));
+        let copied: Vec<String> = std::iter::once(cfg.id_property.clone())
+            .chain(cfg.properties.iter().filter(|p| **p != cfg.id_property).cloned())
+            .collect();
         let (tx, rx) = mpsc::unbounded_channel();
         let tail = tail::Tail {
             client: client.clone(),
             url: cfg.source_url.trim_end_matches('/').to_string(),
             token: cfg.source_token.clone(),
-            properties: std::iter::once(cfg.id_property.clone())
-                .chain(cfg.properties.iter().filter(|p| **p != cfg.id_property).cloned())
-                .collect(),
+            properties: copied.join(","),
             poll_interval: knobs.poll_interval,
-            planner: plan::Planner::new(&knobs, cfg.id_property.clone()),
+            planner: plan::Planner::new(&knobs, cfg.id_property.clone(), copied),
             ledger: Arc::clone(&ledger),
             jitter_seed: knobs.seed ^ 0x9e37_79b9_7f4a_7c15,
         };

@@ -1,1 +1,5 @@
+//! syncproof's integration tests: one binary, one module per area (see STYLE.md).
 
+mod cli;
+mod ground_truth;
+mod support;

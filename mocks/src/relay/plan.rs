@@ -52,6 +52,9 @@ pub(crate) struct Planner {
     drop_rates: BTreeMap<String, f64>,
     truncate_at: Option<usize>,
     id_property: String,
+    /// What the relay copies: `id_property` and the configured properties. Anything else the
+    /// source returns (its `createdate`, `hs_object_id`, …) is not the relay's to copy.
+    copied: Vec<String>,
 }
 
 /// `value` cut to `max` chars, or `None` when it is not longer than that.
@@ -61,7 +64,7 @@ fn truncated(value: &str, max: usize) -> Option<String> {
 }
 
 impl Planner {
-    pub(crate) fn new(knobs: &RelayKnobs, id_property: String) -> Self {
+    pub(crate) fn new(knobs: &RelayKnobs, id_property: String, copied: Vec<String>) -> Self {
         Planner {
             rng: ChaCha8Rng::seed_from_u64(knobs.seed),
             lag: knobs.lag,
@@ -70,6 +73,7 @@ impl Planner {
             drop_rates: knobs.drop_rates.clone(),
             truncate_at: knobs.truncate_at,
             id_property,
+            copied,
         }
     }
 
@@ -96,8 +100,10 @@ impl Planner {
             truncated: Vec::new(),
             duplicate,
         };
-        for (property, value) in record.properties {
-            let Some(value) = value else { continue };
+        let mut source = record.properties;
+        for property in &self.copied {
+            let Some(value) = source.remove(property).flatten() else { continue };
+            let property = property.clone();
             if property == self.id_property {
                 planned.properties.insert(property, value);
                 continue;
@@ -135,6 +141,10 @@ mod tests {
         }
     }
 
+    fn copied(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| n.to_string()).collect()
+    }
+
     fn forward(fate: Fate) -> Planned {
         match fate {
             Fate::Forward(p) => p,
@@ -157,14 +167,23 @@ mod tests {
             truncate_at: Some(3),
             ..RelayKnobs::default()
         };
-        let mut planner = Planner::new(&knobs, "id".into());
+        let mut planner = Planner::new(&knobs, "id".into(), copied(&["id", "phone", "name", "x"]));
         let p = forward(planner.plan(
-            record(7, &[("id", Some("abcdef")), ("phone", Some("123")), ("name", Some("Zoë Smith")), ("x", None)]),
+            record(
+                7,
+                &[
+                    ("id", Some("abcdef")),
+                    ("phone", Some("123")),
+                    ("name", Some("Zoë Smith")),
+                    ("x", None),
+                    ("hs_object_id", Some("7")),
+                ],
+            ),
             Instant::now(),
         ));
         assert_eq!(p.properties.get("id").map(String::as_str), Some("abcdef"));
         assert_eq!(p.properties.get("name").map(String::as_str), Some("Zoë"));
-        assert!(!p.properties.contains_key("phone") && !p.properties.contains_key("x"));
+        assert_eq!(p.properties.keys().collect::<Vec<_>>(), ["id", "name"], "only copied properties");
         assert_eq!(p.dropped, vec!["phone".to_string()]);
         assert_eq!(p.truncated, vec!["name".to_string()]);
     }
@@ -175,7 +194,7 @@ mod tests {
             drop_rates: [("phone".to_string(), 1.0)].into(),
             ..RelayKnobs::default()
         };
-        let mut planner = Planner::new(&knobs, "id".into());
+        let mut planner = Planner::new(&knobs, "id".into(), copied(&["id", "phone", "name", "x"]));
         let p = forward(planner.plan(record(1, &[("phone", Some(""))]), Instant::now()));
         assert!(p.dropped.is_empty() && p.properties.is_empty());
     }
@@ -190,7 +209,7 @@ mod tests {
         };
         let now = Instant::now();
         let run = || {
-            let mut planner = Planner::new(&knobs, "id".into());
+            let mut planner = Planner::new(&knobs, "id".into(), copied(&["id", "phone", "name", "x"]));
             (0..10_000)
                 .map(|i| planner.plan(record(i, &[("id", Some("x"))]), now))
                 .collect::<Vec<_>>()

@@ -65,8 +65,8 @@ pub(crate) struct Tail {
     pub(crate) client: reqwest::Client,
     pub(crate) url: String,
     pub(crate) token: String,
-    /// `id_property` first, then the properties to copy.
-    pub(crate) properties: Vec<String>,
+    /// `id_property` and the properties to copy, comma-separated.
+    pub(crate) properties: String,
     pub(crate) poll_interval: Duration,
     pub(crate) planner: Planner,
     // std Mutex shared with the handle; bookings never cross an await.
@@ -84,7 +84,7 @@ impl Tail {
             .query(&[
                 ("limit", PAGE_SIZE),
                 ("after", &cursor.to_string()),
-                ("properties", &self.properties.join(",")),
+                ("properties", &self.properties),
             ])
             .send()
             .await?;

@@ -1,0 +1,98 @@
+//! Shared helpers: plans written to a temp dir that point at the shipped datasets, and runs of
+//! the library or the binary against the built-in mock.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use syncproof::config::Source;
+use syncproof::replay::{Plan, PlanOverrides};
+use syncproof::run::{RunOptions, RunOutcome, execute};
+use tokio_util::sync::CancellationToken;
+
+pub fn datasets() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets")
+}
+
+/// A fast plan: high rate, generous limits, no injected latency, relay knobs from `relay`.
+pub fn plan_text(records: u64, seed: u64, relay: &str, source_errors: f64) -> String {
+    let d = datasets();
+    format!(
+        r#"
+name = "it"
+seed = {seed}
+records = {records}
+shape = "{shape}"
+sla = "{sla}"
+
+[target]
+kind = "mock-integration"
+
+[target.source]
+burst_max = 100000
+search_per_second = 200
+error_rate = {source_errors}
+
+[target.target]
+burst_max = 100000
+search_per_second = 200
+
+[target.relay]
+poll_interval = "20ms"
+lag = "20ms"
+lag_max = "200ms"
+{relay}
+
+[load]
+rate = "1500/s"
+batch_size = 100
+linger = "50ms"
+concurrency = 8
+
+[retry]
+base_delay = "20ms"
+max_delay = "500ms"
+max_attempts = 8
+
+[verify]
+poll_interval = "100ms"
+window = "5s"
+read_rate = "200/s"
+search_rate = "150/s"
+"#,
+        shape = d.join("shapes/contacts.toml").display(),
+        sla = d.join("sla/demo.toml").display(),
+    )
+}
+
+/// Writes `text` as a plan file in `dir`.
+pub fn write_plan(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("plan.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Runs a plan through the library; returns the outcome and the parsed summary.json.
+pub async fn run(dir: &Path, text: &str) -> (RunOutcome, Value) {
+    let path = write_plan(dir, text);
+    let plan = Plan::load(&Source::read(&path).unwrap(), &PlanOverrides::default()).unwrap();
+    let options = RunOptions {
+        out: Some(dir.join("run")),
+        progress: false,
+    };
+    let outcome = execute(plan, options, CancellationToken::new()).await.unwrap();
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(outcome.dir.join("summary.json")).unwrap()).unwrap();
+    (outcome, summary)
+}
+
+pub fn get(summary: &Value, path: &str) -> f64 {
+    syncproof::report::lookup(summary, path)
+        .and_then(Value::as_f64)
+        .unwrap_or_else(|| panic!("summary.json has no number at {path}"))
+}
+
+/// |observed − n·p| within `k` binomial standard deviations.
+pub fn within_binomial(observed: f64, n: f64, p: f64, k: f64) -> bool {
+    let sd = (n * p * (1.0 - p)).sqrt().max(1.0);
+    (observed - n * p).abs() <= k * sd
+}
