@@ -1,1 +1,101 @@
-fn main(){}
+//! Throughput of the stages a long run leans on: generating records, writing them to Parquet,
+//! appending events to the event log, and judging target copies. Each bench declares its
+//! `Throughput` so results read as records/s or events/s. Results and commands: BENCHMARKS.md.
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use syncproof::generate::{Generator, RecordWriter};
+use syncproof::measure::{Event, EventKind, EventLog, Message, Micros, RunClock};
+use syncproof::quality::Scorecard;
+use syncproof::replay::TargetCopy;
+use syncproof::shape::Shape;
+
+const N: u64 = 10_000;
+
+fn generate(c: &mut Criterion) {
+    let generator = Generator::new(Arc::new(Shape::demo()), 42);
+    let mut group = c.benchmark_group("generate");
+    group.throughput(Throughput::Elements(N));
+    group.bench_function("contact_records", |b| {
+        b.iter(|| {
+            for i in 0..N {
+                black_box(generator.record(i));
+            }
+        })
+    });
+    group.bench_function("contact_records_to_parquet", |b| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("contact.parquet");
+        b.iter(|| {
+            let mut writer = RecordWriter::create(&path, generator.shape(), 42).unwrap();
+            for i in 0..N {
+                writer.push(&generator.record(i)).unwrap();
+            }
+            writer.finish().unwrap()
+        })
+    });
+    group.finish();
+}
+
+fn event_log(c: &mut Criterion) {
+    let mut group = c.benchmark_group("measure");
+    let events: Vec<Message> = (0..N)
+        .map(|i| {
+            let mut e = Event::new(EventKind::Attempt, i, format!("sp-0000002a-{i}"), Micros(i * 5000));
+            e.call_id = Some(i / 100);
+            e.attempt = Some(1);
+            e.status = Some(200);
+            e.sent_at = Some(Micros(i * 5000 + 10));
+            e.done_at = Some(Micros(i * 5000 + 20_000));
+            Message::Event(e)
+        })
+        .collect();
+    group.throughput(Throughput::Elements(N));
+    group.bench_function("event_log_append", |b| {
+        let dir = tempfile::tempdir().unwrap();
+        b.iter(|| {
+            let mut log = EventLog::create(dir.path(), RunClock::start(), 1_000_000);
+            for e in &events {
+                log.append(e).unwrap();
+            }
+            log.finish().unwrap()
+        })
+    });
+    group.finish();
+}
+
+fn quality(c: &mut Criterion) {
+    let shape = Shape::demo();
+    let generator = Generator::new(Arc::new(shape.clone()), 42);
+    let pairs: Vec<_> = (0..N)
+        .map(|i| {
+            let r = generator.record(i);
+            let properties: BTreeMap<String, Option<String>> = shape
+                .fields
+                .iter()
+                .zip(&r.values)
+                .map(|(f, v)| (f.name.clone(), v.clone()))
+                .collect();
+            let copy = TargetCopy { object_id: i, properties };
+            (r, vec![copy])
+        })
+        .collect();
+    let mut group = c.benchmark_group("quality");
+    group.throughput(Throughput::Elements(N));
+    group.bench_function("scorecard_add", |b| {
+        b.iter(|| {
+            let mut card = Scorecard::new(&shape);
+            for (r, copies) in &pairs {
+                card.add(&shape, r, copies, true);
+            }
+            black_box(card)
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, generate, event_log, quality);
+criterion_main!(benches);

@@ -130,7 +130,10 @@ impl Crm {
             search_per_second: cfg.search_per_second,
         };
         Arc::new(Crm {
-            store: Mutex::new(Store::new(cfg.unique_properties.clone(), cfg.lowercase_email)),
+            store: Mutex::new(Store::new(
+                cfg.unique_properties.clone(),
+                cfg.lowercase_email,
+            )),
             limiter: Mutex::new(Limiter::new(limits)),
             tally: Mutex::new(Tally::default()),
             fault_rng: Mutex::new(ChaCha8Rng::seed_from_u64(cfg.seed)),
@@ -151,7 +154,10 @@ impl Crm {
             .route(&path("/search"), post(search::handle))
             .fallback(gate::not_found)
             .method_not_allowed_fallback(gate::method_not_allowed)
-            .layer(axum::middleware::from_fn_with_state(Arc::clone(self), gate::gate))
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::clone(self),
+                gate::gate,
+            ))
             .with_state(Arc::clone(self))
     }
 

@@ -98,7 +98,11 @@ mod tests {
         };
         let s = samples(dist, 10_000);
         assert!(s.iter().all(|d| *d <= dist.max));
-        assert_eq!(*s.last().unwrap(), dist.max, "a wide sigma must hit the cap");
+        assert_eq!(
+            *s.last().unwrap(),
+            dist.max,
+            "a wide sigma must hit the cap"
+        );
     }
 
     #[test]

@@ -152,7 +152,12 @@ impl RelayHandle {
             });
         let ledger = Arc::new(Mutex::new(Ledger::default()));
         let copied: Vec<String> = std::iter::once(cfg.id_property.clone())
-            .chain(cfg.properties.iter().filter(|p| **p != cfg.id_property).cloned())
+            .chain(
+                cfg.properties
+                    .iter()
+                    .filter(|p| **p != cfg.id_property)
+                    .cloned(),
+            )
             .collect();
         let (tx, rx) = mpsc::unbounded_channel();
         let tail = tail::Tail {

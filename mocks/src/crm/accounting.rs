@@ -26,7 +26,10 @@ pub struct CrmAccounting {
 impl CrmAccounting {
     /// Every request answered, whatever its endpoint and status.
     pub fn total_calls(&self) -> u64 {
-        self.calls.values().flat_map(|by_status| by_status.values()).sum()
+        self.calls
+            .values()
+            .flat_map(|by_status| by_status.values())
+            .sum()
     }
 
     /// Requests answered with `status`, over all endpoints.
@@ -164,13 +167,41 @@ mod tests {
             (Method::POST, "/crm/v3/objects/contacts", Endpoint::Create),
             (Method::GET, "/crm/v3/objects/contacts", Endpoint::List),
             (Method::GET, "/crm/v3/objects/contacts/12", Endpoint::Read),
-            (Method::GET, "/crm/v3/objects/contacts/search", Endpoint::Other),
-            (Method::POST, "/crm/v3/objects/contacts/search", Endpoint::Search),
-            (Method::POST, "/crm/v3/objects/contacts/batch/create", Endpoint::BatchCreate),
-            (Method::POST, "/crm/v3/objects/contacts/batch/upsert", Endpoint::BatchUpsert),
-            (Method::POST, "/crm/v3/objects/contacts/batch/read", Endpoint::BatchRead),
-            (Method::GET, "/crm/v3/objects/contacts/batch/read", Endpoint::Other),
-            (Method::DELETE, "/crm/v3/objects/contacts/1", Endpoint::Other),
+            (
+                Method::GET,
+                "/crm/v3/objects/contacts/search",
+                Endpoint::Other,
+            ),
+            (
+                Method::POST,
+                "/crm/v3/objects/contacts/search",
+                Endpoint::Search,
+            ),
+            (
+                Method::POST,
+                "/crm/v3/objects/contacts/batch/create",
+                Endpoint::BatchCreate,
+            ),
+            (
+                Method::POST,
+                "/crm/v3/objects/contacts/batch/upsert",
+                Endpoint::BatchUpsert,
+            ),
+            (
+                Method::POST,
+                "/crm/v3/objects/contacts/batch/read",
+                Endpoint::BatchRead,
+            ),
+            (
+                Method::GET,
+                "/crm/v3/objects/contacts/batch/read",
+                Endpoint::Other,
+            ),
+            (
+                Method::DELETE,
+                "/crm/v3/objects/contacts/1",
+                Endpoint::Other,
+            ),
             (Method::GET, "/crm/v3/objects/contactsx", Endpoint::Other),
             (Method::GET, "/", Endpoint::Other),
         ];

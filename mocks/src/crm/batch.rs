@@ -22,7 +22,8 @@ use super::Crm;
 use super::errors::ApiError;
 use super::store::{Conflict, OBJECT_ID};
 use super::wire::{
-    BatchInput, BatchReadRequest, BatchResponse, CreateInput, SimplePublicObject, UpsertInput, parse_body,
+    BatchInput, BatchReadRequest, BatchResponse, CreateInput, SimplePublicObject, UpsertInput,
+    parse_body,
 };
 
 const MAX_INPUTS: usize = 100;
@@ -56,8 +57,16 @@ fn write_outcome(
     {
         return Err(first.clone());
     }
-    let status = if errors.is_empty() { ok } else { StatusCode::MULTI_STATUS };
-    Ok((status, Json(BatchResponse::complete(started, results, &errors))).into_response())
+    let status = if errors.is_empty() {
+        ok
+    } else {
+        StatusCode::MULTI_STATUS
+    };
+    Ok((
+        status,
+        Json(BatchResponse::complete(started, results, &errors)),
+    )
+        .into_response())
 }
 
 /// `POST /crm/v3/objects/contacts/batch/create`.
@@ -75,7 +84,8 @@ fn create_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
     for input in batch.inputs {
         match store.create(&input.properties) {
             Ok(record) => {
-                let mut object = SimplePublicObject::render(record, input.properties.keys().map(String::as_str));
+                let mut object =
+                    SimplePublicObject::render(record, input.properties.keys().map(String::as_str));
                 object.object_write_trace_id = input.object_write_trace_id;
                 results.push(object);
             }
@@ -126,7 +136,9 @@ fn upsert_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
                 object.new = Some(new);
                 results.push(object);
             }
-            Some(Err(conflict)) => errors.push(conflict_error(conflict, &input.object_write_trace_id)),
+            Some(Err(conflict)) => {
+                errors.push(conflict_error(conflict, &input.object_write_trace_id))
+            }
             None => errors.push(ApiError::not_found(&input.id)),
         }
     }
@@ -174,6 +186,14 @@ fn read_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
             .with_context("ids", missing),
         ]
     };
-    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::MULTI_STATUS };
-    Ok((status, Json(BatchResponse::complete(started, results, &errors))).into_response())
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::MULTI_STATUS
+    };
+    Ok((
+        status,
+        Json(BatchResponse::complete(started, results, &errors)),
+    )
+        .into_response())
 }

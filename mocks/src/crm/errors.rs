@@ -22,7 +22,11 @@ pub(crate) struct ApiError {
 }
 
 impl ApiError {
-    pub(crate) fn new(status: StatusCode, category: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        status: StatusCode,
+        category: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
         ApiError {
             status,
             category,

@@ -22,10 +22,26 @@ use super::limits::{Admission, Exceeded, RateView};
 use super::{Crm, lock};
 
 const TRANSIENT_STATUSES: [(StatusCode, &str, &str); 4] = [
-    (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "Internal error (injected)."),
-    (StatusCode::BAD_GATEWAY, "BAD_GATEWAY", "Bad gateway (injected); pause and retry."),
-    (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", "Service unavailable (injected)."),
-    (StatusCode::GATEWAY_TIMEOUT, "GATEWAY_TIMEOUT", "Gateway timeout (injected); pause and retry."),
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "INTERNAL_ERROR",
+        "Internal error (injected).",
+    ),
+    (
+        StatusCode::BAD_GATEWAY,
+        "BAD_GATEWAY",
+        "Bad gateway (injected); pause and retry.",
+    ),
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "SERVICE_UNAVAILABLE",
+        "Service unavailable (injected).",
+    ),
+    (
+        StatusCode::GATEWAY_TIMEOUT,
+        "GATEWAY_TIMEOUT",
+        "Gateway timeout (injected); pause and retry.",
+    ),
 ];
 
 /// The bearer token of a request, if it carries a non-empty one.
@@ -116,7 +132,9 @@ pub(crate) async fn gate(State(crm): State<Arc<Crm>>, request: Request, next: Ne
                 lock(&crm.limiter).admit(app, now)
             };
             match (admission, fault) {
-                (Admission::Throttled { limit, retry_after }, _) => crm.throttled(limit, retry_after),
+                (Admission::Throttled { limit, retry_after }, _) => {
+                    crm.throttled(limit, retry_after)
+                }
                 (Admission::Admitted, Some(which)) => {
                     crm.count_fault(Fault::Transient5xx);
                     let (status, category, message) = TRANSIENT_STATUSES[which];
@@ -142,11 +160,23 @@ pub(crate) async fn gate(State(crm): State<Arc<Crm>>, request: Request, next: Ne
 /// Any path the API does not have.
 pub(crate) async fn not_found(State(crm): State<Arc<Crm>>, request: Request) -> Response {
     let message = format!("No route for {} {}", request.method(), request.uri().path());
-    crm.respond(Err(ApiError::new(StatusCode::NOT_FOUND, "OBJECT_NOT_FOUND", message)))
+    crm.respond(Err(ApiError::new(
+        StatusCode::NOT_FOUND,
+        "OBJECT_NOT_FOUND",
+        message,
+    )))
 }
 
 /// A known path with a method it does not serve.
 pub(crate) async fn method_not_allowed(State(crm): State<Arc<Crm>>, request: Request) -> Response {
-    let message = format!("Method {} is not allowed on {}", request.method(), request.uri().path());
-    crm.respond(Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", message)))
+    let message = format!(
+        "Method {} is not allowed on {}",
+        request.method(),
+        request.uri().path()
+    );
+    crm.respond(Err(ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        message,
+    )))
 }

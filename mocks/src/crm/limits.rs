@@ -45,7 +45,10 @@ pub(crate) enum Exceeded {
 pub(crate) enum Admission {
     Admitted,
     /// Refused; `retry_after` is when the limit will next admit a request.
-    Throttled { limit: Exceeded, retry_after: Duration },
+    Throttled {
+        limit: Exceeded,
+        retry_after: Duration,
+    },
 }
 
 /// Timestamps of admitted requests inside a window of `width`.
@@ -129,7 +132,11 @@ impl Limiter {
             };
         }
         if burst_max > 0 {
-            self.per_app.entry(app.to_string()).or_default().admitted.push_back(now);
+            self.per_app
+                .entry(app.to_string())
+                .or_default()
+                .admitted
+                .push_back(now);
         }
         self.day_count += 1;
         Admission::Admitted
@@ -195,7 +202,10 @@ mod tests {
         let mut l = limiter(3, 0);
         let t0 = Instant::now();
         for i in 0..3 {
-            assert_eq!(l.admit("a", t0 + Duration::from_secs(i)), Admission::Admitted);
+            assert_eq!(
+                l.admit("a", t0 + Duration::from_secs(i)),
+                Admission::Admitted
+            );
         }
         let at = t0 + Duration::from_millis(3_500);
         assert_eq!(
@@ -207,10 +217,19 @@ mod tests {
         );
         // Another app has its own window; refused requests did not count.
         assert_eq!(l.admit("b", at), Admission::Admitted);
-        assert_eq!(l.view(Some("a"), at).burst, Some((3, 0, Duration::from_secs(10))));
+        assert_eq!(
+            l.view(Some("a"), at).burst,
+            Some((3, 0, Duration::from_secs(10)))
+        );
         // The first request leaves the window at exactly t0 + 10 s.
-        assert_eq!(l.admit("a", t0 + Duration::from_secs(10)), Admission::Admitted);
-        assert!(matches!(l.admit("a", t0 + Duration::from_secs(10)), Admission::Throttled { .. }));
+        assert_eq!(
+            l.admit("a", t0 + Duration::from_secs(10)),
+            Admission::Admitted
+        );
+        assert!(matches!(
+            l.admit("a", t0 + Duration::from_secs(10)),
+            Admission::Throttled { .. }
+        ));
     }
 
     #[tokio::test(start_paused = true)]
@@ -245,7 +264,10 @@ mod tests {
                 ..
             }
         ));
-        assert_eq!(l.admit_search(t0 + Duration::from_secs(1)), Admission::Admitted);
+        assert_eq!(
+            l.admit_search(t0 + Duration::from_secs(1)),
+            Admission::Admitted
+        );
         // Search is exempt from the burst and daily limits, and does not use them up.
         assert_eq!(l.admit("a", t0), Admission::Admitted);
     }

@@ -14,10 +14,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+use super::Crm;
 use super::errors::ApiError;
 use super::store::OBJECT_ID;
 use super::wire::{Collection, CreateInput, Paging, QueryParams, SimplePublicObject, parse_body};
-use super::Crm;
 
 const LIST_DEFAULT_LIMIT: usize = 10;
 const LIST_MAX_LIMIT: usize = 100;
@@ -25,7 +25,8 @@ const LIST_MAX_LIMIT: usize = 100;
 type RawQuery = Result<Query<Vec<(String, String)>>, QueryRejection>;
 
 pub(crate) fn query_params(query: RawQuery) -> Result<QueryParams, ApiError> {
-    let Query(pairs) = query.map_err(|err| ApiError::validation(format!("invalid query string: {err}")))?;
+    let Query(pairs) =
+        query.map_err(|err| ApiError::validation(format!("invalid query string: {err}")))?;
     Ok(QueryParams::from_pairs(pairs))
 }
 
@@ -53,12 +54,18 @@ pub(crate) async fn read(
     crm.respond(read_inner(&crm, id, query))
 }
 
-fn read_inner(crm: &Crm, id: Result<Path<String>, PathRejection>, query: RawQuery) -> Result<Response, ApiError> {
+fn read_inner(
+    crm: &Crm,
+    id: Result<Path<String>, PathRejection>,
+    query: RawQuery,
+) -> Result<Response, ApiError> {
     let Path(id) = id.map_err(|err| ApiError::validation(format!("invalid object id: {err}")))?;
     let params = query_params(query)?;
     let property = params.id_property.as_deref().unwrap_or(OBJECT_ID);
     let store = crm.store();
-    let record = store.find(property, &id).ok_or_else(|| ApiError::not_found(&id))?;
+    let record = store
+        .find(property, &id)
+        .ok_or_else(|| ApiError::not_found(&id))?;
     let object = SimplePublicObject::render(record, params.properties.iter().map(String::as_str));
     Ok(Json(object).into_response())
 }
@@ -77,13 +84,17 @@ fn list_inner(crm: &Crm, query: RawQuery) -> Result<Response, ApiError> {
             .ok()
             .filter(|n| (1..=LIST_MAX_LIMIT).contains(n))
             .ok_or_else(|| {
-                ApiError::validation(format!("limit must be an integer from 1 to {LIST_MAX_LIMIT}, got '{raw}'"))
+                ApiError::validation(format!(
+                    "limit must be an integer from 1 to {LIST_MAX_LIMIT}, got '{raw}'"
+                ))
             })?,
     };
     let from = match params.after.as_deref() {
         None | Some("") => 1,
         Some(raw) => raw.parse::<u64>().map_err(|_| {
-            ApiError::validation(format!("'after' must be the cursor from paging.next.after, got '{raw}'"))
+            ApiError::validation(format!(
+                "'after' must be the cursor from paging.next.after, got '{raw}'"
+            ))
         })?,
     };
     let store = crm.store();

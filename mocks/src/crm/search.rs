@@ -21,7 +21,8 @@ use super::Crm;
 use super::errors::ApiError;
 use super::store::{Record, Store};
 use super::wire::{
-    CollectionWithTotal, Filter, Paging, SearchRequest, SimplePublicObject, parse_body, scalar_string,
+    CollectionWithTotal, Filter, Paging, SearchRequest, SimplePublicObject, parse_body,
+    scalar_string,
 };
 
 const MAX_GROUPS: usize = 5;
@@ -84,12 +85,16 @@ impl Condition {
     fn parse(filter: &Filter, store: &Store) -> Result<Condition, ApiError> {
         let name = &filter.property_name;
         let one = || -> Result<String, ApiError> {
-            let value = filter.value.as_ref().and_then(scalar_string).ok_or_else(|| {
-                ApiError::validation(format!(
-                    "filter on '{name}' with operator {} needs a scalar 'value'",
-                    filter.operator
-                ))
-            })?;
+            let value = filter
+                .value
+                .as_ref()
+                .and_then(scalar_string)
+                .ok_or_else(|| {
+                    ApiError::validation(format!(
+                        "filter on '{name}' with operator {} needs a scalar 'value'",
+                        filter.operator
+                    ))
+                })?;
             Ok(store.normalise(name, &value))
         };
         let many = || -> Result<Vec<String>, ApiError> {
@@ -102,9 +107,13 @@ impl Condition {
             values
                 .iter()
                 .map(|v| {
-                    scalar_string(v).map(|v| store.normalise(name, &v)).ok_or_else(|| {
-                        ApiError::validation(format!("filter on '{name}': 'values' must be scalars"))
-                    })
+                    scalar_string(v)
+                        .map(|v| store.normalise(name, &v))
+                        .ok_or_else(|| {
+                            ApiError::validation(format!(
+                                "filter on '{name}': 'values' must be scalars"
+                            ))
+                        })
                 })
                 .collect()
         };
@@ -118,9 +127,15 @@ impl Condition {
             "LT" => Op::Lt(one()?),
             "LTE" => Op::Lte(one()?),
             "BETWEEN" => {
-                let high = filter.high_value.as_ref().and_then(scalar_string).ok_or_else(|| {
-                    ApiError::validation(format!("filter on '{name}' with BETWEEN needs 'highValue'"))
-                })?;
+                let high = filter
+                    .high_value
+                    .as_ref()
+                    .and_then(scalar_string)
+                    .ok_or_else(|| {
+                        ApiError::validation(format!(
+                            "filter on '{name}' with BETWEEN needs 'highValue'"
+                        ))
+                    })?;
                 Op::Between(one()?, high)
             }
             "HAS_PROPERTY" => Op::HasProperty,
@@ -152,7 +167,9 @@ impl Condition {
             Op::Gte(x) => compare(v, x) != Ordering::Less,
             Op::Lt(x) => compare(v, x) == Ordering::Less,
             Op::Lte(x) => compare(v, x) != Ordering::Greater,
-            Op::Between(lo, hi) => compare(v, lo) != Ordering::Less && compare(v, hi) != Ordering::Greater,
+            Op::Between(lo, hi) => {
+                compare(v, lo) != Ordering::Less && compare(v, hi) != Ordering::Greater
+            }
             Op::HasProperty => true,
             Op::NotHasProperty => false,
         }
@@ -160,7 +177,11 @@ impl Condition {
 }
 
 fn parse_sort(value: &serde_json::Value) -> Result<Sort, ApiError> {
-    let bad = || ApiError::validation(format!("sort {value} must be \"prop\", \"-prop\" or {{\"propertyName\", \"direction\"}}"));
+    let bad = || {
+        ApiError::validation(format!(
+            "sort {value} must be \"prop\", \"-prop\" or {{\"propertyName\", \"direction\"}}"
+        ))
+    };
     if let Some(s) = value.as_str() {
         return Ok(match s.strip_prefix('-') {
             Some(p) => Sort {
@@ -173,7 +194,10 @@ fn parse_sort(value: &serde_json::Value) -> Result<Sort, ApiError> {
             },
         });
     }
-    let property = value.get("propertyName").and_then(|p| p.as_str()).ok_or_else(bad)?;
+    let property = value
+        .get("propertyName")
+        .and_then(|p| p.as_str())
+        .ok_or_else(bad)?;
     let descending = match value.get("direction").and_then(|d| d.as_str()) {
         None | Some("ASCENDING") => false,
         Some("DESCENDING") => true,
@@ -189,7 +213,9 @@ impl Query {
     /// Validates a request against HubSpot's search limits.
     pub(crate) fn parse(req: SearchRequest, store: &Store) -> Result<Query, ApiError> {
         if req.query.as_deref().is_some_and(|q| !q.is_empty()) {
-            return Err(ApiError::validation("full-text 'query' is not supported by the mock; use filterGroups"));
+            return Err(ApiError::validation(
+                "full-text 'query' is not supported by the mock; use filterGroups",
+            ));
         }
         if req.filter_groups.len() > MAX_GROUPS {
             return Err(ApiError::validation(format!(
@@ -198,7 +224,12 @@ impl Query {
             )));
         }
         let total: usize = req.filter_groups.iter().map(|g| g.filters.len()).sum();
-        if req.filter_groups.iter().any(|g| g.filters.len() > MAX_FILTERS_PER_GROUP) || total > MAX_FILTERS {
+        if req
+            .filter_groups
+            .iter()
+            .any(|g| g.filters.len() > MAX_FILTERS_PER_GROUP)
+            || total > MAX_FILTERS
+        {
             return Err(ApiError::validation(format!(
                 "at most {MAX_FILTERS_PER_GROUP} filters per group and {MAX_FILTERS} in total are allowed"
             )));
@@ -206,17 +237,28 @@ impl Query {
         let groups = req
             .filter_groups
             .iter()
-            .map(|g| g.filters.iter().map(|f| Condition::parse(f, store)).collect())
+            .map(|g| {
+                g.filters
+                    .iter()
+                    .map(|f| Condition::parse(f, store))
+                    .collect()
+            })
             .collect::<Result<Vec<Vec<Condition>>, ApiError>>()?;
         let limit = req.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(ApiError::validation(format!("limit must be between 1 and {MAX_LIMIT}, got {limit}")));
+            return Err(ApiError::validation(format!(
+                "limit must be between 1 and {MAX_LIMIT}, got {limit}"
+            )));
         }
         let offset = match &req.after {
             None => 0,
             Some(after) => scalar_string(after)
                 .and_then(|s| s.parse::<usize>().ok())
-                .ok_or_else(|| ApiError::validation(format!("'after' must be a non-negative integer offset, got {after}")))?,
+                .ok_or_else(|| {
+                    ApiError::validation(format!(
+                        "'after' must be a non-negative integer offset, got {after}"
+                    ))
+                })?,
         };
         let limit = limit as usize;
         if offset.saturating_add(limit) > MAX_RESULTS {
@@ -235,7 +277,11 @@ impl Query {
     }
 
     fn matches(&self, record: &Record) -> bool {
-        self.groups.is_empty() || self.groups.iter().any(|g| g.iter().all(|c| c.matches(record)))
+        self.groups.is_empty()
+            || self
+                .groups
+                .iter()
+                .any(|g| g.iter().all(|c| c.matches(record)))
     }
 
     /// Ids worth checking: when every group has an `EQ` on an indexed property, the index gives
@@ -259,7 +305,12 @@ impl Query {
     }
 
     /// Runs the query: records updated less than `search_lag` before `now` are not yet visible.
-    pub(crate) fn run(&self, store: &Store, now: Instant, search_lag: Duration) -> CollectionWithTotal {
+    pub(crate) fn run(
+        &self,
+        store: &Store,
+        now: Instant,
+        search_lag: Duration,
+    ) -> CollectionWithTotal {
         let mut hits: Vec<&Record> = self
             .candidates(store)
             .into_iter()
@@ -359,18 +410,39 @@ mod tests {
             (filter("n", "LT", json!("10")), vec!["2"]),
             (filter("n", "LTE", json!(10)), vec!["1", "2"]),
             (filter("email", "GT", json!("b")), vec!["2", "3"]),
-            (json!({"filterGroups": [{"filters": [{"propertyName": "n", "operator": "HAS_PROPERTY"}]}]}), vec!["1", "2", "4"]),
-            (json!({"filterGroups": [{"filters": [{"propertyName": "n", "operator": "NOT_HAS_PROPERTY"}]}]}), vec!["3"]),
-            (json!({"filterGroups": [{"filters": [{"propertyName": "n", "operator": "IN", "values": ["9", 100]}]}]}), vec!["2", "4"]),
-            (json!({"filterGroups": [{"filters": [{"propertyName": "n", "operator": "NOT_IN", "values": ["9"]}]}]}), vec!["1", "3", "4"]),
-            (json!({"filterGroups": [{"filters": [{"propertyName": "n", "operator": "BETWEEN", "value": 9, "highValue": 10}]}]}), vec!["1", "2"]),
+            (
+                json!({"filterGroups": [{"filters": [{"propertyName": "n", "operator": "HAS_PROPERTY"}]}]}),
+                vec!["1", "2", "4"],
+            ),
+            (
+                json!({"filterGroups": [{"filters": [{"propertyName": "n", "operator": "NOT_HAS_PROPERTY"}]}]}),
+                vec!["3"],
+            ),
+            (
+                json!({"filterGroups": [{"filters": [{"propertyName": "n", "operator": "IN", "values": ["9", 100]}]}]}),
+                vec!["2", "4"],
+            ),
+            (
+                json!({"filterGroups": [{"filters": [{"propertyName": "n", "operator": "NOT_IN", "values": ["9"]}]}]}),
+                vec!["1", "3", "4"],
+            ),
+            (
+                json!({"filterGroups": [{"filters": [{"propertyName": "n", "operator": "BETWEEN", "value": 9, "highValue": 10}]}]}),
+                vec!["1", "2"],
+            ),
             // Groups are ORed, filters within a group ANDed.
-            (json!({"filterGroups": [
-                {"filters": [{"propertyName": "email", "operator": "EQ", "value": "a@x.io"}, {"propertyName": "n", "operator": "GT", "value": "50"}]},
-                {"filters": [{"propertyName": "hs_object_id", "operator": "EQ", "value": "3"}]}
-            ]}), vec!["3", "4"]),
+            (
+                json!({"filterGroups": [
+                    {"filters": [{"propertyName": "email", "operator": "EQ", "value": "a@x.io"}, {"propertyName": "n", "operator": "GT", "value": "50"}]},
+                    {"filters": [{"propertyName": "hs_object_id", "operator": "EQ", "value": "3"}]}
+                ]}),
+                vec!["3", "4"],
+            ),
             (json!({}), vec!["1", "2", "3", "4"]),
-            (json!({"sorts": [{"propertyName": "n", "direction": "DESCENDING"}]}), vec!["4", "1", "2", "3"]),
+            (
+                json!({"sorts": [{"propertyName": "n", "direction": "DESCENDING"}]}),
+                vec!["4", "1", "2", "3"],
+            ),
             (json!({"sorts": ["n"]}), vec!["2", "1", "4", "3"]),
         ];
         for (body, want) in cases {
@@ -401,7 +473,11 @@ mod tests {
             assert_eq!(err.status.as_u16(), 400, "{body}");
             assert_eq!(err.category, "VALIDATION_ERROR");
         }
-        assert!(ids(&s, json!({"after": "9990", "limit": 10})).unwrap().is_empty());
+        assert!(
+            ids(&s, json!({"after": "9990", "limit": 10}))
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -418,8 +494,15 @@ mod tests {
     async fn paging_offsets() {
         let s = store();
         let page = |after: usize| {
-            let req = parse_body(json!({"limit": 3, "after": after.to_string()}).to_string().as_bytes()).unwrap();
-            Query::parse(req, &s).unwrap().run(&s, Instant::now(), Duration::ZERO)
+            let req = parse_body(
+                json!({"limit": 3, "after": after.to_string()})
+                    .to_string()
+                    .as_bytes(),
+            )
+            .unwrap();
+            Query::parse(req, &s)
+                .unwrap()
+                .run(&s, Instant::now(), Duration::ZERO)
         };
         let first = page(0);
         assert_eq!((first.total, first.results.len()), (4, 3));

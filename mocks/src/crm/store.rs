@@ -123,8 +123,14 @@ impl Store {
         if !indexed(property) {
             return None;
         }
-        let ids = self.index.get(property).and_then(|by_value| by_value.get(value));
-        Some(ids.map(|ids| ids.iter().copied().collect()).unwrap_or_default())
+        let ids = self
+            .index
+            .get(property)
+            .and_then(|by_value| by_value.get(value));
+        Some(
+            ids.map(|ids| ids.iter().copied().collect())
+                .unwrap_or_default(),
+        )
     }
 
     /// Live records with `id >= from`, ascending, at most `limit`, plus the id to continue from
@@ -165,9 +171,15 @@ impl Store {
     }
 
     /// The first unique property whose new value is held by a record other than `own_id`.
-    fn conflict(&self, input: &BTreeMap<String, Option<String>>, own_id: Option<u64>) -> Result<(), Conflict> {
+    fn conflict(
+        &self,
+        input: &BTreeMap<String, Option<String>>,
+        own_id: Option<u64>,
+    ) -> Result<(), Conflict> {
         for property in &self.unique_properties {
-            let Some(Some(value)) = input.get(property) else { continue };
+            let Some(Some(value)) = input.get(property) else {
+                continue;
+            };
             if value.is_empty() {
                 continue;
             }
@@ -232,7 +244,11 @@ impl Store {
 
     /// Overwrites the given properties of record `id` (null unsets) and bumps its timestamps.
     /// `None` when there is no such live record.
-    pub(crate) fn update(&mut self, id: u64, input: &InputProperties) -> Option<Result<&Record, Conflict>> {
+    pub(crate) fn update(
+        &mut self,
+        id: u64,
+        input: &InputProperties,
+    ) -> Option<Result<&Record, Conflict>> {
         self.get(id)?;
         let input = self.normalised_input(input);
         if let Err(conflict) = self.conflict(&input, Some(id)) {
@@ -241,7 +257,9 @@ impl Store {
         let idx = (id - 1) as usize;
         for (property, value) in input {
             let old = match &value {
-                Some(v) => self.records[idx].properties.insert(property.clone(), v.clone()),
+                Some(v) => self.records[idx]
+                    .properties
+                    .insert(property.clone(), v.clone()),
                 None => self.records[idx].properties.remove(&property),
             };
             if let Some(old) = old {
@@ -283,11 +301,16 @@ mod tests {
     async fn ids_ascend_and_index_follows_updates() {
         let mut store = Store::new(vec![], true);
         for i in 0..3 {
-            let r = store.create(&props(&[("k", Some("v")), ("n", Some(&i.to_string()))])).unwrap();
+            let r = store
+                .create(&props(&[("k", Some("v")), ("n", Some(&i.to_string()))]))
+                .unwrap();
             assert_eq!(r.id, i + 1);
         }
         assert_eq!(store.copies_by_property("k").get("v"), Some(&3));
-        store.update(2, &props(&[("k", Some("w"))])).unwrap().unwrap();
+        store
+            .update(2, &props(&[("k", Some("w"))]))
+            .unwrap()
+            .unwrap();
         assert_eq!(store.find("k", "v").unwrap().id, 1);
         assert_eq!(store.find("k", "w").unwrap().id, 2);
         store.update(1, &props(&[("k", None)])).unwrap().unwrap();
@@ -301,11 +324,19 @@ mod tests {
     async fn unique_properties_conflict_but_not_with_self() {
         let mut store = Store::new(vec!["email".into()], true);
         store.create(&props(&[("email", Some("A@x.io"))])).unwrap();
-        let err = store.create(&props(&[("email", Some("a@X.io"))])).unwrap_err();
+        let err = store
+            .create(&props(&[("email", Some("a@X.io"))]))
+            .unwrap_err();
         assert_eq!(err.existing_id, 1);
-        store.update(1, &props(&[("email", Some("a@x.io"))])).unwrap().unwrap();
+        store
+            .update(1, &props(&[("email", Some("a@x.io"))]))
+            .unwrap()
+            .unwrap();
         store.create(&props(&[("email", Some("b@x.io"))])).unwrap();
-        let err = store.update(2, &props(&[("email", Some("A@X.IO"))])).unwrap().unwrap_err();
+        let err = store
+            .update(2, &props(&[("email", Some("A@X.IO"))]))
+            .unwrap()
+            .unwrap_err();
         assert_eq!(err.existing_id, 1);
     }
 

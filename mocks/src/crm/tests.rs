@@ -34,7 +34,13 @@ impl Mock {
         Mock { crm, router }
     }
 
-    async fn send(&self, method: Method, uri: &str, token: Option<&str>, body: Option<&[u8]>) -> Answer {
+    async fn send(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<&[u8]>,
+    ) -> Answer {
         let mut request = Request::builder().method(method).uri(uri);
         if let Some(token) = token {
             request = request.header("authorization", format!("Bearer {token}"));
@@ -46,13 +52,20 @@ impl Mock {
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("non-JSON body: {:?}", String::from_utf8_lossy(&bytes)))
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| panic!("non-JSON body: {:?}", String::from_utf8_lossy(&bytes)))
         };
-        Answer { status, headers, body }
+        Answer {
+            status,
+            headers,
+            body,
+        }
     }
 
     async fn get(&self, uri: &str) -> Answer {
@@ -61,7 +74,13 @@ impl Mock {
 
     async fn post(&self, path: &str, body: Value) -> Answer {
         let uri = format!("{CONTACTS}{path}");
-        self.send(Method::POST, &uri, Some(TOKEN), Some(body.to_string().as_bytes())).await
+        self.send(
+            Method::POST,
+            &uri,
+            Some(TOKEN),
+            Some(body.to_string().as_bytes()),
+        )
+        .await
     }
 
     async fn create_many(&self, n: usize, props: impl Fn(usize) -> Value) {
@@ -96,38 +115,76 @@ fn assert_hubspot_error(a: &Answer, status: u16, category: &str) {
     assert_eq!(a.body["status"], "error", "{}", a.body);
     assert_eq!(a.body["category"], category, "{}", a.body);
     assert!(a.body["message"].as_str().is_some_and(|m| !m.is_empty()));
-    assert!(a.body["correlationId"].as_str().is_some_and(|c| c.len() == 36));
+    assert!(
+        a.body["correlationId"]
+            .as_str()
+            .is_some_and(|c| c.len() == 36)
+    );
 }
 
 #[tokio::test]
 async fn create_then_read_by_id_and_by_id_property() {
     let m = Mock::new(unlimited());
-    let a = m.post("", json!({"properties": {"email": "Ada@Example.COM", "firstname": "Ada", "phone": null}})).await;
+    let a = m
+        .post(
+            "",
+            json!({"properties": {"email": "Ada@Example.COM", "firstname": "Ada", "phone": null}}),
+        )
+        .await;
     assert_eq!(a.status, StatusCode::CREATED);
     assert_eq!(a.body["id"], "1");
     assert_eq!(a.body["archived"], false);
-    assert_eq!(a.body["properties"]["email"], "ada@example.com", "email is lower-cased");
+    assert_eq!(
+        a.body["properties"]["email"], "ada@example.com",
+        "email is lower-cased"
+    );
     assert_eq!(a.body["properties"]["hs_object_id"], "1");
     for field in ["createdAt", "updatedAt"] {
         let t = a.body[field].as_str().unwrap();
-        assert!(humantime::parse_rfc3339(t).is_ok() && t.ends_with('Z') && t.len() == 24, "{t}");
+        assert!(
+            humantime::parse_rfc3339(t).is_ok() && t.ends_with('Z') && t.len() == 24,
+            "{t}"
+        );
     }
     assert!(humantime::parse_rfc3339(a.body["properties"]["createdate"].as_str().unwrap()).is_ok());
 
-    let r = m.get(&format!("{CONTACTS}/1?properties=firstname,lastname")).await;
+    let r = m
+        .get(&format!("{CONTACTS}/1?properties=firstname,lastname"))
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     let props = r.body["properties"].as_object().unwrap();
     let mut keys: Vec<&str> = props.keys().map(String::as_str).collect();
     keys.sort();
-    assert_eq!(keys, ["createdate", "firstname", "hs_object_id", "lastmodifieddate", "lastname"]);
+    assert_eq!(
+        keys,
+        [
+            "createdate",
+            "firstname",
+            "hs_object_id",
+            "lastmodifieddate",
+            "lastname"
+        ]
+    );
     assert_eq!(props["lastname"], Value::Null, "requested but unset → null");
 
-    let by_email = m.get(&format!("{CONTACTS}/ADA@example.com?idProperty=email&properties=email")).await;
+    let by_email = m
+        .get(&format!(
+            "{CONTACTS}/ADA@example.com?idProperty=email&properties=email"
+        ))
+        .await;
     assert_eq!(by_email.status, StatusCode::OK);
     assert_eq!(by_email.body["id"], "1");
 
-    assert_hubspot_error(&m.get(&format!("{CONTACTS}/2")).await, 404, "OBJECT_NOT_FOUND");
-    assert_hubspot_error(&m.get(&format!("{CONTACTS}/nobody?idProperty=email")).await, 404, "OBJECT_NOT_FOUND");
+    assert_hubspot_error(
+        &m.get(&format!("{CONTACTS}/2")).await,
+        404,
+        "OBJECT_NOT_FOUND",
+    );
+    assert_hubspot_error(
+        &m.get(&format!("{CONTACTS}/nobody?idProperty=email")).await,
+        404,
+        "OBJECT_NOT_FOUND",
+    );
 }
 
 #[tokio::test]
@@ -135,15 +192,24 @@ async fn list_pages_in_id_order_and_the_cursor_tails_new_records() {
     let m = Mock::new(unlimited());
     m.create_many(25, |i| json!({"n": i.to_string()})).await;
     let first = m.get(&format!("{CONTACTS}?limit=10&properties=n")).await;
-    assert_eq!(ids(&first.body), (1..=10).map(|i| i.to_string()).collect::<Vec<_>>());
+    assert_eq!(
+        ids(&first.body),
+        (1..=10).map(|i| i.to_string()).collect::<Vec<_>>()
+    );
     assert_eq!(first.body["results"][0]["properties"]["n"], "0");
-    let after = first.body["paging"]["next"]["after"].as_str().unwrap().to_string();
+    let after = first.body["paging"]["next"]["after"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(after, "11");
     let second = m.get(&format!("{CONTACTS}?limit=10&after={after}")).await;
     assert_eq!(ids(&second.body).first().map(String::as_str), Some("11"));
     let last = m.get(&format!("{CONTACTS}?limit=10&after=21")).await;
     assert_eq!(ids(&last.body), ["21", "22", "23", "24", "25"]);
-    assert!(last.body.get("paging").is_none(), "no paging on the last page");
+    assert!(
+        last.body.get("paging").is_none(),
+        "no paging on the last page"
+    );
     // Tailing: the id after the last result sees exactly the records created later.
     m.create_many(3, |_| json!({})).await;
     let tail = m.get(&format!("{CONTACTS}?limit=100&after=26")).await;
@@ -152,7 +218,11 @@ async fn list_pages_in_id_order_and_the_cursor_tails_new_records() {
     assert_eq!(ids(&default_limit.body).len(), 10);
 
     for bad in ["limit=0", "limit=101", "limit=x", "after=abc"] {
-        assert_hubspot_error(&m.get(&format!("{CONTACTS}?{bad}")).await, 400, "VALIDATION_ERROR");
+        assert_hubspot_error(
+            &m.get(&format!("{CONTACTS}?{bad}")).await,
+            400,
+            "VALIDATION_ERROR",
+        );
     }
 }
 
@@ -176,7 +246,11 @@ async fn batch_create_echoes_trace_ids_and_caps_at_100() {
     assert!(a.body.get("errors").is_none());
 
     let too_many: Vec<Value> = (0..101).map(|_| json!({"properties": {}})).collect();
-    assert_hubspot_error(&m.post("/batch/create", json!({"inputs": too_many})).await, 400, "VALIDATION_ERROR");
+    assert_hubspot_error(
+        &m.post("/batch/create", json!({"inputs": too_many})).await,
+        400,
+        "VALIDATION_ERROR",
+    );
     assert_eq!(m.crm.record_count(), 2, "a refused batch writes nothing");
 }
 
@@ -186,10 +260,18 @@ async fn unique_property_conflicts_single_and_batch() {
         unique_properties: vec!["email".into()],
         ..unlimited()
     });
-    assert_eq!(m.post("", json!({"properties": {"email": "a@x.io"}})).await.status, StatusCode::CREATED);
+    assert_eq!(
+        m.post("", json!({"properties": {"email": "a@x.io"}}))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
     let dup = m.post("", json!({"properties": {"email": "A@X.io"}})).await;
     assert_hubspot_error(&dup, 409, "CONFLICT");
-    assert_eq!(dup.body["message"], "Contact already exists. Existing ID: 1");
+    assert_eq!(
+        dup.body["message"],
+        "Contact already exists. Existing ID: 1"
+    );
 
     let partial = m
         .post(
@@ -206,11 +288,22 @@ async fn unique_property_conflicts_single_and_batch() {
     assert_eq!(ids(&partial.body), ["2"]);
     let errors = partial.body["errors"].as_array().unwrap();
     assert_eq!(errors[0]["category"], "CONFLICT");
-    assert_eq!(errors[0]["message"], "Contact already exists. Existing ID: 1");
+    assert_eq!(
+        errors[0]["message"],
+        "Contact already exists. Existing ID: 1"
+    );
     assert_eq!(errors[0]["context"]["objectWriteTraceId"], json!(["a"]));
-    assert_eq!(errors[1]["message"], "Contact already exists. Existing ID: 2");
+    assert_eq!(
+        errors[1]["message"],
+        "Contact already exists. Existing ID: 2"
+    );
 
-    let all_fail = m.post("/batch/create", json!({"inputs": [{"properties": {"email": "a@x.io"}}]})).await;
+    let all_fail = m
+        .post(
+            "/batch/create",
+            json!({"inputs": [{"properties": {"email": "a@x.io"}}]}),
+        )
+        .await;
     assert_hubspot_error(&all_fail, 409, "CONFLICT");
     assert_eq!(m.crm.record_count(), 2);
     assert_eq!(m.crm.copies_by_property("email").values().max(), Some(&1));
@@ -237,14 +330,20 @@ async fn upsert_creates_then_updates_by_id_property() {
             ]}),
         )
         .await;
-    assert_eq!(second.status, StatusCode::MULTI_STATUS, "unknown object id → per-input error");
+    assert_eq!(
+        second.status,
+        StatusCode::MULTI_STATUS,
+        "unknown object id → per-input error"
+    );
     assert_eq!(second.body["results"][0]["new"], false);
     assert_eq!(second.body["results"][0]["id"], "1");
     assert_eq!(second.body["results"][0]["properties"]["firstname"], "B");
     assert_eq!(second.body["errors"][0]["category"], "OBJECT_NOT_FOUND");
     let acc = m.crm.accounting();
     assert_eq!((acc.records_created, acc.records_updated), (1, 1));
-    let read = m.get(&format!("{CONTACTS}/1?properties=phone,firstname")).await;
+    let read = m
+        .get(&format!("{CONTACTS}/1?properties=phone,firstname"))
+        .await;
     assert_eq!(read.body["properties"]["phone"], "5");
     assert!(read.body["updatedAt"].as_str() >= read.body["createdAt"].as_str());
 }
@@ -252,8 +351,14 @@ async fn upsert_creates_then_updates_by_id_property() {
 #[tokio::test]
 async fn batch_read_is_207_when_some_are_missing() {
     let m = Mock::new(unlimited());
-    m.create_many(3, |i| json!({"ext": format!("e{}", i % 2)})).await;
-    let all = m.post("/batch/read", json!({"inputs": [{"id": "3"}, {"id": "1"}], "properties": ["ext"]})).await;
+    m.create_many(3, |i| json!({"ext": format!("e{}", i % 2)}))
+        .await;
+    let all = m
+        .post(
+            "/batch/read",
+            json!({"inputs": [{"id": "3"}, {"id": "1"}], "properties": ["ext"]}),
+        )
+        .await;
     assert_eq!(all.status, StatusCode::OK);
     assert_eq!(ids(&all.body), ["3", "1"]);
     assert_eq!(all.body["results"][0]["properties"]["ext"], "e0");
@@ -265,7 +370,11 @@ async fn batch_read_is_207_when_some_are_missing() {
         )
         .await;
     assert_eq!(some.status, StatusCode::MULTI_STATUS);
-    assert_eq!(ids(&some.body), ["1", "2"], "non-unique idProperty → lowest id");
+    assert_eq!(
+        ids(&some.body),
+        ["1", "2"],
+        "non-unique idProperty → lowest id"
+    );
     let err = &some.body["errors"][0];
     assert_eq!(err["status"], "error");
     assert_eq!(err["category"], "OBJECT_NOT_FOUND");
@@ -280,7 +389,11 @@ async fn batch_read_is_207_when_some_are_missing() {
 #[tokio::test]
 async fn search_returns_every_match_and_pages_with_offsets() {
     let m = Mock::new(unlimited());
-    m.create_many(30, |i| json!({"ext": format!("e{}", i % 10), "n": i.to_string()})).await;
+    m.create_many(
+        30,
+        |i| json!({"ext": format!("e{}", i % 10), "n": i.to_string()}),
+    )
+    .await;
     let eq = m
         .post(
             "/search",
@@ -289,10 +402,17 @@ async fn search_returns_every_match_and_pages_with_offsets() {
         )
         .await;
     assert_eq!(eq.status, StatusCode::OK);
-    assert_eq!(eq.body["total"], 3, "duplicates with the same value are all returned");
+    assert_eq!(
+        eq.body["total"], 3,
+        "duplicates with the same value are all returned"
+    );
     assert_eq!(ids(&eq.body), ["4", "14", "24"]);
     assert_eq!(eq.body["results"][0]["properties"]["ext"], "e3");
-    assert!(eq.headers.keys().all(|k| !k.as_str().starts_with("x-hubspot-ratelimit")));
+    assert!(
+        eq.headers
+            .keys()
+            .all(|k| !k.as_str().starts_with("x-hubspot-ratelimit"))
+    );
 
     let range = json!({"filterGroups": [{"filters": [
         {"propertyName": "n", "operator": "GTE", "value": "5"},
@@ -308,9 +428,23 @@ async fn search_returns_every_match_and_pages_with_offsets() {
     assert_eq!(ids(&p2.body), ["21", "22", "23", "24", "25"]);
     assert!(p2.body.get("paging").is_none());
 
-    assert_hubspot_error(&m.post("/search", json!({"after": "10000", "limit": 1})).await, 400, "VALIDATION_ERROR");
-    assert_hubspot_error(&m.post("/search", json!({"limit": 201})).await, 400, "VALIDATION_ERROR");
-    assert_eq!(m.post("/search", json!({"after": "9999", "limit": 1})).await.status, StatusCode::OK);
+    assert_hubspot_error(
+        &m.post("/search", json!({"after": "10000", "limit": 1}))
+            .await,
+        400,
+        "VALIDATION_ERROR",
+    );
+    assert_hubspot_error(
+        &m.post("/search", json!({"limit": 201})).await,
+        400,
+        "VALIDATION_ERROR",
+    );
+    assert_eq!(
+        m.post("/search", json!({"after": "9999", "limit": 1}))
+            .await
+            .status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -336,7 +470,10 @@ async fn malformed_input_is_a_400_never_a_panic() {
         ("/batch/create", br#"{"inputs": {}}"#),
         ("/batch/upsert", br#"{"inputs": [{"properties": {}}]}"#),
         ("/batch/read", br#"[1, 2]"#),
-        ("/search", br#"{"filterGroups": [{"filters": [{"operator": "EQ"}]}]}"#),
+        (
+            "/search",
+            br#"{"filterGroups": [{"filters": [{"operator": "EQ"}]}]}"#,
+        ),
     ];
     for (path, body) in cases {
         let uri = format!("{CONTACTS}{path}");
@@ -355,17 +492,35 @@ async fn missing_or_unknown_token_is_401() {
     });
     let none = m.send(Method::GET, CONTACTS, None, None).await;
     assert_hubspot_error(&none, 401, "INVALID_AUTHENTICATION");
-    assert!(none.headers.contains_key("x-hubspot-ratelimit-max"), "errors carry rate headers too");
+    assert!(
+        none.headers.contains_key("x-hubspot-ratelimit-max"),
+        "errors carry rate headers too"
+    );
     let wrong = m.send(Method::GET, CONTACTS, Some("bad"), None).await;
     assert_hubspot_error(&wrong, 401, "INVALID_AUTHENTICATION");
-    assert_eq!(m.send(Method::GET, CONTACTS, Some("good"), None).await.status, StatusCode::OK);
+    assert_eq!(
+        m.send(Method::GET, CONTACTS, Some("good"), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
     let acc = m.crm.accounting();
     assert_eq!(acc.faults.get("unauthorized"), Some(&2));
     assert_eq!(acc.calls["list"][&401], 2);
     // Any non-empty bearer when no tokens are configured, but never an empty one.
     let open = Mock::new(CrmConfig::default());
-    assert_eq!(open.send(Method::GET, CONTACTS, Some("anything"), None).await.status, StatusCode::OK);
-    assert_eq!(open.send(Method::GET, CONTACTS, Some(""), None).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        open.send(Method::GET, CONTACTS, Some("anything"), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        open.send(Method::GET, CONTACTS, Some(""), None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -375,12 +530,20 @@ async fn every_request_is_accounted_by_endpoint_and_status() {
     m.get(&format!("{CONTACTS}/1")).await;
     m.get(&format!("{CONTACTS}/7")).await;
     m.get(CONTACTS).await;
-    m.post("/batch/read", json!({"inputs": [{"id": "1"}]})).await;
+    m.post("/batch/read", json!({"inputs": [{"id": "1"}]}))
+        .await;
     m.post("/batch/upsert", json!({"inputs": []})).await;
     m.post("/search", json!({})).await;
     let unknown = m.get("/crm/v3/objects/deals").await;
     assert_hubspot_error(&unknown, 404, "OBJECT_NOT_FOUND");
-    let wrong_method = m.send(Method::DELETE, &format!("{CONTACTS}/batch/create"), Some(TOKEN), None).await;
+    let wrong_method = m
+        .send(
+            Method::DELETE,
+            &format!("{CONTACTS}/batch/create"),
+            Some(TOKEN),
+            None,
+        )
+        .await;
     assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
     let acc = m.crm.accounting();
     let expect = [
@@ -395,7 +558,10 @@ async fn every_request_is_accounted_by_endpoint_and_status() {
         ("other", 405, 1),
     ];
     for (endpoint, status, n) in expect {
-        assert_eq!(acc.calls[endpoint][&status], n, "{endpoint} {status}: {acc:?}");
+        assert_eq!(
+            acc.calls[endpoint][&status], n,
+            "{endpoint} {status}: {acc:?}"
+        );
     }
     assert_eq!(acc.total_calls(), 9);
 }
@@ -416,14 +582,20 @@ async fn burst_window_throttles_the_extra_request_until_the_window_rolls() {
         assert_eq!(h("x-hubspot-ratelimit-remaining"), (4 - i).to_string());
         assert_eq!(h("x-hubspot-ratelimit-interval-milliseconds"), "10000");
         assert_eq!(h("x-hubspot-ratelimit-daily"), "1000");
-        assert_eq!(h("x-hubspot-ratelimit-daily-remaining"), (999 - i).to_string());
+        assert_eq!(
+            h("x-hubspot-ratelimit-daily-remaining"),
+            (999 - i).to_string()
+        );
         tokio::time::advance(Duration::from_millis(500)).await;
     }
     let throttled = m.get(CONTACTS).await;
     assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(throttled.body["policyName"], "TEN_SECONDLY_ROLLING");
     assert_eq!(throttled.body["errorType"], "RATE_LIMIT");
-    assert_eq!(throttled.body["message"], "You have reached your ten_secondly_rolling limit.");
+    assert_eq!(
+        throttled.body["message"],
+        "You have reached your ten_secondly_rolling limit."
+    );
     assert!(throttled.body["correlationId"].is_string() && throttled.body["requestId"].is_string());
     assert_eq!(throttled.headers["x-hubspot-ratelimit-remaining"], "0");
     // The oldest request leaves the window 10 s after it came, 7.5 s from now: ceil → 8.
@@ -461,7 +633,12 @@ async fn daily_limit_is_per_account() {
         ..CrmConfig::default()
     });
     for token in ["a", "b", "c"] {
-        assert_eq!(m.send(Method::GET, CONTACTS, Some(token), None).await.status, StatusCode::OK);
+        assert_eq!(
+            m.send(Method::GET, CONTACTS, Some(token), None)
+                .await
+                .status,
+            StatusCode::OK
+        );
     }
     let refused = m.send(Method::GET, CONTACTS, Some("d"), None).await;
     assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
@@ -477,7 +654,10 @@ async fn daily_limit_is_per_account() {
     let a = no_daily.get(CONTACTS).await;
     assert!(a.headers.contains_key("x-hubspot-ratelimit-max"));
     assert!(!a.headers.contains_key("x-hubspot-ratelimit-daily"));
-    assert!(!a.headers.contains_key("x-hubspot-ratelimit-daily-remaining"));
+    assert!(
+        !a.headers
+            .contains_key("x-hubspot-ratelimit-daily-remaining")
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -492,7 +672,12 @@ async fn search_has_its_own_per_second_limit_and_no_rate_headers() {
     let throttled = m.post("/search", json!({})).await;
     assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(throttled.body["errorType"], "RATE_LIMIT");
-    assert!(throttled.headers.keys().all(|k| !k.as_str().starts_with("x-hubspot-ratelimit")));
+    assert!(
+        throttled
+            .headers
+            .keys()
+            .all(|k| !k.as_str().starts_with("x-hubspot-ratelimit"))
+    );
     assert_eq!(throttled.headers["retry-after"], "1");
     // Five searches did not touch the burst window of 2.
     assert_eq!(m.get(CONTACTS).await.status, StatusCode::OK);
@@ -526,15 +711,25 @@ async fn transient_5xx_rate_matches_the_knob_and_is_counted_exactly() {
     }
     // Binomial(2000, 0.2): mean 400, sd ≈ 17.9; ±5 sd.
     let sd = (N as f64 * RATE * (1.0 - RATE)).sqrt();
-    assert!(((N as f64 * RATE) - observed as f64).abs() <= 5.0 * sd, "observed {observed} 5xx");
+    assert!(
+        ((N as f64 * RATE) - observed as f64).abs() <= 5.0 * sd,
+        "observed {observed} 5xx"
+    );
     let acc = m.crm.accounting();
     assert_eq!(acc.faults["transient_5xx"], observed);
-    let counted_5xx: u64 = [500, 502, 503, 504].iter().map(|s| acc.calls_with_status(*s)).sum();
+    let counted_5xx: u64 = [500, 502, 503, 504]
+        .iter()
+        .map(|s| acc.calls_with_status(*s))
+        .sum();
     assert_eq!(counted_5xx, observed);
     assert_eq!(acc.records_created, created, "a 5xx never writes");
     assert_eq!(m.crm.record_count() as u64, created);
     // All four transient statuses occur.
-    assert!([500, 502, 503, 504].iter().all(|s| acc.calls_with_status(*s) > 0));
+    assert!(
+        [500, 502, 503, 504]
+            .iter()
+            .all(|s| acc.calls_with_status(*s) > 0)
+    );
 }
 
 #[tokio::test]

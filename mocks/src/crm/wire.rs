@@ -34,7 +34,10 @@ pub(crate) struct SimplePublicObject {
 
 impl SimplePublicObject {
     /// Renders `record` with the requested properties (null when unset) plus the defaults.
-    pub(crate) fn render<'a>(record: &Record, requested: impl IntoIterator<Item = &'a str>) -> Self {
+    pub(crate) fn render<'a>(
+        record: &Record,
+        requested: impl IntoIterator<Item = &'a str>,
+    ) -> Self {
         let properties = requested
             .into_iter()
             .chain(DEFAULT_PROPERTIES)
@@ -209,7 +212,11 @@ pub(crate) struct SearchRequest {
 /// Parses a JSON body, turning any failure into a `VALIDATION_ERROR` that says what was wrong.
 pub(crate) fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|err| {
-        ApiError::validation(format!("Invalid input JSON on line {}, column {}: {err}", err.line(), err.column()))
+        ApiError::validation(format!(
+            "Invalid input JSON on line {}, column {}: {err}",
+            err.line(),
+            err.column()
+        ))
     })
 }
 

@@ -52,7 +52,11 @@ impl Ledger {
                     *self.stats.fields_dropped.entry(field.clone()).or_default() += 1;
                 }
                 for field in &planned.truncated {
-                    *self.stats.fields_truncated.entry(field.clone()).or_default() += 1;
+                    *self
+                        .stats
+                        .fields_truncated
+                        .entry(field.clone())
+                        .or_default() += 1;
                 }
                 if !planned.duplicate {
                     self.settle();
@@ -104,7 +108,10 @@ mod tests {
         assert_eq!(l.pending, 2);
         let dup = planned(true);
         l.acknowledged(&dup, CopyKind::First);
-        assert_eq!(l.pending, 2, "a planned second copy keeps the record pending");
+        assert_eq!(
+            l.pending, 2,
+            "a planned second copy keeps the record pending"
+        );
         l.abandoned(CopyKind::Second);
         assert_eq!((l.pending, l.stats.gave_up, l.stats.duplicated), (1, 0, 0));
         l.abandoned(CopyKind::First);

@@ -102,7 +102,9 @@ impl Planner {
         };
         let mut source = record.properties;
         for property in &self.copied {
-            let Some(value) = source.remove(property).flatten() else { continue };
+            let Some(value) = source.remove(property).flatten() else {
+                continue;
+            };
             let property = property.clone();
             if property == self.id_property {
                 planned.properties.insert(property, value);
@@ -183,7 +185,11 @@ mod tests {
         ));
         assert_eq!(p.properties.get("id").map(String::as_str), Some("abcdef"));
         assert_eq!(p.properties.get("name").map(String::as_str), Some("Zoë"));
-        assert_eq!(p.properties.keys().collect::<Vec<_>>(), ["id", "name"], "only copied properties");
+        assert_eq!(
+            p.properties.keys().collect::<Vec<_>>(),
+            ["id", "name"],
+            "only copied properties"
+        );
         assert_eq!(p.dropped, vec!["phone".to_string()]);
         assert_eq!(p.truncated, vec!["name".to_string()]);
     }
@@ -209,7 +215,8 @@ mod tests {
         };
         let now = Instant::now();
         let run = || {
-            let mut planner = Planner::new(&knobs, "id".into(), copied(&["id", "phone", "name", "x"]));
+            let mut planner =
+                Planner::new(&knobs, "id".into(), copied(&["id", "phone", "name", "x"]));
             (0..10_000)
                 .map(|i| planner.plan(record(i, &[("id", Some("x"))]), now))
                 .collect::<Vec<_>>()

@@ -59,11 +59,17 @@ mod tests {
     fn throttle_wait_prefers_retry_after() {
         let mut headers = HeaderMap::new();
         assert_eq!(throttle_wait(&headers), THROTTLE_FALLBACK);
-        headers.insert("x-hubspot-ratelimit-interval-milliseconds", HeaderValue::from_static("10000"));
+        headers.insert(
+            "x-hubspot-ratelimit-interval-milliseconds",
+            HeaderValue::from_static("10000"),
+        );
         assert_eq!(throttle_wait(&headers), Duration::from_secs(10));
         headers.insert(RETRY_AFTER, HeaderValue::from_static("3"));
         assert_eq!(throttle_wait(&headers), Duration::from_secs(3));
-        headers.insert(RETRY_AFTER, HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
+        headers.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
         assert_eq!(throttle_wait(&headers), Duration::from_secs(10));
     }
 }

@@ -116,7 +116,12 @@ impl Tail {
     }
 
     /// Plans and hands over each record; returns the cursor to read from next.
-    fn take(&mut self, records: Vec<SourceRecord>, cursor: u64, tx: &UnboundedSender<Planned>) -> u64 {
+    fn take(
+        &mut self,
+        records: Vec<SourceRecord>,
+        cursor: u64,
+        tx: &UnboundedSender<Planned>,
+    ) -> u64 {
         let mut cursor = cursor;
         for record in records {
             // Belt and braces: never plan a record twice, even if a page overlaps.

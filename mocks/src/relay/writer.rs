@@ -74,7 +74,10 @@ impl Write {
 #[derive(Debug)]
 enum Answer {
     /// 2xx: trace ids acknowledged, and trace ids refused for good (per-input `CONFLICT`).
-    Written { acked: BTreeSet<String>, refused: BTreeSet<String> },
+    Written {
+        acked: BTreeSet<String>,
+        refused: BTreeSet<String>,
+    },
     Throttled(std::time::Duration),
     Transient(String),
     Final(StatusCode),
@@ -119,7 +122,9 @@ impl Writer {
     async fn post(&self, batch: &[Write]) -> Answer {
         let inputs: Vec<Value> = batch
             .iter()
-            .map(|w| json!({"properties": w.planned.properties, "objectWriteTraceId": w.trace_id()}))
+            .map(
+                |w| json!({"properties": w.planned.properties, "objectWriteTraceId": w.trace_id()}),
+            )
             .collect();
         let sent = self
             .client
@@ -229,7 +234,11 @@ impl Writer {
                 }
             };
             if attempt >= self.max_retries {
-                tracing::warn!(n = remaining.len(), attempt, "relay: giving up after max retries");
+                tracing::warn!(
+                    n = remaining.len(),
+                    attempt,
+                    "relay: giving up after max retries"
+                );
                 self.abandon(remaining);
                 return ControlFlow::Continue(());
             }

@@ -6,11 +6,14 @@ use std::time::Duration;
 
 use serde_json::Value;
 use syncproof_mocks::{
-    Crm, CrmConfig, Integration, IntegrationConfig, IntegrationTruth, RelayConfig, RelayHandle, RelayKnobs, serve,
+    Crm, CrmConfig, Integration, IntegrationConfig, IntegrationTruth, LogNormal, RelayConfig,
+    RelayHandle, RelayKnobs, serve,
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{HARNESS, ID, PROPERTIES, RELAY, contact, list_all, wait_until, write_contacts};
+use crate::support::{
+    HARNESS, ID, PROPERTIES, RELAY, contact, list_all, wait_until, write_contacts,
+};
 
 const N: usize = 2_000;
 const BOUND: Duration = Duration::from_secs(120);
@@ -51,7 +54,10 @@ async fn run(cfg: IntegrationConfig, n: usize) -> (Vec<Value>, IntegrationTruth,
 fn by_id(records: &[Value]) -> BTreeMap<String, Vec<&Value>> {
     let mut out: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
     for r in records {
-        let id = r["properties"][ID].as_str().expect("every target record carries the id").to_string();
+        let id = r["properties"][ID]
+            .as_str()
+            .expect("every target record carries the id")
+            .to_string();
         out.entry(id).or_default().push(r);
     }
     out
@@ -78,8 +84,12 @@ async fn with_all_knobs_zero_the_target_is_an_exact_copy() {
     for (id, copies) in by_id(&records) {
         let source = contact(source_index(&id));
         for property in std::iter::once(ID).chain(PROPERTIES) {
-            let want = source[property].as_deref().map(|v| v.to_lowercase_if(property == "email"));
-            let got = copies[0]["properties"][property].as_str().map(str::to_string);
+            let want = source[property]
+                .as_deref()
+                .map(|v| v.to_lowercase_if(property == "email"));
+            let got = copies[0]["properties"][property]
+                .as_str()
+                .map(str::to_string);
             assert_eq!(got, want, "{id} {property}");
         }
     }
@@ -89,7 +99,10 @@ async fn with_all_knobs_zero_the_target_is_an_exact_copy() {
     assert!(relay.fields_dropped.is_empty() && relay.fields_truncated.is_empty());
     assert_eq!(truth.target.records_created, N as u64);
     let done = integration.shutdown().await;
-    assert_eq!(done.relay.target_calls, done.target.calls["batch_create"].values().sum::<u64>());
+    assert_eq!(
+        done.relay.target_calls,
+        done.target.calls["batch_create"].values().sum::<u64>()
+    );
 }
 
 trait LowercaseIf {
@@ -98,7 +111,11 @@ trait LowercaseIf {
 
 impl LowercaseIf for str {
     fn to_lowercase_if(&self, cond: bool) -> String {
-        if cond { self.to_lowercase() } else { self.to_string() }
+        if cond {
+            self.to_lowercase()
+        } else {
+            self.to_string()
+        }
     }
 }
 
@@ -124,9 +141,15 @@ async fn defect_knobs_show_up_exactly_in_the_target() {
 
     // Duplicates: exactly `duplicated` ids have two copies, none more.
     let copies = integration.target().copies_by_property(ID);
-    assert_eq!(copies.values().filter(|c| **c == 2).count() as u64, relay.duplicated);
+    assert_eq!(
+        copies.values().filter(|c| **c == 2).count() as u64,
+        relay.duplicated
+    );
     assert!(copies.values().all(|c| *c <= 2));
-    assert_eq!(integration.target().record_count() as u64, relay.forwarded + relay.duplicated);
+    assert_eq!(
+        integration.target().record_count() as u64,
+        relay.forwarded + relay.duplicated
+    );
 
     // Dropped phone: forwarded records whose source phone was non-empty but the target lacks it.
     let mut phone_candidates = 0u64;
@@ -137,7 +160,9 @@ async fn defect_knobs_show_up_exactly_in_the_target() {
         let target = &copies[0]["properties"];
         for property in PROPERTIES {
             assert!(
-                copies.iter().all(|c| c["properties"][property] == target[property]),
+                copies
+                    .iter()
+                    .all(|c| c["properties"][property] == target[property]),
                 "{id}: both copies carry the same {property}"
             );
         }
@@ -148,27 +173,56 @@ async fn defect_knobs_show_up_exactly_in_the_target() {
             }
         }
         for property in PROPERTIES {
-            let (Some(want), Some(got)) = (source[property].as_deref(), target[property].as_str()) else { continue };
+            let (Some(want), Some(got)) = (source[property].as_deref(), target[property].as_str())
+            else {
+                continue;
+            };
             let want = want.to_lowercase_if(property == "email");
             if want.chars().count() > 10 {
-                assert_eq!(got, want.chars().take(10).collect::<String>(), "{id} {property}");
+                assert_eq!(
+                    got,
+                    want.chars().take(10).collect::<String>(),
+                    "{id} {property}"
+                );
                 *truncated.entry(property).or_default() += 1;
             } else {
                 assert_eq!(got, want, "{id} {property}");
             }
         }
-        assert_eq!(target[ID].as_str(), Some(id.as_str()), "the id property is never truncated");
+        assert_eq!(
+            target[ID].as_str(),
+            Some(id.as_str()),
+            "the id property is never truncated"
+        );
     }
-    assert_eq!(relay.fields_dropped.get("phone").copied().unwrap_or(0), phone_missing);
+    assert_eq!(
+        relay.fields_dropped.get("phone").copied().unwrap_or(0),
+        phone_missing
+    );
     assert_eq!(relay.fields_dropped.len(), 1, "only phone has a drop rate");
-    let claimed: BTreeMap<&str, u64> = relay.fields_truncated.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    let claimed: BTreeMap<&str, u64> = relay
+        .fields_truncated
+        .iter()
+        .map(|(k, v)| (k.as_str(), *v))
+        .collect();
     assert_eq!(claimed, truncated);
     assert!(truncated["firstname"] > 0 && truncated["email"] > 0);
 
     // Each rate within 5 binomial standard deviations of its knob.
-    assert!(within_binomial(relay.lost, relay.seen, 0.05), "lost {}", relay.lost);
-    assert!(within_binomial(relay.duplicated, relay.forwarded, 0.05), "duplicated {}", relay.duplicated);
-    assert!(within_binomial(phone_missing, phone_candidates, 0.1), "dropped {phone_missing}/{phone_candidates}");
+    assert!(
+        within_binomial(relay.lost, relay.seen, 0.05),
+        "lost {}",
+        relay.lost
+    );
+    assert!(
+        within_binomial(relay.duplicated, relay.forwarded, 0.05),
+        "duplicated {}",
+        relay.duplicated
+    );
+    assert!(
+        within_binomial(phone_missing, phone_candidates, 0.1),
+        "dropped {phone_missing}/{phone_candidates}"
+    );
     assert!(relay.lost > 0 && relay.duplicated > 0 && phone_missing > 0);
 
     integration.shutdown().await;
@@ -186,20 +240,36 @@ async fn transient_errors_on_both_sides_delay_but_lose_nothing() {
     cfg.target.seed = 2;
     let (records, truth, integration) = run(cfg, N).await;
     let relay = &truth.relay;
-    assert_eq!((relay.forwarded, relay.lost, relay.gave_up), (N as u64, 0, 0));
+    assert_eq!(
+        (relay.forwarded, relay.lost, relay.gave_up),
+        (N as u64, 0, 0)
+    );
     assert_eq!(by_id(&records).len(), N);
-    assert_eq!(integration.target().record_count(), N, "a 5xx never hides a committed write");
+    assert_eq!(
+        integration.target().record_count(),
+        N,
+        "a 5xx never hides a committed write"
+    );
     assert!(relay.target_retries > 0);
     let done = integration.shutdown().await;
-    let target_5xx: u64 = [500, 502, 503, 504].iter().map(|s| done.target.calls_with_status(*s)).sum();
+    let target_5xx: u64 = [500, 502, 503, 504]
+        .iter()
+        .map(|s| done.target.calls_with_status(*s))
+        .sum();
     assert_eq!(done.target.faults["transient_5xx"], target_5xx);
     assert!(done.source.faults["transient_5xx"] > 0);
-    assert_eq!(done.relay.target_calls, done.target.calls["batch_create"].values().sum::<u64>());
+    assert_eq!(
+        done.relay.target_calls,
+        done.target.calls["batch_create"].values().sum::<u64>()
+    );
     let relay_5xx: u64 = [500, 502, 503, 504]
         .iter()
         .filter_map(|s| done.target.calls["batch_create"].get(s))
         .sum();
-    assert_eq!(done.relay.target_retries, relay_5xx, "every 5xx the relay got was retried once");
+    assert_eq!(
+        done.relay.target_retries, relay_5xx,
+        "every 5xx the relay got was retried once"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -215,12 +285,20 @@ async fn throttled_target_is_waited_out_not_lost() {
     assert_eq!(by_id(&records).len(), n);
     assert_eq!((truth.relay.forwarded, truth.relay.gave_up), (n as u64, 0));
     assert!(truth.target.faults["throttled_burst"] > 0);
-    assert_eq!(truth.relay.target_retries, truth.target.calls["batch_create"][&429]);
+    assert_eq!(
+        truth.relay.target_retries,
+        truth.target.calls["batch_create"][&429]
+    );
     integration.shutdown().await;
 }
 
 /// A relay pointed at a target it cannot write to, served outside `Integration`.
-async fn doomed_relay(target: CrmConfig, target_token: &str, max_retries: u32, n: usize) -> (RelayHandle, CancellationToken) {
+async fn doomed_relay(
+    target: CrmConfig,
+    target_token: &str,
+    max_retries: u32,
+    n: usize,
+) -> (RelayHandle, CancellationToken) {
     let shutdown = CancellationToken::new();
     let source = Crm::new(CrmConfig::default());
     let target = Crm::new(target);
@@ -252,7 +330,10 @@ async fn gives_up_after_max_retries_and_counts_every_attempt() {
         ..CrmConfig::default()
     };
     let (relay, shutdown) = doomed_relay(always_failing, RELAY, 2, 150).await;
-    wait_until(BOUND, "the relay to give up", || relay.stats().seen == 150 && relay.pending() == 0).await;
+    wait_until(BOUND, "the relay to give up", || {
+        relay.stats().seen == 150 && relay.pending() == 0
+    })
+    .await;
     shutdown.cancel();
     let stats = relay.join().await;
     assert_eq!((stats.forwarded, stats.gave_up), (0, 150));
@@ -267,7 +348,10 @@ async fn a_refused_token_is_final_not_retried() {
         ..CrmConfig::default()
     };
     let (relay, shutdown) = doomed_relay(locked, RELAY, 8, 30).await;
-    wait_until(BOUND, "the relay to give up", || relay.stats().seen == 30 && relay.pending() == 0).await;
+    wait_until(BOUND, "the relay to give up", || {
+        relay.stats().seen == 30 && relay.pending() == 0
+    })
+    .await;
     shutdown.cancel();
     let stats = relay.join().await;
     assert_eq!((stats.gave_up, stats.target_retries), (30, 0));
@@ -282,10 +366,43 @@ async fn shutdown_is_prompt_even_while_retrying() {
     cfg.target.error_rate = 1.0;
     let integration = Integration::start(cfg).await.unwrap();
     write_contacts(&integration.source_url(), 10).await;
-    wait_until(BOUND, "a retry", || integration.truth().relay.target_retries >= 1).await;
+    wait_until(BOUND, "a retry", || {
+        integration.truth().relay.target_retries >= 1
+    })
+    .await;
     let truth = tokio::time::timeout(Duration::from_secs(5), integration.shutdown())
         .await
         .expect("shutdown joins everything promptly");
     assert_eq!(truth.relay.forwarded, 0);
     assert_eq!(truth.target.records_created, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lag_holds_every_write_back_by_at_least_its_value() {
+    const LAG: Duration = Duration::from_secs(2);
+    let integration = Integration::start(config(RelayKnobs {
+        lag: LogNormal {
+            median: LAG,
+            sigma: 0.0,
+            max: LAG,
+        },
+        ..RelayKnobs::default()
+    }))
+    .await
+    .unwrap();
+    let n = 200;
+    let started = tokio::time::Instant::now();
+    write_contacts(&integration.source_url(), n).await;
+    wait_until(BOUND, "the relay to forward everything", || {
+        integration.truth().relay.forwarded == n as u64
+    })
+    .await;
+    // Every record was seen after `started`, and none may be written before seen + LAG.
+    assert!(
+        started.elapsed() >= LAG,
+        "forwarded after {:?}",
+        started.elapsed()
+    );
+    assert_eq!(integration.target().record_count(), n);
+    integration.shutdown().await;
 }

@@ -33,5 +33,10 @@ async fn serves_on_loopback_and_stops_on_cancel() {
         .await
         .expect("server stops promptly after cancel")
         .unwrap();
-    assert!(http.get(format!("http://{addr}/crm/v3/objects/contacts")).send().await.is_err());
+    assert!(
+        http.get(format!("http://{addr}/crm/v3/objects/contacts"))
+            .send()
+            .await
+            .is_err()
+    );
 }

@@ -14,10 +14,17 @@ pub const PROPERTIES: [&str; 4] = ["email", "firstname", "phone", "company"];
 /// A contact's source properties: phone is empty for every 13th and unset for every 17th,
 /// first names vary in length (some multi-byte) so truncation has work to do.
 pub fn contact(i: usize) -> BTreeMap<String, Option<String>> {
-    let names = ["Al", "Zoë Ångström-Lindqvist", "Bartholomew", "Jo", "Maximiliano", "Ίκαρος Παπαδόπουλος"];
+    let names = [
+        "Al",
+        "Zoë Ångström-Lindqvist",
+        "Bartholomew",
+        "Jo",
+        "Maximiliano",
+        "Ίκαρος Παπαδόπουλος",
+    ];
     let phone = match i {
-        _ if i % 17 == 0 => None,
-        _ if i % 13 == 0 => Some(String::new()),
+        _ if i.is_multiple_of(17) => None,
+        _ if i.is_multiple_of(13) => Some(String::new()),
         _ => Some(format!("+1-555-{i:06}")),
     };
     [
@@ -46,7 +53,10 @@ pub async fn write_contacts(url: &str, n: usize) {
     let client = client();
     let indices: Vec<usize> = (0..n).collect();
     for chunk in indices.chunks(100) {
-        let inputs: Vec<Value> = chunk.iter().map(|i| json!({ "properties": contact(*i) })).collect();
+        let inputs: Vec<Value> = chunk
+            .iter()
+            .map(|i| json!({ "properties": contact(*i) }))
+            .collect();
         let body = json!({ "inputs": inputs });
         let mut attempts = 0;
         loop {
@@ -63,7 +73,10 @@ pub async fn write_contacts(url: &str, n: usize) {
             match status {
                 201 => break,
                 429 | 500..=599 => tokio::time::sleep(Duration::from_millis(20)).await,
-                _ => panic!("batch/create answered {status}: {}", response.text().await.unwrap()),
+                _ => panic!(
+                    "batch/create answered {status}: {}",
+                    response.text().await.unwrap()
+                ),
             }
         }
     }
@@ -72,7 +85,10 @@ pub async fn write_contacts(url: &str, n: usize) {
 /// Every record of the CRM at `url`, with the test properties, following the list cursor.
 pub async fn list_all(url: &str) -> Vec<Value> {
     let client = client();
-    let props = std::iter::once(ID).chain(PROPERTIES).collect::<Vec<_>>().join(",");
+    let props = std::iter::once(ID)
+        .chain(PROPERTIES)
+        .collect::<Vec<_>>()
+        .join(",");
     let mut out = Vec::new();
     let mut after = "1".to_string();
     loop {
@@ -103,7 +119,10 @@ pub async fn list_all(url: &str) -> Vec<Value> {
 pub async fn wait_until(bound: Duration, what: &str, mut done: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + bound;
     while !done() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out after {bound:?} waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {bound:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
