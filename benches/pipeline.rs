@@ -44,7 +44,12 @@ fn event_log(c: &mut Criterion) {
     let mut group = c.benchmark_group("measure");
     let events: Vec<Message> = (0..N)
         .map(|i| {
-            let mut e = Event::new(EventKind::Attempt, i, format!("sp-0000002a-{i}"), Micros(i * 5000));
+            let mut e = Event::new(
+                EventKind::Attempt,
+                i,
+                format!("sp-0000002a-{i}"),
+                Micros(i * 5000),
+            );
             e.call_id = Some(i / 100);
             e.attempt = Some(1);
             e.status = Some(200);
@@ -79,7 +84,10 @@ fn quality(c: &mut Criterion) {
                 .zip(&r.values)
                 .map(|(f, v)| (f.name.clone(), v.clone()))
                 .collect();
-            let copy = TargetCopy { object_id: i, properties };
+            let copy = TargetCopy {
+                object_id: i,
+                properties,
+            };
             (r, vec![copy])
         })
         .collect();

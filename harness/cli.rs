@@ -22,12 +22,17 @@ pub async fn main(cli: Cli) -> Exit {
     match cli.command {
         Command::Demo(args) => {
             let plan = match &args.plan {
-                Some(path) => Source::read(path).and_then(|src| Plan::load(&src, &overrides(&args))),
+                Some(path) => {
+                    Source::read(path).and_then(|src| Plan::load(&src, &overrides(&args)))
+                }
                 None => sla_override(&args).and_then(|o| Plan::demo(&o)),
             };
             run_plan(plan.and_then(|p| with_sla(p, &args)), &args).await
         }
-        Command::Run { plan_file, overrides: args } => {
+        Command::Run {
+            plan_file,
+            overrides: args,
+        } => {
             if args.plan.is_some() {
                 eprintln!("error: `run` takes its plan as an argument; --plan is for `demo`");
                 return Exit::BadInput;
@@ -102,7 +107,9 @@ async fn run_plan(plan: Result<Plan, crate::config::ConfigError>, args: &DemoArg
         Ok(outcome) => {
             print!("{}", render_table(&outcome.summary));
             println!("run directory: {}", display(&outcome.dir));
-            let complete = outcome.summary.json["run"]["complete"].as_bool().unwrap_or(false);
+            let complete = outcome.summary.json["run"]["complete"]
+                .as_bool()
+                .unwrap_or(false);
             if !complete {
                 eprintln!("the run was interrupted: its report covers only what was sent");
                 return Exit::RunFailed;
@@ -115,7 +122,11 @@ async fn run_plan(plan: Result<Plan, crate::config::ConfigError>, args: &DemoArg
         }
         Err(e) => {
             eprintln!("error: {e:#}");
-            if e.is_bad_input() { Exit::BadInput } else { Exit::RunFailed }
+            if e.is_bad_input() {
+                Exit::BadInput
+            } else {
+                Exit::RunFailed
+            }
         }
     }
 }

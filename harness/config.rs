@@ -87,9 +87,12 @@ impl Source {
     }
 
     fn explain(&self, err: &toml::de::Error) -> ConfigError {
-        let line = err
-            .span()
-            .map(|span| self.text[..span.start.min(self.text.len())].matches('\n').count() + 1);
+        let line = err.span().map(|span| {
+            self.text[..span.start.min(self.text.len())]
+                .matches('\n')
+                .count()
+                + 1
+        });
         let table = line.and_then(|l| enclosing_table(&self.text, l));
         let in_table = table.map(|t| format!(" in [{t}]")).unwrap_or_default();
         let raw = err.message().trim().to_string();
@@ -102,12 +105,19 @@ impl Source {
                 ),
             }
         } else if let Some(key) = between(&raw, "missing field `", "`") {
-            format!("missing key \"{key}\"{in_table} (add it; see the commented example under datasets/)")
+            format!(
+                "missing key \"{key}\"{in_table} (add it; see the commented example under datasets/)"
+            )
         } else if let Some(variant) = between(&raw, "unknown variant `", "`") {
             let expected = backticked(raw.split("expected").nth(1).unwrap_or(""));
             match suggest_closest(variant, &expected) {
-                Some(best) => format!("unknown value \"{variant}\"{in_table} (did you mean \"{best}\"?)"),
-                None => format!("unknown value \"{variant}\"{in_table} (one of: {})", expected.join(", ")),
+                Some(best) => {
+                    format!("unknown value \"{variant}\"{in_table} (did you mean \"{best}\"?)")
+                }
+                None => format!(
+                    "unknown value \"{variant}\"{in_table} (one of: {})",
+                    expected.join(", ")
+                ),
             }
         } else {
             let key = line.and_then(|l| key_on_line(&self.text, l));
@@ -249,7 +259,10 @@ mod tests {
     #[test]
     fn wrong_type_names_the_key() {
         let msg = error_of("name = \"x\"\n[load]\nrate = \"1/s\"\nbatch_size = \"ten\"\n");
-        assert!(msg.starts_with("plan.toml:4: batch_size in [load]: "), "{msg}");
+        assert!(
+            msg.starts_with("plan.toml:4: batch_size in [load]: "),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -268,7 +281,10 @@ mod tests {
 
     #[test]
     fn suggestions_only_when_close() {
-        assert_eq!(suggest_closest("ratee", &["rate", "seed"]), Some("rate".into()));
+        assert_eq!(
+            suggest_closest("ratee", &["rate", "seed"]),
+            Some("rate".into())
+        );
         assert_eq!(suggest_closest("zzz", &["rate", "seed"]), None);
     }
 }

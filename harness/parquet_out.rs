@@ -3,14 +3,14 @@
 //! run) never sees a half-written file under a final name. Shared by the record writer and the
 //! event log.
 
-use std::fs::File;
-use std::path::{Path, PathBuf};
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
+use std::fs::File;
+use std::path::{Path, PathBuf};
 
 /// Why writing Parquet failed; names the file.
 #[derive(Debug, thiserror::Error)]
@@ -104,12 +104,10 @@ impl ParquetOut {
         let ParquetOut {
             writer, tmp, path, ..
         } = self;
-        writer
-            .close()
-            .map_err(|source| ParquetOutError::Parquet {
-                path: path.clone(),
-                source,
-            })?;
+        writer.close().map_err(|source| ParquetOutError::Parquet {
+            path: path.clone(),
+            source,
+        })?;
         std::fs::rename(&tmp, &path).map_err(|source| ParquetOutError::Io {
             path: path.clone(),
             source,

@@ -78,11 +78,20 @@ const HARNESS_TOKEN: &str = "syncproof-harness";
 const RELAY_TOKEN: &str = "syncproof-relay";
 
 /// Runs a plan against the built-in mock integration and writes the run directory.
-pub async fn execute(plan: Plan, options: RunOptions, cancel: CancellationToken) -> Result<RunOutcome, RunError> {
+pub async fn execute(
+    plan: Plan,
+    options: RunOptions,
+    cancel: CancellationToken,
+) -> Result<RunOutcome, RunError> {
     let sla = SlaSpec::from_source(&plan.sla, &plan.shape)?;
     let started_wall = SystemTime::now();
     let run_id = run_id(started_wall, &plan.name);
-    let dir = prepare_dir(options.out.clone().unwrap_or_else(|| Path::new("runs").join(&run_id)))?;
+    let dir = prepare_dir(
+        options
+            .out
+            .clone()
+            .unwrap_or_else(|| Path::new("runs").join(&run_id)),
+    )?;
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| RunError::Io { path, source }
@@ -109,7 +118,9 @@ async fn run_in(
 ) -> Result<RunOutcome, RunError> {
     let started = Instant::now();
     let generator = Generator::new(Arc::clone(&plan.shape), plan.seed);
-    let records_path = dir.join("data").join(format!("{}.parquet", plan.shape.object));
+    let records_path = dir
+        .join("data")
+        .join(format!("{}.parquet", plan.shape.object));
     let mut writer = RecordWriter::create(&records_path, &plan.shape, plan.seed)?;
     for idx in 0..plan.records {
         writer.push(&generator.record(idx))?;
@@ -120,12 +131,19 @@ async fn run_in(
     let integration = Integration::start(integration_config(plan, &fields))
         .await
         .map_err(RunError::Mock)?;
-    let source = CrmClient::new(&integration.source_url(), HARNESS_TOKEN, plan.load.timeout).map_err(RunError::Client)?;
-    let target = CrmClient::new(&integration.target_url(), HARNESS_TOKEN, plan.load.timeout).map_err(RunError::Client)?;
+    let source = CrmClient::new(&integration.source_url(), HARNESS_TOKEN, plan.load.timeout)
+        .map_err(RunError::Client)?;
+    let target = CrmClient::new(&integration.target_url(), HARNESS_TOKEN, plan.load.timeout)
+        .map_err(RunError::Client)?;
 
     let clock = RunClock::start();
     let (tx, rx) = mpsc::channel::<Message>(16_384);
-    let collector = tokio::spawn(collect(rx, EventLog::create(&dir.join("events"), clock, 250_000), options.progress, plan.records));
+    let collector = tokio::spawn(collect(
+        rx,
+        EventLog::create(&dir.join("events"), clock, 250_000),
+        options.progress,
+        plan.records,
+    ));
     let inflight = Arc::new(InFlight::default());
     let call_ids = Arc::new(AtomicU64::new(1));
 
@@ -152,7 +170,9 @@ async fn run_in(
     let observer = tokio::spawn(observe(verify_ctx, sending_done.clone(), cancel.clone()));
     let report = replay(replay_ctx, 0..plan.records, cancel.clone()).await;
     sending_done.cancel();
-    let lost: BTreeSet<u64> = observer.await.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    let lost: BTreeSet<u64> = observer
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
 
     let mut card = Scorecard::new(&plan.shape);
     let reconciled = if cancel.is_cancelled() {
@@ -169,14 +189,25 @@ async fn run_in(
             &tx,
             &call_ids,
             &cancel,
-            |idx, copies| card.add(&plan.shape, &generator.record(idx), &copies, !lost.contains(&idx)),
+            |idx, copies| {
+                card.add(
+                    &plan.shape,
+                    &generator.record(idx),
+                    &copies,
+                    !lost.contains(&idx),
+                )
+            },
         )
         .await
     };
-    let copies = integration.target().copies_by_property(&plan.verify.id_property);
+    let copies = integration
+        .target()
+        .copies_by_property(&plan.verify.id_property);
     let truth = integration.shutdown().await;
     drop(tx);
-    let (ledger, segments) = collector.await.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    let (ledger, segments) = collector
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     let segments = segments?;
     reconciled?;
 
@@ -205,7 +236,14 @@ async fn run_in(
         "target_ids_with_copies": copies.values().filter(|n| **n > 1).count(),
         "target_extra_copies": extra,
     });
-    let mut summary = Summary::build(&info, &ledger, &card, &metrics, verdicts, Some(ground_truth));
+    let mut summary = Summary::build(
+        &info,
+        &ledger,
+        &card,
+        &metrics,
+        verdicts,
+        Some(ground_truth),
+    );
     summary.json["files"] = json!({
         "records": relative(dir, &records_path),
         "events": segments.iter().map(|p| relative(dir, p)).collect::<Vec<_>>(),
@@ -222,7 +260,10 @@ fn write_reports(dir: &Path, run_id: &str, summary: &Summary) -> Result<(), RunE
         ("report.md", render_markdown(summary)),
         ("junit.xml", render_junit(summary, run_id)),
         // Last: its presence means the run finished and every other file is complete.
-        ("summary.json", serde_json::to_string_pretty(&summary.json).unwrap_or_default() + "\n"),
+        (
+            "summary.json",
+            serde_json::to_string_pretty(&summary.json).unwrap_or_default() + "\n",
+        ),
     ];
     for (name, text) in files {
         let path = dir.join(name);
@@ -323,7 +364,13 @@ fn run_id(at: SystemTime, plan: &str) -> String {
         .collect();
     let name: String = plan
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     format!("{stamp}-{name}")
 }

@@ -89,7 +89,9 @@ fn parse_rate(text: &str) -> Result<String, String> {
 }
 
 fn parse_lag(text: &str) -> Result<String, String> {
-    parse_duration(text).map(|_| text.to_string()).map_err(|e| e.to_string())
+    parse_duration(text)
+        .map(|_| text.to_string())
+        .map_err(|e| e.to_string())
 }
 
 fn parse_drop(text: &str) -> Result<(String, f64), String> {
@@ -106,13 +108,30 @@ mod tests {
     #[test]
     fn flags_parse_and_bad_values_are_explained() {
         let cli = Cli::try_parse_from([
-            "syncproof", "demo", "--records", "10", "--rate", "50/s", "--drop-rate", "phone=0.05",
-            "--drop-rate", "email=0.1", "--lag", "250ms", "--loss-rate", "0.01",
+            "syncproof",
+            "demo",
+            "--records",
+            "10",
+            "--rate",
+            "50/s",
+            "--drop-rate",
+            "phone=0.05",
+            "--drop-rate",
+            "email=0.1",
+            "--lag",
+            "250ms",
+            "--loss-rate",
+            "0.01",
         ])
         .unwrap();
-        let Command::Demo(args) = cli.command else { panic!("demo") };
+        let Command::Demo(args) = cli.command else {
+            panic!("demo")
+        };
         assert_eq!(args.records, Some(10));
-        assert_eq!(args.drop_rate, vec![("phone".into(), 0.05), ("email".into(), 0.1)]);
+        assert_eq!(
+            args.drop_rate,
+            vec![("phone".into(), 0.05), ("email".into(), 0.1)]
+        );
         let err = Cli::try_parse_from(["syncproof", "demo", "--loss-rate", "2"]).unwrap_err();
         assert!(err.to_string().contains("not a fraction"), "{err}");
         let err = Cli::try_parse_from(["syncproof", "demo", "--drop-rate", "phone"]).unwrap_err();

@@ -80,11 +80,9 @@ impl Generator {
                         defects.push("email_uppercase".to_string());
                     }
                 }
-                FieldKind::FirstName => {
-                    if rng.random::<f64>() < shape.defects.name_padded {
-                        value = format!("  {value} ");
-                        defects.push("name_padded".to_string());
-                    }
+                FieldKind::FirstName if rng.random::<f64>() < shape.defects.name_padded => {
+                    value = format!("  {value} ");
+                    defects.push("name_padded".to_string());
                 }
                 _ => {}
             }
@@ -148,7 +146,12 @@ mod tests {
         let mut phone_blank = 0;
         let mut upper = 0;
         let mut non_ascii = 0;
-        let phone = g.shape().fields.iter().position(|f| f.name == "phone").unwrap();
+        let phone = g
+            .shape()
+            .fields
+            .iter()
+            .position(|f| f.name == "phone")
+            .unwrap();
         for i in 0..n {
             let r = g.record(i);
             if r.values[phone].is_none() {

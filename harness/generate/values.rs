@@ -78,7 +78,9 @@ pub fn make<R: Rng + ?Sized>(field: &FieldSpec, p: &Person, rng: &mut R) -> Stri
                 .unwrap_or_default()
         }
         FieldKind::Timestamp => {
-            let (from, span) = field.range.expect("validated: timestamp fields have a range");
+            let (from, span) = field
+                .range
+                .expect("validated: timestamp fields have a range");
             let offset = span.mul_f64(rng.random::<f64>());
             let at = from + std::time::Duration::from_secs(offset.as_secs());
             humantime::format_rfc3339_seconds(at).to_string()
@@ -133,15 +135,30 @@ fn phone<R: Rng + ?Sized>(locale: Locale, rng: &mut R) -> String {
     };
     match locale {
         Locale::EnUs => {
-            let (area, a, b) = (format!("{}{}", 2 + (digits(1).as_bytes()[0] - b'0') % 8, digits(2)), digits(3), digits(4));
+            let (area, a, b) = (
+                format!("{}{}", 2 + (digits(1).as_bytes()[0] - b'0') % 8, digits(2)),
+                digits(3),
+                digits(4),
+            );
             match a.as_bytes()[0] % 3 {
                 0 => format!("+1 ({area}) {a}-{b}"),
                 1 => format!("+1 {area}-{a}-{b}"),
                 _ => format!("+1{area}{a}{b}"),
             }
         }
-        Locale::DeDe => format!("+49 {} {}", 30 + (digits(1).as_bytes()[0] - b'0') as u32 * 10, digits(7)),
-        Locale::FrFr => format!("+33 {} {} {} {} {}", 1 + (digits(1).as_bytes()[0] - b'0') % 5, digits(2), digits(2), digits(2), digits(2)),
+        Locale::DeDe => format!(
+            "+49 {} {}",
+            30 + (digits(1).as_bytes()[0] - b'0') as u32 * 10,
+            digits(7)
+        ),
+        Locale::FrFr => format!(
+            "+33 {} {} {} {} {}",
+            1 + (digits(1).as_bytes()[0] - b'0') % 5,
+            digits(2),
+            digits(2),
+            digits(2),
+            digits(2)
+        ),
         Locale::JaJp => format!("+81 3-{}-{}", digits(4), digits(4)),
         Locale::PtBr => format!("+55 11 9{}-{}", digits(4), digits(4)),
     }
@@ -174,7 +191,13 @@ mod tests {
     #[test]
     fn phones_carry_a_country_code() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-        for locale in [Locale::EnUs, Locale::DeDe, Locale::FrFr, Locale::JaJp, Locale::PtBr] {
+        for locale in [
+            Locale::EnUs,
+            Locale::DeDe,
+            Locale::FrFr,
+            Locale::JaJp,
+            Locale::PtBr,
+        ] {
             for _ in 0..50 {
                 let p = phone(locale, &mut rng);
                 assert!(p.starts_with('+'), "{p}");

@@ -68,7 +68,9 @@ pub struct RecordWriter {
 
 impl std::fmt::Debug for RecordWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RecordWriter").field("out", &self.out).finish()
+        f.debug_struct("RecordWriter")
+            .field("out", &self.out)
+            .finish()
     }
 }
 
@@ -109,8 +111,13 @@ impl RecordWriter {
         if self.buffered == 0 {
             return Ok(());
         }
-        let mut arrays: Vec<ArrayRef> = vec![Arc::new(self.idx.finish()), Arc::new(self.ids.finish())];
-        arrays.extend(self.columns.iter_mut().map(|c| Arc::new(c.finish()) as ArrayRef));
+        let mut arrays: Vec<ArrayRef> =
+            vec![Arc::new(self.idx.finish()), Arc::new(self.ids.finish())];
+        arrays.extend(
+            self.columns
+                .iter_mut()
+                .map(|c| Arc::new(c.finish()) as ArrayRef),
+        );
         arrays.push(Arc::new(self.defects.finish()));
         let batch = RecordBatch::try_new(Arc::clone(&self.schema), arrays)
             .expect("builders match the schema by construction");

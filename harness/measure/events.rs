@@ -58,7 +58,10 @@ impl Outcome {
     }
 
     pub fn is_retryable(self) -> bool {
-        matches!(self, Outcome::Throttled | Outcome::Transient | Outcome::Transport)
+        matches!(
+            self,
+            Outcome::Throttled | Outcome::Transient | Outcome::Transport
+        )
     }
 }
 
@@ -118,7 +121,12 @@ pub struct Event {
 }
 
 impl Event {
-    pub fn new(kind: EventKind, record_idx: u64, external_id: String, scheduled_at: Micros) -> Event {
+    pub fn new(
+        kind: EventKind,
+        record_idx: u64,
+        external_id: String,
+        scheduled_at: Micros,
+    ) -> Event {
         Event {
             kind,
             record_idx,
@@ -391,10 +399,11 @@ mod tests {
         assert!(segments.len() >= 2, "{segments:?}");
         let mut rows = 0;
         for path in &segments {
-            let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path).unwrap())
-                .unwrap()
-                .build()
-                .unwrap();
+            let reader =
+                ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path).unwrap())
+                    .unwrap()
+                    .build()
+                    .unwrap();
             for batch in reader {
                 let batch = batch.unwrap();
                 rows += batch.num_rows();
@@ -410,7 +419,13 @@ mod tests {
         assert_eq!(rows, 12_000);
         let leftovers: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
-            .filter(|e| e.as_ref().unwrap().path().to_string_lossy().ends_with(".tmp"))
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .to_string_lossy()
+                    .ends_with(".tmp")
+            })
             .collect();
         assert!(leftovers.is_empty());
     }

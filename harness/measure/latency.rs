@@ -113,8 +113,11 @@ mod tests {
     #[test]
     fn merging_equals_recording_everything_in_one() {
         let (mut a, mut b, mut all) = Default::default();
-        let (a, b, all): (&mut LatencyHistogram, &mut LatencyHistogram, &mut LatencyHistogram) =
-            (&mut a, &mut b, &mut all);
+        let (a, b, all): (
+            &mut LatencyHistogram,
+            &mut LatencyHistogram,
+            &mut LatencyHistogram,
+        ) = (&mut a, &mut b, &mut all);
         for ms in 1..500u64 {
             a.record(Duration::from_millis(ms));
             all.record(Duration::from_millis(ms));

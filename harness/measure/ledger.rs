@@ -120,7 +120,11 @@ impl Ledger {
 }
 
 pub(crate) fn ratio(num: u64, den: u64) -> f64 {
-    if den == 0 { 0.0 } else { num as f64 / den as f64 }
+    if den == 0 {
+        0.0
+    } else {
+        num as f64 / den as f64
+    }
 }
 
 #[cfg(test)]

@@ -33,7 +33,9 @@ pub fn normalize_e164(phone: &str) -> Option<String> {
     } else {
         digits.strip_prefix("00")?.to_string()
     };
-    (8..=15).contains(&international.len()).then(|| format!("+{international}"))
+    (8..=15)
+        .contains(&international.len())
+        .then(|| format!("+{international}"))
 }
 
 #[cfg(test)]
@@ -52,7 +54,12 @@ mod tests {
             (E164, "+1 (415) 555-0132", "+14155550132", true),
             (E164, "0049 30 1234567", "+49 30 1234567", true),
             (E164, "+1 415-555-0132", "+1 415-555-0133", false),
-            (Time, "2024-01-01T00:00:00Z", "2024-01-01T00:00:00.000Z", true),
+            (
+                Time,
+                "2024-01-01T00:00:00Z",
+                "2024-01-01T00:00:00.000Z",
+                true,
+            ),
             (Time, "2024-01-01T00:00:00Z", "2024-01-01T00:00:01Z", false),
         ];
         for (cmp, a, b, expected) in cases {
@@ -62,7 +69,10 @@ mod tests {
 
     #[test]
     fn e164_needs_a_country_code() {
-        assert_eq!(normalize_e164("+81 3-1234-5678").as_deref(), Some("+81312345678"));
+        assert_eq!(
+            normalize_e164("+81 3-1234-5678").as_deref(),
+            Some("+81312345678")
+        );
         assert_eq!(normalize_e164("(415) 555-0132"), None);
         assert_eq!(normalize_e164("+1 2"), None);
     }

@@ -90,7 +90,12 @@ impl Scorecard {
         if copies.len() > 1 {
             self.duplicated_records += 1;
         }
-        for ((spec, score), value) in shape.fields.iter().zip(&mut self.fields).zip(&source.values) {
+        for ((spec, score), value) in shape
+            .fields
+            .iter()
+            .zip(&mut self.fields)
+            .zip(&source.values)
+        {
             let Some(sent) = value.as_deref().filter(|v| !v.trim().is_empty()) else {
                 continue;
             };
@@ -134,7 +139,11 @@ impl Scorecard {
 }
 
 fn ratio(num: u64, den: u64) -> f64 {
-    if den == 0 { 1.0 } else { num as f64 / den as f64 }
+    if den == 0 {
+        1.0
+    } else {
+        num as f64 / den as f64
+    }
 }
 
 #[cfg(test)]
@@ -145,14 +154,22 @@ mod tests {
 
     use crate::generate::Generator;
 
-    fn copy_of(shape: &Shape, r: &Record, id: u64, edit: impl Fn(&str, &str) -> Option<String>) -> TargetCopy {
+    fn copy_of(
+        shape: &Shape,
+        r: &Record,
+        id: u64,
+        edit: impl Fn(&str, &str) -> Option<String>,
+    ) -> TargetCopy {
         let properties: BTreeMap<String, Option<String>> = shape
             .fields
             .iter()
             .zip(&r.values)
             .map(|(f, v)| (f.name.clone(), v.as_deref().and_then(|v| edit(&f.name, v))))
             .collect();
-        TargetCopy { object_id: id, properties }
+        TargetCopy {
+            object_id: id,
+            properties,
+        }
     }
 
     #[test]
@@ -162,11 +179,13 @@ mod tests {
         let mut card = Scorecard::new(&shape);
         for i in 0..100 {
             let r = g.record(i);
-            let mut copies = vec![copy_of(&shape, &r, i * 10, |name, v| match (name, i % 10) {
-                ("phone", 0) => None,                                  // dropped
-                ("company", 1) => Some(v.chars().take(3).collect()),   // truncated
-                ("email", _) => Some(v.to_lowercase()),                // CRM lower-cases
-                _ => Some(v.to_string()),
+            let mut copies = vec![copy_of(&shape, &r, i * 10, |name, v| {
+                match (name, i % 10) {
+                    ("phone", 0) => None,                                // dropped
+                    ("company", 1) => Some(v.chars().take(3).collect()), // truncated
+                    ("email", _) => Some(v.to_lowercase()),              // CRM lower-cases
+                    _ => Some(v.to_string()),
+                }
             })];
             if i % 25 == 0 {
                 copies.push(copy_of(&shape, &r, i * 10 + 1, |_, v| Some(v.to_string())));
@@ -181,10 +200,16 @@ mod tests {
             .count() as u64;
         assert_eq!(phone.source_nonempty - phone.present, expected_missing);
         let email = card.fields.iter().find(|f| f.name == "email").unwrap();
-        assert_eq!(email.accurate, email.source_nonempty, "lower-casing is not an error");
+        assert_eq!(
+            email.accurate, email.source_nonempty,
+            "lower-casing is not an error"
+        );
         let company = card.fields.iter().find(|f| f.name == "company").unwrap();
         assert!(company.truncated >= 8, "{company:?}");
         assert_eq!(card.extra_copies(), 4);
-        assert_eq!(card.duplicated_records, 4, "records 0, 25, 50 and 75 were written twice");
+        assert_eq!(
+            card.duplicated_records, 4,
+            "records 0, 25, 50 and 75 were written twice"
+        );
     }
 }

@@ -48,7 +48,11 @@ pub struct ReplayReport {
 }
 
 /// Replays `range` on the open-loop schedule until done or cancelled.
-pub async fn replay(ctx: Arc<ReplayContext>, range: Range<u64>, cancel: CancellationToken) -> ReplayReport {
+pub async fn replay(
+    ctx: Arc<ReplayContext>,
+    range: Range<u64>,
+    cancel: CancellationToken,
+) -> ReplayReport {
     let start = ctx.clock.now();
     let interval = ctx.load.rate.interval();
     let permits = Arc::new(Semaphore::new(ctx.load.concurrency));
@@ -62,7 +66,8 @@ pub async fn replay(ctx: Arc<ReplayContext>, range: Range<u64>, cancel: Cancella
         while let Some(done) = workers.try_join_next() {
             surface_panic(done);
         }
-        let due = (next < range.end).then(|| start.plus(interval.mul_f64((next - range.start) as f64)));
+        let due =
+            (next < range.end).then(|| start.plus(interval.mul_f64((next - range.start) as f64)));
         // The open batch's linger runs out before the next record is due: send it now.
         if let Some(at) = flush_at
             && due.is_none_or(|d| at < d)
@@ -135,7 +140,10 @@ async fn send_batch(
     _permit: OwnedSemaphorePermit,
     cancel: CancellationToken,
 ) {
-    let records: Vec<Record> = batch.iter().map(|(i, _)| ctx.generator.record(*i)).collect();
+    let records: Vec<Record> = batch
+        .iter()
+        .map(|(i, _)| ctx.generator.record(*i))
+        .collect();
     let fields = &ctx.generator.shape().fields;
     let body = batch_upsert_body(
         &ctx.id_property,
@@ -198,7 +206,12 @@ async fn send_batch(
         )
         .await;
         for (record, (idx, scheduled_at)) in records.iter().zip(&batch) {
-            let mut e = Event::new(EventKind::Attempt, *idx, record.external_id.clone(), *scheduled_at);
+            let mut e = Event::new(
+                EventKind::Attempt,
+                *idx,
+                record.external_id.clone(),
+                *scheduled_at,
+            );
             e.call_id = Some(call_id);
             e.attempt = Some(attempt);
             e.status = Some(response.status);

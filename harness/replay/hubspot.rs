@@ -49,7 +49,13 @@ pub fn batch_read_body(id_property: &str, ids: &[&str]) -> Value {
 }
 
 /// `search` for every record whose `property` is one of `values` (duplicates included).
-pub fn search_in_body(property: &str, values: &[&str], properties: &[String], after: u64, limit: u32) -> Value {
+pub fn search_in_body(
+    property: &str,
+    values: &[&str],
+    properties: &[String],
+    after: u64,
+    limit: u32,
+) -> Value {
     json!({
         "filterGroups": [{ "filters": [{ "propertyName": property, "operator": "IN", "values": values }] }],
         "properties": properties,
@@ -100,7 +106,10 @@ mod tests {
 
     #[test]
     fn upsert_bodies_carry_the_external_id_as_idproperty() {
-        let body = batch_upsert_body("syncproof_id", [("sp-1", vec![("email", "a@b.c")])].into_iter());
+        let body = batch_upsert_body(
+            "syncproof_id",
+            [("sp-1", vec![("email", "a@b.c")])].into_iter(),
+        );
         assert_eq!(body["inputs"][0]["idProperty"], "syncproof_id");
         assert_eq!(body["inputs"][0]["id"], "sp-1");
         assert_eq!(body["inputs"][0]["properties"]["syncproof_id"], "sp-1");

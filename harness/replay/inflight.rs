@@ -84,7 +84,14 @@ mod tests {
     fn only_settled_records_expire() {
         let set = InFlight::default();
         for idx in 0..3 {
-            set.insert(idx, Pending { external_id: format!("x{idx}"), scheduled_at: Micros(0), settled_at: None });
+            set.insert(
+                idx,
+                Pending {
+                    external_id: format!("x{idx}"),
+                    scheduled_at: Micros(0),
+                    settled_at: None,
+                },
+            );
         }
         set.settle(0, Micros(1_000));
         set.settle(1, Micros(9_000_000));

@@ -276,7 +276,10 @@ pub struct PlanOverrides {
 impl Plan {
     /// The embedded demo plan with its embedded shape and SLA.
     pub fn demo(overrides: &PlanOverrides) -> Result<Plan, ConfigError> {
-        Plan::load(&Source::embedded("datasets/plans/demo.toml", DEMO_PLAN), overrides)
+        Plan::load(
+            &Source::embedded("datasets/plans/demo.toml", DEMO_PLAN),
+            overrides,
+        )
     }
 
     /// Parses, applies overrides, validates.
@@ -340,7 +343,10 @@ impl Plan {
         };
         let l = &file.load;
         if !(1..=100).contains(&l.batch_size) {
-            return Err(src.invalid("load.batch_size", "must be 1..=100 (the vendor's batch cap)"));
+            return Err(src.invalid(
+                "load.batch_size",
+                "must be 1..=100 (the vendor's batch cap)",
+            ));
         }
         if l.concurrency == 0 {
             return Err(src.invalid("load.concurrency", "must be at least 1"));
@@ -353,7 +359,10 @@ impl Plan {
             timeout: dur("load.timeout", &l.timeout)?,
         };
         if file.retry.max_attempts == 0 {
-            return Err(src.invalid("retry.max_attempts", "must be at least 1 (the first attempt counts)"));
+            return Err(src.invalid(
+                "retry.max_attempts",
+                "must be at least 1 (the first attempt counts)",
+            ));
         }
         let retry = RetryPolicy {
             max_attempts: file.retry.max_attempts,
@@ -366,8 +375,14 @@ impl Plan {
             id_property: file.target.id_property.clone(),
             poll_interval: dur("verify.poll_interval", &v.poll_interval)?,
             window: dur("verify.window", &v.window)?,
-            read_rate: v.read_rate.parse().map_err(|e| src.invalid("verify.read_rate", e))?,
-            search_rate: v.search_rate.parse().map_err(|e| src.invalid("verify.search_rate", e))?,
+            read_rate: v
+                .read_rate
+                .parse()
+                .map_err(|e| src.invalid("verify.read_rate", e))?,
+            search_rate: v
+                .search_rate
+                .parse()
+                .map_err(|e| src.invalid("verify.search_rate", e))?,
         };
         if file.records == 0 {
             return Err(src.invalid("records", "must be at least 1"));
@@ -423,10 +438,16 @@ fn referenced(plan: &Source, path: &str, key: &str) -> Result<Source, ConfigErro
     if plan.base_dir.is_some() {
         let full = plan.resolve(path);
         return Source::read(&full).map_err(|e| {
-            plan.invalid(key, format!("{} (the path is relative to the plan file)", e.message))
+            plan.invalid(
+                key,
+                format!("{} (the path is relative to the plan file)", e.message),
+            )
         });
     }
-    let embedded = [("shapes/contacts.toml", DEMO_SHAPE), ("sla/demo.toml", DEMO_SLA)];
+    let embedded = [
+        ("shapes/contacts.toml", DEMO_SHAPE),
+        ("sla/demo.toml", DEMO_SLA),
+    ];
     embedded
         .iter()
         .find(|(name, _)| path.ends_with(name))
@@ -459,11 +480,23 @@ mod tests {
 
     #[test]
     fn bad_overrides_name_the_flag() {
-        let o = PlanOverrides { drop_rates: vec![("phnoe".into(), 0.05)], ..Default::default() };
+        let o = PlanOverrides {
+            drop_rates: vec![("phnoe".into(), 0.05)],
+            ..Default::default()
+        };
         let err = Plan::demo(&o).unwrap_err().to_string();
-        assert!(err.contains("--drop-rate") && err.contains("did you mean \"phone\""), "{err}");
-        let o = PlanOverrides { loss_rate: Some(5.0), ..Default::default() };
+        assert!(
+            err.contains("--drop-rate") && err.contains("did you mean \"phone\""),
+            "{err}"
+        );
+        let o = PlanOverrides {
+            loss_rate: Some(5.0),
+            ..Default::default()
+        };
         let err = Plan::demo(&o).unwrap_err().to_string();
-        assert!(err.contains("loss_rate") && err.contains("not a fraction"), "{err}");
+        assert!(
+            err.contains("loss_rate") && err.contains("not a fraction"),
+            "{err}"
+        );
     }
 }

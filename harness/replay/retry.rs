@@ -93,18 +93,32 @@ mod tests {
         let policy = RetryPolicy::default();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
         assert_eq!(
-            policy.next_delay(1, Outcome::Throttled, Some(Duration::from_secs(2)), &mut rng),
+            policy.next_delay(
+                1,
+                Outcome::Throttled,
+                Some(Duration::from_secs(2)),
+                &mut rng
+            ),
             Some(Duration::from_secs(2))
         );
         for attempt in 1..policy.max_attempts {
             let d = policy
                 .next_delay(attempt, Outcome::Transient, None, &mut rng)
                 .unwrap();
-            assert!(d <= policy.max_delay && d >= policy.base_delay / 10, "{d:?}");
+            assert!(
+                d <= policy.max_delay && d >= policy.base_delay / 10,
+                "{d:?}"
+            );
             let cap = policy.base_delay * (1 << (attempt - 1));
             assert!(d <= cap.min(policy.max_delay), "attempt {attempt}: {d:?}");
         }
-        assert_eq!(policy.next_delay(6, Outcome::Transient, None, &mut rng), None);
-        assert_eq!(policy.next_delay(1, Outcome::Rejected, None, &mut rng), None);
+        assert_eq!(
+            policy.next_delay(6, Outcome::Transient, None, &mut rng),
+            None
+        );
+        assert_eq!(
+            policy.next_delay(1, Outcome::Rejected, None, &mut rng),
+            None
+        );
     }
 }

@@ -25,7 +25,10 @@ fn escape(text: &str) -> String {
 pub fn render_junit(summary: &Summary, run_id: &str) -> String {
     let v = &summary.verdicts;
     let failures = v.iter().filter(|v| v.verdict == VerdictKind::Fail).count();
-    let skipped = v.iter().filter(|v| v.verdict == VerdictKind::Inconclusive).count();
+    let skipped = v
+        .iter()
+        .filter(|v| v.verdict == VerdictKind::Inconclusive)
+        .count();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
@@ -41,8 +44,14 @@ pub fn render_junit(summary: &Summary, run_id: &str) -> String {
     for verdict in v {
         let evidence = format!(
             "{} = {} (n = {}, {:.0}% interval {} .. {}), threshold {} {}",
-            verdict.metric, verdict.actual, verdict.n, verdict.confidence * 100.0, verdict.ci_low,
-            verdict.ci_high, verdict.op, verdict.threshold
+            verdict.metric,
+            verdict.actual,
+            verdict.n,
+            verdict.confidence * 100.0,
+            verdict.ci_low,
+            verdict.ci_high,
+            verdict.op,
+            verdict.threshold
         );
         let _ = write!(
             out,
@@ -59,7 +68,12 @@ pub fn render_junit(summary: &Summary, run_id: &str) -> String {
                     .samples_needed
                     .map(|n| format!("; about {n} samples would decide"))
                     .unwrap_or_default();
-                let _ = write!(out, "<skipped message=\"inconclusive: {}{}\"/>", escape(&evidence), escape(&need));
+                let _ = write!(
+                    out,
+                    "<skipped message=\"inconclusive: {}{}\"/>",
+                    escape(&evidence),
+                    escape(&need)
+                );
             }
         }
         let _ = writeln!(out, "</testcase>");
@@ -74,6 +88,9 @@ mod tests {
 
     #[test]
     fn markup_in_names_stays_text() {
-        assert_eq!(escape("A&B <script>\"'"), "A&amp;B &lt;script&gt;&quot;&apos;");
+        assert_eq!(
+            escape("A&B <script>\"'"),
+            "A&amp;B &lt;script&gt;&quot;&apos;"
+        );
     }
 }

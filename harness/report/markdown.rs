@@ -16,14 +16,22 @@ fn cell(text: &str) -> String {
 
 pub fn render_markdown(summary: &Summary) -> String {
     let j = &summary.json;
-    let s = |p: &str| lookup(j, p).map(|v| v.to_string().trim_matches('"').to_string()).unwrap_or_else(|| "n/a".into());
+    let s = |p: &str| {
+        lookup(j, p)
+            .map(|v| v.to_string().trim_matches('"').to_string())
+            .unwrap_or_else(|| "n/a".into())
+    };
     let f = |p: &str| lookup(j, p).and_then(Value::as_f64).unwrap_or(f64::NAN);
     let mut out = String::new();
     let _ = writeln!(out, "# syncproof report: {}\n", cell(&s("run.plan")));
     let _ = writeln!(
         out,
         "Run `{}`, seed {}, {} → {} ({:.1} s). Overall verdict: **{}**.{}\n",
-        s("run.id"), s("run.seed"), s("run.started_at"), s("run.finished_at"), f("run.duration_s"),
+        s("run.id"),
+        s("run.seed"),
+        s("run.started_at"),
+        s("run.finished_at"),
+        f("run.duration_s"),
         summary.overall.as_str().to_uppercase(),
         if lookup(j, "run.complete") == Some(&Value::Bool(false)) {
             " **The run was interrupted: figures cover only the records sent before it stopped.**"
@@ -33,21 +41,36 @@ pub fn render_markdown(summary: &Summary) -> String {
     );
     out.push_str("## SLA verdicts\n\n| SLA | figure | actual | threshold | n | interval | verdict |\n|---|---|---|---|---|---|---|\n");
     for v in &summary.verdicts {
-        let need = v.samples_needed.map(|n| format!(" (≈{n} samples would decide)")).unwrap_or_default();
+        let need = v
+            .samples_needed
+            .map(|n| format!(" (≈{n} samples would decide)"))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
             "| {} | `{}` | {} | {} {} | {} | {} .. {} ({:.0}%) | **{}**{} |",
-            cell(&v.name), v.metric, human(&v.metric, v.actual), v.op, human(&v.metric, v.threshold), v.n,
-            human(&v.metric, v.ci_low), human(&v.metric, v.ci_high), v.confidence * 100.0,
-            v.verdict.as_str(), need
+            cell(&v.name),
+            v.metric,
+            human(&v.metric, v.actual),
+            v.op,
+            human(&v.metric, v.threshold),
+            v.n,
+            human(&v.metric, v.ci_low),
+            human(&v.metric, v.ci_high),
+            v.confidence * 100.0,
+            v.verdict.as_str(),
+            need
         );
     }
     let _ = writeln!(
         out,
         "\n## Records\n\n{} sent, {} acknowledged by the source, {} delivered to the target, {} lost \
          (loss rate {}), {} found only after the window closed.\n",
-        s("records.sent"), s("records.acknowledged"), s("records.delivered"), s("records.lost"),
-        human("records.loss_rate", f("records.loss_rate")), s("records.late"),
+        s("records.sent"),
+        s("records.acknowledged"),
+        s("records.delivered"),
+        s("records.lost"),
+        human("records.loss_rate", f("records.loss_rate")),
+        s("records.late"),
     );
     let _ = writeln!(
         out,
@@ -56,19 +79,33 @@ pub fn render_markdown(summary: &Summary) -> String {
          | API service time (write calls) | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {} |\n\n\
          Milliseconds. Sync latency starts at each record's intended send time on the open-loop \
          schedule; the target is read back every {} ms, which bounds its resolution.\n",
-        f("latency.sync_ms.p50"), f("latency.sync_ms.p90"), f("latency.sync_ms.p95"), f("latency.sync_ms.p99"),
-        f("latency.sync_ms.max"), s("latency.sync_ms.n"),
-        f("latency.api_ms.p50"), f("latency.api_ms.p90"), f("latency.api_ms.p95"), f("latency.api_ms.p99"),
-        f("latency.api_ms.max"), s("latency.api_ms.n"), s("run.verify_poll_interval_ms"),
+        f("latency.sync_ms.p50"),
+        f("latency.sync_ms.p90"),
+        f("latency.sync_ms.p95"),
+        f("latency.sync_ms.p99"),
+        f("latency.sync_ms.max"),
+        s("latency.sync_ms.n"),
+        f("latency.api_ms.p50"),
+        f("latency.api_ms.p90"),
+        f("latency.api_ms.p95"),
+        f("latency.api_ms.p99"),
+        f("latency.api_ms.max"),
+        s("latency.api_ms.n"),
+        s("run.verify_poll_interval_ms"),
     );
     let _ = writeln!(
         out,
         "## Retries and API calls\n\n{} attempts per record, {} of records retried, {} gave up, {} \
          retries sent before `Retry-After` passed. {} write calls ({} per record), throttled rate {}, \
          peak use of the rolling quota {:.1}%.\n",
-        s("retries.attempts_per_record"), human("retries.retried_rate", f("retries.retried_rate")),
-        s("retries.gave_up"), s("retries.retry_after_violations"), s("api.calls"), s("api.calls_per_record"),
-        human("api.throttled_rate", f("api.throttled_rate")), f("api.quota_peak_pct"),
+        s("retries.attempts_per_record"),
+        human("retries.retried_rate", f("retries.retried_rate")),
+        s("retries.gave_up"),
+        s("retries.retry_after_violations"),
+        s("api.calls"),
+        s("api.calls_per_record"),
+        human("api.throttled_rate", f("api.throttled_rate")),
+        f("api.quota_peak_pct"),
     );
     out.push_str("## Fields\n\n| field | source non-empty | completeness | accuracy | truncated |\n|---|---|---|---|---|\n");
     if let Some(fields) = j.get("fields").and_then(Value::as_array) {
@@ -77,7 +114,8 @@ pub fn render_markdown(summary: &Summary) -> String {
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} | {} |",
-                cell(name), field["source_nonempty"],
+                cell(name),
+                field["source_nonempty"],
                 human("completeness", f(&format!("completeness.fields.{name}"))),
                 human("accuracy", f(&format!("accuracy.fields.{name}"))),
                 field["truncated"],
@@ -87,7 +125,8 @@ pub fn render_markdown(summary: &Summary) -> String {
     let _ = writeln!(
         out,
         "\nDuplicates: {} extra target records ({} per delivered record).\n",
-        s("duplicates.extra_copies"), human("duplicates.exact_rate", f("duplicates.exact_rate")),
+        s("duplicates.extra_copies"),
+        human("duplicates.exact_rate", f("duplicates.exact_rate")),
     );
     if let Some(truth) = j.get("ground_truth").filter(|t| !t.is_null()) {
         let r = &truth["relay"];
@@ -95,7 +134,11 @@ pub fn render_markdown(summary: &Summary) -> String {
             out,
             "## Ground truth (what the built-in mock did)\n\n| | measured | the mock's own count |\n|---|---|---|\n\
              | records lost | {} | {} (+{} given up) |\n| records duplicated | {} | {} |\n",
-            s("records.lost"), r["lost"], r["gave_up"], s("duplicates.duplicated_records"), r["duplicated"],
+            s("records.lost"),
+            r["lost"],
+            r["gave_up"],
+            s("duplicates.duplicated_records"),
+            r["duplicated"],
         );
         if let Some(dropped) = r["fields_dropped"].as_object() {
             for (field, n) in dropped {

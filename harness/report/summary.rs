@@ -117,13 +117,16 @@ fn set_path(root: &mut Value, path: &str, value: Value) {
             map.insert(part.to_string(), value);
             return;
         }
-        node = map.entry(part.to_string()).or_insert_with(|| Value::Object(Map::new()));
+        node = map
+            .entry(part.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
     }
 }
 
 /// The value at a dotted path of a summary (what an SLA's `metric` names).
 pub fn lookup<'a>(summary: &'a Value, path: &str) -> Option<&'a Value> {
-    path.split('.').try_fold(summary, |node, part| node.get(part))
+    path.split('.')
+        .try_fold(summary, |node, part| node.get(part))
 }
 
 #[cfg(test)]
@@ -141,17 +144,32 @@ mod tests {
         ledger.counts.lost = 1;
         let metrics = Metrics::collect(&ledger, &card);
         let run = RunInfo {
-            id: "r".into(), plan: "p".into(), seed: 1, started_at: "s".into(), finished_at: "f".into(),
-            duration_s: 1.0, complete: true, records_planned: 10, rate_per_s: 1.0,
-            verify_poll_interval_ms: 200, verify_window_ms: 8000,
+            id: "r".into(),
+            plan: "p".into(),
+            seed: 1,
+            started_at: "s".into(),
+            finished_at: "f".into(),
+            duration_s: 1.0,
+            complete: true,
+            records_planned: 10,
+            rate_per_s: 1.0,
+            verify_poll_interval_ms: 200,
+            verify_window_ms: 8000,
         };
         let summary = Summary::build(&run, &ledger, &card, &metrics, Vec::new(), None);
         for (path, evidence) in &metrics.figures {
             let v = lookup(&summary.json, path).unwrap_or_else(|| panic!("{path} missing"));
             let v = v.as_f64().unwrap();
-            assert!((v - evidence.value()).abs() < 1e-6, "{path}: {v} vs {}", evidence.value());
+            assert!(
+                (v - evidence.value()).abs() < 1e-6,
+                "{path}: {v} vs {}",
+                evidence.value()
+            );
         }
-        assert_eq!(lookup(&summary.json, "records.loss_rate").unwrap(), &json!(0.1));
+        assert_eq!(
+            lookup(&summary.json, "records.loss_rate").unwrap(),
+            &json!(0.1)
+        );
         assert_eq!(lookup(&summary.json, "records.sent").unwrap(), &json!(10));
     }
 }

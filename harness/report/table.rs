@@ -11,7 +11,10 @@ pub(crate) fn human(metric: &str, value: f64) -> String {
         "n/a".to_string()
     } else if metric.ends_with("_ms") || metric.contains("_ms.") {
         format!("{value:.1} ms")
-    } else if metric.ends_with("_rate") || metric.starts_with("completeness") || metric.starts_with("accuracy") {
+    } else if metric.ends_with("_rate")
+        || metric.starts_with("completeness")
+        || metric.starts_with("accuracy")
+    {
         format!("{:.3}%", value * 100.0)
     } else if value.fract() == 0.0 {
         format!("{value}")
@@ -22,8 +25,18 @@ pub(crate) fn human(metric: &str, value: f64) -> String {
 
 pub fn render_table(summary: &Summary) -> String {
     let mut out = String::new();
-    let width = summary.verdicts.iter().map(|v| v.name.chars().count()).max().unwrap_or(4).max(4);
-    let _ = writeln!(out, "{:<width$}  {:<12}  {:>14}  {:>22}  {:>8}", "SLA", "verdict", "actual", "threshold", "n");
+    let width = summary
+        .verdicts
+        .iter()
+        .map(|v| v.name.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let _ = writeln!(
+        out,
+        "{:<width$}  {:<12}  {:>14}  {:>22}  {:>8}",
+        "SLA", "verdict", "actual", "threshold", "n"
+    );
     for v in &summary.verdicts {
         let verdict = match v.samples_needed {
             Some(_) => "INCONCLUSIVE".to_string(),

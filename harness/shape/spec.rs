@@ -162,36 +162,42 @@ impl Shape {
         if file.fields.is_empty() {
             return Err(src.invalid("fields", "a shape needs at least one [[fields]] entry"));
         }
-        let locales = cumulative(
-            file.locales.iter().map(|l| (l.locale, l.weight)),
-            |m| src.invalid("locales", m),
-        )?;
+        let locales = cumulative(file.locales.iter().map(|l| (l.locale, l.weight)), |m| {
+            src.invalid("locales", m)
+        })?;
         let mut fields = Vec::with_capacity(file.fields.len());
         for f in file.fields {
             if fields.iter().any(|g: &FieldSpec| g.name == f.name) {
-                return Err(src.invalid(
-                    "fields",
-                    format!("field \"{}\" is declared twice", f.name),
-                ));
+                return Err(
+                    src.invalid("fields", format!("field \"{}\" is declared twice", f.name))
+                );
             }
             if f.name == "defects" || f.name == "external_id" || f.name == "record_idx" {
                 return Err(src.invalid(
                     "fields",
-                    format!("\"{}\" is reserved for ground truth; rename the field", f.name),
+                    format!(
+                        "\"{}\" is reserved for ground truth; rename the field",
+                        f.name
+                    ),
                 ));
             }
-            fraction(f.null_rate).map_err(|e| src.invalid("null_rate", format!("field {}: {e}", f.name)))?;
+            fraction(f.null_rate)
+                .map_err(|e| src.invalid("null_rate", format!("field {}: {e}", f.name)))?;
             let values = match f.kind {
                 FieldKind::Enum if f.values.is_empty() => {
                     return Err(src.invalid(
                         "values",
-                        format!("enum field \"{}\" needs values = [{{ value = \"..\", weight = 1.0 }}]", f.name),
+                        format!(
+                            "enum field \"{}\" needs values = [{{ value = \"..\", weight = 1.0 }}]",
+                            f.name
+                        ),
                     ));
                 }
-                FieldKind::Enum => cumulative(
-                    f.values.iter().map(|v| (v.value.clone(), v.weight)),
-                    |m| src.invalid("values", format!("field {}: {m}", f.name)),
-                )?,
+                FieldKind::Enum => {
+                    cumulative(f.values.iter().map(|v| (v.value.clone(), v.weight)), |m| {
+                        src.invalid("values", format!("field {}: {m}", f.name))
+                    })?
+                }
                 _ => Vec::new(),
             };
             let range = match f.kind {
@@ -226,8 +232,11 @@ impl Shape {
 
     /// The demo's embedded contact shape.
     pub fn demo() -> Shape {
-        Shape::from_source(&Source::embedded("datasets/shapes/contacts.toml", super::DEMO_SHAPE))
-            .expect("the embedded demo shape is valid (checked by a test)")
+        Shape::from_source(&Source::embedded(
+            "datasets/shapes/contacts.toml",
+            super::DEMO_SHAPE,
+        ))
+        .expect("the embedded demo shape is valid (checked by a test)")
     }
 
     pub fn field(&self, name: &str) -> Option<&FieldSpec> {
@@ -269,10 +278,20 @@ fn cumulative<T>(
 fn time_range(src: &Source, f: &FieldFile) -> Result<(SystemTime, Duration), ConfigError> {
     let parse = |key: &str, v: &Option<String>| -> Result<SystemTime, ConfigError> {
         let v = v.as_deref().ok_or_else(|| {
-            src.invalid(key, format!("timestamp field \"{}\" needs {key} = \"2024-01-01T00:00:00Z\"", f.name))
+            src.invalid(
+                key,
+                format!(
+                    "timestamp field \"{}\" needs {key} = \"2024-01-01T00:00:00Z\"",
+                    f.name
+                ),
+            )
         })?;
-        humantime::parse_rfc3339_weak(v)
-            .map_err(|_| src.invalid(key, format!("{v:?} is not an RFC 3339 time (e.g. \"2024-01-01T00:00:00Z\")")))
+        humantime::parse_rfc3339_weak(v).map_err(|_| {
+            src.invalid(
+                key,
+                format!("{v:?} is not an RFC 3339 time (e.g. \"2024-01-01T00:00:00Z\")"),
+            )
+        })
     };
     let from = parse("from", &f.from)?;
     let to = parse("to", &f.to)?;

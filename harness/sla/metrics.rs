@@ -13,7 +13,11 @@ use crate::shape::Shape;
 #[derive(Debug, Clone)]
 pub enum Evidence {
     /// `successes` of `n`; the figure is the ratio (1.0 when n is 0 for "good" ratios).
-    Proportion { successes: u64, n: u64, empty_value: f64 },
+    Proportion {
+        successes: u64,
+        n: u64,
+        empty_value: f64,
+    },
     /// Quantile `q` of a latency histogram, in milliseconds.
     Quantile { q: f64, hist: Box<LatencyHistogram> },
     /// A figure without sampling error (a count, a mean of counts), over `n` samples.
@@ -23,8 +27,16 @@ pub enum Evidence {
 impl Evidence {
     pub fn value(&self) -> f64 {
         match self {
-            Evidence::Proportion { successes, n, empty_value } => {
-                if *n == 0 { *empty_value } else { *successes as f64 / *n as f64 }
+            Evidence::Proportion {
+                successes,
+                n,
+                empty_value,
+            } => {
+                if *n == 0 {
+                    *empty_value
+                } else {
+                    *successes as f64 / *n as f64
+                }
             }
             Evidence::Quantile { q, hist } => hist.quantile_ms(*q),
             Evidence::Exact { value, .. } => *value,
@@ -51,27 +63,54 @@ impl Metrics {
         let c = &ledger.counts;
         let mut m = BTreeMap::new();
         let exact = |value: f64, n: u64| Evidence::Exact { value, n };
-        let prop = |successes: u64, n: u64, empty_value: f64| Evidence::Proportion { successes, n, empty_value };
+        let prop = |successes: u64, n: u64, empty_value: f64| Evidence::Proportion {
+            successes,
+            n,
+            empty_value,
+        };
         m.insert("records.sent".into(), exact(c.sent as f64, c.sent));
-        m.insert("records.acknowledged".into(), exact(c.acknowledged as f64, c.sent));
+        m.insert(
+            "records.acknowledged".into(),
+            exact(c.acknowledged as f64, c.sent),
+        );
         m.insert("records.delivered".into(), exact(c.observed as f64, c.sent));
         m.insert("records.lost".into(), exact(c.lost as f64, c.sent));
         m.insert("records.loss_rate".into(), prop(c.lost, c.sent, 0.0));
         for (name, hist, quantiles) in [
-            ("sync_ms", &ledger.sync, &[("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99)][..]),
-            ("api_ms", &ledger.api, &[("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99)][..]),
+            (
+                "sync_ms",
+                &ledger.sync,
+                &[("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99)][..],
+            ),
+            (
+                "api_ms",
+                &ledger.api,
+                &[("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99)][..],
+            ),
         ] {
             for (label, q) in quantiles {
                 m.insert(
                     format!("latency.{name}.{label}"),
-                    Evidence::Quantile { q: *q, hist: Box::new(hist.clone()) },
+                    Evidence::Quantile {
+                        q: *q,
+                        hist: Box::new(hist.clone()),
+                    },
                 );
             }
-            m.insert(format!("latency.{name}.max"), exact(hist.summary().max, hist.len()));
+            m.insert(
+                format!("latency.{name}.max"),
+                exact(hist.summary().max, hist.len()),
+            );
         }
-        m.insert("retries.attempts_per_record".into(), exact(round6(ledger.attempts_per_record()), c.sent));
+        m.insert(
+            "retries.attempts_per_record".into(),
+            exact(round6(ledger.attempts_per_record()), c.sent),
+        );
         m.insert("retries.retried_rate".into(), prop(c.retried, c.sent, 0.0));
-        m.insert("retries.retry_after_violations".into(), exact(c.early_retries as f64, c.write_calls));
+        m.insert(
+            "retries.retry_after_violations".into(),
+            exact(c.early_retries as f64, c.write_calls),
+        );
         m.insert("retries.gave_up".into(), exact(c.gave_up as f64, c.sent));
         m.insert(
             "duplicates.exact_rate".into(),
@@ -82,16 +121,38 @@ impl Metrics {
         let (accurate, n) = card.accuracy_overall();
         m.insert("accuracy.overall".into(), prop(accurate, n, 1.0));
         for f in &card.fields {
-            m.insert(format!("completeness.fields.{}", f.name), prop(f.present, f.source_nonempty, 1.0));
-            m.insert(format!("accuracy.fields.{}", f.name), prop(f.accurate, f.source_nonempty, 1.0));
+            m.insert(
+                format!("completeness.fields.{}", f.name),
+                prop(f.present, f.source_nonempty, 1.0),
+            );
+            m.insert(
+                format!("accuracy.fields.{}", f.name),
+                prop(f.accurate, f.source_nonempty, 1.0),
+            );
         }
-        m.insert("api.calls".into(), exact(c.write_calls as f64, c.write_calls));
+        m.insert(
+            "api.calls".into(),
+            exact(c.write_calls as f64, c.write_calls),
+        );
         m.insert(
             "api.calls_per_record".into(),
-            exact(round6(crate::measure::Ledger::ratio(c.write_calls, c.sent)), c.sent),
+            exact(
+                round6(crate::measure::Ledger::ratio(c.write_calls, c.sent)),
+                c.sent,
+            ),
         );
-        m.insert("api.throttled_rate".into(), prop(c.throttled_calls, c.write_calls + c.read_calls + c.search_calls, 0.0));
-        m.insert("api.quota_peak_pct".into(), exact(round6(c.quota_peak * 100.0), c.write_calls));
+        m.insert(
+            "api.throttled_rate".into(),
+            prop(
+                c.throttled_calls,
+                c.write_calls + c.read_calls + c.search_calls,
+                0.0,
+            ),
+        );
+        m.insert(
+            "api.quota_peak_pct".into(),
+            exact(round6(c.quota_peak * 100.0), c.write_calls),
+        );
         Metrics { figures: m }
     }
 

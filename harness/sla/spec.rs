@@ -93,13 +93,19 @@ impl SlaSpec {
                 let hint = suggest_closest(&t.metric, &known)
                     .map(|s| format!("did you mean \"{s}\"?"))
                     .unwrap_or_else(|| "the README lists every figure".to_string());
-                return Err(at(format!("metric \"{}\" is not a figure of summary.json ({hint})", t.metric)));
+                return Err(at(format!(
+                    "metric \"{}\" is not a figure of summary.json ({hint})",
+                    t.metric
+                )));
             }
             if !t.threshold.is_finite() {
                 return Err(at(format!("threshold of \"{}\" must be a number", t.name)));
             }
             if !(0.5..1.0).contains(&t.confidence) {
-                return Err(at(format!("confidence of \"{}\" must be in 0.5..1 (e.g. 0.95)", t.name)));
+                return Err(at(format!(
+                    "confidence of \"{}\" must be in 0.5..1 (e.g. 0.95)",
+                    t.name
+                )));
             }
             thresholds.push(Threshold {
                 name: t.name,
@@ -131,23 +137,34 @@ mod tests {
 
     #[test]
     fn the_demo_sla_is_valid() {
-        let spec = SlaSpec::from_source(&Source::embedded("sla.toml", DEMO_SLA), &Shape::demo()).unwrap();
+        let spec =
+            SlaSpec::from_source(&Source::embedded("sla.toml", DEMO_SLA), &Shape::demo()).unwrap();
         assert!(spec.thresholds.len() >= 5);
     }
 
     #[test]
     fn unknown_metrics_and_keys_are_refused_with_a_suggestion() {
-        let text = "[[sla]]\nname = \"x\"\nmetric = \"records.los_rate\"\nop = \"<=\"\nthreshold = 0.01\n";
-        let err = SlaSpec::from_source(&Source::embedded("sla.toml", text), &Shape::demo()).unwrap_err();
+        let text =
+            "[[sla]]\nname = \"x\"\nmetric = \"records.los_rate\"\nop = \"<=\"\nthreshold = 0.01\n";
+        let err =
+            SlaSpec::from_source(&Source::embedded("sla.toml", text), &Shape::demo()).unwrap_err();
         assert_eq!(err.line, Some(3));
-        assert!(err.message.contains("did you mean \"records.loss_rate\""), "{err}");
+        assert!(
+            err.message.contains("did you mean \"records.loss_rate\""),
+            "{err}"
+        );
 
         let text = "[[sla]]\nname = \"x\"\nmetric = \"records.loss_rate\"\nop = \"=<\"\nthreshold = 0.01\n";
-        let err = SlaSpec::from_source(&Source::embedded("sla.toml", text), &Shape::demo()).unwrap_err();
+        let err =
+            SlaSpec::from_source(&Source::embedded("sla.toml", text), &Shape::demo()).unwrap_err();
         assert!(err.to_string().contains("sla.toml:4"), "{err}");
 
         let text = "[[sla]]\nname = \"x\"\nmetric = \"records.loss_rate\"\nop = \"<=\"\nthreshhold = 0.01\n";
-        let err = SlaSpec::from_source(&Source::embedded("sla.toml", text), &Shape::demo()).unwrap_err();
-        assert!(err.to_string().contains("did you mean \"threshold\""), "{err}");
+        let err =
+            SlaSpec::from_source(&Source::embedded("sla.toml", text), &Shape::demo()).unwrap_err();
+        assert!(
+            err.to_string().contains("did you mean \"threshold\""),
+            "{err}"
+        );
     }
 }

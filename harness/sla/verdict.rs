@@ -68,7 +68,10 @@ pub fn judge(spec: &SlaSpec, metrics: &Metrics) -> Vec<Verdict> {
 pub fn overall(verdicts: &[Verdict]) -> VerdictKind {
     if verdicts.iter().any(|v| v.verdict == VerdictKind::Fail) {
         VerdictKind::Fail
-    } else if verdicts.iter().any(|v| v.verdict == VerdictKind::Inconclusive) {
+    } else if verdicts
+        .iter()
+        .any(|v| v.verdict == VerdictKind::Inconclusive)
+    {
         VerdictKind::Inconclusive
     } else {
         VerdictKind::Pass
@@ -77,7 +80,11 @@ pub fn overall(verdicts: &[Verdict]) -> VerdictKind {
 
 fn interval(e: &Evidence, z: f64) -> (f64, f64) {
     match e {
-        Evidence::Proportion { successes, n, empty_value } => {
+        Evidence::Proportion {
+            successes,
+            n,
+            empty_value,
+        } => {
             if *n == 0 {
                 (*empty_value, *empty_value)
             } else {
@@ -117,7 +124,9 @@ fn judge_one(t: &Threshold, e: &Evidence) -> Verdict {
     } else {
         decide(t.op, ci_low, ci_high, t.threshold)
     };
-    let samples_needed = (verdict == VerdictKind::Inconclusive).then(|| needed(t, e, z)).flatten();
+    let samples_needed = (verdict == VerdictKind::Inconclusive)
+        .then(|| needed(t, e, z))
+        .flatten();
     let round = |v: f64| (v * 1e6).round() / 1e6;
     Verdict {
         name: t.name.clone(),
@@ -182,21 +191,34 @@ mod tests {
     fn spec(metric: &str, op: Op, threshold: f64) -> SlaSpec {
         SlaSpec {
             file: "t".into(),
-            thresholds: vec![Threshold { name: "t".into(), metric: metric.into(), op, threshold, confidence: 0.95 }],
+            thresholds: vec![Threshold {
+                name: "t".into(),
+                metric: metric.into(),
+                op,
+                threshold,
+                confidence: 0.95,
+            }],
         }
     }
 
     fn metrics(path: &str, e: Evidence) -> Metrics {
-        Metrics { figures: BTreeMap::from([(path.to_string(), e)]) }
+        Metrics {
+            figures: BTreeMap::from([(path.to_string(), e)]),
+        }
     }
 
     fn rate(successes: u64, n: u64) -> Evidence {
-        Evidence::Proportion { successes, n, empty_value: 0.0 }
+        Evidence::Proportion {
+            successes,
+            n,
+            empty_value: 0.0,
+        }
     }
 
     #[test]
     fn rates_pass_fail_or_say_what_sample_would_decide() {
-        let check = |s, n, thr| judge(&spec("r", Op::Le, thr), &metrics("r", rate(s, n)))[0].clone();
+        let check =
+            |s, n, thr| judge(&spec("r", Op::Le, thr), &metrics("r", rate(s, n)))[0].clone();
         assert_eq!(check(0, 3000, 0.01).verdict, VerdictKind::Pass);
         assert_eq!(check(100, 3000, 0.01).verdict, VerdictKind::Fail);
         let v = check(9, 1000, 0.01);
@@ -214,7 +236,10 @@ mod tests {
         for ms in 1..=1000u64 {
             hist.record(Duration::from_millis(ms));
         }
-        let e = || Evidence::Quantile { q: 0.95, hist: Box::new(hist.clone()) };
+        let e = || Evidence::Quantile {
+            q: 0.95,
+            hist: Box::new(hist.clone()),
+        };
         let check = |thr| judge(&spec("p", Op::Le, thr), &metrics("p", e()))[0].clone();
         assert_eq!(check(1000.0).verdict, VerdictKind::Pass);
         assert_eq!(check(900.0).verdict, VerdictKind::Fail);

@@ -36,15 +36,21 @@ pub async fn observe(
 ) -> BTreeSet<u64> {
     let mut lost = BTreeSet::new();
     let read_gap = ctx.plan.read_rate.interval();
-    let calls_per_tick = ((ctx.plan.read_rate.as_per_second() * ctx.plan.poll_interval.as_secs_f64())
-        .floor() as usize)
+    let calls_per_tick = ((ctx.plan.read_rate.as_per_second()
+        * ctx.plan.poll_interval.as_secs_f64())
+    .floor() as usize)
         .max(1);
     let mut next_call = ctx.clock.now();
     loop {
         let tick = ctx.clock.now();
         for (idx, pending) in ctx.inflight.take_expired(tick, ctx.plan.window) {
             lost.insert(idx);
-            let e = Event::new(EventKind::Lost, idx, pending.external_id, pending.scheduled_at);
+            let e = Event::new(
+                EventKind::Lost,
+                idx,
+                pending.external_id,
+                pending.scheduled_at,
+            );
             let _ = ctx.events.send(Message::Event(e)).await;
         }
         if sending_done.is_cancelled() && ctx.inflight.is_empty() {
@@ -60,7 +66,10 @@ pub async fn observe(
             next_call = sent_at.plus(read_gap);
             let ids: Vec<&str> = chunk.iter().map(|(_, p)| p.external_id.as_str()).collect();
             let body = batch_read_body(&ctx.plan.id_property, &ids);
-            let response = ctx.client.post(crate::replay::hubspot_paths::BATCH_READ, &body).await;
+            let response = ctx
+                .client
+                .post(crate::replay::hubspot_paths::BATCH_READ, &body)
+                .await;
             let done_at = ctx.clock.now();
             let call = CallRecord {
                 call_id: ctx.call_ids.fetch_add(1, Ordering::Relaxed),
@@ -79,16 +88,27 @@ pub async fn observe(
             if let Some(wait) = response.retry_after {
                 next_call = next_call.max(done_at.plus(wait));
             }
-            let Some(body) = response.body.filter(|_| matches!(response.status, 200 | 207)) else {
+            let Some(body) = response
+                .body
+                .filter(|_| matches!(response.status, 200 | 207))
+            else {
                 continue;
             };
-            let by_id: HashMap<&str, u64> = chunk.iter().map(|(idx, p)| (p.external_id.as_str(), *idx)).collect();
+            let by_id: HashMap<&str, u64> = chunk
+                .iter()
+                .map(|(idx, p)| (p.external_id.as_str(), *idx))
+                .collect();
             for copy in crate::replay::parse_target_results(&body) {
                 let Some(idx) = found_idx(&copy, &ctx.plan.id_property, &by_id) else {
                     continue;
                 };
                 if let Some(pending) = ctx.inflight.remove(idx) {
-                    let mut e = Event::new(EventKind::Observed, idx, pending.external_id, pending.scheduled_at);
+                    let mut e = Event::new(
+                        EventKind::Observed,
+                        idx,
+                        pending.external_id,
+                        pending.scheduled_at,
+                    );
                     e.done_at = Some(done_at);
                     let _ = ctx.events.send(Message::Event(e)).await;
                 }

@@ -12,15 +12,33 @@ fn demo_help_lists_the_knobs_scripts_rely_on() {
     let out = syncproof().args(["demo", "--help"]).output().unwrap();
     assert!(out.status.success());
     let help = String::from_utf8(out.stdout).unwrap();
-    for flag in ["--records", "--rate", "--seed", "--out", "--loss-rate", "--duplicate-rate", "--error-rate", "--drop-rate", "--lag"] {
+    for flag in [
+        "--records",
+        "--rate",
+        "--seed",
+        "--out",
+        "--loss-rate",
+        "--duplicate-rate",
+        "--error-rate",
+        "--drop-rate",
+        "--lag",
+    ] {
         assert!(help.contains(flag), "{flag} missing from demo --help");
     }
 }
 
 fn refused(args: &[&str], out_dir: &std::path::Path) -> String {
     let out = syncproof().args(args).output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(!out_dir.join("summary.json").exists(), "no run directory claiming success");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !out_dir.join("summary.json").exists(),
+        "no run directory claiming success"
+    );
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(stderr.trim().lines().count(), 1, "one-line error: {stderr}");
     stderr
@@ -32,42 +50,105 @@ fn a_misspelt_plan_key_is_refused_with_file_line_and_suggestion() {
     let text = crate::support::plan_text(10, 1, "", 0.0).replace("linger =", "lingr =");
     let plan = crate::support::write_plan(dir.path(), &text);
     let out = dir.path().join("run");
-    let err = refused(&["run", plan.to_str().unwrap(), "--out", out.to_str().unwrap()], &out);
-    assert!(err.contains("plan.toml:") && err.contains("unknown key \"lingr\" in [load]") && err.contains("did you mean \"linger\""), "{err}");
+    let err = refused(
+        &[
+            "run",
+            plan.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &out,
+    );
+    assert!(
+        err.contains("plan.toml:")
+            && err.contains("unknown key \"lingr\" in [load]")
+            && err.contains("did you mean \"linger\""),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_wrong_type_in_the_sla_file_names_file_and_key() {
     let dir = tempfile::tempdir().unwrap();
     let sla = dir.path().join("sla.toml");
-    std::fs::write(&sla, "[[sla]]\nname = \"x\"\nmetric = \"records.loss_rate\"\nop = \"<=\"\nthreshold = \"low\"\n").unwrap();
+    std::fs::write(
+        &sla,
+        "[[sla]]\nname = \"x\"\nmetric = \"records.loss_rate\"\nop = \"<=\"\nthreshold = \"low\"\n",
+    )
+    .unwrap();
     let out = dir.path().join("run");
-    let err = refused(&["demo", "--sla", sla.to_str().unwrap(), "--out", out.to_str().unwrap()], &out);
-    assert!(err.contains("sla.toml:5") && err.contains("threshold"), "{err}");
+    let err = refused(
+        &[
+            "demo",
+            "--sla",
+            sla.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &out,
+    );
+    assert!(
+        err.contains("sla.toml:5") && err.contains("threshold"),
+        "{err}"
+    );
 }
 
 #[test]
 fn an_unknown_sla_metric_gets_the_closest_figure() {
     let dir = tempfile::tempdir().unwrap();
     let sla = dir.path().join("sla.toml");
-    std::fs::write(&sla, "[[sla]]\nname = \"x\"\nmetric = \"latency.synk_ms.p95\"\nop = \"<=\"\nthreshold = 1\n").unwrap();
+    std::fs::write(
+        &sla,
+        "[[sla]]\nname = \"x\"\nmetric = \"latency.synk_ms.p95\"\nop = \"<=\"\nthreshold = 1\n",
+    )
+    .unwrap();
     let out = dir.path().join("run");
-    let err = refused(&["demo", "--sla", sla.to_str().unwrap(), "--out", out.to_str().unwrap()], &out);
-    assert!(err.contains("did you mean \"latency.sync_ms.p95\""), "{err}");
+    let err = refused(
+        &[
+            "demo",
+            "--sla",
+            sla.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &out,
+    );
+    assert!(
+        err.contains("did you mean \"latency.sync_ms.p95\""),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_missing_plan_file_is_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
-    let err = refused(&["run", "no/such/plan.toml", "--out", out.to_str().unwrap()], &out);
-    assert!(err.contains("no/such/plan.toml") && err.contains("cannot read"), "{err}");
+    let err = refused(
+        &["run", "no/such/plan.toml", "--out", out.to_str().unwrap()],
+        &out,
+    );
+    assert!(
+        err.contains("no/such/plan.toml") && err.contains("cannot read"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_drop_rate_for_a_field_the_shape_lacks_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
-    let err = refused(&["demo", "--drop-rate", "phnoe=0.1", "--out", out.to_str().unwrap()], &out);
-    assert!(err.contains("--drop-rate") && err.contains("did you mean \"phone\""), "{err}");
+    let err = refused(
+        &[
+            "demo",
+            "--drop-rate",
+            "phnoe=0.1",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &out,
+    );
+    assert!(
+        err.contains("--drop-rate") && err.contains("did you mean \"phone\""),
+        "{err}"
+    );
 }

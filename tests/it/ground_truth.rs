@@ -10,42 +10,73 @@ const RECORDS: u64 = 3000;
 async fn measured_loss_duplicates_and_drops_equal_the_mocks_ground_truth() {
     let dir = tempfile::tempdir().unwrap();
     let relay = "loss_rate = 0.01\nduplicate_rate = 0.02\ndrop_rates = { phone = 0.05 }";
-    let (_, s) = run(dir.path(), &crate::support::plan_text(RECORDS, 7, relay, 0.0)).await;
+    let (_, s) = run(
+        dir.path(),
+        &crate::support::plan_text(RECORDS, 7, relay, 0.0),
+    )
+    .await;
     let truth = &s["ground_truth"]["relay"];
     let n = RECORDS as f64;
 
     // Every record sent is accounted for, exactly once.
     assert_eq!(get(&s, "records.sent"), n);
-    assert_eq!(get(&s, "records.sent"), get(&s, "records.delivered") + get(&s, "records.lost"));
+    assert_eq!(
+        get(&s, "records.sent"),
+        get(&s, "records.delivered") + get(&s, "records.lost")
+    );
 
     // Loss: exactly what the relay dropped (nothing is late with this window), near the knob.
     let relay_lost = truth["lost"].as_f64().unwrap() + truth["gave_up"].as_f64().unwrap();
     assert_eq!(get(&s, "records.lost"), relay_lost, "{truth}");
     assert_eq!(get(&s, "records.late"), 0.0);
-    assert!(within_binomial(relay_lost, n, 0.01, 4.5), "lost {relay_lost}");
+    assert!(
+        within_binomial(relay_lost, n, 0.01, 4.5),
+        "lost {relay_lost}"
+    );
     assert!((get(&s, "records.loss_rate") - relay_lost / n).abs() < 1e-6);
 
     // Duplicates: one extra target record per record the relay wrote twice.
     let duplicated = truth["duplicated"].as_f64().unwrap();
     assert_eq!(get(&s, "duplicates.extra_copies"), duplicated);
-    assert_eq!(s["ground_truth"]["target_extra_copies"].as_f64().unwrap(), duplicated);
+    assert_eq!(
+        s["ground_truth"]["target_extra_copies"].as_f64().unwrap(),
+        duplicated
+    );
     let delivered = get(&s, "records.delivered");
-    assert!(within_binomial(duplicated, delivered, 0.02, 4.5), "duplicated {duplicated}");
+    assert!(
+        within_binomial(duplicated, delivered, 0.02, 4.5),
+        "duplicated {duplicated}"
+    );
     assert!((get(&s, "duplicates.exact_rate") - duplicated / delivered).abs() < 1e-6);
 
     // Phone completeness: exactly the relay's drops are missing; source gaps are not counted.
-    let phone = s["fields"].as_array().unwrap().iter().find(|f| f["name"] == "phone").unwrap();
+    let phone = s["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "phone")
+        .unwrap();
     let denominator = phone["source_nonempty"].as_f64().unwrap();
     let missing = denominator - phone["present"].as_f64().unwrap();
     assert_eq!(missing, truth["fields_dropped"]["phone"].as_f64().unwrap());
-    assert!(within_binomial(missing, denominator, 0.05, 4.5), "phone missing {missing}");
+    assert!(
+        within_binomial(missing, denominator, 0.05, 4.5),
+        "phone missing {missing}"
+    );
     let completeness = get(&s, "completeness.fields.phone");
     assert!((completeness - (1.0 - missing / denominator)).abs() < 1e-6);
-    assert!(denominator < delivered, "records whose source phone is blank are not in the denominator");
+    assert!(
+        denominator < delivered,
+        "records whose source phone is blank are not in the denominator"
+    );
 
     // Nothing else was touched.
     for field in ["email", "firstname", "company", "created_at"] {
-        assert_eq!(get(&s, &format!("completeness.fields.{field}")), 1.0, "{field}");
+        assert_eq!(
+            get(&s, &format!("completeness.fields.{field}")),
+            1.0,
+            "{field}"
+        );
         assert_eq!(get(&s, &format!("accuracy.fields.{field}")), 1.0, "{field}");
     }
 }
@@ -53,7 +84,11 @@ async fn measured_loss_duplicates_and_drops_equal_the_mocks_ground_truth() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_every_knob_at_zero_the_figures_are_perfect_despite_transient_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let (outcome, s) = run(dir.path(), &crate::support::plan_text(RECORDS, 11, "", 0.05)).await;
+    let (outcome, s) = run(
+        dir.path(),
+        &crate::support::plan_text(RECORDS, 11, "", 0.05),
+    )
+    .await;
     assert_eq!(get(&s, "records.sent"), RECORDS as f64);
     assert_eq!(get(&s, "records.delivered"), RECORDS as f64);
     assert_eq!(get(&s, "records.lost"), 0.0);
@@ -61,12 +96,17 @@ async fn with_every_knob_at_zero_the_figures_are_perfect_despite_transient_error
     assert_eq!(get(&s, "completeness.overall"), 1.0);
     assert_eq!(get(&s, "accuracy.overall"), 1.0);
     // The 5 % transient errors at the source were retried, and retries made no duplicates.
-    let source_5xx = s["ground_truth"]["source"]["faults"]["transient_5xx"].as_f64().unwrap_or(0.0);
+    let source_5xx = s["ground_truth"]["source"]["faults"]["transient_5xx"]
+        .as_f64()
+        .unwrap_or(0.0);
     let harness_5xx: f64 = ["500", "502", "503", "504"]
         .iter()
         .filter_map(|c| s["api"]["status"][c].as_f64())
         .sum();
-    assert!(harness_5xx > 0.0 && harness_5xx <= source_5xx, "{harness_5xx} vs {source_5xx}");
+    assert!(
+        harness_5xx > 0.0 && harness_5xx <= source_5xx,
+        "{harness_5xx} vs {source_5xx}"
+    );
     assert!(get(&s, "retries.retried_rate") > 0.0);
     assert!(get(&s, "retries.attempts_per_record") > 1.0);
     assert_eq!(get(&s, "retries.gave_up"), 0.0);
@@ -74,23 +114,42 @@ async fn with_every_knob_at_zero_the_figures_are_perfect_despite_transient_error
     // The source saw each write call the harness made, and created each record once.
     let source = &s["ground_truth"]["source"];
     assert_eq!(source["records_created"].as_f64().unwrap(), RECORDS as f64);
-    let source_upserts: f64 = source["calls"]["batch_upsert"].as_object().unwrap().values().map(|v| v.as_f64().unwrap()).sum();
+    let source_upserts: f64 = source["calls"]["batch_upsert"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_f64().unwrap())
+        .sum();
     assert_eq!(source_upserts, get(&s, "api.calls"));
     assert!(outcome.summary.verdicts.iter().all(|v| v.n > 0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_seed_gives_identical_records_and_quality_figures() {
-    let relay = "loss_rate = 0.02\nduplicate_rate = 0.02\ndrop_rates = { email = 0.1 }\ntruncate_at = 12";
+    let relay =
+        "loss_rate = 0.02\nduplicate_rate = 0.02\ndrop_rates = { email = 0.1 }\ntruncate_at = 12";
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
     let text = crate::support::plan_text(1500, 99, relay, 0.02);
     let (oa, sa) = run(a.path(), &text).await;
     let (ob, sb) = run(b.path(), &text).await;
     let records = |dir: &std::path::Path| std::fs::read(dir.join("data/contact.parquet")).unwrap();
-    assert_eq!(records(&oa.dir), records(&ob.dir), "records are byte-identical");
-    for key in ["records", "duplicates", "completeness", "accuracy", "fields"] {
-        assert_eq!(sa[key], sb[key], "{key} differs between two runs with the same seed");
+    assert_eq!(
+        records(&oa.dir),
+        records(&ob.dir),
+        "records are byte-identical"
+    );
+    for key in [
+        "records",
+        "duplicates",
+        "completeness",
+        "accuracy",
+        "fields",
+    ] {
+        assert_eq!(
+            sa[key], sb[key],
+            "{key} differs between two runs with the same seed"
+        );
     }
     // Truncation at 12 characters is seen as such.
     assert!(sa["accuracy"]["truncated"]["company"].as_f64().unwrap() > 0.0);

@@ -79,9 +79,12 @@ pub async fn run(dir: &Path, text: &str) -> (RunOutcome, Value) {
         out: Some(dir.join("run")),
         progress: false,
     };
-    let outcome = execute(plan, options, CancellationToken::new()).await.unwrap();
+    let outcome = execute(plan, options, CancellationToken::new())
+        .await
+        .unwrap();
     let summary: Value =
-        serde_json::from_str(&std::fs::read_to_string(outcome.dir.join("summary.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(outcome.dir.join("summary.json")).unwrap())
+            .unwrap();
     (outcome, summary)
 }
 

@@ -284,13 +284,15 @@ impl Query {
                 .any(|g| g.iter().all(|c| c.matches(record)))
     }
 
-    /// Ids worth checking: when every group has an `EQ` on an indexed property, the index gives
-    /// them directly; otherwise every record.
+    /// Ids worth checking: when every group has a non-numeric `EQ` on an indexed property, the
+    /// index gives them directly; otherwise every record.
     fn candidates<'s>(&self, store: &'s Store) -> Vec<&'s Record> {
         let mut ids = BTreeSet::new();
         for group in &self.groups {
             let indexed = group.iter().find_map(|c| match &c.op {
-                Op::Eq(v) => store.ids_with(&c.property, v),
+                // The index matches strings exactly; a numeric value may equal other spellings
+                // ("5" = "5.0"), so those groups are scanned.
+                Op::Eq(v) if v.trim().parse::<f64>().is_err() => store.ids_with(&c.property, v),
                 _ => None,
             });
             match indexed {
@@ -406,6 +408,7 @@ mod tests {
             (filter("email", "EQ", json!("A@X.IO")), vec!["1", "4"]),
             (filter("email", "NEQ", json!("a@x.io")), vec!["2", "3"]),
             (filter("n", "GT", json!(9)), vec!["1", "4"]),
+            (filter("n", "EQ", json!("10.0")), vec!["1"]),
             (filter("n", "GTE", json!("9")), vec!["1", "2", "4"]),
             (filter("n", "LT", json!("10")), vec!["2"]),
             (filter("n", "LTE", json!(10)), vec!["1", "2"]),

@@ -10,3 +10,4 @@ mod layout;
 mod relay;
 mod serve;
 mod support;
+mod tmp_idle;

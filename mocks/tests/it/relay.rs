@@ -42,7 +42,8 @@ async fn run(cfg: IntegrationConfig, n: usize) -> (Vec<Value>, IntegrationTruth,
     write_contacts(&integration.source_url(), n).await;
     assert_eq!(integration.source().record_count(), n);
     wait_until(BOUND, "the relay to see and settle every record", || {
-        integration.relay_pending() == 0 && integration.truth().relay.seen == n as u64
+        // `seen` first: once it is n no new record can arrive, so a later pending == 0 is final.
+        integration.truth().relay.seen == n as u64 && integration.relay_pending() == 0
     })
     .await;
     let records = list_all(&integration.target_url()).await;
