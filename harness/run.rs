@@ -345,6 +345,7 @@ fn integration_config(plan: &Plan, fields: &[String]) -> IntegrationConfig {
             drop_rates: r.drop_rates.clone(),
             truncate_at: r.truncate_at,
             poll_interval: r.poll_interval,
+            write_interval: r.write_interval,
             batch_size: r.batch_size,
             max_retries: r.max_retries,
             seed: plan.seed ^ 0x4e1a,

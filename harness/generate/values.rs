@@ -2,7 +2,7 @@
 //! email, company domain, phone and country agree with each other, as they do in real CRMs.
 
 use fake::Fake;
-use fake::faker::address::raw::{BuildingNumber, CityName, PostCode, StreetName, ZipCode};
+use fake::faker::address::raw::{BuildingNumber, CityName, StreetName};
 use fake::faker::company::raw::CompanyName;
 use fake::faker::job::raw::Title;
 use fake::faker::name::raw::{FirstName, LastName};
@@ -63,10 +63,7 @@ pub fn make<R: Rng + ?Sized>(field: &FieldSpec, p: &Person, rng: &mut R) -> Stri
             }
         }
         FieldKind::City => in_locale!(CityName, locale, rng),
-        FieldKind::PostalCode => match locale {
-            Locale::EnUs => in_locale!(ZipCode, locale, rng),
-            _ => in_locale!(PostCode, locale, rng),
-        },
+        FieldKind::PostalCode => postal_code(locale, rng),
         FieldKind::Country => country(locale).to_string(),
         FieldKind::Enum => {
             let draw = rng.random::<f64>();
@@ -95,6 +92,20 @@ fn country(locale: Locale) -> &'static str {
         Locale::FrFr => "France",
         Locale::JaJp => "Japan",
         Locale::PtBr => "Brazil",
+    }
+}
+
+/// A postal code in the country's format (US ZIP, German/French PLZ/CP, Japanese, Brazilian CEP).
+fn postal_code<R: Rng + ?Sized>(locale: Locale, rng: &mut R) -> String {
+    let mut digits = |n: usize| -> String {
+        (0..n)
+            .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
+            .collect()
+    };
+    match locale {
+        Locale::EnUs | Locale::DeDe | Locale::FrFr => digits(5),
+        Locale::JaJp => format!("{}-{}", digits(3), digits(4)),
+        Locale::PtBr => format!("{}-{}", digits(5), digits(3)),
     }
 }
 

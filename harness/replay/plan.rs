@@ -101,6 +101,7 @@ struct RelayFile {
     #[serde(skip_serializing_if = "Option::is_none")]
     truncate_at: Option<usize>,
     poll_interval: String,
+    write_interval: String,
     batch_size: usize,
     max_retries: u32,
 }
@@ -115,7 +116,8 @@ impl Default for RelayFile {
             duplicate_rate: 0.0,
             drop_rates: BTreeMap::new(),
             truncate_at: None,
-            poll_interval: "50ms".into(),
+            poll_interval: "100ms".into(),
+            write_interval: "100ms".into(),
             batch_size: 100,
             max_retries: 8,
         }
@@ -214,6 +216,7 @@ pub struct RelayPlan {
     pub drop_rates: BTreeMap<String, f64>,
     pub truncate_at: Option<usize>,
     pub poll_interval: Duration,
+    pub write_interval: Duration,
     pub batch_size: usize,
     pub max_retries: u32,
 }
@@ -338,6 +341,7 @@ impl Plan {
             drop_rates,
             truncate_at: r.truncate_at,
             poll_interval: dur("target.relay.poll_interval", &r.poll_interval)?,
+            write_interval: dur("target.relay.write_interval", &r.write_interval)?,
             batch_size: r.batch_size.clamp(1, 100),
             max_retries: r.max_retries,
         };

@@ -51,6 +51,9 @@ pub struct RelayKnobs {
     pub poll_interval: Duration,
     /// Records per `batch/create` (1..=100).
     pub batch_size: usize,
+    /// The relay writes at most once per this interval unless a full batch is ready, as a
+    /// batching integration does; zero writes each record the moment it is due.
+    pub write_interval: Duration,
     /// The relay's own retries of a target call on 429/5xx/transport error.
     pub max_retries: u32,
     /// Seeds every decision the relay makes.
@@ -67,6 +70,7 @@ impl Default for RelayKnobs {
             truncate_at: None,
             poll_interval: Duration::from_millis(50),
             batch_size: MAX_BATCH,
+            write_interval: Duration::from_millis(100),
             max_retries: 8,
             seed: 0,
         }
@@ -175,6 +179,7 @@ impl RelayHandle {
             url: cfg.target_url.trim_end_matches('/').to_string(),
             token: cfg.target_token.clone(),
             batch_size: knobs.batch_size,
+            write_interval: knobs.write_interval,
             max_retries: knobs.max_retries,
             ledger: Arc::clone(&ledger),
             jitter_seed: knobs.seed ^ 0x6a09_e667_f3bc_c908,

@@ -38,6 +38,7 @@ search_per_second = 200
 
 [target.relay]
 poll_interval = "20ms"
+write_interval = "20ms"
 lag = "20ms"
 lag_max = "200ms"
 {relay}

@@ -1,8 +1,9 @@
 //! Each source record's fate, decided once when the relay first sees it: lost, or forwarded after
 //! a lag, with some properties dropped, long values truncated, and maybe a second copy.
 //!
-//! Plain code over one ChaCha8 RNG seeded from the knobs, drawn in the order records are seen,
-//! so a run is reproducible from its seed. Every record draws the same number of values whatever
+//! Plain code over a ChaCha8 RNG seeded per record from the knobs' seed and the record's id
+//! property (its source id when it has none), so a record's fate does not depend on the order
+//! records reach the relay: the same seed gives the same defects on the same records. Every record draws the same number of values whatever
 //! its outcome, so one record's properties never shift the next record's decisions.
 
 use std::collections::BTreeMap;
@@ -45,7 +46,7 @@ pub(crate) enum Fate {
 
 #[derive(Debug)]
 pub(crate) struct Planner {
-    rng: ChaCha8Rng,
+    seed: u64,
     lag: LogNormal,
     loss_rate: f64,
     duplicate_rate: f64,
@@ -57,6 +58,13 @@ pub(crate) struct Planner {
     copied: Vec<String>,
 }
 
+/// FNV-1a: a stable 64-bit hash of a record's key.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// `value` cut to `max` chars, or `None` when it is not longer than that.
 fn truncated(value: &str, max: usize) -> Option<String> {
     let (cut, _) = value.char_indices().nth(max)?;
@@ -66,7 +74,7 @@ fn truncated(value: &str, max: usize) -> Option<String> {
 impl Planner {
     pub(crate) fn new(knobs: &RelayKnobs, id_property: String, copied: Vec<String>) -> Self {
         Planner {
-            rng: ChaCha8Rng::seed_from_u64(knobs.seed),
+            seed: knobs.seed,
             lag: knobs.lag,
             loss_rate: knobs.loss_rate,
             duplicate_rate: knobs.duplicate_rate,
@@ -79,13 +87,18 @@ impl Planner {
 
     /// Decides `record`'s fate; `now` is when the relay saw it.
     pub(crate) fn plan(&mut self, record: SourceRecord, now: Instant) -> Fate {
-        let lost = self.rng.random::<f64>() < self.loss_rate;
-        let lag = self.lag.sample(&mut self.rng);
-        let duplicate = self.rng.random::<f64>() < self.duplicate_rate;
+        let key = match record.properties.get(&self.id_property) {
+            Some(Some(id)) => fnv1a(id.as_bytes()),
+            _ => record.id,
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed ^ key.rotate_left(29));
+        let lost = rng.random::<f64>() < self.loss_rate;
+        let lag = self.lag.sample(&mut rng);
+        let duplicate = rng.random::<f64>() < self.duplicate_rate;
         let drops: Vec<&str> = self
             .drop_rates
             .iter()
-            .filter(|(_, rate)| self.rng.random::<f64>() < **rate)
+            .filter(|(_, rate)| rng.random::<f64>() < **rate)
             .map(|(property, _)| property.as_str())
             .filter(|property| *property != self.id_property)
             .collect();

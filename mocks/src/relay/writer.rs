@@ -112,6 +112,7 @@ pub(crate) struct Writer {
     pub(crate) url: String,
     pub(crate) token: String,
     pub(crate) batch_size: usize,
+    pub(crate) write_interval: std::time::Duration,
     pub(crate) max_retries: u32,
     // std Mutex shared with the handle; bookings never cross an await.
     pub(crate) ledger: Arc<Mutex<Ledger>>,
@@ -257,6 +258,7 @@ impl Writer {
         let mut ready: VecDeque<Write> = VecDeque::new();
         let mut seq: u64 = 0;
         let mut closed = false;
+        let mut next_write = Instant::now();
         let mut schedule = |queue: &mut BinaryHeap<Scheduled>, planned: Planned| {
             seq += 1;
             queue.push(Scheduled { seq, planned });
@@ -278,7 +280,9 @@ impl Writer {
                     });
                 }
             }
-            if !ready.is_empty() {
+            // A batch goes out when it is full or when the write interval has passed.
+            if !ready.is_empty() && (ready.len() >= self.batch_size || now >= next_write) {
+                next_write = now + self.write_interval;
                 let n = ready.len().min(self.batch_size);
                 let batch: Vec<Write> = ready.drain(..n).collect();
                 if self
@@ -293,7 +297,11 @@ impl Writer {
             if closed && queue.is_empty() {
                 return;
             }
-            let next_due = queue.peek().map(|s| s.planned.due);
+            let next_due = match (queue.peek().map(|s| s.planned.due), ready.is_empty()) {
+                (due, true) => due,
+                (Some(due), false) => Some(due.min(next_write)),
+                (None, false) => Some(next_write),
+            };
             tokio::select! {
                 biased;
                 () = shutdown.cancelled() => return,

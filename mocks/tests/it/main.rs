@@ -10,4 +10,3 @@ mod layout;
 mod relay;
 mod serve;
 mod support;
-mod tmp_idle;
