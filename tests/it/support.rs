@@ -45,7 +45,7 @@ lag_max = "200ms"
 
 [load]
 rate = "1500/s"
-batch_size = 100
+batch_size = 25
 linger = "50ms"
 concurrency = 8
 
