@@ -97,11 +97,7 @@ fn country(locale: Locale) -> &'static str {
 
 /// A postal code in the country's format (US ZIP, German/French PLZ/CP, Japanese, Brazilian CEP).
 fn postal_code<R: Rng + ?Sized>(locale: Locale, rng: &mut R) -> String {
-    let mut digits = |n: usize| -> String {
-        (0..n)
-            .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
-            .collect()
-    };
+    let mut digits = |n: usize| digits(rng, n);
     match locale {
         Locale::EnUs | Locale::DeDe | Locale::FrFr => digits(5),
         Locale::JaJp => format!("{}-{}", digits(3), digits(4)),
@@ -139,11 +135,7 @@ fn email<R: Rng + ?Sized>(p: &Person, rng: &mut R) -> String {
 
 /// A phone number with its country code, in one of the national spellings people type.
 fn phone<R: Rng + ?Sized>(locale: Locale, rng: &mut R) -> String {
-    let mut digits = |n: usize| -> String {
-        (0..n)
-            .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
-            .collect()
-    };
+    let mut digits = |n: usize| digits(rng, n);
     match locale {
         Locale::EnUs => {
             let (area, a, b) = (
@@ -173,6 +165,13 @@ fn phone<R: Rng + ?Sized>(locale: Locale, rng: &mut R) -> String {
         Locale::JaJp => format!("+81 3-{}-{}", digits(4), digits(4)),
         Locale::PtBr => format!("+55 11 9{}-{}", digits(4), digits(4)),
     }
+}
+
+/// `n` random decimal digits.
+fn digits<R: Rng + ?Sized>(rng: &mut R, n: usize) -> String {
+    (0..n)
+        .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
+        .collect()
 }
 
 /// Lower-case ASCII letters and digits of `text`, accents folded, everything else dropped.

@@ -67,25 +67,26 @@ fn a_misspelt_plan_key_is_refused_with_file_line_and_suggestion() {
     );
 }
 
-#[test]
-fn a_wrong_type_in_the_sla_file_names_file_and_key() {
+/// Runs the demo with an SLA file of `text`; returns the one-line refusal.
+fn refused_sla(text: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let sla = dir.path().join("sla.toml");
-    std::fs::write(
-        &sla,
-        "[[sla]]\nname = \"x\"\nmetric = \"records.loss_rate\"\nop = \"<=\"\nthreshold = \"low\"\n",
-    )
-    .unwrap();
+    std::fs::write(&sla, text).unwrap();
     let out = dir.path().join("run");
-    let err = refused(
-        &[
-            "demo",
-            "--sla",
-            sla.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        &out,
+    let args = [
+        "demo",
+        "--sla",
+        sla.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    refused(&args, &out)
+}
+
+#[test]
+fn a_wrong_type_in_the_sla_file_names_file_and_key() {
+    let err = refused_sla(
+        "[[sla]]\nname = \"x\"\nmetric = \"records.loss_rate\"\nop = \"<=\"\nthreshold = \"low\"\n",
     );
     assert!(
         err.contains("sla.toml:5") && err.contains("threshold"),
@@ -95,23 +96,8 @@ fn a_wrong_type_in_the_sla_file_names_file_and_key() {
 
 #[test]
 fn an_unknown_sla_metric_gets_the_closest_figure() {
-    let dir = tempfile::tempdir().unwrap();
-    let sla = dir.path().join("sla.toml");
-    std::fs::write(
-        &sla,
+    let err = refused_sla(
         "[[sla]]\nname = \"x\"\nmetric = \"latency.synk_ms.p95\"\nop = \"<=\"\nthreshold = 1\n",
-    )
-    .unwrap();
-    let out = dir.path().join("run");
-    let err = refused(
-        &[
-            "demo",
-            "--sla",
-            sla.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        &out,
     );
     assert!(
         err.contains("did you mean \"latency.sync_ms.p95\""),
