@@ -138,3 +138,85 @@ fn a_drop_rate_for_a_field_the_shape_lacks_is_refused() {
         "{err}"
     );
 }
+
+fn demo(extra: &[&str], out: &std::path::Path) -> std::process::Output {
+    let mut args = vec![
+        "demo",
+        "--records",
+        "300",
+        "--rate",
+        "600/s",
+        "--loss-rate",
+        "0",
+        "--seed",
+        "5",
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--out", out.to_str().unwrap()]);
+    syncproof().args(&args).output().unwrap()
+}
+
+#[test]
+fn a_sample_too_small_to_decide_exits_4_and_says_what_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let result = demo(&[], &out);
+    // 0 lost of 300 cannot show "at most 1 %" at 95 % confidence (Wilson upper bound 1.26 %).
+    assert_eq!(
+        result.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let table = String::from_utf8(result.stdout).unwrap();
+    assert!(
+        table.contains("INCONCLUSIVE") && table.contains("overall: INCONCLUSIVE"),
+        "{table}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let loss = summary["sla"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["metric"] == "records.loss_rate")
+        .unwrap();
+    assert_eq!(loss["verdict"], "inconclusive");
+    assert!(loss["samples_needed"].as_u64().unwrap() > 300);
+    for file in [
+        "plan.toml",
+        "report.md",
+        "junit.xml",
+        "data/contact.parquet",
+    ] {
+        assert!(out.join(file).exists(), "{file} missing");
+    }
+    let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+    assert!(junit.contains("<skipped message=\"inconclusive"), "{junit}");
+}
+
+#[test]
+fn a_breached_sla_exits_1_with_a_junit_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let sla = dir.path().join("sla.toml");
+    std::fs::write(&sla, "[[sla]]\nname = \"sync p50 under 1 ms\"\nmetric = \"latency.sync_ms.p50\"\nop = \"<=\"\nthreshold = 1\n").unwrap();
+    let out = dir.path().join("run");
+    let result = demo(&["--sla", sla.to_str().unwrap()], &out);
+    assert_eq!(
+        result.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+    assert!(
+        junit.contains("failures=\"1\"")
+            && junit.contains("<failure message=\"latency.sync_ms.p50"),
+        "{junit}"
+    );
+    // A second run into the same directory is refused rather than mixed with the first.
+    let again = demo(&[], &out);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already holds a run"));
+}
