@@ -231,7 +231,10 @@ mod tests {
             let mut planner =
                 Planner::new(&knobs, "id".into(), copied(&["id", "phone", "name", "x"]));
             (0..10_000)
-                .map(|i| planner.plan(record(i, &[("id", Some("x"))]), now))
+                .map(|i| {
+                    let id = format!("x{i}");
+                    planner.plan(record(i, &[("id", Some(id.as_str()))]), now)
+                })
                 .collect::<Vec<_>>()
         };
         let fates = run();
@@ -244,5 +247,35 @@ mod tests {
         // Binomial sd: √(10⁴·0.1·0.9) = 30 and √(9·10³·0.2·0.8) ≈ 38; allow 5 sd.
         assert!((850..=1150).contains(&lost), "lost {lost}");
         assert!((1610..=1990).contains(&dup), "duplicated {dup}");
+    }
+
+    #[tokio::test]
+    async fn a_records_fate_follows_its_id_not_its_arrival_order() {
+        let knobs = RelayKnobs {
+            loss_rate: 0.3,
+            duplicate_rate: 0.3,
+            drop_rates: BTreeMap::from([("phone".to_string(), 0.5)]),
+            seed: 7,
+            ..RelayKnobs::default()
+        };
+        let now = Instant::now();
+        let fates = |order: &mut dyn Iterator<Item = u64>| {
+            let mut planner = Planner::new(&knobs, "id".into(), copied(&["id", "phone"]));
+            let mut by_id = BTreeMap::new();
+            for i in order {
+                let id = format!("ext-{i}");
+                let fate = planner.plan(
+                    record(i, &[("id", Some(id.as_str())), ("phone", Some("+1 555"))]),
+                    now,
+                );
+                let summary = match fate {
+                    Fate::Lost => "lost".to_string(),
+                    Fate::Forward(p) => format!("{} {:?}", p.duplicate, p.dropped),
+                };
+                by_id.insert(id, summary);
+            }
+            by_id
+        };
+        assert_eq!(fates(&mut (0..500)), fates(&mut (0..500).rev()));
     }
 }
