@@ -33,7 +33,9 @@ pub(crate) struct SimplePublicObject {
 }
 
 impl SimplePublicObject {
-    /// Renders `record` with the requested properties (null when unset) plus the defaults.
+    /// Renders `record` with the requested properties that are set, plus the defaults. Unset
+    /// properties are left out: the vendor's published schema types every property value as a
+    /// string, never null (checked by the contract tests).
     pub(crate) fn render<'a>(
         record: &Record,
         requested: impl IntoIterator<Item = &'a str>,
@@ -41,7 +43,7 @@ impl SimplePublicObject {
         let properties = requested
             .into_iter()
             .chain(DEFAULT_PROPERTIES)
-            .map(|name| (name.to_string(), record.value(name).map(str::to_string)))
+            .filter_map(|name| Some((name.to_string(), Some(record.value(name)?.to_string()))))
             .collect();
         SimplePublicObject {
             id: record.id.to_string(),

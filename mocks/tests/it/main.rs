@@ -1,11 +1,13 @@
 //! Integration tests of `syncproof-mocks` over real loopback HTTP: one binary, a module per area.
 //!
+//! - `contract`: every response validated against HubSpot's published OpenAPI schemas.
 //! - `layout`: every file has its `//!` header; `lib.rs` names every module.
 //! - `serve`: a mock CRM on `127.0.0.1:0` answers reqwest and stops on cancellation.
 //! - `relay`: source → relay → target end to end, checking the relay's stats against the
 //!   target's records (ground truth against ground truth).
 //! - `support`: shared helpers (writing contacts, listing a CRM, bounded waiting).
 
+mod contract;
 mod layout;
 mod relay;
 mod serve;
