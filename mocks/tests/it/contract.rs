@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::Request;
 use serde_json::{Value, json};
 use syncproof_mocks::{Crm, CrmConfig};
 use tower::ServiceExt;
