@@ -3,6 +3,7 @@
 
 mod args;
 mod exit;
+mod mock;
 
 pub use args::{Cli, Command, DemoArgs};
 pub use exit::Exit;
@@ -29,6 +30,7 @@ pub async fn main(cli: Cli) -> Exit {
             };
             run_plan(plan.and_then(|p| with_sla(p, &args)), &args).await
         }
+        Command::Mock(args) => mock::run(args).await,
         Command::Run {
             plan_file,
             overrides: args,

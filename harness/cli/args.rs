@@ -24,6 +24,8 @@ pub enum Command {
     /// integration (source CRM → reference relay → target CRM) on loopback, judged against the
     /// demo SLA, in under a minute.
     Demo(DemoArgs),
+    /// Serve one mock CRM standalone (HubSpot-style contacts API) for any client to use.
+    Mock(super::mock::MockArgs),
     /// Run a plan file (built-in mock integration targets).
     Run {
         /// The plan file (see datasets/plans/).

@@ -161,6 +161,31 @@ impl Crm {
             .with_state(Arc::clone(self))
     }
 
+    /// The API plus the harness's own endpoints, outside the gate (no auth, not counted):
+    /// `GET /__syncproof/health` and `GET /__syncproof/stats` (the accounting as JSON).
+    pub fn app(self: &Arc<Self>) -> Router {
+        let stats = Arc::clone(self);
+        Router::new()
+            .route(
+                "/__syncproof/health",
+                get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }),
+            )
+            .route(
+                "/__syncproof/stats",
+                get(move || {
+                    let crm = Arc::clone(&stats);
+                    async move {
+                        axum::Json(serde_json::json!({
+                            "profile": crm.cfg.name,
+                            "records": crm.record_count(),
+                            "accounting": crm.accounting(),
+                        }))
+                    }
+                }),
+            )
+            .merge(self.router())
+    }
+
     /// A snapshot of what this CRM saw and did.
     pub fn accounting(&self) -> CrmAccounting {
         let (created, updated) = {

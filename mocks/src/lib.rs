@@ -11,16 +11,19 @@
 //! - [`relay`]: the reference relay (the integration under test) that tails a source CRM and
 //!   writes to a target CRM, with loss/duplicate/drop/truncate/lag knobs and `RelayStats`.
 //! - [`integration`]: starts source + relay + target on loopback and snapshots their truth.
+//! - [`profiles`]: named vendor tiers (`hubspot-pro`, ...) and stackable fault overlays.
 //! - [`serve`]: serves a router on `127.0.0.1:0` until cancelled.
 
 pub mod crm;
 pub mod dist;
 pub mod integration;
+pub mod profiles;
 pub mod relay;
 pub mod serve;
 
 pub use crm::{Crm, CrmAccounting, CrmConfig};
 pub use dist::LogNormal;
 pub use integration::{Integration, IntegrationConfig, IntegrationTruth};
+pub use profiles::{OVERLAYS, PROFILES, ProfileError, apply_overlay, profile};
 pub use relay::{RelayConfig, RelayHandle, RelayKnobs, RelayStats};
-pub use serve::serve;
+pub use serve::{serve, serve_at};

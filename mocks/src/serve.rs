@@ -16,7 +16,16 @@ pub async fn serve(
     router: Router,
     shutdown: CancellationToken,
 ) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+    serve_at(router, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), shutdown).await
+}
+
+/// Like [`serve`], on a given address (`syncproof mock --port`).
+pub async fn serve_at(
+    router: Router,
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
+    let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let task = tokio::spawn(async move {
         let server = axum::serve(listener, router)

@@ -220,3 +220,100 @@ fn a_breached_sla_exits_1_with_a_junit_failure() {
     assert_eq!(again.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&again.stderr).contains("already holds a run"));
 }
+
+#[tokio::test]
+async fn mock_serves_standalone_with_health_stats_and_its_token_then_stops_on_ctrl_c() {
+    use std::io::BufRead;
+    let mut child = syncproof()
+        .args([
+            "mock",
+            "--port",
+            "0",
+            "--token",
+            "t0k3n",
+            "--faults",
+            "latency-realistic",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let base = first
+        .split(" at ")
+        .nth(1)
+        .expect("the base URL is printed")
+        .trim()
+        .to_string();
+    assert!(base.starts_with("http://127.0.0.1:"), "{first}");
+    assert_eq!(lines.next().unwrap().unwrap(), "token: t0k3n");
+
+    let http = reqwest::Client::new();
+    let health: serde_json::Value = http
+        .get(format!("{base}/__syncproof/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+    let create = format!("{base}/crm/v3/objects/contacts");
+    let body = serde_json::json!({ "properties": { "email": "a@b.co" } });
+    let denied = http
+        .post(&create)
+        .bearer_auth("wrong")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status().as_u16(), 401);
+    let created = http
+        .post(&create)
+        .bearer_auth("t0k3n")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 201);
+    assert_eq!(created.headers()["x-hubspot-ratelimit-max"], "190");
+    let stats: serde_json::Value = http
+        .get(format!("{base}/__syncproof/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["records"], 1);
+    assert_eq!(stats["accounting"]["calls"]["create"]["201"], 1);
+    assert_eq!(stats["accounting"]["faults"]["unauthorized"], 1);
+
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    assert!(
+        rest.iter()
+            .any(|l| l.starts_with("stopped: ") && l.contains("1 records created")),
+        "{rest:?}"
+    );
+}
+
+#[test]
+fn mock_refuses_an_unknown_profile_with_a_suggestion() {
+    let out = syncproof()
+        .args(["mock", "--profile", "hubspot-professional", "--port", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("did you mean \"hubspot-pro"), "{err}");
+}

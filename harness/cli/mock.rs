@@ -1,0 +1,101 @@
+//! `syncproof mock`: one mock CRM served standalone, so any client, iPaaS or connector can be
+//! pointed at it. Loopback by default; prints its base URL and the bearer token it accepts;
+//! `GET /__syncproof/health` and `GET /__syncproof/stats` answer without auth; Ctrl-C stops it.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use clap::Args;
+use rand::Rng;
+use syncproof_mocks::{Crm, apply_overlay, profile, serve_at};
+use tokio_util::sync::CancellationToken;
+
+use super::Exit;
+
+#[derive(Debug, Clone, Args)]
+pub struct MockArgs {
+    /// Vendor tier: hubspot-starter, hubspot-pro, hubspot-enterprise, hubspot-public-oauth.
+    #[arg(long, default_value = "hubspot-pro")]
+    pub profile: String,
+    /// Fault overlays to stack, comma-separated: brownout, latency-realistic, eventual-search.
+    #[arg(long, value_delimiter = ',')]
+    pub faults: Vec<String>,
+    /// Port to listen on (0: any free port).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub host: IpAddr,
+    /// The bearer token the mock accepts (default: a random one, printed).
+    #[arg(long)]
+    pub token: Option<String>,
+    /// Seed of the mock's fault decisions.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+pub async fn run(args: MockArgs) -> Exit {
+    let mut cfg = match profile(&args.profile) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            eprintln!("error: --profile: {e}");
+            return Exit::BadInput;
+        }
+    };
+    for overlay in args.faults.iter().filter(|f| !f.trim().is_empty()) {
+        if let Err(e) = apply_overlay(&mut cfg, overlay.trim()) {
+            eprintln!("error: --faults: {e}");
+            return Exit::BadInput;
+        }
+    }
+    let token = args.token.clone().unwrap_or_else(|| {
+        let mut rng = rand::rng();
+        (0..32)
+            .map(|_| format!("{:x}", rng.random_range(0..16u8)))
+            .collect()
+    });
+    cfg.tokens = vec![token.clone()];
+    cfg.seed = args.seed;
+    let crm = Crm::new(cfg);
+    let shutdown = CancellationToken::new();
+    let (addr, server) = match serve_at(
+        crm.app(),
+        SocketAddr::new(args.host, args.port),
+        shutdown.clone(),
+    )
+    .await
+    {
+        Ok(bound) => bound,
+        Err(e) => {
+            eprintln!(
+                "error: cannot listen on {}:{}: {e} (choose another --port, or 0 for any)",
+                args.host, args.port
+            );
+            return Exit::RunFailed;
+        }
+    };
+    let faults = if args.faults.is_empty() {
+        "none".to_string()
+    } else {
+        args.faults.join(",")
+    };
+    println!(
+        "syncproof mock: {} (faults: {faults}) at http://{addr}",
+        args.profile
+    );
+    println!("token: {token}");
+    println!("health: http://{addr}/__syncproof/health   stats: http://{addr}/__syncproof/stats");
+    println!("Ctrl-C stops it.");
+    if tokio::signal::ctrl_c().await.is_err() {
+        eprintln!("error: cannot listen for Ctrl-C; stopping");
+    }
+    shutdown.cancel();
+    let _ = server.await;
+    let a = crm.accounting();
+    println!(
+        "stopped: {} calls served, {} records created, {} updated",
+        a.total_calls(),
+        a.records_created,
+        a.records_updated
+    );
+    Exit::Pass
+}
