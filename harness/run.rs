@@ -321,6 +321,7 @@ fn integration_config(plan: &Plan, fields: &[String]) -> IntegrationConfig {
         daily_max: k.daily_max,
         search_per_second: k.search_per_second,
         error_rate: k.error_rate,
+        commit_then_drop_rate: k.commit_then_drop_rate,
         latency: LogNormal {
             median: k.latency,
             sigma: k.latency_sigma,

@@ -12,6 +12,7 @@
 
 mod accounting;
 mod batch;
+mod dropped;
 mod errors;
 mod gate;
 mod limits;
@@ -61,6 +62,9 @@ pub struct CrmConfig {
     /// Fraction of admitted requests answered with a transient 500/502/503/504 before the store
     /// is touched.
     pub error_rate: f64,
+    /// Fraction of successful writes (create, batch create, batch upsert) that commit and then
+    /// drop the connection before the body is sent (the `commit-then-drop` fault).
+    pub commit_then_drop_rate: f64,
     /// Injected per request before the response leaves.
     pub latency: LogNormal,
     /// A record is visible to search only once `updatedAt + search_lag` has passed.
@@ -86,6 +90,7 @@ impl Default for CrmConfig {
             daily_max: 625_000,
             search_per_second: 5,
             error_rate: 0.0,
+            commit_then_drop_rate: 0.0,
             latency: LogNormal::ZERO,
             search_lag: Duration::ZERO,
             unique_properties: Vec::new(),
@@ -118,11 +123,9 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Crm {
     /// Builds the engine. Probabilities outside `[0, 1]` are clamped.
     pub fn new(mut cfg: CrmConfig) -> Arc<Crm> {
-        cfg.error_rate = if cfg.error_rate.is_nan() {
-            0.0
-        } else {
-            cfg.error_rate.clamp(0.0, 1.0)
-        };
+        let rate = |r: f64| if r.is_nan() { 0.0 } else { r.clamp(0.0, 1.0) };
+        cfg.error_rate = rate(cfg.error_rate);
+        cfg.commit_then_drop_rate = rate(cfg.commit_then_drop_rate);
         let limits = Limits {
             burst_max: cfg.burst_max,
             burst_window: cfg.burst_window,

@@ -17,7 +17,12 @@ pub const PROFILES: &[&str] = &[
 ];
 
 /// The overlays `apply_overlay` knows.
-pub const OVERLAYS: &[&str] = &["brownout", "latency-realistic", "eventual-search"];
+pub const OVERLAYS: &[&str] = &[
+    "brownout",
+    "latency-realistic",
+    "eventual-search",
+    "commit-then-drop",
+];
 
 /// A profile or overlay name that does not exist.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -86,6 +91,9 @@ pub fn apply_overlay(cfg: &mut CrmConfig, name: &str) -> Result<(), ProfileError
         // Single-record calls: lognormal, median 150 ms, σ 0.45, capped at 5 s (an assumption
         // to calibrate against real runs: no vendor publishes latencies).
         "latency-realistic" => cfg.latency = realistic(),
+        // 2 % of successful writes commit, then the connection drops before the body: a
+        // client that retries a plain create makes a duplicate.
+        "commit-then-drop" => cfg.commit_then_drop_rate = cfg.commit_then_drop_rate.max(0.02),
         // Search sees writes only after a few moments ("it may take a few moments").
         "eventual-search" => cfg.search_lag = Duration::from_secs(2),
         _ => {

@@ -155,3 +155,43 @@ async fn the_same_seed_gives_identical_records_and_quality_figures() {
     assert!(sa["accuracy"]["truncated"]["company"].as_f64().unwrap() > 0.0);
     assert!(get(&sa, "accuracy.fields.company") < 1.0);
 }
+
+/// Commit-then-drop on both sides: the harness's writes are `batch/upsert` keyed by the external
+/// id, so its retries make no duplicate at the source; the relay's are plain creates, so its
+/// retries do, and the relay cannot know. The harness still counts every extra copy exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commit_then_drop_duplicates_only_non_idempotent_writers_and_is_measured() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = crate::support::plan_text_with(
+        RECORDS,
+        21,
+        "",
+        "commit_then_drop_rate = 0.1",
+        "commit_then_drop_rate = 0.1",
+    );
+    let (_, s) = run(dir.path(), &text).await;
+    let truth = &s["ground_truth"];
+    // The harness saw dropped connections and retried them...
+    assert!(get(&s, "retries.retried_rate") > 0.0);
+    assert!(
+        s["api"]["status"]["0"].as_f64().unwrap() > 0.0,
+        "transport errors recorded as status 0"
+    );
+    // ...and the source still holds each record once.
+    assert_eq!(
+        truth["source"]["records_created"].as_f64().unwrap(),
+        RECORDS as f64
+    );
+    assert!(
+        truth["source"]["faults"]["commit_then_drop"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    // The relay's retries duplicated records it never knew about; the harness counted them all.
+    assert_eq!(truth["relay"]["duplicated"].as_f64().unwrap(), 0.0);
+    let extra = truth["target_extra_copies"].as_f64().unwrap();
+    assert!(extra > 0.0);
+    assert_eq!(get(&s, "duplicates.extra_copies"), extra);
+    assert_eq!(get(&s, "records.lost"), 0.0);
+}

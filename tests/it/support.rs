@@ -15,6 +15,17 @@ pub fn datasets() -> PathBuf {
 
 /// A fast plan: high rate, generous limits, no injected latency, relay knobs from `relay`.
 pub fn plan_text(records: u64, seed: u64, relay: &str, source_errors: f64) -> String {
+    plan_text_with(
+        records,
+        seed,
+        relay,
+        &format!("error_rate = {source_errors}"),
+        "",
+    )
+}
+
+/// Like [`plan_text`], with extra keys for the source and target mock CRMs.
+pub fn plan_text_with(records: u64, seed: u64, relay: &str, source: &str, target: &str) -> String {
     let d = datasets();
     format!(
         r#"
@@ -30,11 +41,12 @@ kind = "mock-integration"
 [target.source]
 burst_max = 100000
 search_per_second = 200
-error_rate = {source_errors}
+{source}
 
 [target.target]
 burst_max = 100000
 search_per_second = 200
+{target}
 
 [target.relay]
 poll_interval = "20ms"

@@ -102,6 +102,7 @@ pub(crate) enum Fault {
     ThrottledDaily,
     ThrottledSearch,
     Unauthorized,
+    CommitThenDrop,
 }
 
 impl Fault {
@@ -112,6 +113,7 @@ impl Fault {
             Fault::ThrottledDaily => "throttled_daily",
             Fault::ThrottledSearch => "throttled_search",
             Fault::Unauthorized => "unauthorized",
+            Fault::CommitThenDrop => "commit_then_drop",
         }
     }
 }

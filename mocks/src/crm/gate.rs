@@ -1,5 +1,6 @@
 //! The gate every request passes: classify → authenticate → limit → maybe inject a 5xx → handler
-//! → rate headers → account → injected latency.
+//! → rate headers → account → injected latency → maybe drop the connection after a committed
+//! write (`commit-then-drop`).
 //!
 //! The order is HubSpot's as seen from a client: a refused token is a 401 and uses no quota; a
 //! throttled request is a 429 and never also a 5xx; a transient 5xx is decided before the store
@@ -61,14 +62,17 @@ impl Crm {
         lock(&self.tally).fault(fault);
     }
 
-    /// Draws this request's latency and whether it gets a transient 5xx, in one lock so the
-    /// draws are deterministic per request order.
-    fn roll(&self) -> (Duration, Option<usize>) {
+    /// Draws this request's latency, whether it gets a transient 5xx, and whether a write
+    /// commits then drops the connection, in one lock so the draws are deterministic per
+    /// request order.
+    fn roll(&self) -> (Duration, Option<usize>, bool) {
         let mut rng = lock(&self.fault_rng);
         let latency = self.cfg.latency.sample(&mut *rng);
         let fault = (self.cfg.error_rate > 0.0 && rng.random::<f64>() < self.cfg.error_rate)
             .then(|| rng.random_range(0..TRANSIENT_STATUSES.len()));
-        (latency, fault)
+        let drop = self.cfg.commit_then_drop_rate > 0.0
+            && rng.random::<f64>() < self.cfg.commit_then_drop_rate;
+        (latency, fault, drop)
     }
 
     fn throttled(&self, limit: Exceeded, retry_after: Duration) -> Response {
@@ -112,7 +116,11 @@ pub(crate) async fn gate(State(crm): State<Arc<Crm>>, request: Request, next: Ne
     let endpoint = Endpoint::classify(request.method(), request.uri().path());
     let token = bearer(request.headers()).filter(|t| crm.accepts(t));
     let now = Instant::now();
-    let (latency, fault) = crm.roll();
+    let (latency, fault, drop) = crm.roll();
+    let is_write = matches!(
+        endpoint,
+        Endpoint::Create | Endpoint::BatchCreate | Endpoint::BatchUpsert
+    );
 
     let mut response = match &token {
         None => {
@@ -154,6 +162,10 @@ pub(crate) async fn gate(State(crm): State<Arc<Crm>>, request: Request, next: Ne
         tokio::time::sleep(latency).await;
     }
     tracing::trace!(crm = %crm.cfg.name, endpoint = endpoint.name(), status = response.status().as_u16(), "answered");
+    if drop && is_write && response.status().is_success() {
+        crm.count_fault(Fault::CommitThenDrop);
+        return super::dropped::drop_after_commit(response);
+    }
     response
 }
 

@@ -273,6 +273,47 @@ async fn transient_errors_on_both_sides_delay_but_lose_nothing() {
     );
 }
 
+/// Commit-then-drop at the target: the write commits, the connection drops, and the relay's
+/// retry of a plain `batch/create` makes a second copy. With one record per call, the extra
+/// copies equal the fault count exactly; the relay's own stats cannot see them (it never got an
+/// acknowledgement), which is why the harness counts copies at the target.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commit_then_drop_turns_a_plain_retry_into_a_duplicate() {
+    let mut cfg = config(RelayKnobs {
+        seed: 5,
+        batch_size: 1,
+        write_interval: Duration::ZERO,
+        ..RelayKnobs::default()
+    });
+    cfg.target.commit_then_drop_rate = 0.05;
+    cfg.target.seed = 9;
+    // One record per call would hit the 190/10 s limit; no throttling, so every retry is a drop's.
+    cfg.target.burst_max = 0;
+    let n = 600;
+    let (records, truth, integration) = run(cfg, n).await;
+    assert_eq!((truth.relay.lost, truth.relay.gave_up), (0, 0));
+    let dropped = truth
+        .target
+        .faults
+        .get("commit_then_drop")
+        .copied()
+        .unwrap_or(0);
+    assert!(
+        within_binomial(dropped, n as u64, 0.05),
+        "dropped {dropped}"
+    );
+    let copies = by_id(&records);
+    assert_eq!(copies.len(), n, "every record arrived");
+    let extra: usize = copies.values().map(|c| c.len() - 1).sum();
+    assert_eq!(extra as u64, dropped, "one extra copy per dropped write");
+    assert_eq!(truth.relay.duplicated, 0, "the relay never knew");
+    assert_eq!(
+        truth.relay.target_retries, dropped,
+        "each drop was retried once"
+    );
+    integration.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttled_target_is_waited_out_not_lost() {
     let mut cfg = config(RelayKnobs {
