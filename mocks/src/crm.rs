@@ -71,6 +71,9 @@ pub struct CrmConfig {
     pub search_lag: Duration,
     /// Properties whose values must be unique among live records (409 on conflict).
     pub unique_properties: Vec<String>,
+    /// Deliver `contact.creation` / `contact.propertyChange` webhooks to a subscriber; start the
+    /// emitter with [`Crm::start_webhooks`].
+    pub webhooks: Option<crate::webhooks::WebhookConfig>,
     /// Lower-case `email` on write and lookup, as HubSpot does.
     pub lowercase_email: bool,
     /// Accepted bearer tokens; empty = any non-empty bearer.
@@ -91,6 +94,7 @@ impl Default for CrmConfig {
             search_per_second: 5,
             error_rate: 0.0,
             commit_then_drop_rate: 0.0,
+            webhooks: None,
             latency: LogNormal::ZERO,
             search_lag: Duration::ZERO,
             unique_properties: Vec::new(),
@@ -111,6 +115,7 @@ pub struct Crm {
     limiter: Mutex<Limiter>,
     tally: Mutex<Tally>,
     fault_rng: Mutex<ChaCha8Rng>,
+    webhook_counters: Arc<crate::webhooks::Counters>,
     correlation: CorrelationIds,
 }
 
@@ -132,11 +137,13 @@ impl Crm {
             daily_max: cfg.daily_max,
             search_per_second: cfg.search_per_second,
         };
+        let mut store = Store::new(cfg.unique_properties.clone(), cfg.lowercase_email);
+        if cfg.webhooks.is_some() {
+            store.journal = Some(Vec::new());
+        }
         Arc::new(Crm {
-            store: Mutex::new(Store::new(
-                cfg.unique_properties.clone(),
-                cfg.lowercase_email,
-            )),
+            store: Mutex::new(store),
+            webhook_counters: Arc::default(),
             limiter: Mutex::new(Limiter::new(limits)),
             tally: Mutex::new(Tally::default()),
             fault_rng: Mutex::new(ChaCha8Rng::seed_from_u64(cfg.seed)),
@@ -187,6 +194,34 @@ impl Crm {
                 }),
             )
             .merge(self.router())
+    }
+
+    /// Starts delivering webhooks (when configured) until `shutdown`; the task delivers what
+    /// is journalled before it ends.
+    pub fn start_webhooks(
+        self: &Arc<Self>,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        let cfg = self.cfg.webhooks.clone()?;
+        Some(crate::webhooks::spawn(
+            Arc::clone(self),
+            cfg,
+            Arc::clone(&self.webhook_counters),
+            shutdown,
+        ))
+    }
+
+    /// What the webhook emitter did so far.
+    pub fn webhook_stats(&self) -> crate::webhooks::WebhookStats {
+        self.webhook_counters.snapshot()
+    }
+
+    pub(crate) fn drain_journal(&self) -> Vec<store::Change> {
+        lock(&self.store)
+            .journal
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// A snapshot of what this CRM saw and did.

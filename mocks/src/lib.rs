@@ -12,6 +12,8 @@
 //!   writes to a target CRM, with loss/duplicate/drop/truncate/lag knobs and `RelayStats`.
 //! - [`integration`]: starts source + relay + target on loopback and snapshots their truth.
 //! - [`profiles`]: named vendor tiers (`hubspot-pro`, ...) and stackable fault overlays.
+//! - [`webhooks`]: HubSpot-style v3 webhooks from a mock CRM to a subscriber (signed, batched,
+//!   retried, at least once).
 //! - [`serve`]: serves a router on `127.0.0.1:0` until cancelled.
 
 pub mod crm;
@@ -20,6 +22,7 @@ pub mod integration;
 pub mod profiles;
 pub mod relay;
 pub mod serve;
+pub mod webhooks;
 
 pub use crm::{Crm, CrmAccounting, CrmConfig};
 pub use dist::LogNormal;
@@ -27,3 +30,4 @@ pub use integration::{Integration, IntegrationConfig, IntegrationTruth};
 pub use profiles::{OVERLAYS, PROFILES, ProfileError, apply_overlay, profile};
 pub use relay::{RelayConfig, RelayHandle, RelayKnobs, RelayStats};
 pub use serve::{serve, serve_at};
+pub use webhooks::{WebhookConfig, WebhookStats, signature_v3};

@@ -58,6 +58,18 @@ pub(crate) struct Store {
     lowercase_email: bool,
     pub(crate) records_created: u64,
     pub(crate) records_updated: u64,
+    /// Changes not yet handed to the webhook emitter; `None` when webhooks are off, so a store
+    /// without subscribers keeps nothing.
+    pub(crate) journal: Option<Vec<Change>>,
+}
+
+/// One change to a record, as a webhook subscription sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Change {
+    pub(crate) object_id: u64,
+    pub(crate) occurred_at: SystemTime,
+    /// `None` for a creation; the property and its new value for a property change.
+    pub(crate) property: Option<(String, Option<String>)>,
 }
 
 fn indexed(property: &str) -> bool {
@@ -77,6 +89,7 @@ impl Store {
             lowercase_email,
             records_created: 0,
             records_updated: 0,
+            journal: None,
         }
     }
 
@@ -239,6 +252,13 @@ impl Store {
             archived: false,
         });
         self.records_created += 1;
+        if let Some(journal) = &mut self.journal {
+            journal.push(Change {
+                object_id: id,
+                occurred_at: now,
+                property: None,
+            });
+        }
         Ok(&self.records[self.records.len() - 1])
     }
 
@@ -255,7 +275,17 @@ impl Store {
             return Some(Err(conflict));
         }
         let idx = (id - 1) as usize;
+        let now = SystemTime::now();
         for (property, value) in input {
+            if let Some(journal) = &mut self.journal
+                && self.records[idx].properties.get(&property) != value.as_ref()
+            {
+                journal.push(Change {
+                    object_id: id,
+                    occurred_at: now,
+                    property: Some((property.clone(), value.clone())),
+                });
+            }
             let old = match &value {
                 Some(v) => self.records[idx]
                     .properties
@@ -269,7 +299,6 @@ impl Store {
                 self.index_insert(&property, v, id);
             }
         }
-        let now = SystemTime::now();
         let record = &mut self.records[idx];
         record.updated_at = now;
         record.updated_mono = Instant::now();

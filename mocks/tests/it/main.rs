@@ -5,6 +5,7 @@
 //! - `serve`: a mock CRM on `127.0.0.1:0` answers reqwest and stops on cancellation.
 //! - `relay`: source → relay → target end to end, checking the relay's stats against the
 //!   target's records (ground truth against ground truth).
+//! - `webhooks`: signed, batched, retried webhook delivery to a verifying subscriber.
 //! - `support`: shared helpers (writing contacts, listing a CRM, bounded waiting).
 
 mod contract;
@@ -12,3 +13,4 @@ mod layout;
 mod relay;
 mod serve;
 mod support;
+mod webhooks;
