@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use clap::Args;
 use rand::Rng;
-use syncproof_mocks::{Crm, apply_overlay, profile, serve_at};
+use syncproof_mocks::{Crm, WebhookConfig, apply_overlay, profile, serve_at};
 use tokio_util::sync::CancellationToken;
 
 use super::Exit;
@@ -16,7 +16,8 @@ pub struct MockArgs {
     /// Vendor tier: hubspot-starter, hubspot-pro, hubspot-enterprise, hubspot-public-oauth.
     #[arg(long, default_value = "hubspot-pro")]
     pub profile: String,
-    /// Fault overlays to stack, comma-separated: brownout, latency-realistic, eventual-search.
+    /// Fault overlays to stack, comma-separated: brownout, latency-realistic, eventual-search,
+    /// commit-then-drop.
     #[arg(long, value_delimiter = ',')]
     pub faults: Vec<String>,
     /// Port to listen on (0: any free port).
@@ -31,6 +32,11 @@ pub struct MockArgs {
     /// Seed of the mock's fault decisions.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Deliver contact.creation / contact.propertyChange webhooks (HubSpot v3, signed) to this
+    /// URL. The signing secret comes from SYNCPROOF_WEBHOOK_SECRET (default: a random one,
+    /// printed).
+    #[arg(long, value_name = "URL")]
+    pub webhook_url: Option<String>,
 }
 
 pub async fn run(args: MockArgs) -> Exit {
@@ -55,8 +61,19 @@ pub async fn run(args: MockArgs) -> Exit {
     });
     cfg.tokens = vec![token.clone()];
     cfg.seed = args.seed;
+    let webhook_secret = args.webhook_url.as_ref().map(|url| {
+        let secret = std::env::var("SYNCPROOF_WEBHOOK_SECRET").unwrap_or_else(|_| random_hex(32));
+        cfg.webhooks = Some(WebhookConfig {
+            url: url.clone(),
+            client_secret: secret.clone(),
+            seed: args.seed,
+            ..WebhookConfig::default()
+        });
+        (url.clone(), secret)
+    });
     let crm = Crm::new(cfg);
     let shutdown = CancellationToken::new();
+    let emitter = crm.start_webhooks(shutdown.clone());
     let (addr, server) = match serve_at(
         crm.app(),
         SocketAddr::new(args.host, args.port),
@@ -84,12 +101,23 @@ pub async fn run(args: MockArgs) -> Exit {
     );
     println!("token: {token}");
     println!("health: http://{addr}/__syncproof/health   stats: http://{addr}/__syncproof/stats");
+    if let Some((url, secret)) = &webhook_secret {
+        let from_env = std::env::var("SYNCPROOF_WEBHOOK_SECRET").is_ok();
+        if from_env {
+            println!("webhooks: to {url}, signed with SYNCPROOF_WEBHOOK_SECRET");
+        } else {
+            println!("webhooks: to {url}, signed with secret {secret}");
+        }
+    }
     println!("Ctrl-C stops it.");
     if tokio::signal::ctrl_c().await.is_err() {
         eprintln!("error: cannot listen for Ctrl-C; stopping");
     }
     shutdown.cancel();
     let _ = server.await;
+    if let Some(emitter) = emitter {
+        let _ = emitter.await;
+    }
     let a = crm.accounting();
     println!(
         "stopped: {} calls served, {} records created, {} updated",
@@ -98,4 +126,11 @@ pub async fn run(args: MockArgs) -> Exit {
         a.records_updated
     );
     Exit::Pass
+}
+
+fn random_hex(len: usize) -> String {
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| format!("{:x}", rng.random_range(0..16u8)))
+        .collect()
 }
