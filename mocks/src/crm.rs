@@ -65,6 +65,15 @@ pub struct CrmConfig {
     /// Fraction of successful writes (create, batch create, batch upsert) that commit and then
     /// drop the connection before the body is sent (the `commit-then-drop` fault).
     pub commit_then_drop_rate: f64,
+    /// Fraction of the daily quota already used when the mock starts (`quota-edge`: 0.95).
+    pub daily_used_at_start: f64,
+    /// A maintenance window: every API request inside it answers 503 with `Retry-After` until
+    /// the window ends. `(starts after, lasts)`, measured from when the mock was built.
+    pub maintenance: Option<(Duration, Duration)>,
+    /// Fraction of requests that hang for `blackhole_for`, then answer 504 (a client with a
+    /// shorter timeout sees a timeout).
+    pub blackhole_rate: f64,
+    pub blackhole_for: Duration,
     /// Injected per request before the response leaves.
     pub latency: LogNormal,
     /// A record is visible to search only once `updatedAt + search_lag` has passed.
@@ -94,6 +103,10 @@ impl Default for CrmConfig {
             search_per_second: 5,
             error_rate: 0.0,
             commit_then_drop_rate: 0.0,
+            daily_used_at_start: 0.0,
+            maintenance: None,
+            blackhole_rate: 0.0,
+            blackhole_for: Duration::from_secs(30),
             webhooks: None,
             latency: LogNormal::ZERO,
             search_lag: Duration::ZERO,
@@ -116,6 +129,8 @@ pub struct Crm {
     tally: Mutex<Tally>,
     fault_rng: Mutex<ChaCha8Rng>,
     webhook_counters: Arc<crate::webhooks::Counters>,
+    /// When the mock was built: the origin of the maintenance window.
+    started: tokio::time::Instant,
     correlation: CorrelationIds,
 }
 
@@ -131,11 +146,14 @@ impl Crm {
         let rate = |r: f64| if r.is_nan() { 0.0 } else { r.clamp(0.0, 1.0) };
         cfg.error_rate = rate(cfg.error_rate);
         cfg.commit_then_drop_rate = rate(cfg.commit_then_drop_rate);
+        cfg.blackhole_rate = rate(cfg.blackhole_rate);
+        cfg.daily_used_at_start = rate(cfg.daily_used_at_start);
         let limits = Limits {
             burst_max: cfg.burst_max,
             burst_window: cfg.burst_window,
             daily_max: cfg.daily_max,
             search_per_second: cfg.search_per_second,
+            daily_used_at_start: (cfg.daily_max as f64 * cfg.daily_used_at_start) as u64,
         };
         let mut store = Store::new(cfg.unique_properties.clone(), cfg.lowercase_email);
         if cfg.webhooks.is_some() {
@@ -144,6 +162,7 @@ impl Crm {
         Arc::new(Crm {
             store: Mutex::new(store),
             webhook_counters: Arc::default(),
+            started: tokio::time::Instant::now(),
             limiter: Mutex::new(Limiter::new(limits)),
             tally: Mutex::new(Tally::default()),
             fault_rng: Mutex::new(ChaCha8Rng::seed_from_u64(cfg.seed)),
@@ -241,6 +260,13 @@ impl Crm {
     /// How many records the store holds.
     pub fn record_count(&self) -> usize {
         lock(&self.store).len()
+    }
+
+    /// Time left in the maintenance window at `now`, if `now` is inside it.
+    pub(crate) fn in_maintenance(&self, now: tokio::time::Instant) -> Option<Duration> {
+        let (starts, lasts) = self.cfg.maintenance?;
+        let elapsed = now.saturating_duration_since(self.started);
+        (elapsed >= starts && elapsed < starts + lasts).then(|| starts + lasts - elapsed)
     }
 
     pub(crate) fn config(&self) -> &CrmConfig {

@@ -22,6 +22,9 @@ pub const OVERLAYS: &[&str] = &[
     "latency-realistic",
     "eventual-search",
     "commit-then-drop",
+    "quota-edge",
+    "maintenance-window",
+    "blackhole",
 ];
 
 /// A profile or overlay name that does not exist.
@@ -94,6 +97,15 @@ pub fn apply_overlay(cfg: &mut CrmConfig, name: &str) -> Result<(), ProfileError
         // 2 % of successful writes commit, then the connection drops before the body: a
         // client that retries a plain create makes a duplicate.
         "commit-then-drop" => cfg.commit_then_drop_rate = cfg.commit_then_drop_rate.max(0.02),
+        // The day starts with 95 % of the daily quota used: exhaustion mid-run.
+        "quota-edge" => cfg.daily_used_at_start = 0.95,
+        // A scheduled maintenance: 60 s after start, every request answers 503 with
+        // Retry-After for 30 s.
+        "maintenance-window" => {
+            cfg.maintenance = Some((Duration::from_secs(60), Duration::from_secs(30)));
+        }
+        // 1 % of requests hang for 30 s, then answer 504: past most clients' timeouts.
+        "blackhole" => cfg.blackhole_rate = cfg.blackhole_rate.max(0.01),
         // Search sees writes only after a few moments ("it may take a few moments").
         "eventual-search" => cfg.search_lag = Duration::from_secs(2),
         _ => {

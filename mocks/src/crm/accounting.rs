@@ -103,6 +103,8 @@ pub(crate) enum Fault {
     ThrottledSearch,
     Unauthorized,
     CommitThenDrop,
+    Maintenance,
+    Blackhole,
 }
 
 impl Fault {
@@ -114,6 +116,8 @@ impl Fault {
             Fault::ThrottledSearch => "throttled_search",
             Fault::Unauthorized => "unauthorized",
             Fault::CommitThenDrop => "commit_then_drop",
+            Fault::Maintenance => "maintenance",
+            Fault::Blackhole => "blackhole",
         }
     }
 }

@@ -65,14 +65,16 @@ impl Crm {
     /// Draws this request's latency, whether it gets a transient 5xx, and whether a write
     /// commits then drops the connection, in one lock so the draws are deterministic per
     /// request order.
-    fn roll(&self) -> (Duration, Option<usize>, bool) {
+    fn roll(&self) -> (Duration, Option<usize>, bool, bool) {
         let mut rng = lock(&self.fault_rng);
         let latency = self.cfg.latency.sample(&mut *rng);
         let fault = (self.cfg.error_rate > 0.0 && rng.random::<f64>() < self.cfg.error_rate)
             .then(|| rng.random_range(0..TRANSIENT_STATUSES.len()));
         let drop = self.cfg.commit_then_drop_rate > 0.0
             && rng.random::<f64>() < self.cfg.commit_then_drop_rate;
-        (latency, fault, drop)
+        let blackhole =
+            self.cfg.blackhole_rate > 0.0 && rng.random::<f64>() < self.cfg.blackhole_rate;
+        (latency, fault, drop, blackhole)
     }
 
     fn throttled(&self, limit: Exceeded, retry_after: Duration) -> Response {
@@ -116,7 +118,7 @@ pub(crate) async fn gate(State(crm): State<Arc<Crm>>, request: Request, next: Ne
     let endpoint = Endpoint::classify(request.method(), request.uri().path());
     let token = bearer(request.headers()).filter(|t| crm.accepts(t));
     let now = Instant::now();
-    let (latency, fault, drop) = crm.roll();
+    let (latency, fault, drop, blackhole) = crm.roll();
     let is_write = matches!(
         endpoint,
         Endpoint::Create | Endpoint::BatchCreate | Endpoint::BatchUpsert
@@ -130,6 +132,31 @@ pub(crate) async fn gate(State(crm): State<Arc<Crm>>, request: Request, next: Ne
                 "INVALID_AUTHENTICATION",
                 "Authentication credentials not found. This API supports OAuth 2.0 authentication \
                  and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
+            )
+            .into_response(crm.correlation.next())
+        }
+        Some(_) if crm.in_maintenance(now).is_some() => {
+            crm.count_fault(Fault::Maintenance);
+            let left = crm.in_maintenance(now).unwrap_or_default();
+            let mut response = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "SERVICE_UNAVAILABLE",
+                "Scheduled maintenance in progress (injected); retry after the Retry-After delay.",
+            )
+            .into_response(crm.correlation.next());
+            let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+            response
+        }
+        Some(_) if blackhole => {
+            crm.count_fault(Fault::Blackhole);
+            tokio::time::sleep(crm.cfg.blackhole_for).await;
+            ApiError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "GATEWAY_TIMEOUT",
+                "No response in time (injected blackhole).",
             )
             .into_response(crm.correlation.next())
         }

@@ -21,6 +21,8 @@ pub(crate) struct Limits {
     pub(crate) burst_window: Duration,
     pub(crate) daily_max: u64,
     pub(crate) search_per_second: u32,
+    /// Requests already counted against the first day (the `quota-edge` overlay).
+    pub(crate) daily_used_at_start: u64,
 }
 
 /// What the `X-HubSpot-RateLimit-*` headers report for one app after a request.
@@ -92,7 +94,7 @@ impl Limiter {
             limits,
             per_app: HashMap::new(),
             day_started: Instant::now(),
-            day_count: 0,
+            day_count: limits.daily_used_at_start,
             search: Window::default(),
         }
     }
@@ -194,6 +196,7 @@ mod tests {
             burst_window: Duration::from_secs(10),
             daily_max,
             search_per_second: 5,
+            daily_used_at_start: 0,
         })
     }
 

@@ -766,3 +766,54 @@ async fn latency_is_injected_before_the_response() {
     assert_eq!(m.get(CONTACTS).await.status, StatusCode::OK);
     assert_eq!(started.elapsed(), Duration::from_millis(1_500));
 }
+
+#[tokio::test(start_paused = true)]
+async fn quota_edge_starts_the_day_nearly_spent() {
+    let m = Mock::new(CrmConfig {
+        daily_max: 100,
+        daily_used_at_start: 0.95,
+        ..CrmConfig::default()
+    });
+    let first = m.get(CONTACTS).await;
+    assert_eq!(first.headers["x-hubspot-ratelimit-daily-remaining"], "4");
+    for _ in 0..4 {
+        assert_eq!(m.get(CONTACTS).await.status, StatusCode::OK);
+    }
+    let refused = m.get(CONTACTS).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.body["policyName"], "DAILY");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_maintenance_window_answers_503_with_the_time_left() {
+    let m = Mock::new(CrmConfig {
+        maintenance: Some((Duration::from_secs(10), Duration::from_secs(5))),
+        ..CrmConfig::default()
+    });
+    assert_eq!(m.get(CONTACTS).await.status, StatusCode::OK);
+    tokio::time::advance(Duration::from_millis(11_500)).await;
+    let down = m.get(CONTACTS).await;
+    assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(down.headers["retry-after"], "4", "3.5 s left, rounded up");
+    assert_eq!(down.body["category"], "SERVICE_UNAVAILABLE");
+    tokio::time::advance(Duration::from_secs(4)).await;
+    assert_eq!(m.get(CONTACTS).await.status, StatusCode::OK);
+    assert_eq!(m.crm.accounting().faults["maintenance"], 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_blackholed_request_hangs_then_answers_504_without_writing() {
+    let m = Mock::new(CrmConfig {
+        blackhole_rate: 1.0,
+        blackhole_for: Duration::from_secs(30),
+        ..CrmConfig::default()
+    });
+    let started = tokio::time::Instant::now();
+    let answer = m
+        .post(CONTACTS, json!({ "properties": { "email": "a@b.co" } }))
+        .await;
+    assert_eq!(answer.status, StatusCode::GATEWAY_TIMEOUT);
+    assert!(started.elapsed() >= Duration::from_secs(30));
+    assert_eq!(m.crm.record_count(), 0);
+    assert_eq!(m.crm.accounting().faults["blackhole"], 1);
+}
