@@ -17,7 +17,7 @@ pub struct MockArgs {
     #[arg(long, default_value = "hubspot-pro")]
     pub profile: String,
     /// Fault overlays to stack, comma-separated: brownout, latency-realistic, eventual-search,
-    /// commit-then-drop, quota-edge, maintenance-window, blackhole.
+    /// commit-then-drop, quota-edge, maintenance-window, blackhole, locked.
     #[arg(long, value_delimiter = ',')]
     pub faults: Vec<String>,
     /// Port to listen on (0: any free port).

@@ -74,6 +74,9 @@ pub struct CrmConfig {
     /// shorter timeout sees a timeout).
     pub blackhole_rate: f64,
     pub blackhole_for: Duration,
+    /// Lock contention: a batch upsert touching a record written less than this long ago is
+    /// answered 423 (the `locked` overlay: 2 s, as HubSpot documents).
+    pub lock_for: Option<Duration>,
     /// Injected per request before the response leaves.
     pub latency: LogNormal,
     /// A record is visible to search only once `updatedAt + search_lag` has passed.
@@ -105,6 +108,7 @@ impl Default for CrmConfig {
             commit_then_drop_rate: 0.0,
             daily_used_at_start: 0.0,
             maintenance: None,
+            lock_for: None,
             blackhole_rate: 0.0,
             blackhole_for: Duration::from_secs(30),
             webhooks: None,

@@ -25,6 +25,7 @@ pub const OVERLAYS: &[&str] = &[
     "quota-edge",
     "maintenance-window",
     "blackhole",
+    "locked",
 ];
 
 /// A profile or overlay name that does not exist.
@@ -106,6 +107,8 @@ pub fn apply_overlay(cfg: &mut CrmConfig, name: &str) -> Result<(), ProfileError
         }
         // 1 % of requests hang for 30 s, then answer 504: past most clients' timeouts.
         "blackhole" => cfg.blackhole_rate = cfg.blackhole_rate.max(0.01),
+        // Upserting a record again within 2 s of its last write: 423 Locked.
+        "locked" => cfg.lock_for = Some(Duration::from_secs(2)),
         // Search sees writes only after a few moments ("it may take a few moments").
         "eventual-search" => cfg.search_lag = Duration::from_secs(2),
         _ => {

@@ -109,6 +109,19 @@ fn upsert_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
     let mut results = Vec::with_capacity(batch.inputs.len());
     let mut errors = Vec::new();
     let mut store = crm.store();
+    // Lock contention: upserting a record written less than `lock_for` ago locks the request.
+    if let Some(lock_for) = crm.config().lock_for {
+        let now = tokio::time::Instant::now();
+        let locked = batch.inputs.iter().any(|input| {
+            let id_property = input.id_property.as_deref().unwrap_or(OBJECT_ID);
+            store
+                .find(id_property, &input.id)
+                .is_some_and(|r| now.saturating_duration_since(r.updated_mono) < lock_for)
+        });
+        if locked {
+            return Err(ApiError::locked(lock_for));
+        }
+    }
     for input in batch.inputs {
         let id_property = input.id_property.as_deref().unwrap_or(OBJECT_ID);
         let requested: Vec<&str> = input

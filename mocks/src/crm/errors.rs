@@ -48,6 +48,19 @@ impl ApiError {
         .with_context("id", vec![id.to_string()])
     }
 
+    /// 423: a record in the request was written less than `lock_for` ago (HubSpot locks records
+    /// during high-volume upserts; the lock lasts 2 s).
+    pub(crate) fn locked(lock_for: std::time::Duration) -> Self {
+        ApiError::new(
+            StatusCode::LOCKED,
+            "LOCKED",
+            format!(
+                "A record in this request is locked by a concurrent write; wait at least {} ms and retry.",
+                lock_for.as_millis()
+            ),
+        )
+    }
+
     pub(crate) fn conflict(existing_id: u64) -> Self {
         ApiError::new(
             StatusCode::CONFLICT,

@@ -810,10 +810,31 @@ async fn a_blackholed_request_hangs_then_answers_504_without_writing() {
     });
     let started = tokio::time::Instant::now();
     let answer = m
-        .post(CONTACTS, json!({ "properties": { "email": "a@b.co" } }))
+        .post("", json!({ "properties": { "email": "a@b.co" } }))
         .await;
     assert_eq!(answer.status, StatusCode::GATEWAY_TIMEOUT);
     assert!(started.elapsed() >= Duration::from_secs(30));
     assert_eq!(m.crm.record_count(), 0);
     assert_eq!(m.crm.accounting().faults["blackhole"], 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn upserting_a_record_again_within_the_lock_is_423() {
+    let m = Mock::new(CrmConfig {
+        lock_for: Some(Duration::from_secs(2)),
+        ..CrmConfig::default()
+    });
+    let upsert = |first: &str| json!({ "inputs": [{ "idProperty": "email", "id": "a@b.co", "properties": { "firstname": first } }] });
+    let path = "/batch/upsert";
+    assert_eq!(m.post(path, upsert("A")).await.status, StatusCode::OK);
+    let locked = m.post(path, upsert("B")).await;
+    assert_eq!(locked.status, StatusCode::LOCKED);
+    assert_eq!(locked.body["category"], "LOCKED");
+    tokio::time::advance(Duration::from_millis(2001)).await;
+    assert_eq!(m.post(path, upsert("C")).await.status, StatusCode::OK);
+    assert_eq!(
+        m.crm.accounting().records_updated,
+        1,
+        "the locked request wrote nothing"
+    );
 }
