@@ -23,7 +23,7 @@ use crate::measure::{EventLog, Ledger, Message, RunClock};
 use crate::parquet_out::ParquetOutError;
 use crate::quality::Scorecard;
 use crate::replay::{CrmClient, CrmKnobs, InFlight, Plan, ReplayContext, replay};
-use crate::report::{RunInfo, Summary, render_junit, render_markdown};
+use crate::report::{ReportError, RunInfo, Summary, write_reports};
 use crate::sla::{Metrics, SlaSpec, judge};
 use crate::verify::{ReconcileError, VerifyContext, observe, reconcile};
 
@@ -65,6 +65,8 @@ pub enum RunError {
     Client(#[source] reqwest::Error),
     #[error(transparent)]
     Reconcile(#[from] ReconcileError),
+    #[error(transparent)]
+    Report(#[from] ReportError),
 }
 
 impl RunError {
@@ -248,31 +250,11 @@ async fn run_in(
         "records": relative(dir, &records_path),
         "events": segments.iter().map(|p| relative(dir, p)).collect::<Vec<_>>(),
     });
-    write_reports(dir, run_id, &summary)?;
+    write_reports(dir, &summary)?;
     Ok(RunOutcome {
         dir: dir.to_path_buf(),
         summary,
     })
-}
-
-fn write_reports(dir: &Path, run_id: &str, summary: &Summary) -> Result<(), RunError> {
-    let files = [
-        ("report.md", render_markdown(summary)),
-        ("junit.xml", render_junit(summary, run_id)),
-        // Last: its presence means the run finished and every other file is complete.
-        (
-            "summary.json",
-            serde_json::to_string_pretty(&summary.json).unwrap_or_default() + "\n",
-        ),
-    ];
-    for (name, text) in files {
-        let path = dir.join(name);
-        let tmp = dir.join(format!(".{name}.tmp"));
-        std::fs::write(&tmp, text)
-            .and_then(|()| std::fs::rename(&tmp, &path))
-            .map_err(|source| RunError::Io { path, source })?;
-    }
-    Ok(())
 }
 
 /// Owns the ledger and the event log; returns them when every sender is gone.

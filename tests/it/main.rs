@@ -2,4 +2,5 @@
 
 mod cli;
 mod ground_truth;
+mod html_report;
 mod support;
