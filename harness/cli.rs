@@ -3,6 +3,7 @@
 
 mod args;
 mod exit;
+mod report;
 
 pub use args::{Cli, Command, DemoArgs};
 pub use exit::Exit;
@@ -40,6 +41,7 @@ pub async fn main(cli: Cli) -> Exit {
             let plan = Source::read(&plan_file).and_then(|src| Plan::load(&src, &overrides(&args)));
             run_plan(plan.and_then(|p| with_sla(p, &args)), &args).await
         }
+        Command::Report { run_dir } => report::report(&run_dir),
     }
 }
 

@@ -32,6 +32,13 @@ pub enum Command {
         #[command(flatten)]
         overrides: DemoArgs,
     },
+    /// Re-render report.md, junit.xml and report.html from a finished run directory alone
+    /// (summary.json and events/); exits by its verdicts.
+    Report {
+        /// The run directory (holds summary.json).
+        #[arg(value_name = "RUN_DIR")]
+        run_dir: PathBuf,
+    },
 }
 
 /// Knobs that override the plan. Rates are fractions (0.02, not 2).

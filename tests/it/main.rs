@@ -3,4 +3,5 @@
 mod cli;
 mod ground_truth;
 mod html_report;
+mod report_cmd;
 mod support;
