@@ -4,4 +4,5 @@ mod cli;
 mod ground_truth;
 mod html_report;
 mod report_cmd;
+mod schema;
 mod support;
