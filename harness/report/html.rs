@@ -39,6 +39,10 @@ struct FieldRow {
     completeness: String,
     accuracy: String,
     truncated: u64,
+    validity: String,
+    source_validity: String,
+    source_invalid: u64,
+    target_invalid: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -134,19 +138,24 @@ pub fn render_html(summary: &Summary, series: &Series) -> String {
         let name = field["name"].as_str().unwrap_or("?").to_string();
         let completeness = f(&format!("completeness.fields.{name}"));
         let accuracy = f(&format!("accuracy.fields.{name}"));
-        bars.push((name.clone(), vec![completeness, accuracy]));
+        let validity = f(&format!("validity.fields.{name}"));
+        bars.push((name.clone(), vec![completeness, accuracy, validity]));
         fields.push(FieldRow {
             source_nonempty: field["source_nonempty"].as_u64().unwrap_or(0),
             completeness: human("completeness", completeness),
             accuracy: human("accuracy", accuracy),
             truncated: field["truncated"].as_u64().unwrap_or(0),
+            validity: human("validity", validity),
+            source_validity: human("validity", f(&format!("validity.source.fields.{name}"))),
+            source_invalid: field["source_invalid"].as_u64().unwrap_or(0),
+            target_invalid: field["target_invalid"].as_u64().unwrap_or(0),
             name,
         });
     }
     let field_chart = bar_chart(
         "chart-fields",
-        "Completeness and accuracy per field",
-        &["completeness", "accuracy"],
+        "Completeness, accuracy and validity per field",
+        &["completeness", "accuracy", "validity"],
         &bars,
     );
 
