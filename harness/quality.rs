@@ -4,6 +4,7 @@
 //! verify stage fetched against records the generator regenerates.
 
 mod compare;
+pub mod fuzzy;
 mod scorecard;
 mod validity;
 
