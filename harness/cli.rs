@@ -2,6 +2,7 @@
 //! codes of DESIGN.md. No logic a library user would need lives here.
 
 mod args;
+mod dupes;
 mod exit;
 mod report;
 
@@ -42,6 +43,12 @@ pub async fn main(cli: Cli) -> Exit {
             run_plan(plan.and_then(|p| with_sla(p, &args)), &args).await
         }
         Command::Report { run_dir } => report::report(&run_dir),
+        Command::Dupes {
+            export,
+            id,
+            out,
+            threshold,
+        } => dupes::dupes(&export, &id, out.as_ref(), threshold),
     }
 }
 

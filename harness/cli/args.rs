@@ -39,6 +39,22 @@ pub enum Command {
         #[arg(value_name = "RUN_DIR")]
         run_dir: PathBuf,
     },
+    /// Near-duplicate pairs in any export (CSV, NDJSON, Parquet), with the engine the report
+    /// uses: CSV `left_id,right_id,score`, header first.
+    Dupes {
+        /// The export file (.csv, .ndjson/.jsonl, .parquet).
+        #[arg(value_name = "EXPORT")]
+        export: PathBuf,
+        /// The column holding each record's id.
+        #[arg(long, value_name = "COLUMN")]
+        id: String,
+        /// Where to write the pairs (default: stdout).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Lowest score (0..1) reported as a duplicate.
+        #[arg(long, value_name = "F", default_value_t = crate::quality::fuzzy::DEFAULT_THRESHOLD, value_parser = parse_fraction)]
+        threshold: f64,
+    },
 }
 
 /// Knobs that override the plan. Rates are fractions (0.02, not 2).
