@@ -22,6 +22,7 @@ use crate::generate::{Generator, RecordWriter};
 use crate::measure::{EventLog, Ledger, Message, RunClock};
 use crate::parquet_out::ParquetOutError;
 use crate::quality::Scorecard;
+use crate::quality::fuzzy::NearDuplicates;
 use crate::replay::{CrmClient, CrmKnobs, InFlight, Plan, ReplayContext, replay};
 use crate::report::{ReportError, RunInfo, Summary, write_reports};
 use crate::sla::{Metrics, SlaSpec, judge};
@@ -177,6 +178,7 @@ async fn run_in(
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
 
     let mut card = Scorecard::new(&plan.shape);
+    let mut near = NearDuplicates::new(&plan.shape);
     let reconciled = if cancel.is_cancelled() {
         Ok(())
     } else {
@@ -192,12 +194,12 @@ async fn run_in(
             &call_ids,
             &cancel,
             |idx, copies| {
-                card.add(
-                    &plan.shape,
-                    &generator.record(idx),
-                    &copies,
-                    !lost.contains(&idx),
-                )
+                let record = generator.record(idx);
+                let delivered = !lost.contains(&idx);
+                card.add(&plan.shape, &record, &copies, delivered);
+                if delivered {
+                    near.add(&record, &copies);
+                }
             },
         )
         .await
@@ -212,6 +214,7 @@ async fn run_in(
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     let segments = segments?;
     reconciled?;
+    card.fuzzy = near.count();
 
     let complete = !report.interrupted && !cancel.is_cancelled();
     let finished_wall = SystemTime::now();

@@ -9,11 +9,13 @@
 //! similarity is computed. [`find_pairs`] runs the scoring on both cores.
 
 mod blocking;
+mod census;
 mod person;
 mod score;
 mod table;
 
 pub use blocking::{MAX_BLOCK, candidate_pairs};
+pub use census::{FuzzyCounts, NearDuplicates};
 pub use person::{Person, Roles, soundex};
 pub use score::{DEFAULT_THRESHOLD, Pair, find_pairs, score};
 pub use table::{Table, TableError, read_table};

@@ -89,6 +89,8 @@ pub struct Scorecard {
     pub distinct_found: u64,
     /// Delivered records with more than one copy.
     pub duplicated_records: u64,
+    /// The fuzzy-duplicate census, set once reconciliation is over.
+    pub fuzzy: super::fuzzy::FuzzyCounts,
 }
 
 impl Scorecard {

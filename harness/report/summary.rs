@@ -72,8 +72,10 @@ impl Summary {
             },
             "retries": { "record_attempts": c.record_attempts, "retried": c.retried },
             "duplicates": {
-                "fuzzy_rate": Value::Null,
                 "extra_copies": card.extra_copies(),
+                "fuzzy_pairs": card.fuzzy.target_pairs,
+                "fuzzy_source_pairs": card.fuzzy.source_pairs,
+                "fuzzy_extra_records": card.fuzzy.extra_records,
                 "duplicated_records": card.duplicated_records,
             },
             "completeness": {},

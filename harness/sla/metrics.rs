@@ -116,6 +116,14 @@ impl Metrics {
             "duplicates.exact_rate".into(),
             prop(card.extra_copies().min(card.delivered), card.delivered, 0.0),
         );
+        m.insert(
+            "duplicates.fuzzy_rate".into(),
+            prop(
+                card.fuzzy.extra_records.min(card.delivered),
+                card.delivered,
+                0.0,
+            ),
+        );
         let (present, n) = card.completeness_overall();
         m.insert("completeness.overall".into(), prop(present, n, 1.0));
         let (accurate, n) = card.accuracy_overall();
