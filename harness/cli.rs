@@ -2,8 +2,10 @@
 //! codes of DESIGN.md. No logic a library user would need lives here.
 
 mod args;
+mod dupes;
 mod exit;
 mod mock;
+mod report;
 
 pub use args::{Cli, Command, DemoArgs};
 pub use exit::Exit;
@@ -42,6 +44,13 @@ pub async fn main(cli: Cli) -> Exit {
             let plan = Source::read(&plan_file).and_then(|src| Plan::load(&src, &overrides(&args)));
             run_plan(plan.and_then(|p| with_sla(p, &args)), &args).await
         }
+        Command::Report { run_dir } => report::report(&run_dir),
+        Command::Dupes {
+            export,
+            id,
+            out,
+            threshold,
+        } => dupes::dupes(&export, &id, out.as_ref(), threshold),
     }
 }
 

@@ -22,8 +22,9 @@ use crate::generate::{Generator, RecordWriter};
 use crate::measure::{EventLog, Ledger, Message, RunClock};
 use crate::parquet_out::ParquetOutError;
 use crate::quality::Scorecard;
+use crate::quality::fuzzy::NearDuplicates;
 use crate::replay::{CrmClient, CrmKnobs, InFlight, Plan, ReplayContext, replay};
-use crate::report::{RunInfo, Summary, render_junit, render_markdown};
+use crate::report::{ReportError, RunInfo, Summary, write_reports};
 use crate::sla::{Metrics, SlaSpec, judge};
 use crate::verify::{ReconcileError, VerifyContext, observe, reconcile};
 
@@ -65,6 +66,8 @@ pub enum RunError {
     Client(#[source] reqwest::Error),
     #[error(transparent)]
     Reconcile(#[from] ReconcileError),
+    #[error(transparent)]
+    Report(#[from] ReportError),
 }
 
 impl RunError {
@@ -175,6 +178,7 @@ async fn run_in(
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
 
     let mut card = Scorecard::new(&plan.shape);
+    let mut near = NearDuplicates::new(&plan.shape);
     let reconciled = if cancel.is_cancelled() {
         Ok(())
     } else {
@@ -190,12 +194,12 @@ async fn run_in(
             &call_ids,
             &cancel,
             |idx, copies| {
-                card.add(
-                    &plan.shape,
-                    &generator.record(idx),
-                    &copies,
-                    !lost.contains(&idx),
-                )
+                let record = generator.record(idx);
+                let delivered = !lost.contains(&idx);
+                card.add(&plan.shape, &record, &copies, delivered);
+                if delivered {
+                    near.add(&record, &copies);
+                }
             },
         )
         .await
@@ -210,6 +214,7 @@ async fn run_in(
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     let segments = segments?;
     reconciled?;
+    card.fuzzy = near.count();
 
     let complete = !report.interrupted && !cancel.is_cancelled();
     let finished_wall = SystemTime::now();
@@ -248,31 +253,11 @@ async fn run_in(
         "records": relative(dir, &records_path),
         "events": segments.iter().map(|p| relative(dir, p)).collect::<Vec<_>>(),
     });
-    write_reports(dir, run_id, &summary)?;
+    write_reports(dir, &summary)?;
     Ok(RunOutcome {
         dir: dir.to_path_buf(),
         summary,
     })
-}
-
-fn write_reports(dir: &Path, run_id: &str, summary: &Summary) -> Result<(), RunError> {
-    let files = [
-        ("report.md", render_markdown(summary)),
-        ("junit.xml", render_junit(summary, run_id)),
-        // Last: its presence means the run finished and every other file is complete.
-        (
-            "summary.json",
-            serde_json::to_string_pretty(&summary.json).unwrap_or_default() + "\n",
-        ),
-    ];
-    for (name, text) in files {
-        let path = dir.join(name);
-        let tmp = dir.join(format!(".{name}.tmp"));
-        std::fs::write(&tmp, text)
-            .and_then(|()| std::fs::rename(&tmp, &path))
-            .map_err(|source| RunError::Io { path, source })?;
-    }
-    Ok(())
 }
 
 /// Owns the ledger and the event log; returns them when every sender is gone.

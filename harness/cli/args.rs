@@ -34,6 +34,29 @@ pub enum Command {
         #[command(flatten)]
         overrides: DemoArgs,
     },
+    /// Re-render report.md, junit.xml and report.html from a finished run directory alone
+    /// (summary.json and events/); exits by its verdicts.
+    Report {
+        /// The run directory (holds summary.json).
+        #[arg(value_name = "RUN_DIR")]
+        run_dir: PathBuf,
+    },
+    /// Near-duplicate pairs in any export (CSV, NDJSON, Parquet), with the engine the report
+    /// uses: CSV `left_id,right_id,score`, header first.
+    Dupes {
+        /// The export file (.csv, .ndjson/.jsonl, .parquet).
+        #[arg(value_name = "EXPORT")]
+        export: PathBuf,
+        /// The column holding each record's id.
+        #[arg(long, value_name = "COLUMN")]
+        id: String,
+        /// Where to write the pairs (default: stdout).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Lowest score (0..1) reported as a duplicate.
+        #[arg(long, value_name = "F", default_value_t = crate::quality::fuzzy::DEFAULT_THRESHOLD, value_parser = parse_fraction)]
+        threshold: f64,
+    },
 }
 
 /// Knobs that override the plan. Rates are fractions (0.02, not 2).

@@ -5,14 +5,18 @@
 //!   delivered records whose source `f` is non-empty (a source gap is the data's fault);
 //! - accuracy(f) = of the same denominator, those whose target value equals the source value
 //!   under `f`'s comparator; a value cut short is also counted as *truncated*;
-//! - exact duplicates = target records carrying an external id − distinct external ids found.
+//! - exact duplicates = target records carrying an external id − distinct external ids found;
+//! - validity (see [`super::validity`]): of delivered records whose source `f` is valid, those
+//!   whose target `f` is valid too (what the integration caused); and, separately, of delivered
+//!   records, those whose source `f` is valid (what the source data already carried).
 
 use serde::Serialize;
 
 use super::equal;
+use super::validity::{check, is_required};
 use crate::generate::Record;
 use crate::replay::TargetCopy;
-use crate::shape::Shape;
+use crate::shape::{FieldSpec, Shape};
 
 /// Counts for one field.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -26,6 +30,16 @@ pub struct FieldScore {
     pub accurate: u64,
     /// Target value a strict prefix of the source value.
     pub truncated: u64,
+    /// Delivered records whose source value was judged for validity (non-empty, or required).
+    pub source_judged: u64,
+    /// ... and was invalid (the source data carried it).
+    pub source_invalid: u64,
+    /// Delivered records with a valid source value: the integration's validity denominator.
+    pub target_judged: u64,
+    /// ... whose target value is invalid: caused by the integration.
+    pub target_invalid: u64,
+    /// Source value invalid and the target value invalid as well (carried through).
+    pub invalid_carried: u64,
 }
 
 impl FieldScore {
@@ -35,6 +49,29 @@ impl FieldScore {
 
     pub fn accuracy(&self) -> f64 {
         ratio(self.accurate, self.source_nonempty)
+    }
+
+    fn judge_validity(&mut self, spec: &FieldSpec, sent: Option<&str>, held: Option<&str>) {
+        let source = check(spec, sent);
+        let target = check(spec, held);
+        if sent.is_some_and(|v| !v.trim().is_empty()) || is_required(spec) {
+            self.source_judged += 1;
+        } else {
+            return;
+        }
+        match (source, target) {
+            (Some(_), Some(_)) => {
+                self.source_invalid += 1;
+                self.invalid_carried += 1;
+            }
+            (Some(_), None) => self.source_invalid += 1,
+            (None, invalid) => {
+                self.target_judged += 1;
+                if invalid.is_some() {
+                    self.target_invalid += 1;
+                }
+            }
+        }
     }
 }
 
@@ -52,6 +89,8 @@ pub struct Scorecard {
     pub distinct_found: u64,
     /// Delivered records with more than one copy.
     pub duplicated_records: u64,
+    /// The fuzzy-duplicate census, set once reconciliation is over.
+    pub fuzzy: super::fuzzy::FuzzyCounts,
 }
 
 impl Scorecard {
@@ -96,6 +135,7 @@ impl Scorecard {
             .zip(&mut self.fields)
             .zip(&source.values)
         {
+            score.judge_validity(spec, value.as_deref(), first.get(&spec.name));
             let Some(sent) = value.as_deref().filter(|v| !v.trim().is_empty()) else {
                 continue;
             };
@@ -135,6 +175,20 @@ impl Scorecard {
     pub fn accuracy_overall(&self) -> (u64, u64) {
         let (n, _, a) = self.totals();
         (a, n)
+    }
+
+    /// (valid target values, judged) over every field: the integration's validity.
+    pub fn validity_overall(&self) -> (u64, u64) {
+        let n: u64 = self.fields.iter().map(|f| f.target_judged).sum();
+        let bad: u64 = self.fields.iter().map(|f| f.target_invalid).sum();
+        (n - bad, n)
+    }
+
+    /// (valid source values, judged) over every field: what the source data carried.
+    pub fn source_validity_overall(&self) -> (u64, u64) {
+        let n: u64 = self.fields.iter().map(|f| f.source_judged).sum();
+        let bad: u64 = self.fields.iter().map(|f| f.source_invalid).sum();
+        (n - bad, n)
     }
 }
 
@@ -211,5 +265,51 @@ mod tests {
             card.duplicated_records, 4,
             "records 0, 25, 50 and 75 were written twice"
         );
+    }
+
+    #[test]
+    fn validity_splits_what_the_source_carried_from_what_the_integration_caused() {
+        let mut shape = Shape::demo();
+        shape.defects.invalid_email = 0.2;
+        let g = Generator::new(Arc::new(shape.clone()), 3);
+        let mut card = Scorecard::new(&shape);
+        let (mut carried, mut caused) = (0, 0);
+        for i in 0..200 {
+            let r = g.record(i);
+            let source_bad = r.defects.iter().any(|d| d == "invalid_email");
+            // The integration breaks every 7th phone (drops its country code's `+`) and
+            // passes emails through unchanged.
+            let copy = copy_of(&shape, &r, i, |name, v| match name {
+                "phone" if i % 7 == 0 => Some(v.replace('+', "")),
+                _ => Some(v.to_string()),
+            });
+            let phone = shape.fields.iter().position(|f| f.name == "phone").unwrap();
+            let is_phone = super::super::validity::is_phone;
+            let broken = r.values[phone]
+                .as_deref()
+                .is_some_and(|v| is_phone(v) && !is_phone(&v.replace('+', "")));
+            if i % 7 == 0 && broken {
+                caused += 1;
+            }
+            if source_bad {
+                carried += 1;
+            }
+            card.add(&shape, &r, &[copy], true);
+        }
+        let email = card.fields.iter().find(|f| f.name == "email").unwrap();
+        assert_eq!(email.source_invalid, carried, "{email:?}");
+        assert_eq!(email.invalid_carried, carried);
+        assert_eq!(email.target_invalid, 0, "the integration broke no email");
+        assert!(
+            carried > 20,
+            "the defect rate makes invalid emails: {carried}"
+        );
+        let phone = card.fields.iter().find(|f| f.name == "phone").unwrap();
+        assert_eq!(phone.target_invalid, caused, "{phone:?}");
+        assert_eq!(phone.source_invalid, 0, "the generator writes valid phones");
+        let (valid, n) = card.validity_overall();
+        assert_eq!(n - valid, caused);
+        let (valid, n) = card.source_validity_overall();
+        assert_eq!(n - valid, carried);
     }
 }

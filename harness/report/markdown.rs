@@ -107,18 +107,20 @@ pub fn render_markdown(summary: &Summary) -> String {
         human("api.throttled_rate", f("api.throttled_rate")),
         f("api.quota_peak_pct"),
     );
-    out.push_str("## Fields\n\n| field | source non-empty | completeness | accuracy | truncated |\n|---|---|---|---|---|\n");
+    out.push_str("## Fields\n\n| field | source non-empty | completeness | accuracy | truncated | validity | invalid in the source |\n|---|---|---|---|---|---|---|\n");
     if let Some(fields) = j.get("fields").and_then(Value::as_array) {
         for field in fields {
             let name = field["name"].as_str().unwrap_or("?");
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} |",
                 cell(name),
                 field["source_nonempty"],
                 human("completeness", f(&format!("completeness.fields.{name}"))),
                 human("accuracy", f(&format!("accuracy.fields.{name}"))),
                 field["truncated"],
+                human("validity", f(&format!("validity.fields.{name}"))),
+                field["source_invalid"],
             );
         }
     }

@@ -7,10 +7,23 @@ use serde_json::{Map, Value, json};
 
 use crate::measure::Ledger;
 use crate::quality::Scorecard;
-use crate::sla::{Metrics, Verdict, VerdictKind, overall};
+use crate::sla::{Metrics, Op, Verdict, VerdictKind, overall};
+
+/// Why a `summary.json` cannot be read back into a [`Summary`]; names the entry and the key.
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum SummaryError {
+    #[error("no \"sla\" array: not a syncproof summary (re-run, or restore the file)")]
+    NoVerdicts,
+    #[error("sla[{index}].{key}: missing or not {expected} (restore the file from the run)")]
+    Verdict {
+        index: usize,
+        key: &'static str,
+        expected: &'static str,
+    },
+}
 
 /// Facts about the run itself.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct RunInfo {
     pub id: String,
     pub plan: String,
@@ -59,8 +72,10 @@ impl Summary {
             },
             "retries": { "record_attempts": c.record_attempts, "retried": c.retried },
             "duplicates": {
-                "fuzzy_rate": Value::Null,
                 "extra_copies": card.extra_copies(),
+                "fuzzy_pairs": card.fuzzy.target_pairs,
+                "fuzzy_source_pairs": card.fuzzy.source_pairs,
+                "fuzzy_extra_records": card.fuzzy.extra_records,
                 "duplicated_records": card.duplicated_records,
             },
             "completeness": {},
@@ -92,6 +107,68 @@ impl Summary {
             verdicts,
             overall,
         }
+    }
+}
+
+impl Summary {
+    /// Reads a summary back from its `summary.json` form (`syncproof report RUN`). Intervals
+    /// written as `null` (no sample) read back as NaN, as they were before writing.
+    pub fn from_json(json: Value) -> Result<Summary, SummaryError> {
+        let entries = json
+            .get("sla")
+            .and_then(Value::as_array)
+            .ok_or(SummaryError::NoVerdicts)?;
+        let mut verdicts = Vec::with_capacity(entries.len());
+        for (index, v) in entries.iter().enumerate() {
+            let bad = |key, expected| SummaryError::Verdict {
+                index,
+                key,
+                expected,
+            };
+            let text = |key: &'static str| {
+                v.get(key)
+                    .and_then(Value::as_str)
+                    .ok_or(bad(key, "a string"))
+            };
+            let number = |key: &'static str| match v.get(key) {
+                Some(Value::Null) => Ok(f64::NAN),
+                Some(x) => x.as_f64().ok_or(bad(key, "a number")),
+                None => Err(bad(key, "a number")),
+            };
+            let op = [Op::Le, Op::Lt, Op::Ge, Op::Gt]
+                .into_iter()
+                .find(|op| Ok(op.as_str()) == text("op"))
+                .ok_or(bad("op", "one of <=, <, >=, >"))?;
+            let verdict = [
+                VerdictKind::Pass,
+                VerdictKind::Fail,
+                VerdictKind::Inconclusive,
+            ]
+            .into_iter()
+            .find(|k| Ok(k.as_str()) == text("verdict"))
+            .ok_or(bad("verdict", "one of pass, fail, inconclusive"))?;
+            verdicts.push(Verdict {
+                name: text("name")?.to_string(),
+                metric: text("metric")?.to_string(),
+                op: op.as_str(),
+                threshold: number("threshold")?,
+                actual: number("actual")?,
+                n: v.get("n")
+                    .and_then(Value::as_u64)
+                    .ok_or(bad("n", "a count"))?,
+                ci_low: number("ci_low")?,
+                ci_high: number("ci_high")?,
+                confidence: number("confidence")?,
+                verdict,
+                samples_needed: v.get("samples_needed").and_then(Value::as_u64),
+            });
+        }
+        let overall = overall(&verdicts);
+        Ok(Summary {
+            json,
+            verdicts,
+            overall,
+        })
     }
 }
 
@@ -171,5 +248,43 @@ mod tests {
             &json!(0.1)
         );
         assert_eq!(lookup(&summary.json, "records.sent").unwrap(), &json!(10));
+    }
+
+    #[test]
+    fn a_summary_reads_back_from_its_json_with_the_same_verdicts() {
+        let shape = Shape::demo();
+        let card = Scorecard::new(&shape);
+        let metrics = Metrics::collect(&Ledger::default(), &card);
+        let sla = crate::sla::SlaSpec::from_source(
+            &crate::config::Source::embedded(
+                "sla.toml",
+                include_str!("../../datasets/sla/demo.toml"),
+            ),
+            &shape,
+        )
+        .unwrap();
+        let verdicts = crate::sla::judge(&sla, &metrics);
+        let run: RunInfo = serde_json::from_value(json!({
+            "id": "r", "plan": "p", "seed": 1, "started_at": "s", "finished_at": "f",
+            "duration_s": 1.0, "complete": true, "records_planned": 0, "rate_per_s": 1.0,
+            "verify_poll_interval_ms": 200, "verify_window_ms": 8000
+        }))
+        .unwrap();
+        let built = Summary::build(&run, &Ledger::default(), &card, &metrics, verdicts, None);
+        let text = serde_json::to_string(&built.json).unwrap();
+        let back = Summary::from_json(serde_json::from_str(&text).unwrap()).unwrap();
+        assert_eq!(back.overall, built.overall);
+        assert_eq!(back.verdicts.len(), built.verdicts.len());
+        for (a, b) in back.verdicts.iter().zip(&built.verdicts) {
+            assert_eq!(
+                (&a.name, a.verdict, a.n, a.op),
+                (&b.name, b.verdict, b.n, b.op)
+            );
+            assert!(a.actual == b.actual || (a.actual.is_nan() && b.actual.is_nan()));
+        }
+        let mut broken = built.json.clone();
+        broken["sla"][0]["op"] = json!("~");
+        let err = Summary::from_json(broken).unwrap_err().to_string();
+        assert!(err.contains("sla[0].op"), "{err}");
     }
 }

@@ -14,6 +14,7 @@ pub(crate) fn human(metric: &str, value: f64) -> String {
     } else if metric.ends_with("_rate")
         || metric.starts_with("completeness")
         || metric.starts_with("accuracy")
+        || metric.starts_with("validity")
     {
         format!("{:.3}%", value * 100.0)
     } else if value.fract() == 0.0 {

@@ -116,11 +116,31 @@ impl Metrics {
             "duplicates.exact_rate".into(),
             prop(card.extra_copies().min(card.delivered), card.delivered, 0.0),
         );
+        m.insert(
+            "duplicates.fuzzy_rate".into(),
+            prop(
+                card.fuzzy.extra_records.min(card.delivered),
+                card.delivered,
+                0.0,
+            ),
+        );
         let (present, n) = card.completeness_overall();
         m.insert("completeness.overall".into(), prop(present, n, 1.0));
         let (accurate, n) = card.accuracy_overall();
         m.insert("accuracy.overall".into(), prop(accurate, n, 1.0));
+        let (valid, n) = card.validity_overall();
+        m.insert("validity.overall".into(), prop(valid, n, 1.0));
+        let (valid, n) = card.source_validity_overall();
+        m.insert("validity.source.overall".into(), prop(valid, n, 1.0));
         for f in &card.fields {
+            m.insert(
+                format!("validity.fields.{}", f.name),
+                prop(f.target_judged - f.target_invalid, f.target_judged, 1.0),
+            );
+            m.insert(
+                format!("validity.source.fields.{}", f.name),
+                prop(f.source_judged - f.source_invalid, f.source_judged, 1.0),
+            );
             m.insert(
                 format!("completeness.fields.{}", f.name),
                 prop(f.present, f.source_nonempty, 1.0),

@@ -1,5 +1,9 @@
 //! syncproof's integration tests: one binary, one module per area (see STYLE.md).
 
 mod cli;
+mod dupes;
 mod ground_truth;
+mod html_report;
+mod report_cmd;
+mod schema;
 mod support;

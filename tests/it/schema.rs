@@ -1,0 +1,60 @@
+//! `summary.json` validates against its checked-in JSON Schema
+//! (`harness/report/summary.schema.json`), the contract CI pipelines rely on: a real run with
+//! loss, duplicates and transient errors passes, and the schema is strict enough that a rate
+//! outside 0..=1, an unknown verdict or a missing figure is refused.
+
+use serde_json::{Value, json};
+
+use crate::support::{plan_text, run};
+
+fn schema() -> Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/harness/report/summary.schema.json"
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: not JSON: {e}"))
+}
+
+/// A way to break a summary, named for the failure message.
+type Breakage = (&'static str, fn(&mut Value));
+
+fn errors(validator: &jsonschema::Validator, instance: &Value) -> Vec<String> {
+    validator
+        .iter_errors(instance)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_runs_summary_validates_and_broken_ones_do_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = "loss_rate = 0.02\nduplicate_rate = 0.02\ndrop_rates = { phone = 0.05 }";
+    let (_, summary) = run(dir.path(), &plan_text(400, 5, relay, 0.02)).await;
+    let validator = jsonschema::draft202012::new(&schema()).expect("the schema compiles");
+    let found = errors(&validator, &summary);
+    assert!(
+        found.is_empty(),
+        "summary.json breaks its schema: {found:#?}"
+    );
+
+    let broken: [Breakage; 4] = [
+        ("rate above 1", |s| s["records"]["loss_rate"] = json!(2.0)),
+        ("unknown verdict", |s| s["verdict"] = json!("maybe")),
+        ("missing figure", |s| {
+            s["latency"]["sync_ms"]
+                .as_object_mut()
+                .unwrap()
+                .remove("p95");
+        }),
+        ("negative count", |s| s["records"]["sent"] = json!(-1)),
+    ];
+    for (what, breaks) in broken {
+        let mut bad = summary.clone();
+        breaks(&mut bad);
+        assert!(
+            !validator.is_valid(&bad),
+            "the schema accepts a summary with a {what}"
+        );
+    }
+}
