@@ -5,6 +5,7 @@ mod args;
 mod dupes;
 mod exit;
 mod mock;
+mod probe;
 mod report;
 
 pub use args::{Cli, Command, DemoArgs};
@@ -33,6 +34,7 @@ pub async fn main(cli: Cli) -> Exit {
             run_plan(plan.and_then(|p| with_sla(p, &args)), &args).await
         }
         Command::Mock(args) => mock::run(args).await,
+        Command::ProbeLimits(args) => probe::run(args).await,
         Command::Run {
             plan_file,
             overrides: args,

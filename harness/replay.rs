@@ -9,9 +9,10 @@ mod engine;
 mod hubspot;
 mod inflight;
 mod plan;
+mod probe;
 mod retry;
 
-pub use client::{CallResponse, CrmClient};
+pub use client::{CallResponse, CrmClient, RateHeaders};
 pub use engine::{ReplayContext, ReplayReport, replay};
 pub use hubspot::{
     TargetCopy, batch_read_body, batch_upsert_body, next_after as next_search_page,
@@ -26,4 +27,5 @@ pub use inflight::{InFlight, Pending};
 pub use plan::{
     CrmKnobs, DEMO_PLAN, DEMO_SLA, LoadPlan, Plan, PlanOverrides, RelayPlan, VerifyPlan,
 };
+pub use probe::{ProbeOptions, ProbeReport, probe_limits};
 pub use retry::{RetryPolicy, classify};

@@ -298,8 +298,9 @@ async fn collect(
     (ledger, segments)
 }
 
-fn integration_config(plan: &Plan, fields: &[String]) -> IntegrationConfig {
-    let crm = |name: &str, k: &CrmKnobs, seed: u64| CrmConfig {
+/// The built-in mock CRM a plan describes (its source or its target).
+pub fn mock_crm_config(name: &str, k: &CrmKnobs, seed: u64) -> CrmConfig {
+    CrmConfig {
         name: name.to_string(),
         burst_max: k.burst_max,
         burst_window: k.burst_window,
@@ -315,7 +316,11 @@ fn integration_config(plan: &Plan, fields: &[String]) -> IntegrationConfig {
         search_lag: k.search_lag,
         seed,
         ..CrmConfig::default()
-    };
+    }
+}
+
+fn integration_config(plan: &Plan, fields: &[String]) -> IntegrationConfig {
+    let crm = mock_crm_config;
     let r = &plan.relay;
     IntegrationConfig {
         source: crm("source", &plan.source, plan.seed ^ 0x50),

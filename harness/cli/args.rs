@@ -26,6 +26,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Serve one mock CRM standalone (HubSpot-style contacts API) for any client to use.
     Mock(super::mock::MockArgs),
+    /// Find a target's effective rate limit, burst and Retry-After behaviour, next to what its
+    /// headers claim.
+    ProbeLimits(super::probe::ProbeArgs),
     /// Run a plan file (built-in mock integration targets).
     Run {
         /// The plan file (see datasets/plans/).

@@ -17,7 +17,19 @@ pub struct CallResponse {
     pub retry_after: Option<Duration>,
     /// Share of the rolling-window quota used after this call (0..=1), when the vendor says.
     pub quota_used: Option<f64>,
+    /// The vendor's rate-limit headers, as sent.
+    pub limits: RateHeaders,
     pub error: Option<String>,
+}
+
+/// HubSpot's `X-HubSpot-RateLimit-*` headers of one response (each absent when not sent).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RateHeaders {
+    pub burst_max: Option<u64>,
+    pub burst_remaining: Option<u64>,
+    pub interval_ms: Option<u64>,
+    pub daily: Option<u64>,
+    pub daily_remaining: Option<u64>,
 }
 
 /// A client for one system's API.
@@ -47,13 +59,18 @@ impl CrmClient {
 
     /// POSTs a JSON body to `path` (relative to the base URL).
     pub async fn post(&self, path: &str, body: &Value) -> CallResponse {
-        let result = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .json(body)
-            .send()
-            .await;
+        self.send(self.http.post(format!("{}{path}", self.base)).json(body))
+            .await
+    }
+
+    /// GETs `path` (relative to the base URL, query included).
+    pub async fn get(&self, path: &str) -> CallResponse {
+        self.send(self.http.get(format!("{}{path}", self.base)))
+            .await
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> CallResponse {
+        let result = request.bearer_auth(&self.token).send().await;
         let response = match result {
             Ok(r) => r,
             Err(e) => return transport_error(&e),
@@ -69,6 +86,13 @@ impl CrmClient {
             body,
             retry_after: retry_after(&headers),
             quota_used: quota_used(&headers),
+            limits: RateHeaders {
+                burst_max: header_u64(&headers, "x-hubspot-ratelimit-max"),
+                burst_remaining: header_u64(&headers, "x-hubspot-ratelimit-remaining"),
+                interval_ms: header_u64(&headers, "x-hubspot-ratelimit-interval-milliseconds"),
+                daily: header_u64(&headers, "x-hubspot-ratelimit-daily"),
+                daily_remaining: header_u64(&headers, "x-hubspot-ratelimit-daily-remaining"),
+            },
             error: None,
         }
     }
@@ -88,6 +112,7 @@ fn transport_error(e: &reqwest::Error) -> CallResponse {
         body: None,
         retry_after: None,
         quota_used: None,
+        limits: RateHeaders::default(),
         error: Some(message),
     }
 }

@@ -4,6 +4,7 @@ mod cli;
 mod dupes;
 mod ground_truth;
 mod html_report;
+mod probe;
 mod report_cmd;
 mod schema;
 mod support;
