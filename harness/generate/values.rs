@@ -1,5 +1,7 @@
 //! Value makers per field kind and locale. A [`Person`] is drawn first so that a record's name,
 //! email, company domain, phone and country agree with each other, as they do in real CRMs.
+//! Kinds that need the row's identity (uuid, external id, references, unique suffixes) are made
+//! by `record.rs`; everything here depends only on the person, the field and the random stream.
 
 use fake::Fake;
 use fake::faker::address::raw::{BuildingNumber, CityName, StreetName};
@@ -9,7 +11,7 @@ use fake::faker::name::raw::{FirstName, LastName};
 use fake::locales::{DE_DE, EN, FR_FR, JA_JP, PT_BR};
 use rand::Rng;
 
-use crate::shape::{FieldKind, FieldSpec, Locale};
+use crate::shape::{FieldKind, FieldSpec, Locale, Params, PhoneFormat};
 
 /// Calls a `fake` faker in the record's locale.
 macro_rules! in_locale {
@@ -31,16 +33,38 @@ pub struct Person {
     pub first: String,
     pub last: String,
     pub company: String,
+    /// The company's web domain (`acme.com`), coherent with `company`.
+    pub domain: String,
 }
 
 impl Person {
     pub fn new<R: Rng + ?Sized>(locale: Locale, rng: &mut R) -> Person {
+        let first = in_locale!(FirstName, locale, rng);
+        let last = in_locale!(LastName, locale, rng);
+        let company = in_locale!(CompanyName, locale, rng);
+        let slug = ascii_slug(&company);
+        let domain = if slug.len() >= 3 {
+            format!("{}.{}", &slug[..slug.len().min(20)], tld(locale))
+        } else {
+            format!("{}{}.{}", rng.random_range(100..1000), "corp", tld(locale))
+        };
         Person {
             locale,
-            first: in_locale!(FirstName, locale, rng),
-            last: in_locale!(LastName, locale, rng),
-            company: in_locale!(CompanyName, locale, rng),
+            first,
+            last,
+            company,
+            domain,
         }
+    }
+}
+
+fn tld(locale: Locale) -> &'static str {
+    match locale {
+        Locale::EnUs => "com",
+        Locale::DeDe => "de",
+        Locale::FrFr => "fr",
+        Locale::JaJp => "jp",
+        Locale::PtBr => "com.br",
     }
 }
 
@@ -50,9 +74,64 @@ pub fn make<R: Rng + ?Sized>(field: &FieldSpec, p: &Person, rng: &mut R) -> Stri
     match field.kind {
         FieldKind::FirstName => p.first.clone(),
         FieldKind::LastName => p.last.clone(),
+        FieldKind::FullName => match locale {
+            Locale::JaJp => format!("{} {}", p.last, p.first),
+            _ => format!("{} {}", p.first, p.last),
+        },
         FieldKind::Company => p.company.clone(),
+        FieldKind::Domain => p.domain.clone(),
+        FieldKind::Url => format!("https://www.{}", p.domain),
         FieldKind::Email => email(p, rng),
-        FieldKind::Phone => phone(locale, rng),
+        FieldKind::Phone => {
+            let spelt = phone(locale, rng);
+            match field.params {
+                Params::Phone(PhoneFormat::E164) => e164(&spelt),
+                Params::Phone(PhoneFormat::National) => national(&spelt),
+                _ => spelt,
+            }
+        }
+        FieldKind::Region => {
+            let regions = regions(locale);
+            regions[rng.random_range(0..regions.len())].to_string()
+        }
+        FieldKind::Integer | FieldKind::Decimal => {
+            let Params::Number { dist, scale } = &field.params else {
+                unreachable!("validated: numbers have a distribution")
+            };
+            let x = dist.sample(rng.random::<f64>());
+            format!("{:.*}", *scale as usize, x)
+        }
+        FieldKind::Boolean => {
+            let Params::Boolean { true_rate } = field.params else {
+                unreachable!("validated: booleans have a true rate")
+            };
+            (rng.random::<f64>() < true_rate).to_string()
+        }
+        FieldKind::Text => {
+            let Params::Text {
+                min_words,
+                max_words,
+            } = field.params
+            else {
+                unreachable!("validated: text has word counts")
+            };
+            let words = <fake::locales::EN as fake::locales::Data>::LOREM_WORD;
+            let n = rng.random_range(min_words..=max_words);
+            let mut text = String::new();
+            for i in 0..n {
+                if i > 0 {
+                    text.push(' ');
+                }
+                text.push_str(words[rng.random_range(0..words.len())]);
+            }
+            text.push('.');
+            text
+        }
+        // Made by the record, which knows the row's identity; a draw keeps the stream aligned.
+        FieldKind::Uuid | FieldKind::ExternalId | FieldKind::Reference => {
+            rng.random::<u64>();
+            String::new()
+        }
         FieldKind::JobTitle => in_locale!(Title, Locale::EnUs, rng),
         FieldKind::Street => {
             let street = in_locale!(StreetName, locale, rng);
@@ -66,22 +145,112 @@ pub fn make<R: Rng + ?Sized>(field: &FieldSpec, p: &Person, rng: &mut R) -> Stri
         FieldKind::PostalCode => postal_code(locale, rng),
         FieldKind::Country => country(locale).to_string(),
         FieldKind::Enum => {
+            let Params::Enum(values) = &field.params else {
+                unreachable!("validated: enums have values")
+            };
             let draw = rng.random::<f64>();
-            field
-                .values
+            values
                 .iter()
                 .find(|(_, cum)| draw < *cum)
                 .map(|(v, _)| v.clone())
                 .unwrap_or_default()
         }
-        FieldKind::Timestamp => {
-            let (from, span) = field
-                .range
-                .expect("validated: timestamp fields have a range");
+        FieldKind::Timestamp | FieldKind::Date => {
+            let Params::Time { from, span } = field.params else {
+                unreachable!("validated: dates have a range")
+            };
             let offset = span.mul_f64(rng.random::<f64>());
-            let at = from + std::time::Duration::from_secs(offset.as_secs());
-            humantime::format_rfc3339_seconds(at).to_string()
+            format_time(
+                field.kind,
+                from + std::time::Duration::from_secs(offset.as_secs()),
+            )
         }
+    }
+}
+
+/// A date (`2024-05-01`) or timestamp (`2024-05-01T12:00:00Z`).
+pub fn format_time(kind: FieldKind, at: std::time::SystemTime) -> String {
+    let mut text = humantime::format_rfc3339_seconds(at).to_string();
+    if kind == FieldKind::Date {
+        text.truncate(10);
+    }
+    text
+}
+
+/// `+1 (415) 555-0100` → `+14155550100`.
+pub fn e164(phone: &str) -> String {
+    let mut out = String::with_capacity(phone.len());
+    out.push('+');
+    out.extend(phone.chars().filter(char::is_ascii_digit));
+    out
+}
+
+/// Any spelling → the country code, a space, then groups of digits separated by dashes.
+fn national(phone: &str) -> String {
+    let digits = e164(phone);
+    let (cc, rest) = match digits.get(1..2) {
+        Some("1") => digits.split_at(2),
+        _ => digits.split_at(3.min(digits.len())),
+    };
+    let rest: Vec<String> = rest
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect();
+    format!("{cc} {}", rest.join("-"))
+}
+
+fn regions(locale: Locale) -> &'static [&'static str] {
+    match locale {
+        Locale::EnUs => &[
+            "California",
+            "Texas",
+            "New York",
+            "Florida",
+            "Illinois",
+            "Washington",
+            "Massachusetts",
+            "Georgia",
+            "Colorado",
+            "Ohio",
+        ],
+        Locale::DeDe => &[
+            "Bayern",
+            "Berlin",
+            "Nordrhein-Westfalen",
+            "Baden-Württemberg",
+            "Hessen",
+            "Niedersachsen",
+            "Sachsen",
+            "Hamburg",
+        ],
+        Locale::FrFr => &[
+            "Île-de-France",
+            "Auvergne-Rhône-Alpes",
+            "Occitanie",
+            "Hauts-de-France",
+            "Provence-Alpes-Côte d'Azur",
+            "Nouvelle-Aquitaine",
+            "Bretagne",
+        ],
+        Locale::JaJp => &[
+            "東京都",
+            "大阪府",
+            "神奈川県",
+            "愛知県",
+            "北海道",
+            "福岡県",
+            "京都府",
+        ],
+        Locale::PtBr => &[
+            "São Paulo",
+            "Rio de Janeiro",
+            "Minas Gerais",
+            "Bahia",
+            "Paraná",
+            "Rio Grande do Sul",
+            "Pernambuco",
+        ],
     }
 }
 
@@ -116,25 +285,19 @@ fn email<R: Rng + ?Sized>(p: &Person, rng: &mut R) -> String {
         (false, false, _) => format!("{first}.{last}{n}"),
         _ => format!("user{n}{}", rng.random_range(1000..9999)),
     };
-    let slug = ascii_slug(&p.company);
-    let tld = match p.locale {
-        Locale::EnUs => "com",
-        Locale::DeDe => "de",
-        Locale::FrFr => "fr",
-        Locale::JaJp => "jp",
-        Locale::PtBr => "com.br",
-    };
-    let free = ["gmail.com", "outlook.com", "yahoo.com", "proton.me"];
-    let domain = if slug.len() >= 3 && rng.random_bool(0.7) {
-        format!("{}.{tld}", &slug[..slug.len().min(20)])
+    let domain = if rng.random_bool(0.7) {
+        p.domain.as_str()
     } else {
-        free[rng.random_range(0..free.len())].to_string()
+        FREE_MAIL[rng.random_range(0..FREE_MAIL.len())]
     };
     format!("{local}@{domain}")
 }
 
+/// Free-mail domains: where a second address of the same person often lives.
+pub const FREE_MAIL: [&str; 4] = ["gmail.com", "outlook.com", "yahoo.com", "proton.me"];
+
 /// A phone number with its country code, in one of the national spellings people type.
-fn phone<R: Rng + ?Sized>(locale: Locale, rng: &mut R) -> String {
+pub fn phone<R: Rng + ?Sized>(locale: Locale, rng: &mut R) -> String {
     let mut digits = |n: usize| digits(rng, n);
     match locale {
         Locale::EnUs => {
@@ -175,7 +338,7 @@ fn digits<R: Rng + ?Sized>(rng: &mut R, n: usize) -> String {
 }
 
 /// Lower-case ASCII letters and digits of `text`, accents folded, everything else dropped.
-fn ascii_slug(text: &str) -> String {
+pub fn ascii_slug(text: &str) -> String {
     text.chars()
         .filter_map(|c| {
             let c = match c {

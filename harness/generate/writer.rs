@@ -1,8 +1,12 @@
-//! Writes generated records with their ground truth to Parquet: `record_idx`, `external_id`,
-//! one UTF-8 column per shape field (null = empty in the source) and `defects` (comma-separated
-//! labels). The shape and seed travel in the file's key-value metadata, so a file says how to
-//! make it again. Rows are buffered into record batches: memory does not grow with the count.
+//! Writes generated rows of one object with their ground truth, as Parquet (default), CSV or
+//! NDJSON: `record_idx`, `external_id`, one UTF-8 column per field (null = absent in the source),
+//! `defects` (comma-separated labels) and `dup_of` (the external id a near-duplicate copies, else
+//! null). A Parquet file carries the shape, seed and object in its key-value metadata, so it says
+//! how to make it again. Files appear under their final name only when complete; rows are
+//! buffered in record batches, so memory does not grow with the row count.
 
+use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -12,27 +16,64 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 use super::Record;
 use crate::parquet_out::{ParquetOut, ParquetOutError};
-use crate::shape::Shape;
+use crate::shape::{ObjectShape, Shape};
 
 const BATCH_ROWS: usize = 8192;
 
-/// The Arrow schema of a shape's records.
+/// The file format of generated rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Format {
+    #[default]
+    Parquet,
+    Csv,
+    Ndjson,
+}
+
+impl Format {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Parquet => "parquet",
+            Format::Csv => "csv",
+            Format::Ndjson => "ndjson",
+        }
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Format, String> {
+        match s {
+            "parquet" => Ok(Format::Parquet),
+            "csv" => Ok(Format::Csv),
+            "ndjson" | "jsonl" => Ok(Format::Ndjson),
+            _ => Err(format!("{s:?}: the format is parquet, csv or ndjson")),
+        }
+    }
+}
+
+/// The Arrow schema of the root object's rows.
 pub fn record_schema(shape: &Shape) -> SchemaRef {
+    object_schema(shape.root())
+}
+
+/// The Arrow schema of one object's rows.
+pub fn object_schema(object: &ObjectShape) -> SchemaRef {
     let mut fields = vec![
         Field::new("record_idx", DataType::UInt64, false),
         Field::new("external_id", DataType::Utf8, false),
     ];
     fields.extend(
-        shape
+        object
             .fields
             .iter()
             .map(|f| Field::new(&f.name, DataType::Utf8, true)),
     );
     fields.push(Field::new("defects", DataType::Utf8, false));
+    fields.push(Field::new("dup_of", DataType::Utf8, true));
     Arc::new(Schema::new(fields))
 }
 
-/// Streams records into one Parquet file.
+/// Streams rows of one object into one file.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -57,49 +98,126 @@ pub fn record_schema(shape: &Shape) -> SchemaRef {
 /// assert_eq!(rows, 100);
 /// ```
 pub struct RecordWriter {
-    out: ParquetOut,
+    sink: Sink,
     schema: SchemaRef,
     idx: UInt64Builder,
     ids: StringBuilder,
     columns: Vec<StringBuilder>,
     defects: StringBuilder,
+    dup_of: StringBuilder,
     buffered: usize,
+    line: String,
+}
+
+enum Sink {
+    Parquet(Box<ParquetOut>),
+    Text {
+        out: BufWriter<File>,
+        tmp: PathBuf,
+        path: PathBuf,
+        format: Format,
+    },
 }
 
 impl std::fmt::Debug for RecordWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RecordWriter")
-            .field("out", &self.out)
-            .finish()
+        let path = match &self.sink {
+            Sink::Parquet(out) => format!("{out:?}"),
+            Sink::Text { path, .. } => path.display().to_string(),
+        };
+        f.debug_struct("RecordWriter").field("out", &path).finish()
     }
 }
 
 impl RecordWriter {
+    /// A Parquet file of the shape's root object.
     pub fn create(path: &Path, shape: &Shape, seed: u64) -> Result<RecordWriter, ParquetOutError> {
-        let schema = record_schema(shape);
-        let metadata = vec![
-            ("syncproof.shape".to_string(), shape.source_text.clone()),
-            ("syncproof.seed".to_string(), seed.to_string()),
-            ("syncproof.object".to_string(), shape.object.clone()),
-        ];
+        RecordWriter::create_for(path, shape, shape.root, seed, Format::Parquet)
+    }
+
+    /// A file of object number `object`, in `format`.
+    pub fn create_for(
+        path: &Path,
+        shape: &Shape,
+        object: usize,
+        seed: u64,
+        format: Format,
+    ) -> Result<RecordWriter, ParquetOutError> {
+        let spec = &shape.objects[object];
+        let schema = object_schema(spec);
+        let io = |source| ParquetOutError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let sink = match format {
+            Format::Parquet => {
+                let metadata = vec![
+                    ("syncproof.shape".to_string(), shape.source_text.clone()),
+                    ("syncproof.seed".to_string(), seed.to_string()),
+                    ("syncproof.object".to_string(), spec.name.clone()),
+                ];
+                Sink::Parquet(Box::new(ParquetOut::create(
+                    path,
+                    Arc::clone(&schema),
+                    metadata,
+                )?))
+            }
+            Format::Csv | Format::Ndjson => {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(io)?;
+                }
+                let tmp = path.with_extension(format!("{}.tmp", format.extension()));
+                let mut out = BufWriter::with_capacity(1 << 20, File::create(&tmp).map_err(io)?);
+                if format == Format::Csv {
+                    let header: Vec<String> =
+                        schema.fields().iter().map(|f| csv_cell(f.name())).collect();
+                    writeln!(out, "{}", header.join(",")).map_err(io)?;
+                }
+                Sink::Text {
+                    out,
+                    tmp,
+                    path: path.to_path_buf(),
+                    format,
+                }
+            }
+        };
         Ok(RecordWriter {
-            out: ParquetOut::create(path, Arc::clone(&schema), metadata)?,
+            sink,
             schema,
             idx: UInt64Builder::new(),
             ids: StringBuilder::new(),
-            columns: shape.fields.iter().map(|_| StringBuilder::new()).collect(),
+            columns: spec.fields.iter().map(|_| StringBuilder::new()).collect(),
             defects: StringBuilder::new(),
+            dup_of: StringBuilder::new(),
             buffered: 0,
+            line: String::new(),
         })
     }
 
     pub fn push(&mut self, record: &Record) -> Result<(), ParquetOutError> {
+        if let Sink::Text {
+            out, path, format, ..
+        } = &mut self.sink
+        {
+            self.line.clear();
+            match format {
+                Format::Csv => csv_line(&mut self.line, record),
+                _ => json_line(&mut self.line, &self.schema, record),
+            }
+            return out
+                .write_all(self.line.as_bytes())
+                .map_err(|source| ParquetOutError::Io {
+                    path: path.clone(),
+                    source,
+                });
+        }
         self.idx.append_value(record.idx);
         self.ids.append_value(&record.external_id);
         for (column, value) in self.columns.iter_mut().zip(&record.values) {
             column.append_option(value.as_deref());
         }
         self.defects.append_value(record.defects.join(","));
+        self.dup_of.append_option(record.dup_of.as_deref());
         self.buffered += 1;
         if self.buffered >= BATCH_ROWS {
             self.flush()?;
@@ -108,6 +226,9 @@ impl RecordWriter {
     }
 
     fn flush(&mut self) -> Result<(), ParquetOutError> {
+        let Sink::Parquet(out) = &mut self.sink else {
+            return Ok(());
+        };
         if self.buffered == 0 {
             return Ok(());
         }
@@ -119,15 +240,82 @@ impl RecordWriter {
                 .map(|c| Arc::new(c.finish()) as ArrayRef),
         );
         arrays.push(Arc::new(self.defects.finish()));
+        arrays.push(Arc::new(self.dup_of.finish()));
         let batch = RecordBatch::try_new(Arc::clone(&self.schema), arrays)
             .expect("builders match the schema by construction");
         self.buffered = 0;
-        self.out.write(&batch)
+        out.write(&batch)
     }
 
     /// Flushes, closes and renames the file into place.
     pub fn finish(mut self) -> Result<PathBuf, ParquetOutError> {
         self.flush()?;
-        self.out.close()
+        match self.sink {
+            Sink::Parquet(out) => out.close(),
+            Sink::Text { out, tmp, path, .. } => {
+                let io = |source| ParquetOutError::Io {
+                    path: path.clone(),
+                    source,
+                };
+                let file = out.into_inner().map_err(|e| io(e.into_error()))?;
+                file.sync_all().map_err(io)?;
+                std::fs::rename(&tmp, &path).map_err(io)?;
+                Ok(path)
+            }
+        }
     }
+}
+
+/// RFC 4180: quoted when it holds a comma, quote or line break; quotes doubled. An absent value
+/// is an empty cell, a blank one `""`.
+fn csv_cell(value: &str) -> String {
+    if value.is_empty() || value.contains([',', '"', '\n', '\r']) || value.trim() != value {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_string()
+    }
+}
+
+fn csv_line(line: &mut String, r: &Record) {
+    line.push_str(&r.idx.to_string());
+    line.push(',');
+    line.push_str(&csv_cell(&r.external_id));
+    for v in &r.values {
+        line.push(',');
+        if let Some(v) = v {
+            line.push_str(&csv_cell(v));
+        }
+    }
+    line.push(',');
+    let defects = r.defects.join(",");
+    if !defects.is_empty() {
+        line.push_str(&csv_cell(&defects));
+    }
+    line.push(',');
+    if let Some(d) = &r.dup_of {
+        line.push_str(&csv_cell(d));
+    }
+    line.push('\n');
+}
+
+fn json_line(line: &mut String, schema: &Schema, r: &Record) {
+    let s = |v: &str| serde_json::to_string(v).expect("strings serialise");
+    let names = schema.fields();
+    line.push_str(&format!(
+        "{{\"record_idx\":{},\"external_id\":{}",
+        r.idx,
+        s(&r.external_id)
+    ));
+    for (field, v) in names[2..].iter().zip(&r.values) {
+        line.push_str(&format!(
+            ",{}:{}",
+            s(field.name()),
+            v.as_deref().map_or("null".to_string(), s)
+        ));
+    }
+    line.push_str(&format!(
+        ",\"defects\":{},\"dup_of\":{}}}\n",
+        s(&r.defects.join(",")),
+        r.dup_of.as_deref().map_or("null".to_string(), s)
+    ));
 }

@@ -58,7 +58,7 @@ impl Scorecard {
     pub fn new(shape: &Shape) -> Scorecard {
         Scorecard {
             fields: shape
-                .fields
+                .fields()
                 .iter()
                 .map(|f| FieldScore {
                     name: f.name.clone(),
@@ -91,7 +91,7 @@ impl Scorecard {
             self.duplicated_records += 1;
         }
         for ((spec, score), value) in shape
-            .fields
+            .fields()
             .iter()
             .zip(&mut self.fields)
             .zip(&source.values)
@@ -161,7 +161,7 @@ mod tests {
         edit: impl Fn(&str, &str) -> Option<String>,
     ) -> TargetCopy {
         let properties: BTreeMap<String, Option<String>> = shape
-            .fields
+            .fields()
             .iter()
             .zip(&r.values)
             .map(|(f, v)| (f.name.clone(), v.as_deref().and_then(|v| edit(&f.name, v))))
