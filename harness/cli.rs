@@ -3,9 +3,11 @@
 
 mod args;
 mod exit;
+mod generate;
 
 pub use args::{Cli, Command, DemoArgs};
 pub use exit::Exit;
+pub use generate::GenerateArgs;
 
 use std::path::Path;
 
@@ -40,6 +42,7 @@ pub async fn main(cli: Cli) -> Exit {
             let plan = Source::read(&plan_file).and_then(|src| Plan::load(&src, &overrides(&args)));
             run_plan(plan.and_then(|p| with_sla(p, &args)), &args).await
         }
+        Command::Generate(args) => tokio::task::block_in_place(|| generate::run(&args)),
     }
 }
 

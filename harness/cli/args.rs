@@ -32,6 +32,8 @@ pub enum Command {
         #[command(flatten)]
         overrides: DemoArgs,
     },
+    /// Synthetic records with their ground truth from a shape file: one file per object.
+    Generate(super::generate::GenerateArgs),
 }
 
 /// Knobs that override the plan. Rates are fractions (0.02, not 2).

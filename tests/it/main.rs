@@ -1,5 +1,6 @@
 //! syncproof's integration tests: one binary, one module per area (see STYLE.md).
 
 mod cli;
+mod generate;
 mod ground_truth;
 mod support;
