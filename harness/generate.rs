@@ -2,14 +2,18 @@
 //! (shape, seed, object, i): any row can be made without the others, so shards, resumes and the
 //! quality stage (which regenerates what was sent instead of storing it) all see identical data.
 
+mod chunked;
 mod dataset;
 mod defects;
 mod layout;
 mod record;
+mod tables;
 mod values;
 mod writer;
 
-pub use dataset::{DatasetOptions, ObjectFile, object_path, shard_blocks, write_dataset};
+pub use dataset::{
+    DatasetOptions, GROUP_BLOCKS, ObjectFile, object_path, shard_blocks, write_dataset,
+};
 pub use defects::{DUP_VARIANTS, nickname};
 pub use layout::{BLOCK, generation_order, owner_of, rows_of_block};
 pub use record::{Generator, Record};

@@ -4,9 +4,8 @@
 //! so the rate of one does not change which rows get another.
 
 use rand::Rng;
-use rand_chacha::ChaCha8Rng;
 
-use super::record::{Generator, Record};
+use super::record::{Generator, Record, RowRng};
 use super::values::{self, FREE_MAIL};
 use crate::shape::{FieldKind, Layout, Params};
 
@@ -22,7 +21,7 @@ pub const DUP_VARIANTS: [&str; 7] = [
 ];
 
 /// Applies the object's defects to `record` (already holding its clean values).
-pub fn inject(generator: &Generator, record: &mut Record, rng: &mut ChaCha8Rng) {
+pub fn inject(generator: &Generator, record: &mut Record, rng: &mut RowRng) {
     let object = generator.object();
     let rates = object.defects.clone();
     let fields = &object.fields;

@@ -8,8 +8,7 @@
 
 use std::sync::Arc;
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::{Rng, RngCore};
 
 use super::defects;
 use super::layout;
@@ -148,7 +147,7 @@ impl Generator {
 
     /// The row of `target` that row `idx` of this object refers to: its owner, an owner further
     /// up, or (from under the root's parent) one of the parent's root rows.
-    fn resolve(&self, target: usize, idx: u64, rng: &mut ChaCha8Rng) -> u64 {
+    fn resolve(&self, target: usize, idx: u64, rng: &mut RowRng) -> u64 {
         let draw = rng.random::<u64>();
         let (mut object, mut row) = (self.object, idx);
         while let Some((o, r)) = layout::owner_of(&self.shape, self.seed, object, row) {
@@ -164,7 +163,7 @@ impl Generator {
     }
 
     /// The random stream of row `idx` of `object` and the person it starts with.
-    fn start(&self, object: usize, idx: u64) -> (ChaCha8Rng, Person) {
+    fn start(&self, object: usize, idx: u64) -> (RowRng, Person) {
         let mut rng = self.rng_of(object, idx, 0);
         let shape = &*self.shape;
         let draw = rng.random::<f64>();
@@ -178,13 +177,13 @@ impl Generator {
         (rng, person)
     }
 
-    pub(crate) fn rng(&self, idx: u64, stream: u64) -> ChaCha8Rng {
+    pub(crate) fn rng(&self, idx: u64, stream: u64) -> RowRng {
         self.rng_of(self.object, idx, stream)
     }
 
-    fn rng_of(&self, object: usize, idx: u64, stream: u64) -> ChaCha8Rng {
+    fn rng_of(&self, object: usize, idx: u64, stream: u64) -> RowRng {
         let object_salt = splitmix64((object as u64) << 32 ^ stream);
-        ChaCha8Rng::seed_from_u64(splitmix64(
+        RowRng(splitmix64(
             self.seed ^ splitmix64(idx ^ 0x5eed) ^ object_salt,
         ))
     }
@@ -243,6 +242,33 @@ fn uuid(seed: u64, object: usize, idx: u64) -> String {
         lo >> 48,
         lo & 0xffff_ffff_ffff
     )
+}
+
+/// A row's random stream: SplitMix64 over a per-row state. Tiny and fast (a row draws a few dozen
+/// numbers, so seeding cost matters more than period), passes BigCrush, and is defined here so
+/// the data cannot change under a dependency upgrade.
+#[derive(Debug, Clone)]
+pub(crate) struct RowRng(u64);
+
+impl RngCore for RowRng {
+    fn next_u32(&mut self) -> u32 {
+        (self.next_u64() >> 32) as u32
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn fill_bytes(&mut self, dst: &mut [u8]) {
+        for chunk in dst.chunks_mut(8) {
+            let bytes = self.next_u64().to_le_bytes();
+            chunk.copy_from_slice(&bytes[..chunk.len()]);
+        }
+    }
 }
 
 /// SplitMix64: spreads nearby seeds and indices over the whole 64-bit space.

@@ -3,68 +3,40 @@
 //! Kinds that need the row's identity (uuid, external id, references, unique suffixes) are made
 //! by `record.rs`; everything here depends only on the person, the field and the random stream.
 
-use fake::Fake;
-use fake::faker::address::raw::{BuildingNumber, CityName, StreetName};
-use fake::faker::company::raw::CompanyName;
-use fake::faker::job::raw::Title;
-use fake::faker::name::raw::{FirstName, LastName};
-use fake::locales::{DE_DE, EN, FR_FR, JA_JP, PT_BR};
 use rand::Rng;
 
+use super::tables::tables;
 use crate::shape::{FieldKind, FieldSpec, Locale, Params, PhoneFormat};
 
-/// Calls a `fake` faker in the record's locale.
-macro_rules! in_locale {
-    ($faker:ident, $locale:expr, $rng:expr) => {
-        match $locale {
-            Locale::EnUs => $faker(EN).fake_with_rng::<String, _>($rng),
-            Locale::DeDe => $faker(DE_DE).fake_with_rng::<String, _>($rng),
-            Locale::FrFr => $faker(FR_FR).fake_with_rng::<String, _>($rng),
-            Locale::JaJp => $faker(JA_JP).fake_with_rng::<String, _>($rng),
-            Locale::PtBr => $faker(PT_BR).fake_with_rng::<String, _>($rng),
-        }
-    };
-}
-
-/// The coherent core of one record.
-#[derive(Debug, Clone)]
+/// The coherent core of one record: names, their ASCII slugs and the company, all borrowed from
+/// the locale's tables.
+#[derive(Debug, Clone, Copy)]
 pub struct Person {
     pub locale: Locale,
-    pub first: String,
-    pub last: String,
-    pub company: String,
+    pub first: &'static str,
+    pub last: &'static str,
+    first_slug: &'static str,
+    last_slug: &'static str,
+    pub company: &'static str,
     /// The company's web domain (`acme.com`), coherent with `company`.
-    pub domain: String,
+    pub domain: &'static str,
 }
 
 impl Person {
     pub fn new<R: Rng + ?Sized>(locale: Locale, rng: &mut R) -> Person {
-        let first = in_locale!(FirstName, locale, rng);
-        let last = in_locale!(LastName, locale, rng);
-        let company = in_locale!(CompanyName, locale, rng);
-        let slug = ascii_slug(&company);
-        let domain = if slug.len() >= 3 {
-            format!("{}.{}", &slug[..slug.len().min(20)], tld(locale))
-        } else {
-            format!("{}{}.{}", rng.random_range(100..1000), "corp", tld(locale))
-        };
+        let t = tables(locale);
+        let first = &t.first[rng.random_range(0..t.first.len())];
+        let last = &t.last[rng.random_range(0..t.last.len())];
+        let company = &t.companies[rng.random_range(0..t.companies.len())];
         Person {
             locale,
-            first,
-            last,
-            company,
-            domain,
+            first: first.text,
+            last: last.text,
+            first_slug: &first.slug,
+            last_slug: &last.slug,
+            company: &company.name,
+            domain: &company.domain,
         }
-    }
-}
-
-fn tld(locale: Locale) -> &'static str {
-    match locale {
-        Locale::EnUs => "com",
-        Locale::DeDe => "de",
-        Locale::FrFr => "fr",
-        Locale::JaJp => "jp",
-        Locale::PtBr => "com.br",
     }
 }
 
@@ -72,14 +44,14 @@ fn tld(locale: Locale) -> &'static str {
 pub fn make<R: Rng + ?Sized>(field: &FieldSpec, p: &Person, rng: &mut R) -> String {
     let locale = p.locale;
     match field.kind {
-        FieldKind::FirstName => p.first.clone(),
-        FieldKind::LastName => p.last.clone(),
+        FieldKind::FirstName => p.first.to_string(),
+        FieldKind::LastName => p.last.to_string(),
         FieldKind::FullName => match locale {
             Locale::JaJp => format!("{} {}", p.last, p.first),
             _ => format!("{} {}", p.first, p.last),
         },
-        FieldKind::Company => p.company.clone(),
-        FieldKind::Domain => p.domain.clone(),
+        FieldKind::Company => p.company.to_string(),
+        FieldKind::Domain => p.domain.to_string(),
         FieldKind::Url => format!("https://www.{}", p.domain),
         FieldKind::Email => email(p, rng),
         FieldKind::Phone => {
@@ -132,16 +104,16 @@ pub fn make<R: Rng + ?Sized>(field: &FieldSpec, p: &Person, rng: &mut R) -> Stri
             rng.random::<u64>();
             String::new()
         }
-        FieldKind::JobTitle => in_locale!(Title, Locale::EnUs, rng),
+        FieldKind::JobTitle => pick(&tables(locale).titles, rng).clone(),
         FieldKind::Street => {
-            let street = in_locale!(StreetName, locale, rng);
-            let number = in_locale!(BuildingNumber, locale, rng);
+            let street = pick(&tables(locale).streets, rng);
+            let number = rng.random_range(1..400u32);
             match locale {
                 Locale::EnUs | Locale::FrFr => format!("{number} {street}"),
                 _ => format!("{street} {number}"),
             }
         }
-        FieldKind::City => in_locale!(CityName, locale, rng),
+        FieldKind::City => pick(&tables(locale).cities, rng).clone(),
         FieldKind::PostalCode => postal_code(locale, rng),
         FieldKind::Country => country(locale).to_string(),
         FieldKind::Enum => {
@@ -266,75 +238,93 @@ fn country(locale: Locale) -> &'static str {
 
 /// A postal code in the country's format (US ZIP, German/French PLZ/CP, Japanese, Brazilian CEP).
 fn postal_code<R: Rng + ?Sized>(locale: Locale, rng: &mut R) -> String {
-    let mut digits = |n: usize| digits(rng, n);
-    match locale {
-        Locale::EnUs | Locale::DeDe | Locale::FrFr => digits(5),
-        Locale::JaJp => format!("{}-{}", digits(3), digits(4)),
-        Locale::PtBr => format!("{}-{}", digits(5), digits(3)),
-    }
+    let template = match locale {
+        Locale::EnUs | Locale::DeDe | Locale::FrFr => "#####",
+        Locale::JaJp => "###-####",
+        Locale::PtBr => "#####-###",
+    };
+    fill(template, rng)
 }
 
 /// An email coherent with the person: `first.last@companydomain` or a free-mail address.
 fn email<R: Rng + ?Sized>(p: &Person, rng: &mut R) -> String {
-    let first = ascii_slug(&p.first);
-    let last = ascii_slug(&p.last);
+    let (first, last) = (p.first_slug, p.last_slug);
     let n: u32 = rng.random_range(1..1000);
-    let local = match (first.is_empty(), last.is_empty(), rng.random_range(0..3)) {
-        (false, false, 0) => format!("{first}.{last}"),
-        (false, false, 1) => format!("{}{last}", &first[..1]),
-        (false, false, _) => format!("{first}.{last}{n}"),
-        _ => format!("user{n}{}", rng.random_range(1000..9999)),
-    };
+    let style = rng.random_range(0..3);
     let domain = if rng.random_bool(0.7) {
-        p.domain.as_str()
+        p.domain
     } else {
         FREE_MAIL[rng.random_range(0..FREE_MAIL.len())]
     };
-    format!("{local}@{domain}")
+    let mut out = String::with_capacity(first.len() + last.len() + domain.len() + 8);
+    if first.is_empty() || last.is_empty() {
+        use std::fmt::Write;
+        let _ = write!(out, "user{n}{}", rng.random_range(1000..9999));
+    } else {
+        match style {
+            0 => {
+                out.push_str(first);
+                out.push('.');
+                out.push_str(last);
+            }
+            1 => {
+                out.push_str(&first[..1]);
+                out.push_str(last);
+            }
+            _ => {
+                use std::fmt::Write;
+                let _ = write!(out, "{first}.{last}{n}");
+            }
+        }
+    }
+    out.push('@');
+    out.push_str(domain);
+    out
+}
+
+fn pick<'a, T, R: Rng + ?Sized>(items: &'a [T], rng: &mut R) -> &'a T {
+    &items[rng.random_range(0..items.len())]
 }
 
 /// Free-mail domains: where a second address of the same person often lives.
 pub const FREE_MAIL: [&str; 4] = ["gmail.com", "outlook.com", "yahoo.com", "proton.me"];
 
-/// A phone number with its country code, in one of the national spellings people type.
+/// A phone number with its country code, in one of the national spellings people type. In the
+/// templates `#` is any digit and `%` a digit from 2 to 9.
 pub fn phone<R: Rng + ?Sized>(locale: Locale, rng: &mut R) -> String {
-    let mut digits = |n: usize| digits(rng, n);
-    match locale {
-        Locale::EnUs => {
-            let (area, a, b) = (
-                format!("{}{}", 2 + (digits(1).as_bytes()[0] - b'0') % 8, digits(2)),
-                digits(3),
-                digits(4),
-            );
-            match a.as_bytes()[0] % 3 {
-                0 => format!("+1 ({area}) {a}-{b}"),
-                1 => format!("+1 {area}-{a}-{b}"),
-                _ => format!("+1{area}{a}{b}"),
-            }
-        }
-        Locale::DeDe => format!(
-            "+49 {} {}",
-            30 + (digits(1).as_bytes()[0] - b'0') as u32 * 10,
-            digits(7)
-        ),
-        Locale::FrFr => format!(
-            "+33 {} {} {} {} {}",
-            1 + (digits(1).as_bytes()[0] - b'0') % 5,
-            digits(2),
-            digits(2),
-            digits(2),
-            digits(2)
-        ),
-        Locale::JaJp => format!("+81 3-{}-{}", digits(4), digits(4)),
-        Locale::PtBr => format!("+55 11 9{}-{}", digits(4), digits(4)),
-    }
+    let templates: &[&str] = match locale {
+        Locale::EnUs => &["+1 (%##) ###-####", "+1 %##-###-####", "+1%#########"],
+        Locale::DeDe => &["+49 %0 #######", "+49 %0 ########"],
+        Locale::FrFr => &["+33 % ## ## ## ##"],
+        Locale::JaJp => &["+81 3-####-####"],
+        Locale::PtBr => &["+55 11 9####-####"],
+    };
+    fill(templates[rng.random_range(0..templates.len())], rng)
 }
 
-/// `n` random decimal digits.
-fn digits<R: Rng + ?Sized>(rng: &mut R, n: usize) -> String {
-    (0..n)
-        .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
-        .collect()
+/// A template with `#` (any digit) and `%` (2 to 9) filled in.
+fn fill<R: Rng + ?Sized>(template: &str, rng: &mut R) -> String {
+    let mut bits = rng.random::<u64>();
+    let mut used = 0;
+    let mut out = String::with_capacity(template.len());
+    for c in template.chars() {
+        let digit = |bits: &mut u64, used: &mut u32, rng: &mut R| {
+            if *used >= 15 {
+                *bits = rng.random::<u64>();
+                *used = 0;
+            }
+            let d = (*bits % 10) as u8;
+            *bits /= 10;
+            *used += 1;
+            d
+        };
+        match c {
+            '#' => out.push(char::from(b'0' + digit(&mut bits, &mut used, rng))),
+            '%' => out.push(char::from(b'2' + digit(&mut bits, &mut used, rng) % 8)),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Lower-case ASCII letters and digits of `text`, accents folded, everything else dropped.

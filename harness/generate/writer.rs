@@ -14,9 +14,14 @@ use arrow_array::builder::{StringBuilder, UInt64Builder};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
+use parquet::basic::Compression;
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+
 use super::Record;
 use crate::parquet_out::{ParquetOut, ParquetOutError};
-use crate::shape::{ObjectShape, Shape};
+use crate::shape::{FieldKind, ObjectShape, Shape};
 
 const BATCH_ROWS: usize = 8192;
 
@@ -100,12 +105,7 @@ pub fn object_schema(object: &ObjectShape) -> SchemaRef {
 pub struct RecordWriter {
     sink: Sink,
     schema: SchemaRef,
-    idx: UInt64Builder,
-    ids: StringBuilder,
-    columns: Vec<StringBuilder>,
-    defects: StringBuilder,
-    dup_of: StringBuilder,
-    buffered: usize,
+    batch: BatchBuilder,
     line: String,
 }
 
@@ -150,18 +150,11 @@ impl RecordWriter {
             source,
         };
         let sink = match format {
-            Format::Parquet => {
-                let metadata = vec![
-                    ("syncproof.shape".to_string(), shape.source_text.clone()),
-                    ("syncproof.seed".to_string(), seed.to_string()),
-                    ("syncproof.object".to_string(), spec.name.clone()),
-                ];
-                Sink::Parquet(Box::new(ParquetOut::create(
-                    path,
-                    Arc::clone(&schema),
-                    metadata,
-                )?))
-            }
+            Format::Parquet => Sink::Parquet(Box::new(ParquetOut::with_properties(
+                path,
+                Arc::clone(&schema),
+                parquet_properties(shape, object, seed),
+            )?)),
             Format::Csv | Format::Ndjson => {
                 if let Some(dir) = path.parent() {
                     std::fs::create_dir_all(dir).map_err(io)?;
@@ -183,13 +176,8 @@ impl RecordWriter {
         };
         Ok(RecordWriter {
             sink,
+            batch: BatchBuilder::new(Arc::clone(&schema)),
             schema,
-            idx: UInt64Builder::new(),
-            ids: StringBuilder::new(),
-            columns: spec.fields.iter().map(|_| StringBuilder::new()).collect(),
-            defects: StringBuilder::new(),
-            dup_of: StringBuilder::new(),
-            buffered: 0,
             line: String::new(),
         })
     }
@@ -211,15 +199,8 @@ impl RecordWriter {
                     source,
                 });
         }
-        self.idx.append_value(record.idx);
-        self.ids.append_value(&record.external_id);
-        for (column, value) in self.columns.iter_mut().zip(&record.values) {
-            column.append_option(value.as_deref());
-        }
-        self.defects.append_value(record.defects.join(","));
-        self.dup_of.append_option(record.dup_of.as_deref());
-        self.buffered += 1;
-        if self.buffered >= BATCH_ROWS {
+        self.batch.push(record);
+        if self.batch.len() >= BATCH_ROWS {
             self.flush()?;
         }
         Ok(())
@@ -229,22 +210,10 @@ impl RecordWriter {
         let Sink::Parquet(out) = &mut self.sink else {
             return Ok(());
         };
-        if self.buffered == 0 {
+        if self.batch.is_empty() {
             return Ok(());
         }
-        let mut arrays: Vec<ArrayRef> =
-            vec![Arc::new(self.idx.finish()), Arc::new(self.ids.finish())];
-        arrays.extend(
-            self.columns
-                .iter_mut()
-                .map(|c| Arc::new(c.finish()) as ArrayRef),
-        );
-        arrays.push(Arc::new(self.defects.finish()));
-        arrays.push(Arc::new(self.dup_of.finish()));
-        let batch = RecordBatch::try_new(Arc::clone(&self.schema), arrays)
-            .expect("builders match the schema by construction");
-        self.buffered = 0;
-        out.write(&batch)
+        out.write(&self.batch.finish())
     }
 
     /// Flushes, closes and renames the file into place.
@@ -264,6 +233,117 @@ impl RecordWriter {
             }
         }
     }
+}
+
+/// Arrow columns of one object's rows, filled row by row; what a worker thread hands the writer.
+#[derive(Debug)]
+pub struct BatchBuilder {
+    schema: SchemaRef,
+    idx: UInt64Builder,
+    ids: StringBuilder,
+    columns: Vec<StringBuilder>,
+    defects: StringBuilder,
+    dup_of: StringBuilder,
+    rows: usize,
+    labels: String,
+}
+
+impl BatchBuilder {
+    /// Columns for `schema` (from [`object_schema`]).
+    pub fn new(schema: SchemaRef) -> BatchBuilder {
+        let n_fields = schema.fields().len() - 4;
+        BatchBuilder {
+            schema,
+            idx: UInt64Builder::new(),
+            ids: StringBuilder::new(),
+            columns: (0..n_fields).map(|_| StringBuilder::new()).collect(),
+            defects: StringBuilder::new(),
+            dup_of: StringBuilder::new(),
+            rows: 0,
+            labels: String::new(),
+        }
+    }
+
+    pub fn push(&mut self, record: &Record) {
+        self.idx.append_value(record.idx);
+        self.ids.append_value(&record.external_id);
+        for (column, value) in self.columns.iter_mut().zip(&record.values) {
+            column.append_option(value.as_deref());
+        }
+        self.labels.clear();
+        for (i, label) in record.defects.iter().enumerate() {
+            if i > 0 {
+                self.labels.push(',');
+            }
+            self.labels.push_str(label);
+        }
+        self.defects.append_value(&self.labels);
+        self.dup_of.append_option(record.dup_of.as_deref());
+        self.rows += 1;
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// The rows pushed so far, as one batch; the builder starts empty again.
+    pub fn finish(&mut self) -> RecordBatch {
+        let mut arrays: Vec<ArrayRef> =
+            vec![Arc::new(self.idx.finish()), Arc::new(self.ids.finish())];
+        arrays.extend(
+            self.columns
+                .iter_mut()
+                .map(|c| Arc::new(c.finish()) as ArrayRef),
+        );
+        arrays.push(Arc::new(self.defects.finish()));
+        arrays.push(Arc::new(self.dup_of.finish()));
+        self.rows = 0;
+        RecordBatch::try_new(Arc::clone(&self.schema), arrays)
+            .expect("builders match the schema by construction")
+    }
+}
+
+/// How a generated object's Parquet file is encoded, with the shape, seed and object in its
+/// key-value metadata. Dictionaries only where values repeat (names, cities, enums, defects): on
+/// unique columns (ids, emails, phones) they cost time and fall back anyway. Statistics per
+/// column chunk, not per page: readers prune by row group.
+pub(crate) fn parquet_properties(shape: &Shape, object: usize, seed: u64) -> WriterProperties {
+    let spec = &shape.objects[object];
+    let metadata = vec![
+        KeyValue::new("syncproof.shape".to_string(), shape.source_text.clone()),
+        KeyValue::new("syncproof.seed".to_string(), seed.to_string()),
+        KeyValue::new("syncproof.object".to_string(), spec.name.clone()),
+    ];
+    let mut props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_dictionary_enabled(false)
+        .set_statistics_enabled(EnabledStatistics::Chunk)
+        .set_key_value_metadata(Some(metadata))
+        .set_column_dictionary_enabled(ColumnPath::from("defects"), true);
+    for f in spec.fields.iter().filter(|f| repeats(f.kind)) {
+        props = props.set_column_dictionary_enabled(ColumnPath::from(f.name.as_str()), true);
+    }
+    props.build()
+}
+
+/// Kinds whose values repeat often enough for a Parquet dictionary to pay.
+fn repeats(kind: FieldKind) -> bool {
+    matches!(
+        kind,
+        FieldKind::FirstName
+            | FieldKind::LastName
+            | FieldKind::Company
+            | FieldKind::JobTitle
+            | FieldKind::City
+            | FieldKind::Region
+            | FieldKind::Country
+            | FieldKind::Enum
+            | FieldKind::Boolean
+    )
 }
 
 /// RFC 4180: quoted when it holds a comma, quote or line break; quotes doubled. An absent value
