@@ -11,6 +11,7 @@ run by CI. Usage, with the figures recorded in BENCHMARKS.md:
 """
 
 import argparse
+import os
 import random
 import subprocess
 import sys
@@ -102,6 +103,7 @@ def main():
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--out", default=tempfile.mkdtemp())
     args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
     for name, rows in [("faker", faker_rows), ("mimesis", mimesis_rows)]:
         path = f"{args.out}/{name}-contact.parquet"
         started = time.perf_counter()

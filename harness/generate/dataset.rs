@@ -138,9 +138,12 @@ pub fn write_dataset(
             .enumerate()
             .map(|(o, rows)| match &encoders[o] {
                 Some(encoder) => {
-                    let mut batch = BatchBuilder::new(object_schema(&shape.objects[o]));
+                    let mut batch =
+                        BatchBuilder::with_capacity(object_schema(&shape.objects[o]), rows.len());
+                    let mut record = Record::default();
                     for &i in &rows {
-                        batch.push(&generators[o].record(i));
+                        generators[o].record_into(i, &mut record);
+                        batch.push(&record);
                     }
                     let n = rows.len() as u64;
                     let chunks = if n == 0 {

@@ -18,7 +18,7 @@ use crate::shape::{FieldKind, Layout, ObjectShape, Params, Shape};
 /// One synthetic row: its index, its stable external id, one value per field of its object
 /// (`None` = absent in the source), the labels of the defects injected into it, and for a
 /// near-duplicate the external id of the row it duplicates.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Record {
     pub idx: u64,
     pub external_id: String,
@@ -90,21 +90,41 @@ impl Generator {
 
     /// Row `idx`. The same (shape, seed, object, idx) always gives the same row.
     pub fn record(&self, idx: u64) -> Record {
-        let (values, labels) = self.clean(idx);
-        let mut record = Record {
-            idx,
-            external_id: self.external_id(idx),
-            values,
-            defects: labels,
-            dup_of: None,
-        };
-        let mut rng = self.rng(idx, 0x00de_fec7);
-        defects::inject(self, &mut record, &mut rng);
+        let mut record = Record::default();
+        self.record_into(idx, &mut record);
         record
+    }
+
+    /// Row `idx`, written over `record` and reusing its buffers: the same row as
+    /// [`record`](Self::record), without an allocation per value.
+    pub fn record_into(&self, idx: u64, record: &mut Record) {
+        record.idx = idx;
+        record.external_id.clear();
+        self.id_into(self.object, idx, &mut record.external_id);
+        record.defects.clear();
+        record.dup_of = None;
+        self.clean_into(idx, &mut record.values, &mut record.defects);
+        let mut rng = self.rng(idx, 0x00de_fec7);
+        defects::inject(self, record, &mut rng);
+    }
+
+    fn id_into(&self, object: usize, idx: u64, out: &mut String) {
+        use std::fmt::Write;
+        let _ = write!(
+            out,
+            "{}-{:08x}-{idx}",
+            self.shape.objects[object].id_prefix, self.seed_tag
+        );
     }
 
     /// Row `idx` before defects: values with their nulls and blanks, and the gap labels.
     pub(crate) fn clean(&self, idx: u64) -> (Vec<Option<String>>, Vec<String>) {
+        let (mut values, mut labels) = (Vec::new(), Vec::new());
+        self.clean_into(idx, &mut values, &mut labels);
+        (values, labels)
+    }
+
+    fn clean_into(&self, idx: u64, out: &mut Vec<Option<String>>, labels: &mut Vec<String>) {
         let object = self.object();
         let (mut rng, mut person) = self.start(self.object, idx);
         let owner = layout::owner_of(&self.shape, self.seed, self.object, idx);
@@ -114,35 +134,34 @@ impl Generator {
             person.company = owner_person.company;
             person.domain = owner_person.domain;
         }
-        let mut labels = Vec::new();
-        let mut out = Vec::with_capacity(object.fields.len());
-        for field in &object.fields {
+        out.resize(object.fields.len(), None);
+        for (field, slot) in object.fields.iter().zip(out.iter_mut()) {
             // Every field draws the same number of values whatever its outcome, so one field's
             // gap does not shift the values of the fields after it.
             let gap = rng.random::<f64>();
-            let mut value = values::make(field, &person, &mut rng);
+            let value = slot.get_or_insert_with(String::new);
+            value.clear();
+            values::make_into(field, &person, &mut rng, value);
             match (&field.params, field.kind) {
                 (Params::Reference { target, .. }, _) => {
-                    value = self.id_of(*target, self.resolve(*target, idx, &mut rng));
+                    let row = self.resolve(*target, idx, &mut rng);
+                    self.id_into(*target, row, value);
                 }
-                (_, FieldKind::ExternalId) => value = self.external_id(idx),
-                (_, FieldKind::Uuid) => value = uuid(self.seed, self.object, idx),
+                (_, FieldKind::ExternalId) => self.id_into(self.object, idx, value),
+                (_, FieldKind::Uuid) => value.push_str(&uuid(self.seed, self.object, idx)),
                 _ => {}
             }
             if field.unique {
-                value = unique(field.kind, &field.params, value, idx);
+                *value = unique(field.kind, &field.params, std::mem::take(value), idx);
             }
             if gap < field.null_rate {
                 labels.push(format!("blank:{}", field.name));
-                out.push(None);
+                *slot = None;
             } else if gap < field.null_rate + field.blank_rate {
                 labels.push(format!("empty:{}", field.name));
-                out.push(Some(String::new()));
-            } else {
-                out.push(Some(value));
+                value.clear();
             }
         }
-        (out, labels)
     }
 
     /// The row of `target` that row `idx` of this object refers to: its owner, an owner further

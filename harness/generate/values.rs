@@ -40,44 +40,47 @@ impl Person {
     }
 }
 
-/// A value for `field`, before nulls and defects are applied.
-pub fn make<R: Rng + ?Sized>(field: &FieldSpec, p: &Person, rng: &mut R) -> String {
+/// Appends a value for `field` to `out` (the generator reuses one buffer per column).
+pub fn make_into<R: Rng + ?Sized>(field: &FieldSpec, p: &Person, rng: &mut R, out: &mut String) {
+    use std::fmt::Write;
     let locale = p.locale;
-    match field.kind {
-        FieldKind::FirstName => p.first.to_string(),
-        FieldKind::LastName => p.last.to_string(),
+    // Writing to a String cannot fail.
+    let _ = match field.kind {
+        FieldKind::FirstName => out.write_str(p.first),
+        FieldKind::LastName => out.write_str(p.last),
         FieldKind::FullName => match locale {
-            Locale::JaJp => format!("{} {}", p.last, p.first),
-            _ => format!("{} {}", p.first, p.last),
+            Locale::JaJp => write!(out, "{} {}", p.last, p.first),
+            _ => write!(out, "{} {}", p.first, p.last),
         },
-        FieldKind::Company => p.company.to_string(),
-        FieldKind::Domain => p.domain.to_string(),
-        FieldKind::Url => format!("https://www.{}", p.domain),
-        FieldKind::Email => email(p, rng),
+        FieldKind::Company => out.write_str(p.company),
+        FieldKind::Domain => out.write_str(p.domain),
+        FieldKind::Url => write!(out, "https://www.{}", p.domain),
+        FieldKind::Email => out.write_str(&email(p, rng)),
         FieldKind::Phone => {
             let spelt = phone(locale, rng);
             match field.params {
-                Params::Phone(PhoneFormat::E164) => e164(&spelt),
-                Params::Phone(PhoneFormat::National) => national(&spelt),
-                _ => spelt,
+                Params::Phone(PhoneFormat::E164) => out.write_str(&e164(&spelt)),
+                Params::Phone(PhoneFormat::National) => out.write_str(&national(&spelt)),
+                _ => out.write_str(&spelt),
             }
         }
-        FieldKind::Region => {
-            let regions = regions(locale);
-            regions[rng.random_range(0..regions.len())].to_string()
-        }
+        FieldKind::Region => out.write_str(pick::<&str, _>(regions(locale), rng)),
         FieldKind::Integer | FieldKind::Decimal => {
             let Params::Number { dist, scale } = &field.params else {
                 unreachable!("validated: numbers have a distribution")
             };
             let x = dist.sample(rng.random::<f64>());
-            format!("{:.*}", *scale as usize, x)
+            write!(out, "{:.*}", *scale as usize, x)
         }
         FieldKind::Boolean => {
             let Params::Boolean { true_rate } = field.params else {
                 unreachable!("validated: booleans have a true rate")
             };
-            (rng.random::<f64>() < true_rate).to_string()
+            out.write_str(if rng.random::<f64>() < true_rate {
+                "true"
+            } else {
+                "false"
+            })
         }
         FieldKind::Text => {
             let Params::Text {
@@ -89,55 +92,55 @@ pub fn make<R: Rng + ?Sized>(field: &FieldSpec, p: &Person, rng: &mut R) -> Stri
             };
             let words = <fake::locales::EN as fake::locales::Data>::LOREM_WORD;
             let n = rng.random_range(min_words..=max_words);
-            let mut text = String::new();
             for i in 0..n {
                 if i > 0 {
-                    text.push(' ');
+                    out.push(' ');
                 }
-                text.push_str(words[rng.random_range(0..words.len())]);
+                out.push_str(pick::<&str, _>(words, rng));
             }
-            text.push('.');
-            text
+            out.write_char('.')
         }
         // Made by the record, which knows the row's identity; a draw keeps the stream aligned.
         FieldKind::Uuid | FieldKind::ExternalId | FieldKind::Reference => {
             rng.random::<u64>();
-            String::new()
+            Ok(())
         }
-        FieldKind::JobTitle => pick(&tables(locale).titles, rng).clone(),
+        FieldKind::JobTitle => out.write_str(pick(&tables(locale).titles, rng).as_str()),
         FieldKind::Street => {
             let street = pick(&tables(locale).streets, rng);
             let number = rng.random_range(1..400u32);
             match locale {
-                Locale::EnUs | Locale::FrFr => format!("{number} {street}"),
-                _ => format!("{street} {number}"),
+                Locale::EnUs | Locale::FrFr => write!(out, "{number} {street}"),
+                _ => write!(out, "{street} {number}"),
             }
         }
-        FieldKind::City => pick(&tables(locale).cities, rng).clone(),
-        FieldKind::PostalCode => postal_code(locale, rng),
-        FieldKind::Country => country(locale).to_string(),
+        FieldKind::City => out.write_str(pick(&tables(locale).cities, rng).as_str()),
+        FieldKind::PostalCode => out.write_str(&postal_code(locale, rng)),
+        FieldKind::Country => out.write_str(country(locale)),
         FieldKind::Enum => {
             let Params::Enum(values) = &field.params else {
                 unreachable!("validated: enums have values")
             };
             let draw = rng.random::<f64>();
-            values
-                .iter()
-                .find(|(_, cum)| draw < *cum)
-                .map(|(v, _)| v.clone())
-                .unwrap_or_default()
+            if let Some((v, _)) = values.iter().find(|(_, cum)| draw < *cum) {
+                out.push_str(v);
+            }
+            Ok(())
         }
         FieldKind::Timestamp | FieldKind::Date => {
             let Params::Time { from, span } = field.params else {
                 unreachable!("validated: dates have a range")
             };
             let offset = span.mul_f64(rng.random::<f64>());
-            format_time(
-                field.kind,
-                from + std::time::Duration::from_secs(offset.as_secs()),
-            )
+            let at = from + std::time::Duration::from_secs(offset.as_secs());
+            let start = out.len();
+            let written = write!(out, "{}", humantime::format_rfc3339_seconds(at));
+            if field.kind == FieldKind::Date {
+                out.truncate(start + 10);
+            }
+            written
         }
-    }
+    };
 }
 
 /// A date (`2024-05-01`) or timestamp (`2024-05-01T12:00:00Z`).

@@ -251,14 +251,20 @@ pub struct BatchBuilder {
 impl BatchBuilder {
     /// Columns for `schema` (from [`object_schema`]).
     pub fn new(schema: SchemaRef) -> BatchBuilder {
+        BatchBuilder::with_capacity(schema, 0)
+    }
+
+    /// Columns sized for `rows` rows, so filling them never reallocates on typical values.
+    pub fn with_capacity(schema: SchemaRef, rows: usize) -> BatchBuilder {
         let n_fields = schema.fields().len() - 4;
+        let text = |bytes: usize| StringBuilder::with_capacity(rows, rows * bytes);
         BatchBuilder {
             schema,
-            idx: UInt64Builder::new(),
-            ids: StringBuilder::new(),
-            columns: (0..n_fields).map(|_| StringBuilder::new()).collect(),
-            defects: StringBuilder::new(),
-            dup_of: StringBuilder::new(),
+            idx: UInt64Builder::with_capacity(rows),
+            ids: text(24),
+            columns: (0..n_fields).map(|_| text(24)).collect(),
+            defects: text(4),
+            dup_of: text(1),
             rows: 0,
             labels: String::new(),
         }

@@ -14,7 +14,9 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use proptest::prelude::*;
 use serde_json::Value;
 use syncproof::config::Source;
-use syncproof::generate::{DatasetOptions, Format, Generator, write_dataset};
+use syncproof::generate::{
+    DatasetOptions, Format, Generator, Record, rows_of_block, write_dataset,
+};
 use syncproof::shape::Shape;
 
 use crate::support::{datasets, within_binomial};
@@ -416,10 +418,22 @@ proptest! {
     }
 
     #[test]
-    fn any_row_is_the_same_made_alone_or_in_its_dataset(seed in any::<u64>(), idx in 0u64..5_000) {
+    fn a_row_is_the_same_made_fresh_or_over_another_rows_buffers(
+        seed in any::<u64>(),
+        object in 0usize..3,
+        idxs in proptest::collection::vec(0u64..5_000, 1..12),
+    ) {
         let shape = b2b();
-        let a = Generator::new(Arc::clone(&shape), seed).record(idx);
-        let b = Generator::new(shape, seed).record(idx);
-        prop_assert_eq!(a, b);
+        // Rows of related objects are sparse: take existing ones, from the first blocks.
+        let existing: Vec<u64> = (0..5)
+            .flat_map(|b| rows_of_block(&shape, seed, 5_000, b).swap_remove(object))
+            .collect();
+        let g = Generator::for_object(shape, seed, object);
+        let mut reused = Record::default();
+        for i in idxs {
+            let i = existing[i as usize % existing.len()];
+            g.record_into(i, &mut reused);
+            prop_assert_eq!(&reused, &g.record(i));
+        }
     }
 }
