@@ -12,7 +12,7 @@
 //! Row indices of non-root objects are therefore sparse but stable, and every row's owner is a
 //! division or a short walk over one block.
 
-use crate::shape::{Layout, Shape};
+use crate::shape::{CountDist, Layout, Shape};
 
 use super::record::{splitmix64, unit};
 
@@ -20,11 +20,36 @@ use super::record::{splitmix64, unit};
 pub const BLOCK: u64 = 1024;
 
 /// The counts of root rows owned by successive parents of block `b`, cut to the block's size.
+///
+/// Consecutive rows share a block, so each thread keeps the last block's runs. The cache is keyed
+/// by everything the runs depend on (the distribution itself, the seed, the block), never by an
+/// address, so it cannot serve another shape's runs.
 pub fn parent_runs(shape: &Shape, seed: u64, block: u64) -> Vec<u32> {
+    use std::cell::RefCell;
+    type Key = (CountDist, u64, u64);
+    thread_local! {
+        static LAST: RefCell<Option<(Key, Vec<u32>)>> = const { RefCell::new(None) };
+    }
     let (_, _, dist) = shape
         .root()
         .owning_reference()
         .expect("only called for a root with a parent");
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if let Some(((d, s, b), runs)) = last.as_ref()
+            && *s == seed
+            && *b == block
+            && d == dist
+        {
+            return runs.clone();
+        }
+        let runs = compute_runs(dist, seed, block);
+        *last = Some(((dist.clone(), seed, block), runs.clone()));
+        runs
+    })
+}
+
+fn compute_runs(dist: &CountDist, seed: u64, block: u64) -> Vec<u32> {
     let salt = splitmix64(seed ^ 0x7061_7265_6e74 ^ splitmix64(block));
     let mut runs = Vec::new();
     let mut filled = 0u64;
