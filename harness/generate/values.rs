@@ -55,15 +55,18 @@ pub fn make_into<R: Rng + ?Sized>(field: &FieldSpec, p: &Person, rng: &mut R, ou
         FieldKind::Company => out.write_str(p.company),
         FieldKind::Domain => out.write_str(p.domain),
         FieldKind::Url => write!(out, "https://www.{}", p.domain),
-        FieldKind::Email => out.write_str(&email(p, rng)),
-        FieldKind::Phone => {
-            let spelt = phone(locale, rng);
-            match field.params {
-                Params::Phone(PhoneFormat::E164) => out.write_str(&e164(&spelt)),
-                Params::Phone(PhoneFormat::National) => out.write_str(&national(&spelt)),
-                _ => out.write_str(&spelt),
-            }
+        FieldKind::Email => {
+            email_into(p, rng, out);
+            Ok(())
         }
+        FieldKind::Phone => match field.params {
+            Params::Phone(PhoneFormat::E164) => out.write_str(&e164(&phone(locale, rng))),
+            Params::Phone(PhoneFormat::National) => out.write_str(&national(&phone(locale, rng))),
+            _ => {
+                fill_into(phone_template(locale, rng), rng, out);
+                Ok(())
+            }
+        },
         FieldKind::Region => out.write_str(pick::<&str, _>(regions(locale), rng)),
         FieldKind::Integer | FieldKind::Decimal => {
             let Params::Number { dist, scale } = &field.params else {
@@ -115,7 +118,10 @@ pub fn make_into<R: Rng + ?Sized>(field: &FieldSpec, p: &Person, rng: &mut R, ou
             }
         }
         FieldKind::City => out.write_str(pick(&tables(locale).cities, rng).as_str()),
-        FieldKind::PostalCode => out.write_str(&postal_code(locale, rng)),
+        FieldKind::PostalCode => {
+            fill_into(postal_template(locale), rng, out);
+            Ok(())
+        }
         FieldKind::Country => out.write_str(country(locale)),
         FieldKind::Enum => {
             let Params::Enum(values) = &field.params else {
@@ -239,18 +245,18 @@ fn country(locale: Locale) -> &'static str {
     }
 }
 
-/// A postal code in the country's format (US ZIP, German/French PLZ/CP, Japanese, Brazilian CEP).
-fn postal_code<R: Rng + ?Sized>(locale: Locale, rng: &mut R) -> String {
-    let template = match locale {
+/// The postal code format of the country (US ZIP, German/French PLZ/CP, Japanese, Brazilian CEP).
+fn postal_template(locale: Locale) -> &'static str {
+    match locale {
         Locale::EnUs | Locale::DeDe | Locale::FrFr => "#####",
         Locale::JaJp => "###-####",
         Locale::PtBr => "#####-###",
-    };
-    fill(template, rng)
+    }
 }
 
-/// An email coherent with the person: `first.last@companydomain` or a free-mail address.
-fn email<R: Rng + ?Sized>(p: &Person, rng: &mut R) -> String {
+/// Appends an email coherent with the person: `first.last@companydomain` or a free-mail address.
+fn email_into<R: Rng + ?Sized>(p: &Person, rng: &mut R, out: &mut String) {
+    use std::fmt::Write;
     let (first, last) = (p.first_slug, p.last_slug);
     let n: u32 = rng.random_range(1..1000);
     let style = rng.random_range(0..3);
@@ -259,9 +265,7 @@ fn email<R: Rng + ?Sized>(p: &Person, rng: &mut R) -> String {
     } else {
         FREE_MAIL[rng.random_range(0..FREE_MAIL.len())]
     };
-    let mut out = String::with_capacity(first.len() + last.len() + domain.len() + 8);
     if first.is_empty() || last.is_empty() {
-        use std::fmt::Write;
         let _ = write!(out, "user{n}{}", rng.random_range(1000..9999));
     } else {
         match style {
@@ -275,14 +279,12 @@ fn email<R: Rng + ?Sized>(p: &Person, rng: &mut R) -> String {
                 out.push_str(last);
             }
             _ => {
-                use std::fmt::Write;
                 let _ = write!(out, "{first}.{last}{n}");
             }
         }
     }
     out.push('@');
     out.push_str(domain);
-    out
 }
 
 fn pick<'a, T, R: Rng + ?Sized>(items: &'a [T], rng: &mut R) -> &'a T {
@@ -292,9 +294,16 @@ fn pick<'a, T, R: Rng + ?Sized>(items: &'a [T], rng: &mut R) -> &'a T {
 /// Free-mail domains: where a second address of the same person often lives.
 pub const FREE_MAIL: [&str; 4] = ["gmail.com", "outlook.com", "yahoo.com", "proton.me"];
 
-/// A phone number with its country code, in one of the national spellings people type. In the
-/// templates `#` is any digit and `%` a digit from 2 to 9.
+/// A phone number with its country code, in one of the national spellings people type.
 pub fn phone<R: Rng + ?Sized>(locale: Locale, rng: &mut R) -> String {
+    let mut out = String::with_capacity(20);
+    fill_into(phone_template(locale, rng), rng, &mut out);
+    out
+}
+
+/// One of the country's phone spellings. In the templates `#` is any digit and `%` a digit from
+/// 2 to 9.
+fn phone_template<R: Rng + ?Sized>(locale: Locale, rng: &mut R) -> &'static str {
     let templates: &[&str] = match locale {
         Locale::EnUs => &["+1 (%##) ###-####", "+1 %##-###-####", "+1%#########"],
         Locale::DeDe => &["+49 %0 #######", "+49 %0 ########"],
@@ -302,32 +311,27 @@ pub fn phone<R: Rng + ?Sized>(locale: Locale, rng: &mut R) -> String {
         Locale::JaJp => &["+81 3-####-####"],
         Locale::PtBr => &["+55 11 9####-####"],
     };
-    fill(templates[rng.random_range(0..templates.len())], rng)
+    templates[rng.random_range(0..templates.len())]
 }
 
-/// A template with `#` (any digit) and `%` (2 to 9) filled in.
-fn fill<R: Rng + ?Sized>(template: &str, rng: &mut R) -> String {
+/// Appends `template` with `#` (any digit) and `%` (2 to 9) filled in; 15 digits per draw.
+fn fill_into<R: Rng + ?Sized>(template: &str, rng: &mut R, out: &mut String) {
     let mut bits = rng.random::<u64>();
     let mut used = 0;
-    let mut out = String::with_capacity(template.len());
     for c in template.chars() {
-        let digit = |bits: &mut u64, used: &mut u32, rng: &mut R| {
-            if *used >= 15 {
-                *bits = rng.random::<u64>();
-                *used = 0;
+        if matches!(c, '#' | '%') {
+            if used >= 15 {
+                bits = rng.random::<u64>();
+                used = 0;
             }
-            let d = (*bits % 10) as u8;
-            *bits /= 10;
-            *used += 1;
-            d
-        };
-        match c {
-            '#' => out.push(char::from(b'0' + digit(&mut bits, &mut used, rng))),
-            '%' => out.push(char::from(b'2' + digit(&mut bits, &mut used, rng) % 8)),
-            c => out.push(c),
+            let d = (bits % 10) as u8;
+            bits /= 10;
+            used += 1;
+            out.push(char::from(if c == '#' { b'0' + d } else { b'2' + d % 8 }));
+        } else {
+            out.push(c);
         }
     }
-    out
 }
 
 /// Lower-case ASCII letters and digits of `text`, accents folded, everything else dropped.
