@@ -79,7 +79,7 @@ fn quality(c: &mut Criterion) {
         .map(|i| {
             let r = generator.record(i);
             let properties: BTreeMap<String, Option<String>> = shape
-                .fields
+                .fields()
                 .iter()
                 .zip(&r.values)
                 .map(|(f, v)| (f.name.clone(), v.clone()))

@@ -4,12 +4,14 @@
 mod args;
 mod dupes;
 mod exit;
+mod generate;
 mod mock;
 mod probe;
 mod report;
 
 pub use args::{Cli, Command, DemoArgs};
 pub use exit::Exit;
+pub use generate::GenerateArgs;
 
 use std::path::Path;
 
@@ -53,6 +55,7 @@ pub async fn main(cli: Cli) -> Exit {
             out,
             threshold,
         } => dupes::dupes(&export, &id, out.as_ref(), threshold),
+        Command::Generate(args) => tokio::task::block_in_place(|| generate::run(&args)),
     }
 }
 

@@ -7,8 +7,8 @@
 //!
 //! - [`units`]: durations (`"500ms"`), rates (`"200/s"`) and fractions, parsed once, shared.
 //! - [`config`]: reading TOML files with errors that name the file, the key and the fix.
-//! - [`shape`]: what the data looks like (fields, kinds, null rates, labelled defects).
-//! - [`generate`]: records as a pure function of (shape, seed, index), and their Parquet writer.
+//! - [`shape`]: what the data looks like (objects, fields, kinds, relations, labelled defects).
+//! - [`generate`]: rows as a pure function of (shape, seed, index); datasets in parallel, to files.
 //! - [`parquet_out`]: Parquet files that appear under their final name only when complete.
 //! - [`measure`]: attempt and observation events (Parquet segments), HDR histograms, the ledger.
 //! - [`replay`]: the plan, the open-loop schedule, batching workers, retries, the HTTP client.

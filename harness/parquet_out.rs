@@ -53,15 +53,6 @@ impl ParquetOut {
         schema: SchemaRef,
         metadata: Vec<(String, String)>,
     ) -> Result<ParquetOut, ParquetOutError> {
-        let tmp = path.with_extension("parquet.tmp");
-        let io = |source| ParquetOutError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(io)?;
-        }
-        let file = File::create(&tmp).map_err(io)?;
         let props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .set_key_value_metadata(Some(
@@ -71,6 +62,24 @@ impl ParquetOut {
                     .collect(),
             ))
             .build();
+        ParquetOut::with_properties(path, schema, props)
+    }
+
+    /// Opens `<path>.tmp` with the caller's writer properties (encodings, metadata).
+    pub fn with_properties(
+        path: &Path,
+        schema: SchemaRef,
+        props: WriterProperties,
+    ) -> Result<ParquetOut, ParquetOutError> {
+        let tmp = path.with_extension("parquet.tmp");
+        let io = |source| ParquetOutError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let file = File::create(&tmp).map_err(io)?;
         let writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(|source| {
             ParquetOutError::Parquet {
                 path: path.to_path_buf(),

@@ -123,7 +123,7 @@ async fn run_in(
     let generator = Generator::new(Arc::clone(&plan.shape), plan.seed);
     let records_path = dir
         .join("data")
-        .join(format!("{}.parquet", plan.shape.object));
+        .join(format!("{}.parquet", plan.shape.object()));
     let mut writer = RecordWriter::create(&records_path, &plan.shape, plan.seed)?;
     for idx in 0..plan.records {
         writer.push(&generator.record(idx))?;

@@ -1,12 +1,20 @@
-//! The shape of the data: which fields a record has, what kind each is, how often each is empty,
-//! which locales names come from, and which defects are injected on purpose (and labelled).
+//! The shape of the data: which objects exist (companies, contacts, deals), their fields and
+//! kinds, how often each value is empty, how objects reference each other and how many of one
+//! exist per another, which locales names come from, and which defects are injected on purpose
+//! (and labelled).
 //!
-//! A shape holds distributions and formats, never personal values. This is the narrow contact
-//! shape the whole loop runs on; richer objects and relations build on the same types.
+//! A shape holds distributions and formats, never personal values.
 
+mod dist;
+mod file;
 mod spec;
 
-pub use spec::{Comparator, DefectRates, FieldKind, FieldSpec, Locale, Shape};
+pub use dist::{CountDist, NumberDist};
+pub use file::RESERVED;
+pub use spec::{
+    Comparator, DefectRates, FieldKind, FieldSpec, Layout, Locale, ObjectShape, Params,
+    PhoneFormat, Shape,
+};
 
 /// The demo's contact shape, embedded so `demo` needs no file.
 pub const DEMO_SHAPE: &str = include_str!("../datasets/shapes/contacts.toml");

@@ -60,6 +60,8 @@ pub enum Command {
         #[arg(long, value_name = "F", default_value_t = crate::quality::fuzzy::DEFAULT_THRESHOLD, value_parser = parse_fraction)]
         threshold: f64,
     },
+    /// Synthetic records with their ground truth from a shape file: one file per object.
+    Generate(super::generate::GenerateArgs),
 }
 
 /// Knobs that override the plan. Rates are fractions (0.02, not 2).

@@ -1,37 +1,56 @@
-//! [`Generator`]: (shape, seed, index) → [`Record`], with the defects it injected as labels.
+//! [`Generator`]: (shape, seed, object, index) → [`Record`], with the defects it injected as
+//! labels and, for near-duplicates, the row it duplicates.
+//!
+//! Each row draws from its own random stream, seeded from (seed, object, index); defects draw
+//! from a second stream, so a defect never shifts the values of the fields after it. A row's
+//! company and domain come from its owner's row (a contact works at its company), which is
+//! regenerated, not looked up.
 
 use std::sync::Arc;
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::{Rng, RngCore};
 
+use super::defects;
+use super::layout;
 use super::values::{self, Person};
-use crate::shape::{FieldKind, Shape};
+use crate::shape::{FieldKind, Layout, ObjectShape, Params, Shape};
 
-/// One synthetic record: its index, its stable external id, one value per shape field (`None`
-/// = empty in the source) and the labels of the defects injected into it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One synthetic row: its index, its stable external id, one value per field of its object
+/// (`None` = absent in the source), the labels of the defects injected into it, and for a
+/// near-duplicate the external id of the row it duplicates.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Record {
     pub idx: u64,
     pub external_id: String,
     pub values: Vec<Option<String>>,
     pub defects: Vec<String>,
+    pub dup_of: Option<String>,
 }
 
-/// Makes records from a shape and a seed. Cheap to clone; holds no per-record state.
+/// Makes rows of one object from a shape and a seed. Cheap to clone; holds no per-row state.
 #[derive(Debug, Clone)]
 pub struct Generator {
     shape: Arc<Shape>,
     seed: u64,
     seed_tag: u32,
+    object: usize,
 }
 
 impl Generator {
+    /// Rows of the shape's root object (contacts): what replay sends.
     pub fn new(shape: Arc<Shape>, seed: u64) -> Generator {
+        let root = shape.root;
+        Generator::for_object(shape, seed, root)
+    }
+
+    /// Rows of object number `object` of the shape.
+    pub fn for_object(shape: Arc<Shape>, seed: u64, object: usize) -> Generator {
+        assert!(object < shape.objects.len(), "object index out of range");
         Generator {
             seed_tag: (splitmix64(seed) >> 32) as u32,
             shape,
             seed,
+            object,
         }
     }
 
@@ -39,18 +58,132 @@ impl Generator {
         &self.shape
     }
 
+    pub fn shape_arc(&self) -> &Arc<Shape> {
+        &self.shape
+    }
+
+    /// The object this generator makes rows of.
+    pub fn object(&self) -> &ObjectShape {
+        &self.shape.objects[self.object]
+    }
+
+    pub fn object_index(&self) -> usize {
+        self.object
+    }
+
     pub fn seed(&self) -> u64 {
         self.seed
     }
 
-    /// The external id of record `idx`: unique per (seed, index), stable across runs.
+    /// The external id of row `idx`: unique per (object, seed, index), stable across runs.
     pub fn external_id(&self, idx: u64) -> String {
-        format!("{}-{:08x}-{idx}", self.shape.id_prefix, self.seed_tag)
+        self.id_of(self.object, idx)
     }
 
-    /// Record `idx`. The same (shape, seed, idx) always gives the same record.
+    /// The external id of row `idx` of object number `object`.
+    pub fn id_of(&self, object: usize, idx: u64) -> String {
+        format!(
+            "{}-{:08x}-{idx}",
+            self.shape.objects[object].id_prefix, self.seed_tag
+        )
+    }
+
+    /// Row `idx`. The same (shape, seed, object, idx) always gives the same row.
     pub fn record(&self, idx: u64) -> Record {
-        let mut rng = ChaCha8Rng::seed_from_u64(splitmix64(self.seed ^ splitmix64(idx ^ 0x5eed)));
+        let mut record = Record::default();
+        self.record_into(idx, &mut record);
+        record
+    }
+
+    /// Row `idx`, written over `record` and reusing its buffers: the same row as
+    /// [`record`](Self::record), without an allocation per value.
+    pub fn record_into(&self, idx: u64, record: &mut Record) {
+        record.idx = idx;
+        record.external_id.clear();
+        self.id_into(self.object, idx, &mut record.external_id);
+        record.defects.clear();
+        record.dup_of = None;
+        self.clean_into(idx, &mut record.values, &mut record.defects);
+        let mut rng = self.rng(idx, 0x00de_fec7);
+        defects::inject(self, record, &mut rng);
+    }
+
+    fn id_into(&self, object: usize, idx: u64, out: &mut String) {
+        use std::fmt::Write;
+        let _ = write!(
+            out,
+            "{}-{:08x}-{idx}",
+            self.shape.objects[object].id_prefix, self.seed_tag
+        );
+    }
+
+    /// Row `idx` before defects: values with their nulls and blanks, and the gap labels.
+    pub(crate) fn clean(&self, idx: u64) -> (Vec<Option<String>>, Vec<String>) {
+        let (mut values, mut labels) = (Vec::new(), Vec::new());
+        self.clean_into(idx, &mut values, &mut labels);
+        (values, labels)
+    }
+
+    fn clean_into(&self, idx: u64, out: &mut Vec<Option<String>>, labels: &mut Vec<String>) {
+        let object = self.object();
+        let (mut rng, mut person) = self.start(self.object, idx);
+        let owner = layout::owner_of(&self.shape, self.seed, self.object, idx);
+        if let Some((o, i)) = owner {
+            // A contact works at its company; a deal is with its company.
+            let (_, owner_person) = self.start(o, i);
+            person.company = owner_person.company;
+            person.domain = owner_person.domain;
+        }
+        out.resize(object.fields.len(), None);
+        for (field, slot) in object.fields.iter().zip(out.iter_mut()) {
+            // Every field draws the same number of values whatever its outcome, so one field's
+            // gap does not shift the values of the fields after it.
+            let gap = rng.random::<f64>();
+            let value = slot.get_or_insert_with(String::new);
+            value.clear();
+            values::make_into(field, &person, &mut rng, value);
+            match (&field.params, field.kind) {
+                (Params::Reference { target, .. }, _) => {
+                    let row = self.resolve(*target, idx, &mut rng);
+                    self.id_into(*target, row, value);
+                }
+                (_, FieldKind::ExternalId) => self.id_into(self.object, idx, value),
+                (_, FieldKind::Uuid) => value.push_str(&uuid(self.seed, self.object, idx)),
+                _ => {}
+            }
+            if field.unique {
+                *value = unique(field.kind, &field.params, std::mem::take(value), idx);
+            }
+            if gap < field.null_rate {
+                labels.push(format!("blank:{}", field.name));
+                *slot = None;
+            } else if gap < field.null_rate + field.blank_rate {
+                labels.push(format!("empty:{}", field.name));
+                value.clear();
+            }
+        }
+    }
+
+    /// The row of `target` that row `idx` of this object refers to: its owner, an owner further
+    /// up, or (from under the root's parent) one of the parent's root rows.
+    fn resolve(&self, target: usize, idx: u64, rng: &mut RowRng) -> u64 {
+        let draw = rng.random::<u64>();
+        let (mut object, mut row) = (self.object, idx);
+        while let Some((o, r)) = layout::owner_of(&self.shape, self.seed, object, row) {
+            (object, row) = (o, r);
+            if object == target {
+                return row;
+            }
+        }
+        // `object` is now the root's parent (validated): pick one of the rows it owns.
+        debug_assert_eq!(self.shape.objects[object].layout, Layout::ParentOfRoot);
+        let (first, count) = layout::root_rows_of_parent(&self.shape, self.seed, row);
+        first + draw % count
+    }
+
+    /// The random stream of row `idx` of `object` and the person it starts with.
+    fn start(&self, object: usize, idx: u64) -> (RowRng, Person) {
+        let mut rng = self.rng_of(object, idx, 0);
         let shape = &*self.shape;
         let draw = rng.random::<f64>();
         let locale = shape
@@ -60,46 +193,99 @@ impl Generator {
             .unwrap_or(&shape.locales[shape.locales.len() - 1])
             .0;
         let person = Person::new(locale, &mut rng);
-        let mut defects = Vec::new();
-        let mut out = Vec::with_capacity(shape.fields.len());
-        for field in &shape.fields {
-            // Every field draws the same number of random values whatever its outcome, so one
-            // field's null does not shift the values of the fields after it.
-            let is_null = rng.random::<f64>() < field.null_rate;
-            let labels_before = defects.len();
-            let mut value = values::make(field, &person, &mut rng);
-            match field.kind {
-                FieldKind::Email => {
-                    let (invalid, upper) = (rng.random::<f64>(), rng.random::<f64>());
-                    if invalid < shape.defects.invalid_email {
-                        value = value.replacen('@', "", 1);
-                        defects.push("invalid_email".to_string());
-                    }
-                    if upper < shape.defects.email_uppercase {
-                        value = value.to_uppercase();
-                        defects.push("email_uppercase".to_string());
-                    }
-                }
-                FieldKind::FirstName if rng.random::<f64>() < shape.defects.name_padded => {
-                    value = format!("  {value} ");
-                    defects.push("name_padded".to_string());
-                }
-                _ => {}
-            }
-            if is_null {
-                // A blank value carries no value defect, only the gap.
-                defects.truncate(labels_before);
-                defects.push(format!("blank:{}", field.name));
-                out.push(None);
-            } else {
-                out.push(Some(value));
-            }
+        (rng, person)
+    }
+
+    pub(crate) fn rng(&self, idx: u64, stream: u64) -> RowRng {
+        self.rng_of(self.object, idx, stream)
+    }
+
+    fn rng_of(&self, object: usize, idx: u64, stream: u64) -> RowRng {
+        let object_salt = splitmix64((object as u64) << 32 ^ stream);
+        RowRng(splitmix64(
+            self.seed ^ splitmix64(idx ^ 0x5eed) ^ object_salt,
+        ))
+    }
+}
+
+/// Makes a value unique by construction, from the row index.
+fn unique(kind: FieldKind, params: &Params, value: String, idx: u64) -> String {
+    match kind {
+        FieldKind::Email => match value.split_once('@') {
+            Some((local, domain)) => format!("{local}.{idx}@{domain}"),
+            None => format!("{value}.{idx}"),
+        },
+        FieldKind::Domain => match value.split_once('.') {
+            Some((name, tld)) => format!("{name}{idx}.{tld}"),
+            None => format!("{value}{idx}"),
+        },
+        FieldKind::Url => match value.split_once("www.") {
+            Some((scheme, rest)) => match rest.split_once('.') {
+                Some((name, tld)) => format!("{scheme}www.{name}{idx}.{tld}"),
+                None => format!("{value}{idx}"),
+            },
+            None => format!("{value}/{idx}"),
+        },
+        FieldKind::Company => format!("{value} {idx}"),
+        FieldKind::Integer => {
+            let min = match params {
+                Params::Number {
+                    dist: crate::shape::NumberDist::Uniform { min, .. },
+                    ..
+                } => *min as i64,
+                _ => 0,
+            };
+            (min + idx as i64).to_string()
         }
-        Record {
-            idx,
-            external_id: self.external_id(idx),
-            values: out,
-            defects,
+        // uuid and external ids are unique already.
+        _ => value,
+    }
+}
+
+/// A version-4-style UUID whose low 62 bits are a bijection of the row index: unique per object
+/// and seed without any bookkeeping.
+fn uuid(seed: u64, object: usize, idx: u64) -> String {
+    const M62: u64 = (1 << 62) - 1;
+    let mut x = (idx ^ splitmix64(seed ^ object as u64)) & M62;
+    x = x.wrapping_mul(0x9e37_79b9_7f4a_7c15) & M62;
+    x ^= x >> 31;
+    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9) & M62;
+    x ^= x >> 29;
+    let lo = x | (0b10 << 62);
+    let hi = (splitmix64(seed ^ idx ^ 0x0bad) & !0xf000) | 0x4000;
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        hi >> 32,
+        (hi >> 16) & 0xffff,
+        hi & 0xffff,
+        lo >> 48,
+        lo & 0xffff_ffff_ffff
+    )
+}
+
+/// A row's random stream: SplitMix64 over a per-row state. Tiny and fast (a row draws a few dozen
+/// numbers, so seeding cost matters more than period), passes BigCrush, and is defined here so
+/// the data cannot change under a dependency upgrade.
+#[derive(Debug, Clone)]
+pub(crate) struct RowRng(u64);
+
+impl RngCore for RowRng {
+    fn next_u32(&mut self) -> u32 {
+        (self.next_u64() >> 32) as u32
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn fill_bytes(&mut self, dst: &mut [u8]) {
+        for chunk in dst.chunks_mut(8) {
+            let bytes = self.next_u64().to_le_bytes();
+            chunk.copy_from_slice(&bytes[..chunk.len()]);
         }
     }
 }
@@ -110,6 +296,11 @@ pub(crate) fn splitmix64(mut x: u64) -> u64 {
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     x ^ (x >> 31)
+}
+
+/// A uniform draw in `[0, 1)` from 64 random bits.
+pub(crate) fn unit(bits: u64) -> f64 {
+    (bits >> 11) as f64 / (1u64 << 53) as f64
 }
 
 #[cfg(test)]
@@ -127,7 +318,7 @@ mod tests {
             let a = generator(seed).record(idx);
             let b = generator(seed).record(idx);
             prop_assert_eq!(&a, &b);
-            prop_assert_eq!(a.values.len(), Shape::demo().fields.len());
+            prop_assert_eq!(a.values.len(), Shape::demo().fields().len());
         }
     }
 
@@ -140,6 +331,16 @@ mod tests {
     }
 
     #[test]
+    fn uuids_are_unique_and_well_formed() {
+        let ids: std::collections::HashSet<_> = (0..20_000).map(|i| uuid(3, 1, i)).collect();
+        assert_eq!(ids.len(), 20_000);
+        let u = uuid(3, 1, 5);
+        assert_eq!(u.len(), 36);
+        assert_eq!(&u[14..15], "4");
+        assert!(matches!(&u[19..20], "8" | "9" | "a" | "b"), "{u}");
+    }
+
+    #[test]
     fn defect_and_gap_rates_follow_the_shape() {
         let g = generator(7);
         let n = 20_000;
@@ -148,7 +349,7 @@ mod tests {
         let mut non_ascii = 0;
         let phone = g
             .shape()
-            .fields
+            .fields()
             .iter()
             .position(|f| f.name == "phone")
             .unwrap();
@@ -158,7 +359,7 @@ mod tests {
                 phone_blank += 1;
                 assert!(r.defects.contains(&"blank:phone".to_string()));
             }
-            if r.defects.iter().any(|d| d == "email_uppercase") {
+            if r.defects.iter().any(|d| d.starts_with("email_uppercase:")) {
                 upper += 1;
             }
             if r.values[0].as_deref().is_some_and(|v| !v.is_ascii()) {

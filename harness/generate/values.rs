@@ -1,87 +1,237 @@
 //! Value makers per field kind and locale. A [`Person`] is drawn first so that a record's name,
 //! email, company domain, phone and country agree with each other, as they do in real CRMs.
+//! Kinds that need the row's identity (uuid, external id, references, unique suffixes) are made
+//! by `record.rs`; everything here depends only on the person, the field and the random stream.
 
-use fake::Fake;
-use fake::faker::address::raw::{BuildingNumber, CityName, StreetName};
-use fake::faker::company::raw::CompanyName;
-use fake::faker::job::raw::Title;
-use fake::faker::name::raw::{FirstName, LastName};
-use fake::locales::{DE_DE, EN, FR_FR, JA_JP, PT_BR};
 use rand::Rng;
 
-use crate::shape::{FieldKind, FieldSpec, Locale};
+use super::tables::tables;
+use crate::shape::{FieldKind, FieldSpec, Locale, Params, PhoneFormat};
 
-/// Calls a `fake` faker in the record's locale.
-macro_rules! in_locale {
-    ($faker:ident, $locale:expr, $rng:expr) => {
-        match $locale {
-            Locale::EnUs => $faker(EN).fake_with_rng::<String, _>($rng),
-            Locale::DeDe => $faker(DE_DE).fake_with_rng::<String, _>($rng),
-            Locale::FrFr => $faker(FR_FR).fake_with_rng::<String, _>($rng),
-            Locale::JaJp => $faker(JA_JP).fake_with_rng::<String, _>($rng),
-            Locale::PtBr => $faker(PT_BR).fake_with_rng::<String, _>($rng),
-        }
-    };
-}
-
-/// The coherent core of one record.
-#[derive(Debug, Clone)]
+/// The coherent core of one record: names, their ASCII slugs and the company, all borrowed from
+/// the locale's tables.
+#[derive(Debug, Clone, Copy)]
 pub struct Person {
     pub locale: Locale,
-    pub first: String,
-    pub last: String,
-    pub company: String,
+    pub first: &'static str,
+    pub last: &'static str,
+    first_slug: &'static str,
+    last_slug: &'static str,
+    pub company: &'static str,
+    /// The company's web domain (`acme.com`), coherent with `company`.
+    pub domain: &'static str,
 }
 
 impl Person {
     pub fn new<R: Rng + ?Sized>(locale: Locale, rng: &mut R) -> Person {
+        let t = tables(locale);
+        let first = &t.first[rng.random_range(0..t.first.len())];
+        let last = &t.last[rng.random_range(0..t.last.len())];
+        let company = &t.companies[rng.random_range(0..t.companies.len())];
         Person {
             locale,
-            first: in_locale!(FirstName, locale, rng),
-            last: in_locale!(LastName, locale, rng),
-            company: in_locale!(CompanyName, locale, rng),
+            first: first.text,
+            last: last.text,
+            first_slug: &first.slug,
+            last_slug: &last.slug,
+            company: &company.name,
+            domain: &company.domain,
         }
     }
 }
 
-/// A value for `field`, before nulls and defects are applied.
-pub fn make<R: Rng + ?Sized>(field: &FieldSpec, p: &Person, rng: &mut R) -> String {
+/// Appends a value for `field` to `out` (the generator reuses one buffer per column).
+pub fn make_into<R: Rng + ?Sized>(field: &FieldSpec, p: &Person, rng: &mut R, out: &mut String) {
+    use std::fmt::Write;
     let locale = p.locale;
-    match field.kind {
-        FieldKind::FirstName => p.first.clone(),
-        FieldKind::LastName => p.last.clone(),
-        FieldKind::Company => p.company.clone(),
-        FieldKind::Email => email(p, rng),
-        FieldKind::Phone => phone(locale, rng),
-        FieldKind::JobTitle => in_locale!(Title, Locale::EnUs, rng),
+    // Writing to a String cannot fail.
+    let _ = match field.kind {
+        FieldKind::FirstName => out.write_str(p.first),
+        FieldKind::LastName => out.write_str(p.last),
+        FieldKind::FullName => match locale {
+            Locale::JaJp => write!(out, "{} {}", p.last, p.first),
+            _ => write!(out, "{} {}", p.first, p.last),
+        },
+        FieldKind::Company => out.write_str(p.company),
+        FieldKind::Domain => out.write_str(p.domain),
+        FieldKind::Url => write!(out, "https://www.{}", p.domain),
+        FieldKind::Email => {
+            email_into(p, rng, out);
+            Ok(())
+        }
+        FieldKind::Phone => match field.params {
+            Params::Phone(PhoneFormat::E164) => out.write_str(&e164(&phone(locale, rng))),
+            Params::Phone(PhoneFormat::National) => out.write_str(&national(&phone(locale, rng))),
+            _ => {
+                fill_into(phone_template(locale, rng), rng, out);
+                Ok(())
+            }
+        },
+        FieldKind::Region => out.write_str(pick::<&str, _>(regions(locale), rng)),
+        FieldKind::Integer | FieldKind::Decimal => {
+            let Params::Number { dist, scale } = &field.params else {
+                unreachable!("validated: numbers have a distribution")
+            };
+            let x = dist.sample(rng.random::<f64>());
+            write!(out, "{:.*}", *scale as usize, x)
+        }
+        FieldKind::Boolean => {
+            let Params::Boolean { true_rate } = field.params else {
+                unreachable!("validated: booleans have a true rate")
+            };
+            out.write_str(if rng.random::<f64>() < true_rate {
+                "true"
+            } else {
+                "false"
+            })
+        }
+        FieldKind::Text => {
+            let Params::Text {
+                min_words,
+                max_words,
+            } = field.params
+            else {
+                unreachable!("validated: text has word counts")
+            };
+            let words = <fake::locales::EN as fake::locales::Data>::LOREM_WORD;
+            let n = rng.random_range(min_words..=max_words);
+            for i in 0..n {
+                if i > 0 {
+                    out.push(' ');
+                }
+                out.push_str(pick::<&str, _>(words, rng));
+            }
+            out.write_char('.')
+        }
+        // Made by the record, which knows the row's identity; a draw keeps the stream aligned.
+        FieldKind::Uuid | FieldKind::ExternalId | FieldKind::Reference => {
+            rng.random::<u64>();
+            Ok(())
+        }
+        FieldKind::JobTitle => out.write_str(pick(&tables(locale).titles, rng).as_str()),
         FieldKind::Street => {
-            let street = in_locale!(StreetName, locale, rng);
-            let number = in_locale!(BuildingNumber, locale, rng);
+            let street = pick(&tables(locale).streets, rng);
+            let number = rng.random_range(1..400u32);
             match locale {
-                Locale::EnUs | Locale::FrFr => format!("{number} {street}"),
-                _ => format!("{street} {number}"),
+                Locale::EnUs | Locale::FrFr => write!(out, "{number} {street}"),
+                _ => write!(out, "{street} {number}"),
             }
         }
-        FieldKind::City => in_locale!(CityName, locale, rng),
-        FieldKind::PostalCode => postal_code(locale, rng),
-        FieldKind::Country => country(locale).to_string(),
-        FieldKind::Enum => {
-            let draw = rng.random::<f64>();
-            field
-                .values
-                .iter()
-                .find(|(_, cum)| draw < *cum)
-                .map(|(v, _)| v.clone())
-                .unwrap_or_default()
+        FieldKind::City => out.write_str(pick(&tables(locale).cities, rng).as_str()),
+        FieldKind::PostalCode => {
+            fill_into(postal_template(locale), rng, out);
+            Ok(())
         }
-        FieldKind::Timestamp => {
-            let (from, span) = field
-                .range
-                .expect("validated: timestamp fields have a range");
+        FieldKind::Country => out.write_str(country(locale)),
+        FieldKind::Enum => {
+            let Params::Enum(values) = &field.params else {
+                unreachable!("validated: enums have values")
+            };
+            let draw = rng.random::<f64>();
+            if let Some((v, _)) = values.iter().find(|(_, cum)| draw < *cum) {
+                out.push_str(v);
+            }
+            Ok(())
+        }
+        FieldKind::Timestamp | FieldKind::Date => {
+            let Params::Time { from, span } = field.params else {
+                unreachable!("validated: dates have a range")
+            };
             let offset = span.mul_f64(rng.random::<f64>());
             let at = from + std::time::Duration::from_secs(offset.as_secs());
-            humantime::format_rfc3339_seconds(at).to_string()
+            let start = out.len();
+            let written = write!(out, "{}", humantime::format_rfc3339_seconds(at));
+            if field.kind == FieldKind::Date {
+                out.truncate(start + 10);
+            }
+            written
         }
+    };
+}
+
+/// A date (`2024-05-01`) or timestamp (`2024-05-01T12:00:00Z`).
+pub fn format_time(kind: FieldKind, at: std::time::SystemTime) -> String {
+    let mut text = humantime::format_rfc3339_seconds(at).to_string();
+    if kind == FieldKind::Date {
+        text.truncate(10);
+    }
+    text
+}
+
+/// `+1 (415) 555-0100` → `+14155550100`.
+pub fn e164(phone: &str) -> String {
+    let mut out = String::with_capacity(phone.len());
+    out.push('+');
+    out.extend(phone.chars().filter(char::is_ascii_digit));
+    out
+}
+
+/// Any spelling → the country code, a space, then groups of digits separated by dashes.
+fn national(phone: &str) -> String {
+    let digits = e164(phone);
+    let (cc, rest) = match digits.get(1..2) {
+        Some("1") => digits.split_at(2),
+        _ => digits.split_at(3.min(digits.len())),
+    };
+    let rest: Vec<String> = rest
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect();
+    format!("{cc} {}", rest.join("-"))
+}
+
+fn regions(locale: Locale) -> &'static [&'static str] {
+    match locale {
+        Locale::EnUs => &[
+            "California",
+            "Texas",
+            "New York",
+            "Florida",
+            "Illinois",
+            "Washington",
+            "Massachusetts",
+            "Georgia",
+            "Colorado",
+            "Ohio",
+        ],
+        Locale::DeDe => &[
+            "Bayern",
+            "Berlin",
+            "Nordrhein-Westfalen",
+            "Baden-Württemberg",
+            "Hessen",
+            "Niedersachsen",
+            "Sachsen",
+            "Hamburg",
+        ],
+        Locale::FrFr => &[
+            "Île-de-France",
+            "Auvergne-Rhône-Alpes",
+            "Occitanie",
+            "Hauts-de-France",
+            "Provence-Alpes-Côte d'Azur",
+            "Nouvelle-Aquitaine",
+            "Bretagne",
+        ],
+        Locale::JaJp => &[
+            "東京都",
+            "大阪府",
+            "神奈川県",
+            "愛知県",
+            "北海道",
+            "福岡県",
+            "京都府",
+        ],
+        Locale::PtBr => &[
+            "São Paulo",
+            "Rio de Janeiro",
+            "Minas Gerais",
+            "Bahia",
+            "Paraná",
+            "Rio Grande do Sul",
+            "Pernambuco",
+        ],
     }
 }
 
@@ -95,87 +245,97 @@ fn country(locale: Locale) -> &'static str {
     }
 }
 
-/// A postal code in the country's format (US ZIP, German/French PLZ/CP, Japanese, Brazilian CEP).
-fn postal_code<R: Rng + ?Sized>(locale: Locale, rng: &mut R) -> String {
-    let mut digits = |n: usize| digits(rng, n);
+/// The postal code format of the country (US ZIP, German/French PLZ/CP, Japanese, Brazilian CEP).
+fn postal_template(locale: Locale) -> &'static str {
     match locale {
-        Locale::EnUs | Locale::DeDe | Locale::FrFr => digits(5),
-        Locale::JaJp => format!("{}-{}", digits(3), digits(4)),
-        Locale::PtBr => format!("{}-{}", digits(5), digits(3)),
+        Locale::EnUs | Locale::DeDe | Locale::FrFr => "#####",
+        Locale::JaJp => "###-####",
+        Locale::PtBr => "#####-###",
     }
 }
 
-/// An email coherent with the person: `first.last@companydomain` or a free-mail address.
-fn email<R: Rng + ?Sized>(p: &Person, rng: &mut R) -> String {
-    let first = ascii_slug(&p.first);
-    let last = ascii_slug(&p.last);
+/// Appends an email coherent with the person: `first.last@companydomain` or a free-mail address.
+fn email_into<R: Rng + ?Sized>(p: &Person, rng: &mut R, out: &mut String) {
+    use std::fmt::Write;
+    let (first, last) = (p.first_slug, p.last_slug);
     let n: u32 = rng.random_range(1..1000);
-    let local = match (first.is_empty(), last.is_empty(), rng.random_range(0..3)) {
-        (false, false, 0) => format!("{first}.{last}"),
-        (false, false, 1) => format!("{}{last}", &first[..1]),
-        (false, false, _) => format!("{first}.{last}{n}"),
-        _ => format!("user{n}{}", rng.random_range(1000..9999)),
-    };
-    let slug = ascii_slug(&p.company);
-    let tld = match p.locale {
-        Locale::EnUs => "com",
-        Locale::DeDe => "de",
-        Locale::FrFr => "fr",
-        Locale::JaJp => "jp",
-        Locale::PtBr => "com.br",
-    };
-    let free = ["gmail.com", "outlook.com", "yahoo.com", "proton.me"];
-    let domain = if slug.len() >= 3 && rng.random_bool(0.7) {
-        format!("{}.{tld}", &slug[..slug.len().min(20)])
+    let style = rng.random_range(0..3);
+    let domain = if rng.random_bool(0.7) {
+        p.domain
     } else {
-        free[rng.random_range(0..free.len())].to_string()
+        FREE_MAIL[rng.random_range(0..FREE_MAIL.len())]
     };
-    format!("{local}@{domain}")
-}
-
-/// A phone number with its country code, in one of the national spellings people type.
-fn phone<R: Rng + ?Sized>(locale: Locale, rng: &mut R) -> String {
-    let mut digits = |n: usize| digits(rng, n);
-    match locale {
-        Locale::EnUs => {
-            let (area, a, b) = (
-                format!("{}{}", 2 + (digits(1).as_bytes()[0] - b'0') % 8, digits(2)),
-                digits(3),
-                digits(4),
-            );
-            match a.as_bytes()[0] % 3 {
-                0 => format!("+1 ({area}) {a}-{b}"),
-                1 => format!("+1 {area}-{a}-{b}"),
-                _ => format!("+1{area}{a}{b}"),
+    if first.is_empty() || last.is_empty() {
+        let _ = write!(out, "user{n}{}", rng.random_range(1000..9999));
+    } else {
+        match style {
+            0 => {
+                out.push_str(first);
+                out.push('.');
+                out.push_str(last);
+            }
+            1 => {
+                out.push_str(&first[..1]);
+                out.push_str(last);
+            }
+            _ => {
+                let _ = write!(out, "{first}.{last}{n}");
             }
         }
-        Locale::DeDe => format!(
-            "+49 {} {}",
-            30 + (digits(1).as_bytes()[0] - b'0') as u32 * 10,
-            digits(7)
-        ),
-        Locale::FrFr => format!(
-            "+33 {} {} {} {} {}",
-            1 + (digits(1).as_bytes()[0] - b'0') % 5,
-            digits(2),
-            digits(2),
-            digits(2),
-            digits(2)
-        ),
-        Locale::JaJp => format!("+81 3-{}-{}", digits(4), digits(4)),
-        Locale::PtBr => format!("+55 11 9{}-{}", digits(4), digits(4)),
     }
+    out.push('@');
+    out.push_str(domain);
 }
 
-/// `n` random decimal digits.
-fn digits<R: Rng + ?Sized>(rng: &mut R, n: usize) -> String {
-    (0..n)
-        .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
-        .collect()
+fn pick<'a, T, R: Rng + ?Sized>(items: &'a [T], rng: &mut R) -> &'a T {
+    &items[rng.random_range(0..items.len())]
+}
+
+/// Free-mail domains: where a second address of the same person often lives.
+pub const FREE_MAIL: [&str; 4] = ["gmail.com", "outlook.com", "yahoo.com", "proton.me"];
+
+/// A phone number with its country code, in one of the national spellings people type.
+pub fn phone<R: Rng + ?Sized>(locale: Locale, rng: &mut R) -> String {
+    let mut out = String::with_capacity(20);
+    fill_into(phone_template(locale, rng), rng, &mut out);
+    out
+}
+
+/// One of the country's phone spellings. In the templates `#` is any digit and `%` a digit from
+/// 2 to 9.
+fn phone_template<R: Rng + ?Sized>(locale: Locale, rng: &mut R) -> &'static str {
+    let templates: &[&str] = match locale {
+        Locale::EnUs => &["+1 (%##) ###-####", "+1 %##-###-####", "+1%#########"],
+        Locale::DeDe => &["+49 %0 #######", "+49 %0 ########"],
+        Locale::FrFr => &["+33 % ## ## ## ##"],
+        Locale::JaJp => &["+81 3-####-####"],
+        Locale::PtBr => &["+55 11 9####-####"],
+    };
+    templates[rng.random_range(0..templates.len())]
+}
+
+/// Appends `template` with `#` (any digit) and `%` (2 to 9) filled in; 15 digits per draw.
+fn fill_into<R: Rng + ?Sized>(template: &str, rng: &mut R, out: &mut String) {
+    let mut bits = rng.random::<u64>();
+    let mut used = 0;
+    for c in template.chars() {
+        if matches!(c, '#' | '%') {
+            if used >= 15 {
+                bits = rng.random::<u64>();
+                used = 0;
+            }
+            let d = (bits % 10) as u8;
+            bits /= 10;
+            used += 1;
+            out.push(char::from(if c == '#' { b'0' + d } else { b'2' + d % 8 }));
+        } else {
+            out.push(c);
+        }
+    }
 }
 
 /// Lower-case ASCII letters and digits of `text`, accents folded, everything else dropped.
-fn ascii_slug(text: &str) -> String {
+pub fn ascii_slug(text: &str) -> String {
     text.chars()
         .filter_map(|c| {
             let c = match c {

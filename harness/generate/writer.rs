@@ -1,8 +1,12 @@
-//! Writes generated records with their ground truth to Parquet: `record_idx`, `external_id`,
-//! one UTF-8 column per shape field (null = empty in the source) and `defects` (comma-separated
-//! labels). The shape and seed travel in the file's key-value metadata, so a file says how to
-//! make it again. Rows are buffered into record batches: memory does not grow with the count.
+//! Writes generated rows of one object with their ground truth, as Parquet (default), CSV or
+//! NDJSON: `record_idx`, `external_id`, one UTF-8 column per field (null = absent in the source),
+//! `defects` (comma-separated labels) and `dup_of` (the external id a near-duplicate copies, else
+//! null). A Parquet file carries the shape, seed and object in its key-value metadata, so it says
+//! how to make it again. Files appear under their final name only when complete; rows are
+//! buffered in record batches, so memory does not grow with the row count.
 
+use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -10,29 +14,71 @@ use arrow_array::builder::{StringBuilder, UInt64Builder};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
+use parquet::basic::Compression;
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+
 use super::Record;
 use crate::parquet_out::{ParquetOut, ParquetOutError};
-use crate::shape::Shape;
+use crate::shape::{FieldKind, ObjectShape, Shape};
 
 const BATCH_ROWS: usize = 8192;
 
-/// The Arrow schema of a shape's records.
+/// The file format of generated rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Format {
+    #[default]
+    Parquet,
+    Csv,
+    Ndjson,
+}
+
+impl Format {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Parquet => "parquet",
+            Format::Csv => "csv",
+            Format::Ndjson => "ndjson",
+        }
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Format, String> {
+        match s {
+            "parquet" => Ok(Format::Parquet),
+            "csv" => Ok(Format::Csv),
+            "ndjson" | "jsonl" => Ok(Format::Ndjson),
+            _ => Err(format!("{s:?}: the format is parquet, csv or ndjson")),
+        }
+    }
+}
+
+/// The Arrow schema of the root object's rows.
 pub fn record_schema(shape: &Shape) -> SchemaRef {
+    object_schema(shape.root())
+}
+
+/// The Arrow schema of one object's rows.
+pub fn object_schema(object: &ObjectShape) -> SchemaRef {
     let mut fields = vec![
         Field::new("record_idx", DataType::UInt64, false),
         Field::new("external_id", DataType::Utf8, false),
     ];
     fields.extend(
-        shape
+        object
             .fields
             .iter()
             .map(|f| Field::new(&f.name, DataType::Utf8, true)),
     );
     fields.push(Field::new("defects", DataType::Utf8, false));
+    fields.push(Field::new("dup_of", DataType::Utf8, true));
     Arc::new(Schema::new(fields))
 }
 
-/// Streams records into one Parquet file.
+/// Streams rows of one object into one file.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -57,60 +103,201 @@ pub fn record_schema(shape: &Shape) -> SchemaRef {
 /// assert_eq!(rows, 100);
 /// ```
 pub struct RecordWriter {
-    out: ParquetOut,
+    sink: Sink,
     schema: SchemaRef,
-    idx: UInt64Builder,
-    ids: StringBuilder,
-    columns: Vec<StringBuilder>,
-    defects: StringBuilder,
-    buffered: usize,
+    batch: BatchBuilder,
+    line: String,
+}
+
+enum Sink {
+    Parquet(Box<ParquetOut>),
+    Text {
+        out: BufWriter<File>,
+        tmp: PathBuf,
+        path: PathBuf,
+        format: Format,
+    },
 }
 
 impl std::fmt::Debug for RecordWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RecordWriter")
-            .field("out", &self.out)
-            .finish()
+        let path = match &self.sink {
+            Sink::Parquet(out) => format!("{out:?}"),
+            Sink::Text { path, .. } => path.display().to_string(),
+        };
+        f.debug_struct("RecordWriter").field("out", &path).finish()
     }
 }
 
 impl RecordWriter {
+    /// A Parquet file of the shape's root object.
     pub fn create(path: &Path, shape: &Shape, seed: u64) -> Result<RecordWriter, ParquetOutError> {
-        let schema = record_schema(shape);
-        let metadata = vec![
-            ("syncproof.shape".to_string(), shape.source_text.clone()),
-            ("syncproof.seed".to_string(), seed.to_string()),
-            ("syncproof.object".to_string(), shape.object.clone()),
-        ];
+        RecordWriter::create_for(path, shape, shape.root, seed, Format::Parquet)
+    }
+
+    /// A file of object number `object`, in `format`.
+    pub fn create_for(
+        path: &Path,
+        shape: &Shape,
+        object: usize,
+        seed: u64,
+        format: Format,
+    ) -> Result<RecordWriter, ParquetOutError> {
+        let spec = &shape.objects[object];
+        let schema = object_schema(spec);
+        let io = |source| ParquetOutError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let sink = match format {
+            Format::Parquet => Sink::Parquet(Box::new(ParquetOut::with_properties(
+                path,
+                Arc::clone(&schema),
+                parquet_properties(shape, object, seed),
+            )?)),
+            Format::Csv | Format::Ndjson => {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(io)?;
+                }
+                let tmp = path.with_extension(format!("{}.tmp", format.extension()));
+                let mut out = BufWriter::with_capacity(1 << 20, File::create(&tmp).map_err(io)?);
+                if format == Format::Csv {
+                    let header: Vec<String> =
+                        schema.fields().iter().map(|f| csv_cell(f.name())).collect();
+                    writeln!(out, "{}", header.join(",")).map_err(io)?;
+                }
+                Sink::Text {
+                    out,
+                    tmp,
+                    path: path.to_path_buf(),
+                    format,
+                }
+            }
+        };
         Ok(RecordWriter {
-            out: ParquetOut::create(path, Arc::clone(&schema), metadata)?,
+            sink,
+            batch: BatchBuilder::new(Arc::clone(&schema)),
             schema,
-            idx: UInt64Builder::new(),
-            ids: StringBuilder::new(),
-            columns: shape.fields.iter().map(|_| StringBuilder::new()).collect(),
-            defects: StringBuilder::new(),
-            buffered: 0,
+            line: String::new(),
         })
     }
 
     pub fn push(&mut self, record: &Record) -> Result<(), ParquetOutError> {
-        self.idx.append_value(record.idx);
-        self.ids.append_value(&record.external_id);
-        for (column, value) in self.columns.iter_mut().zip(&record.values) {
-            column.append_option(value.as_deref());
+        if let Sink::Text {
+            out, path, format, ..
+        } = &mut self.sink
+        {
+            self.line.clear();
+            match format {
+                Format::Csv => csv_line(&mut self.line, record),
+                _ => json_line(&mut self.line, &self.schema, record),
+            }
+            return out
+                .write_all(self.line.as_bytes())
+                .map_err(|source| ParquetOutError::Io {
+                    path: path.clone(),
+                    source,
+                });
         }
-        self.defects.append_value(record.defects.join(","));
-        self.buffered += 1;
-        if self.buffered >= BATCH_ROWS {
+        self.batch.push(record);
+        if self.batch.len() >= BATCH_ROWS {
             self.flush()?;
         }
         Ok(())
     }
 
     fn flush(&mut self) -> Result<(), ParquetOutError> {
-        if self.buffered == 0 {
+        let Sink::Parquet(out) = &mut self.sink else {
+            return Ok(());
+        };
+        if self.batch.is_empty() {
             return Ok(());
         }
+        out.write(&self.batch.finish())
+    }
+
+    /// Flushes, closes and renames the file into place.
+    pub fn finish(mut self) -> Result<PathBuf, ParquetOutError> {
+        self.flush()?;
+        match self.sink {
+            Sink::Parquet(out) => out.close(),
+            Sink::Text { out, tmp, path, .. } => {
+                let io = |source| ParquetOutError::Io {
+                    path: path.clone(),
+                    source,
+                };
+                let file = out.into_inner().map_err(|e| io(e.into_error()))?;
+                file.sync_all().map_err(io)?;
+                std::fs::rename(&tmp, &path).map_err(io)?;
+                Ok(path)
+            }
+        }
+    }
+}
+
+/// Arrow columns of one object's rows, filled row by row; what a worker thread hands the writer.
+#[derive(Debug)]
+pub struct BatchBuilder {
+    schema: SchemaRef,
+    idx: UInt64Builder,
+    ids: StringBuilder,
+    columns: Vec<StringBuilder>,
+    defects: StringBuilder,
+    dup_of: StringBuilder,
+    rows: usize,
+    labels: String,
+}
+
+impl BatchBuilder {
+    /// Columns for `schema` (from [`object_schema`]).
+    pub fn new(schema: SchemaRef) -> BatchBuilder {
+        BatchBuilder::with_capacity(schema, 0)
+    }
+
+    /// Columns sized for `rows` rows, so filling them never reallocates on typical values.
+    pub fn with_capacity(schema: SchemaRef, rows: usize) -> BatchBuilder {
+        let n_fields = schema.fields().len() - 4;
+        let text = |bytes: usize| StringBuilder::with_capacity(rows, rows * bytes);
+        BatchBuilder {
+            schema,
+            idx: UInt64Builder::with_capacity(rows),
+            ids: text(24),
+            columns: (0..n_fields).map(|_| text(24)).collect(),
+            defects: text(4),
+            dup_of: text(1),
+            rows: 0,
+            labels: String::new(),
+        }
+    }
+
+    pub fn push(&mut self, record: &Record) {
+        self.idx.append_value(record.idx);
+        self.ids.append_value(&record.external_id);
+        for (column, value) in self.columns.iter_mut().zip(&record.values) {
+            column.append_option(value.as_deref());
+        }
+        self.labels.clear();
+        for (i, label) in record.defects.iter().enumerate() {
+            if i > 0 {
+                self.labels.push(',');
+            }
+            self.labels.push_str(label);
+        }
+        self.defects.append_value(&self.labels);
+        self.dup_of.append_option(record.dup_of.as_deref());
+        self.rows += 1;
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// The rows pushed so far, as one batch; the builder starts empty again.
+    pub fn finish(&mut self) -> RecordBatch {
         let mut arrays: Vec<ArrayRef> =
             vec![Arc::new(self.idx.finish()), Arc::new(self.ids.finish())];
         arrays.extend(
@@ -119,15 +306,102 @@ impl RecordWriter {
                 .map(|c| Arc::new(c.finish()) as ArrayRef),
         );
         arrays.push(Arc::new(self.defects.finish()));
-        let batch = RecordBatch::try_new(Arc::clone(&self.schema), arrays)
-            .expect("builders match the schema by construction");
-        self.buffered = 0;
-        self.out.write(&batch)
+        arrays.push(Arc::new(self.dup_of.finish()));
+        self.rows = 0;
+        RecordBatch::try_new(Arc::clone(&self.schema), arrays)
+            .expect("builders match the schema by construction")
     }
+}
 
-    /// Flushes, closes and renames the file into place.
-    pub fn finish(mut self) -> Result<PathBuf, ParquetOutError> {
-        self.flush()?;
-        self.out.close()
+/// How a generated object's Parquet file is encoded, with the shape, seed and object in its
+/// key-value metadata. Dictionaries only where values repeat (names, cities, enums, defects): on
+/// unique columns (ids, emails, phones) they cost time and fall back anyway. Statistics per
+/// column chunk, not per page: readers prune by row group.
+pub(crate) fn parquet_properties(shape: &Shape, object: usize, seed: u64) -> WriterProperties {
+    let spec = &shape.objects[object];
+    let metadata = vec![
+        KeyValue::new("syncproof.shape".to_string(), shape.source_text.clone()),
+        KeyValue::new("syncproof.seed".to_string(), seed.to_string()),
+        KeyValue::new("syncproof.object".to_string(), spec.name.clone()),
+    ];
+    let mut props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_dictionary_enabled(false)
+        .set_statistics_enabled(EnabledStatistics::Chunk)
+        .set_key_value_metadata(Some(metadata))
+        .set_column_dictionary_enabled(ColumnPath::from("defects"), true);
+    for f in spec.fields.iter().filter(|f| repeats(f.kind)) {
+        props = props.set_column_dictionary_enabled(ColumnPath::from(f.name.as_str()), true);
     }
+    props.build()
+}
+
+/// Kinds whose values repeat often enough for a Parquet dictionary to pay.
+fn repeats(kind: FieldKind) -> bool {
+    matches!(
+        kind,
+        FieldKind::FirstName
+            | FieldKind::LastName
+            | FieldKind::Company
+            | FieldKind::JobTitle
+            | FieldKind::City
+            | FieldKind::Region
+            | FieldKind::Country
+            | FieldKind::Enum
+            | FieldKind::Boolean
+    )
+}
+
+/// RFC 4180: quoted when it holds a comma, quote or line break; quotes doubled. An absent value
+/// is an empty cell, a blank one `""`.
+fn csv_cell(value: &str) -> String {
+    if value.is_empty() || value.contains([',', '"', '\n', '\r']) || value.trim() != value {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_string()
+    }
+}
+
+fn csv_line(line: &mut String, r: &Record) {
+    line.push_str(&r.idx.to_string());
+    line.push(',');
+    line.push_str(&csv_cell(&r.external_id));
+    for v in &r.values {
+        line.push(',');
+        if let Some(v) = v {
+            line.push_str(&csv_cell(v));
+        }
+    }
+    line.push(',');
+    let defects = r.defects.join(",");
+    if !defects.is_empty() {
+        line.push_str(&csv_cell(&defects));
+    }
+    line.push(',');
+    if let Some(d) = &r.dup_of {
+        line.push_str(&csv_cell(d));
+    }
+    line.push('\n');
+}
+
+fn json_line(line: &mut String, schema: &Schema, r: &Record) {
+    let s = |v: &str| serde_json::to_string(v).expect("strings serialise");
+    let names = schema.fields();
+    line.push_str(&format!(
+        "{{\"record_idx\":{},\"external_id\":{}",
+        r.idx,
+        s(&r.external_id)
+    ));
+    for (field, v) in names[2..].iter().zip(&r.values) {
+        line.push_str(&format!(
+            ",{}:{}",
+            s(field.name()),
+            v.as_deref().map_or("null".to_string(), s)
+        ));
+    }
+    line.push_str(&format!(
+        ",\"defects\":{},\"dup_of\":{}}}\n",
+        s(&r.defects.join(",")),
+        r.dup_of.as_deref().map_or("null".to_string(), s)
+    ));
 }

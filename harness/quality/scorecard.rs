@@ -97,7 +97,7 @@ impl Scorecard {
     pub fn new(shape: &Shape) -> Scorecard {
         Scorecard {
             fields: shape
-                .fields
+                .fields()
                 .iter()
                 .map(|f| FieldScore {
                     name: f.name.clone(),
@@ -130,7 +130,7 @@ impl Scorecard {
             self.duplicated_records += 1;
         }
         for ((spec, score), value) in shape
-            .fields
+            .fields()
             .iter()
             .zip(&mut self.fields)
             .zip(&source.values)
@@ -215,7 +215,7 @@ mod tests {
         edit: impl Fn(&str, &str) -> Option<String>,
     ) -> TargetCopy {
         let properties: BTreeMap<String, Option<String>> = shape
-            .fields
+            .fields()
             .iter()
             .zip(&r.values)
             .map(|(f, v)| (f.name.clone(), v.as_deref().and_then(|v| edit(&f.name, v))))
@@ -270,20 +270,25 @@ mod tests {
     #[test]
     fn validity_splits_what_the_source_carried_from_what_the_integration_caused() {
         let mut shape = Shape::demo();
-        shape.defects.invalid_email = 0.2;
+        let root = shape.root;
+        shape.objects[root].defects.invalid_email = 0.2;
         let g = Generator::new(Arc::new(shape.clone()), 3);
         let mut card = Scorecard::new(&shape);
         let (mut carried, mut caused) = (0, 0);
         for i in 0..200 {
             let r = g.record(i);
-            let source_bad = r.defects.iter().any(|d| d == "invalid_email");
+            let source_bad = r.defects.iter().any(|d| d.starts_with("invalid_email"));
             // The integration breaks every 7th phone (drops its country code's `+`) and
             // passes emails through unchanged.
             let copy = copy_of(&shape, &r, i, |name, v| match name {
                 "phone" if i % 7 == 0 => Some(v.replace('+', "")),
                 _ => Some(v.to_string()),
             });
-            let phone = shape.fields.iter().position(|f| f.name == "phone").unwrap();
+            let phone = shape
+                .fields()
+                .iter()
+                .position(|f| f.name == "phone")
+                .unwrap();
             let is_phone = super::super::validity::is_phone;
             let broken = r.values[phone]
                 .as_deref()

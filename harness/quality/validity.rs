@@ -108,9 +108,11 @@ mod tests {
             name: "f".into(),
             kind,
             null_rate,
+            blank_rate: 0.0,
+            unique: false,
+            max_length: None,
             comparator: Comparator::Exact,
-            values: Vec::new(),
-            range: None,
+            params: crate::shape::Params::None,
         }
     }
 

@@ -144,7 +144,7 @@ async fn send_batch(
         .iter()
         .map(|(i, _)| ctx.generator.record(*i))
         .collect();
-    let fields = &ctx.generator.shape().fields;
+    let fields = ctx.generator.shape().fields();
     let body = batch_upsert_body(
         &ctx.id_property,
         records.iter().map(|r| {

@@ -1,12 +1,12 @@
-//! The shape file's serde form and the validated [`Shape`] built from it. Validation happens once
-//! here, so the generator can trust every rate and every enum weight it is given.
+//! The validated [`Shape`]: objects, their fields and relations, locales and labelled defects.
+//! Everything here has been checked by `file.rs`, so the generator trusts every rate, weight and
+//! reference it is given.
 
 use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
 
-use crate::config::{ConfigError, Source};
-use crate::units::fraction;
+use super::dist::{CountDist, NumberDist};
 
 /// What a field holds; decides how it is generated and how it is compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -14,16 +14,28 @@ use crate::units::fraction;
 pub enum FieldKind {
     FirstName,
     LastName,
+    FullName,
     Email,
     Phone,
     Company,
+    Domain,
+    Url,
     JobTitle,
     Street,
     City,
+    Region,
     PostalCode,
     Country,
     Enum,
+    Integer,
+    Decimal,
+    Boolean,
+    Date,
     Timestamp,
+    Text,
+    Uuid,
+    ExternalId,
+    Reference,
 }
 
 /// How a target value is judged equal to the source value.
@@ -46,12 +58,44 @@ impl FieldKind {
     /// The comparator a field of this kind gets unless the shape says otherwise.
     pub fn default_comparator(self) -> Comparator {
         match self {
-            FieldKind::Email => Comparator::CaseInsensitive,
+            FieldKind::Email | FieldKind::Domain | FieldKind::Url => Comparator::CaseInsensitive,
             FieldKind::Phone => Comparator::E164,
             FieldKind::Timestamp => Comparator::Time,
-            FieldKind::FirstName | FieldKind::LastName | FieldKind::Company => Comparator::Trimmed,
+            FieldKind::FirstName
+            | FieldKind::LastName
+            | FieldKind::FullName
+            | FieldKind::Company => Comparator::Trimmed,
             _ => Comparator::Exact,
         }
+    }
+
+    /// Kinds whose values the generator can make unique by construction.
+    pub fn can_be_unique(self) -> bool {
+        matches!(
+            self,
+            FieldKind::Email
+                | FieldKind::Domain
+                | FieldKind::Url
+                | FieldKind::Company
+                | FieldKind::Integer
+                | FieldKind::Uuid
+                | FieldKind::ExternalId
+        )
+    }
+
+    /// Kinds that hold human text, where unicode edge cases and over-long values are injected.
+    pub fn is_text(self) -> bool {
+        matches!(
+            self,
+            FieldKind::FirstName
+                | FieldKind::LastName
+                | FieldKind::FullName
+                | FieldKind::Company
+                | FieldKind::JobTitle
+                | FieldKind::Street
+                | FieldKind::City
+                | FieldKind::Text
+        )
     }
 }
 
@@ -70,48 +114,76 @@ pub enum Locale {
     PtBr,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ShapeFile {
-    object: String,
-    #[serde(default = "default_prefix")]
-    id_prefix: String,
-    locales: Vec<LocaleWeight>,
-    fields: Vec<FieldFile>,
-    #[serde(default)]
-    defects: DefectRates,
+/// How phone numbers are spelt.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhoneFormat {
+    /// The spellings people type: `+1 (415) 555-0100`, `+1 415-555-0100`, `+14155550100`.
+    #[default]
+    Mixed,
+    /// Always `+<country><number>`, no separators.
+    E164,
+    /// The national spelling with its country code and separators.
+    National,
 }
 
-fn default_prefix() -> String {
-    "sp".to_string()
+/// What the generator needs for one field kind beyond the kind itself.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Params {
+    None,
+    /// Enum values with cumulative weights (last is 1.0).
+    Enum(Vec<(String, f64)>),
+    /// Integer or decimal: the distribution and the digits after the point.
+    Number {
+        dist: NumberDist,
+        scale: u32,
+    },
+    /// Share of `true`.
+    Boolean {
+        true_rate: f64,
+    },
+    /// Date or timestamp range.
+    Time {
+        from: SystemTime,
+        span: Duration,
+    },
+    /// Free text: words per value.
+    Text {
+        min_words: u32,
+        max_words: u32,
+    },
+    Phone(PhoneFormat),
+    /// A reference to another object, by its index in [`Shape::objects`]. `per_target`, when
+    /// set, makes this the *owning* reference: this object's rows are laid out under the target's
+    /// rows, so many of this object exist per target row.
+    Reference {
+        target: usize,
+        per_target: Option<CountDist>,
+    },
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LocaleWeight {
-    locale: Locale,
-    weight: f64,
+/// One field of an object, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldSpec {
+    pub name: String,
+    pub kind: FieldKind,
+    /// Share of rows whose value is absent (null in the files, "not set" in a CRM).
+    pub null_rate: f64,
+    /// Share of rows whose value is an empty string (present but blank).
+    pub blank_rate: f64,
+    /// Values never repeat within the object (nulls aside).
+    pub unique: bool,
+    /// The vendor's field limit, in characters; `over_long` defects exceed it.
+    pub max_length: Option<usize>,
+    pub comparator: Comparator,
+    pub params: Params,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FieldFile {
-    name: String,
-    kind: FieldKind,
-    #[serde(default)]
-    null_rate: f64,
-    compare: Option<Comparator>,
-    #[serde(default)]
-    values: Vec<EnumValue>,
-    from: Option<String>,
-    to: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EnumValue {
-    value: String,
-    weight: f64,
+impl FieldSpec {
+    /// A field that may never be absent: `missing_required` defects blank it on purpose.
+    pub fn required(&self) -> bool {
+        self.null_rate == 0.0 && self.blank_rate == 0.0
+    }
 }
 
 /// Rates of the defects the generator injects on purpose; each is labelled on the record.
@@ -124,206 +196,146 @@ pub struct DefectRates {
     /// First name with surrounding whitespace.
     #[serde(default)]
     pub name_padded: f64,
-    /// Email with its `@` missing.
+    /// Email that no CRM can validate (`@` missing, doubled, spaces).
     #[serde(default)]
     pub invalid_email: f64,
+    /// A near-duplicate of an earlier row (`dup_of` names it): typo, case, whitespace, swapped
+    /// names, nickname, other email domain or reformatted phone.
+    #[serde(default)]
+    pub near_duplicate: f64,
+    /// Phone with letters, too few digits or no country code.
+    #[serde(default)]
+    pub malformed_phone: f64,
+    /// A text value longer than its field's `max_length`.
+    #[serde(default)]
+    pub over_long: f64,
+    /// Emoji, right-to-left text or combining marks in a text value.
+    #[serde(default)]
+    pub unicode_edge: f64,
+    /// A required field left empty.
+    #[serde(default)]
+    pub missing_required: f64,
+    /// A reference to a row that does not exist.
+    #[serde(default)]
+    pub orphan_reference: f64,
+    /// A date or timestamp outside its declared range.
+    #[serde(default)]
+    pub out_of_range_date: f64,
 }
 
-/// One field of the shape, validated.
+impl DefectRates {
+    /// Every rate with its key, for validation.
+    pub fn entries(&self) -> [(&'static str, f64); 10] {
+        [
+            ("email_uppercase", self.email_uppercase),
+            ("name_padded", self.name_padded),
+            ("invalid_email", self.invalid_email),
+            ("near_duplicate", self.near_duplicate),
+            ("malformed_phone", self.malformed_phone),
+            ("over_long", self.over_long),
+            ("unicode_edge", self.unicode_edge),
+            ("missing_required", self.missing_required),
+            ("orphan_reference", self.orphan_reference),
+            ("out_of_range_date", self.out_of_range_date),
+        ]
+    }
+}
+
+/// How many rows of an object exist, given the root's row count.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FieldSpec {
+pub enum Layout {
+    /// The root object: `--records` rows, indices `0..records`.
+    Root,
+    /// The object the root's owning reference points at (companies for contacts): laid out in
+    /// blocks of root rows, one row per run of root rows.
+    ParentOfRoot,
+    /// Rows laid out under another object's rows via this object's owning reference field.
+    ChildOf { owner: usize, field: usize },
+}
+
+/// One CRM object (company, contact, deal), validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectShape {
     pub name: String,
-    pub kind: FieldKind,
-    pub null_rate: f64,
-    pub comparator: Comparator,
-    /// Enum values with cumulative weights (last is 1.0); empty for other kinds.
-    pub values: Vec<(String, f64)>,
-    /// Timestamp range.
-    pub range: Option<(SystemTime, Duration)>,
+    pub id_prefix: String,
+    pub fields: Vec<FieldSpec>,
+    pub defects: DefectRates,
+    pub layout: Layout,
+}
+
+impl ObjectShape {
+    pub fn field(&self, name: &str) -> Option<&FieldSpec> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// The owning reference field (with `per_target`), if any.
+    pub fn owning_reference(&self) -> Option<(usize, usize, &CountDist)> {
+        self.fields
+            .iter()
+            .enumerate()
+            .find_map(|(i, f)| match &f.params {
+                Params::Reference {
+                    target,
+                    per_target: Some(dist),
+                } => Some((i, *target, dist)),
+                _ => None,
+            })
+    }
 }
 
 /// A validated shape: everything the generator needs, nothing personal.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Shape {
-    pub object: String,
-    pub id_prefix: String,
+    /// Every object, in the file's order.
+    pub objects: Vec<ObjectShape>,
+    /// The index of the root object (the one `--records` counts, and the one replay sends).
+    pub root: usize,
     /// Locales with cumulative weights (last is 1.0).
     pub locales: Vec<(Locale, f64)>,
-    pub fields: Vec<FieldSpec>,
-    pub defects: DefectRates,
     /// The shape file's text, kept so generated files can carry it in their metadata.
     pub source_text: String,
 }
 
 impl Shape {
-    /// Parses and validates a shape file.
-    pub fn from_source(src: &Source) -> Result<Shape, ConfigError> {
-        let file: ShapeFile = src.parse()?;
-        if file.fields.is_empty() {
-            return Err(src.invalid("fields", "a shape needs at least one [[fields]] entry"));
-        }
-        let locales = cumulative(file.locales.iter().map(|l| (l.locale, l.weight)), |m| {
-            src.invalid("locales", m)
-        })?;
-        let mut fields = Vec::with_capacity(file.fields.len());
-        for f in file.fields {
-            if fields.iter().any(|g: &FieldSpec| g.name == f.name) {
-                return Err(
-                    src.invalid("fields", format!("field \"{}\" is declared twice", f.name))
-                );
-            }
-            if f.name == "defects" || f.name == "external_id" || f.name == "record_idx" {
-                return Err(src.invalid(
-                    "fields",
-                    format!(
-                        "\"{}\" is reserved for ground truth; rename the field",
-                        f.name
-                    ),
-                ));
-            }
-            fraction(f.null_rate)
-                .map_err(|e| src.invalid("null_rate", format!("field {}: {e}", f.name)))?;
-            let values = match f.kind {
-                FieldKind::Enum if f.values.is_empty() => {
-                    return Err(src.invalid(
-                        "values",
-                        format!(
-                            "enum field \"{}\" needs values = [{{ value = \"..\", weight = 1.0 }}]",
-                            f.name
-                        ),
-                    ));
-                }
-                FieldKind::Enum => {
-                    cumulative(f.values.iter().map(|v| (v.value.clone(), v.weight)), |m| {
-                        src.invalid("values", format!("field {}: {m}", f.name))
-                    })?
-                }
-                _ => Vec::new(),
-            };
-            let range = match f.kind {
-                FieldKind::Timestamp => Some(time_range(src, &f)?),
-                _ => None,
-            };
-            fields.push(FieldSpec {
-                comparator: f.compare.unwrap_or(f.kind.default_comparator()),
-                name: f.name,
-                kind: f.kind,
-                null_rate: f.null_rate,
-                values,
-                range,
-            });
-        }
-        for (key, rate) in [
-            ("defects.email_uppercase", file.defects.email_uppercase),
-            ("defects.name_padded", file.defects.name_padded),
-            ("defects.invalid_email", file.defects.invalid_email),
-        ] {
-            fraction(rate).map_err(|e| src.invalid(key, e))?;
-        }
-        Ok(Shape {
-            object: file.object,
-            id_prefix: file.id_prefix,
-            locales,
-            fields,
-            defects: file.defects,
-            source_text: src.text.clone(),
-        })
+    /// The root object: what `demo` and `run` replay.
+    pub fn root(&self) -> &ObjectShape {
+        &self.objects[self.root]
     }
 
-    /// The demo's embedded contact shape.
+    /// The root object's name (`contact`).
+    pub fn object(&self) -> &str {
+        &self.root().name
+    }
+
+    /// The root object's fields.
+    pub fn fields(&self) -> &[FieldSpec] {
+        &self.root().fields
+    }
+
+    /// A field of the root object.
+    pub fn field(&self, name: &str) -> Option<&FieldSpec> {
+        self.root().field(name)
+    }
+
+    /// The root object's field names, in column order.
+    pub fn field_names(&self) -> Vec<String> {
+        self.root().fields.iter().map(|f| f.name.clone()).collect()
+    }
+
+    /// The object called `name`, with its index.
+    pub fn object_named(&self, name: &str) -> Option<(usize, &ObjectShape)> {
+        self.objects
+            .iter()
+            .enumerate()
+            .find(|(_, o)| o.name == name)
+    }
+
+    /// The embedded demo shape (contacts only).
     pub fn demo() -> Shape {
-        Shape::from_source(&Source::embedded(
+        Shape::from_source(&crate::config::Source::embedded(
             "datasets/shapes/contacts.toml",
             super::DEMO_SHAPE,
         ))
         .expect("the embedded demo shape is valid (checked by a test)")
-    }
-
-    pub fn field(&self, name: &str) -> Option<&FieldSpec> {
-        self.fields.iter().find(|f| f.name == name)
-    }
-
-    pub fn field_names(&self) -> Vec<String> {
-        self.fields.iter().map(|f| f.name.clone()).collect()
-    }
-}
-
-fn cumulative<T>(
-    items: impl Iterator<Item = (T, f64)>,
-    err: impl Fn(String) -> ConfigError,
-) -> Result<Vec<(T, f64)>, ConfigError> {
-    let items: Vec<(T, f64)> = items.collect();
-    if items.is_empty() {
-        return Err(err("needs at least one entry".into()));
-    }
-    if items.iter().any(|(_, w)| !(w.is_finite() && *w >= 0.0)) {
-        return Err(err("weights must be non-negative numbers".into()));
-    }
-    let total: f64 = items.iter().map(|(_, w)| w).sum();
-    if total <= 0.0 {
-        return Err(err("weights must not all be zero".into()));
-    }
-    let mut acc = 0.0;
-    let n = items.len();
-    Ok(items
-        .into_iter()
-        .enumerate()
-        .map(|(i, (v, w))| {
-            acc += w / total;
-            (v, if i + 1 == n { 1.0 } else { acc })
-        })
-        .collect())
-}
-
-fn time_range(src: &Source, f: &FieldFile) -> Result<(SystemTime, Duration), ConfigError> {
-    let parse = |key: &str, v: &Option<String>| -> Result<SystemTime, ConfigError> {
-        let v = v.as_deref().ok_or_else(|| {
-            src.invalid(
-                key,
-                format!(
-                    "timestamp field \"{}\" needs {key} = \"2024-01-01T00:00:00Z\"",
-                    f.name
-                ),
-            )
-        })?;
-        humantime::parse_rfc3339_weak(v).map_err(|_| {
-            src.invalid(
-                key,
-                format!("{v:?} is not an RFC 3339 time (e.g. \"2024-01-01T00:00:00Z\")"),
-            )
-        })
-    };
-    let from = parse("from", &f.from)?;
-    let to = parse("to", &f.to)?;
-    let span = to
-        .duration_since(from)
-        .map_err(|_| src.invalid("to", format!("field {}: `to` is before `from`", f.name)))?;
-    Ok((from, span))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_embedded_demo_shape_is_valid() {
-        let shape = Shape::demo();
-        assert_eq!(shape.object, "contact");
-        assert!(shape.field("email").is_some());
-        assert_eq!(shape.locales.last().unwrap().1, 1.0);
-    }
-
-    #[test]
-    fn a_wrong_shape_is_refused_with_key_and_fix() {
-        let text = "object = \"contact\"\nlocales = [{ locale = \"en_US\", weight = 1.0 }]\n\
-                    [[fields]]\nname = \"x\"\nkind = \"emial\"\n";
-        let err = Shape::from_source(&Source::embedded("s.toml", text)).unwrap_err();
-        assert_eq!(err.line, Some(5));
-        assert!(err.message.contains("did you mean \"email\""), "{err}");
-
-        let text = "object = \"contact\"\nlocales = [{ locale = \"en_US\", weight = 1.0 }]\n\
-                    [[fields]]\nname = \"x\"\nkind = \"phone\"\nnull_rate = 3.0\n";
-        let err = Shape::from_source(&Source::embedded("s.toml", text)).unwrap_err();
-        assert!(err.to_string().contains("not a fraction"), "{err}");
     }
 }

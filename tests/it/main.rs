@@ -2,6 +2,7 @@
 
 mod cli;
 mod dupes;
+mod generate;
 mod ground_truth;
 mod html_report;
 mod probe;

@@ -39,7 +39,7 @@ pub struct NearDuplicates {
 impl NearDuplicates {
     pub fn new(shape: &Shape) -> NearDuplicates {
         let mut roles = Roles::default();
-        for (i, f) in shape.fields.iter().enumerate() {
+        for (i, f) in shape.fields().iter().enumerate() {
             let slot = match f.kind {
                 FieldKind::FirstName => &mut roles.first_name,
                 FieldKind::LastName => &mut roles.last_name,
@@ -119,7 +119,7 @@ mod tests {
             idx,
             external_id: format!("x{idx}"),
             values: shape
-                .fields
+                .fields()
                 .iter()
                 .map(|f| {
                     values
@@ -129,12 +129,13 @@ mod tests {
                 })
                 .collect(),
             defects: Vec::new(),
+            ..Record::default()
         }
     }
 
     fn copy(r: &Record, shape: &Shape, edit: &[(&str, &str)]) -> TargetCopy {
         let mut properties: BTreeMap<String, Option<String>> = shape
-            .fields
+            .fields()
             .iter()
             .zip(&r.values)
             .map(|(f, v)| (f.name.clone(), v.clone()))

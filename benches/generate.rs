@@ -1,0 +1,50 @@
+//! Throughput of `syncproof generate`: the demo's contacts (every field, 4 locales, labelled
+//! defects) written to Parquet on one thread and on all cores, and the row maker alone. Each
+//! bench declares `Throughput::Elements`, so results read as rows/s. Results and commands:
+//! BENCHMARKS.md; the Python peers (Faker, Mimesis) are in benches/peers/.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use syncproof::generate::{DatasetOptions, Format, Generator, write_dataset};
+use syncproof::shape::Shape;
+
+const N: u64 = 100_000;
+
+fn contacts(c: &mut Criterion) {
+    let shape = Arc::new(Shape::demo());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut group = c.benchmark_group("generate");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(N));
+    let generator = Generator::new(Arc::clone(&shape), 42);
+    group.bench_function("contact_rows", |b| {
+        b.iter(|| {
+            for i in 0..N {
+                black_box(generator.record(i));
+            }
+        })
+    });
+    for (name, threads) in [
+        ("contacts_to_parquet_1_thread", 1),
+        ("contacts_to_parquet_all_threads", cores),
+    ] {
+        group.bench_function(name, |b| {
+            let dir = tempfile::tempdir().unwrap();
+            let options = DatasetOptions {
+                records: N,
+                seed: 42,
+                shard: None,
+                format: Format::Parquet,
+                threads,
+                out: dir.path().to_path_buf(),
+            };
+            b.iter(|| write_dataset(&shape, &options).unwrap())
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, contacts);
+criterion_main!(benches);

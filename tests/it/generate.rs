@@ -1,0 +1,439 @@
+//! `generate` end to end: whole datasets written by the library and the binary, checked for what
+//! the issue promises: same bytes whatever the thread count, shards that add up to the whole,
+//! references that resolve except the labelled orphans, unique values, labelled defect rates,
+//! and Parquet files with the documented columns. Frequencies per field are property-tested.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+use arrow_array::{Array, StringArray, UInt64Array};
+use arrow_schema::DataType;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use proptest::prelude::*;
+use serde_json::Value;
+use syncproof::config::Source;
+use syncproof::generate::{
+    DatasetOptions, Format, Generator, Record, rows_of_block, write_dataset,
+};
+use syncproof::shape::Shape;
+
+use crate::support::{datasets, within_binomial};
+
+fn b2b() -> Arc<Shape> {
+    let path = datasets().join("shapes/b2b-saas.toml");
+    Arc::new(Shape::from_source(&Source::read(&path).unwrap()).unwrap())
+}
+
+fn write(
+    shape: &Arc<Shape>,
+    out: &Path,
+    records: u64,
+    shard: Option<(u64, u64)>,
+    format: Format,
+    threads: usize,
+) {
+    let options = DatasetOptions {
+        records,
+        seed: 11,
+        shard,
+        format,
+        threads,
+        out: out.to_path_buf(),
+    };
+    write_dataset(shape, &options).unwrap();
+}
+
+/// Rows of an NDJSON file.
+fn rows(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn labels(row: &Value) -> Vec<String> {
+    row["defects"]
+        .as_str()
+        .unwrap()
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn the_bytes_do_not_depend_on_the_thread_count() {
+    let shape = b2b();
+    let dir = tempfile::tempdir().unwrap();
+    for format in [Format::Ndjson, Format::Parquet] {
+        write(&shape, &dir.path().join("one"), 9_000, None, format, 1);
+        write(&shape, &dir.path().join("three"), 9_000, None, format, 3);
+        for object in ["company", "contact", "deal"] {
+            let name = format!("{object}.{}", format.extension());
+            let a = std::fs::read(dir.path().join("one").join(&name)).unwrap();
+            let b = std::fs::read(dir.path().join("three").join(&name)).unwrap();
+            assert!(a == b, "{name} differs between 1 and 3 threads");
+        }
+    }
+}
+
+#[test]
+fn shards_are_disjoint_and_add_up_to_the_whole_byte_for_byte() {
+    let shape = b2b();
+    let dir = tempfile::tempdir().unwrap();
+    let records = 7_500;
+    write(
+        &shape,
+        &dir.path().join("whole"),
+        records,
+        None,
+        Format::Ndjson,
+        2,
+    );
+    let n = 3;
+    for k in 0..n {
+        write(
+            &shape,
+            &dir.path().join("parts"),
+            records,
+            Some((k, n)),
+            Format::Ndjson,
+            2,
+        );
+    }
+    for object in ["company", "contact", "deal"] {
+        let whole =
+            std::fs::read(dir.path().join("whole").join(format!("{object}.ndjson"))).unwrap();
+        let mut joined = Vec::new();
+        for k in 0..n {
+            let part = dir
+                .path()
+                .join("parts")
+                .join(format!("{object}-{k:04}.ndjson"));
+            let bytes = std::fs::read(part).unwrap();
+            assert!(!bytes.is_empty(), "shard {k} of {object} is empty");
+            joined.extend(bytes);
+        }
+        assert!(
+            whole == joined,
+            "{object}: the shards do not add up to the whole"
+        );
+    }
+    let contacts = rows(&dir.path().join("whole/contact.ndjson"));
+    assert_eq!(contacts.len() as u64, records);
+    let ids: HashSet<&str> = contacts
+        .iter()
+        .map(|r| r["external_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len() as u64, records, "external ids are unique");
+}
+
+#[test]
+fn references_resolve_except_labelled_orphans_and_unique_fields_do_not_repeat() {
+    let shape = b2b();
+    let dir = tempfile::tempdir().unwrap();
+    write(&shape, dir.path(), 20_000, None, Format::Ndjson, 2);
+    let companies = rows(&dir.path().join("company.ndjson"));
+    let contacts = rows(&dir.path().join("contact.ndjson"));
+    let deals = rows(&dir.path().join("deal.ndjson"));
+    let ids = |rows: &[Value]| -> HashSet<String> {
+        rows.iter()
+            .map(|r| r["external_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (company_ids, contact_ids) = (ids(&companies), ids(&contacts));
+    // Contacts per company follow the shape's mean of 4 (geometric, cut at 60 and at blocks).
+    let per_company = contacts.len() as f64 / companies.len() as f64;
+    assert!(
+        (3.0..5.0).contains(&per_company),
+        "{per_company} contacts per company"
+    );
+    for c in &contacts {
+        match c["company_id"].as_str() {
+            Some(id) => assert!(company_ids.contains(id), "{c}"),
+            None => assert!(
+                labels(c).contains(&"missing_required:company_id".into()),
+                "{c}"
+            ),
+        }
+    }
+    let mut orphans = 0;
+    for d in &deals {
+        let l = labels(d);
+        for (field, ids) in [("company_id", &company_ids), ("contact_id", &contact_ids)] {
+            let Some(id) = d[field].as_str() else {
+                continue;
+            };
+            let orphan = l.contains(&format!("orphan_reference:{field}"));
+            assert_eq!(!ids.contains(id), orphan, "{field} of {d}");
+            orphans += usize::from(orphan);
+        }
+    }
+    assert!(
+        within_binomial(orphans as f64, deals.len() as f64, 0.01, 5.0),
+        "{orphans} orphans"
+    );
+    // A deal's contact works at the deal's company.
+    let company_of: HashMap<&str, &str> = contacts
+        .iter()
+        .filter_map(|c| Some((c["external_id"].as_str()?, c["company_id"].as_str()?)))
+        .collect();
+    for d in deals.iter().filter(|d| labels(d).is_empty()) {
+        if let (Some(contact), Some(company)) = (d["contact_id"].as_str(), d["company_id"].as_str())
+            && let Some(of) = company_of.get(contact)
+        {
+            assert_eq!(*of, company, "{d}");
+        }
+    }
+    for (rows, field) in [
+        (&contacts, "email"),
+        (&companies, "domain"),
+        (&contacts, "hs_object_source_id"),
+    ] {
+        let values: Vec<&str> = rows.iter().filter_map(|r| r[field].as_str()).collect();
+        let distinct: HashSet<&&str> = values.iter().collect();
+        assert_eq!(distinct.len(), values.len(), "{field} repeats");
+    }
+}
+
+#[test]
+fn labelled_defects_follow_their_rates_and_near_duplicates_name_their_original() {
+    let shape = b2b();
+    let g = Generator::new(Arc::clone(&shape), 5);
+    let n = 30_000;
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    let mut variants = HashSet::new();
+    for i in 0..n {
+        let r = g.record(i);
+        for l in &r.defects {
+            let defect = l.split(':').next().unwrap().to_string();
+            if defect == "near_duplicate" {
+                variants.insert(l.clone());
+                let original = r
+                    .dup_of
+                    .as_deref()
+                    .expect("a near-duplicate names its original");
+                let j: u64 = original.rsplit('-').next().unwrap().parse().unwrap();
+                assert!(j != i && i.abs_diff(j) <= 50, "{original} for row {i}");
+            }
+            *counts.entry(defect).or_default() += 1;
+        }
+        assert_eq!(
+            r.dup_of.is_some(),
+            r.defects.iter().any(|d| d.starts_with("near_duplicate:"))
+        );
+    }
+    let n = n as f64;
+    // Rate × share of rows the defect applies to (a phone is present in 95 % of rows).
+    for (defect, p) in [
+        // Contacts alone at their company (about 6 % here) have no sibling to duplicate.
+        ("near_duplicate", 0.03 * 0.94),
+        ("invalid_email", 0.01 * 0.99),
+        ("malformed_phone", 0.01 * 0.95),
+        ("unicode_edge", 0.01),
+        ("over_long", 0.005),
+        ("missing_required", 0.005),
+        ("out_of_range_date", 0.002),
+    ] {
+        let seen = counts.get(defect).copied().unwrap_or(0) as f64;
+        assert!(
+            within_binomial(seen, n, p, 5.0),
+            "{defect}: {seen} of {n}, expected {p}"
+        );
+    }
+    assert!(
+        variants.len() >= 6,
+        "near-duplicate variants seen: {variants:?}"
+    );
+}
+
+#[test]
+fn parquet_files_have_the_documented_columns_and_metadata() {
+    let shape = b2b();
+    let dir = tempfile::tempdir().unwrap();
+    write(&shape, dir.path(), 3_000, None, Format::Parquet, 2);
+    let file = std::fs::File::open(dir.path().join("contact.parquet")).unwrap();
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+    let kv: HashMap<String, String> = builder
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .unwrap()
+        .iter()
+        .map(|kv| (kv.key.clone(), kv.value.clone().unwrap_or_default()))
+        .collect();
+    assert_eq!(kv["syncproof.object"], "contact");
+    assert_eq!(kv["syncproof.seed"], "11");
+    assert!(kv["syncproof.shape"].contains("root = \"contact\""));
+    let schema = builder.schema().clone();
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    let mut expected = vec!["record_idx", "external_id"];
+    expected.extend(shape.root().fields.iter().map(|f| f.name.as_str()));
+    expected.extend(["defects", "dup_of"]);
+    assert_eq!(names, expected);
+    assert_eq!(schema.field(0).data_type(), &DataType::UInt64);
+    assert!(
+        schema.fields()[1..]
+            .iter()
+            .all(|f| f.data_type() == &DataType::Utf8)
+    );
+    let mut n = 0;
+    for batch in builder.build().unwrap() {
+        let batch = batch.unwrap();
+        let idx = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<UInt64Array>()
+            .unwrap();
+        let ids = batch
+            .column(1)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        for i in 0..batch.num_rows() {
+            assert_eq!(idx.value(i), n);
+            assert!(ids.value(i).ends_with(&format!("-{n}")));
+            n += 1;
+        }
+        assert_eq!(
+            batch.column(names.len() - 2).null_count(),
+            0,
+            "defects is never null"
+        );
+    }
+    assert_eq!(n, 3_000);
+}
+
+#[test]
+fn the_binary_writes_one_file_per_object_and_refuses_a_bad_shape_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let shape = datasets().join("shapes/b2c.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_syncproof"))
+        .args([
+            "generate",
+            "--shape",
+            shape.to_str().unwrap(),
+            "--records",
+            "2000",
+            "--format",
+            "csv",
+        ])
+        .args(["--shard", "1/2", "--out", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for object in ["customer", "order"] {
+        let text = std::fs::read_to_string(dir.path().join(format!("{object}-0001.csv"))).unwrap();
+        assert!(text.starts_with("record_idx,external_id,"), "{object}");
+    }
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "root = \"c\"\nlocales = [{ locale = \"en_US\", weight = 1.0 }]\n[[objects]]\nname = \"c\"\n\
+         [[objects.fields]]\nname = \"x\"\nkind = \"phnoe\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_syncproof"))
+        .args([
+            "generate",
+            "--shape",
+            bad.to_str().unwrap(),
+            "--records",
+            "10",
+            "--out",
+        ])
+        .arg(dir.path().join("never"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.toml:7") && err.contains("did you mean \"phone\""),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("never").exists(),
+        "nothing written for a bad shape"
+    );
+}
+
+/// A one-object shape with the given rates, for the property tests.
+fn rated_shape(null_rate: f64, blank_rate: f64, weights: &[f64]) -> Shape {
+    let values: Vec<String> = weights
+        .iter()
+        .enumerate()
+        .map(|(i, w)| format!("{{ value = \"v{i}\", weight = {w} }}"))
+        .collect();
+    let text = format!(
+        "root = \"c\"\nlocales = [{{ locale = \"en_US\", weight = 1.0 }}]\n[[objects]]\nname = \"c\"\n\
+         [[objects.fields]]\nname = \"city\"\nkind = \"city\"\nnull_rate = {null_rate}\nblank_rate = {blank_rate}\n\
+         [[objects.fields]]\nname = \"stage\"\nkind = \"enum\"\nvalues = [{}]\n\
+         [[objects.fields]]\nname = \"n\"\nkind = \"integer\"\nunique = true\n",
+        values.join(", ")
+    );
+    Shape::from_source(&Source::embedded("p.toml", &text)).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    #[test]
+    fn null_blank_and_enum_frequencies_follow_the_shape(
+        null_rate in 0.0f64..0.5,
+        blank_rate in 0.0f64..0.3,
+        weights in proptest::collection::vec(0.1f64..5.0, 1..5),
+        seed in any::<u64>(),
+    ) {
+        let shape = Arc::new(rated_shape(null_rate, blank_rate, &weights));
+        let g = Generator::new(shape, seed);
+        let n = 3_000u64;
+        let (mut nulls, mut blanks) = (0.0, 0.0);
+        let mut per_value = vec![0.0; weights.len()];
+        let mut ints = HashSet::new();
+        for i in 0..n {
+            let r = g.record(i);
+            match r.values[0].as_deref() {
+                None => nulls += 1.0,
+                Some("") => blanks += 1.0,
+                Some(_) => {}
+            }
+            let v = r.values[1].as_deref().unwrap();
+            per_value[v[1..].parse::<usize>().unwrap()] += 1.0;
+            prop_assert!(ints.insert(r.values[2].clone().unwrap()), "unique integers repeat");
+        }
+        let n = n as f64;
+        prop_assert!(within_binomial(nulls, n, null_rate, 5.0), "nulls {} for {}", nulls, null_rate);
+        prop_assert!(within_binomial(blanks, n, blank_rate, 5.0), "blanks {} for {}", blanks, blank_rate);
+        let total: f64 = weights.iter().sum();
+        for (count, w) in per_value.iter().zip(&weights) {
+            prop_assert!(within_binomial(*count, n, w / total, 5.0), "{} for weight {}", count, w / total);
+        }
+    }
+
+    #[test]
+    fn a_row_is_the_same_made_fresh_or_over_another_rows_buffers(
+        seed in any::<u64>(),
+        object in 0usize..3,
+        idxs in proptest::collection::vec(0u64..5_000, 1..12),
+    ) {
+        let shape = b2b();
+        // Rows of related objects are sparse: take existing ones, from the first blocks.
+        let existing: Vec<u64> = (0..5)
+            .flat_map(|b| rows_of_block(&shape, seed, 5_000, b).swap_remove(object))
+            .collect();
+        let g = Generator::for_object(shape, seed, object);
+        let mut reused = Record::default();
+        for i in idxs {
+            let i = existing[i as usize % existing.len()];
+            g.record_into(i, &mut reused);
+            prop_assert_eq!(&reused, &g.record(i));
+        }
+    }
+}
