@@ -21,7 +21,7 @@ use crate::config::Source;
 use crate::replay::{Plan, PlanOverrides};
 use crate::report::render_table;
 use crate::run::{RunOptions, execute};
-use crate::sla::{SlaSpec, VerdictKind};
+use crate::sla::SlaSpec;
 
 /// Runs a parsed command line; returns the exit code.
 pub async fn main(cli: Cli) -> Exit {
@@ -130,11 +130,7 @@ async fn run_plan(plan: Result<Plan, crate::config::ConfigError>, args: &DemoArg
                 eprintln!("the run was interrupted: its report covers only what was sent");
                 return Exit::RunFailed;
             }
-            match outcome.summary.overall {
-                VerdictKind::Pass => Exit::Pass,
-                VerdictKind::Fail => Exit::Breach,
-                VerdictKind::Inconclusive => Exit::Inconclusive,
-            }
+            Exit::for_verdict(outcome.summary.overall)
         }
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -9,7 +9,7 @@ mod dist;
 mod file;
 mod spec;
 
-pub use dist::{CountDist, NumberDist};
+pub use dist::{CountDist, NumberDist, probit};
 pub use file::RESERVED;
 pub use spec::{
     Comparator, DefectRates, FieldKind, FieldSpec, Layout, Locale, ObjectShape, Params,

@@ -20,3 +20,14 @@ impl From<Exit> for std::process::ExitCode {
         std::process::ExitCode::from(exit as u8)
     }
 }
+
+impl Exit {
+    /// The exit code of a finished run's overall verdict.
+    pub fn for_verdict(overall: crate::sla::VerdictKind) -> Exit {
+        match overall {
+            crate::sla::VerdictKind::Pass => Exit::Pass,
+            crate::sla::VerdictKind::Fail => Exit::Breach,
+            crate::sla::VerdictKind::Inconclusive => Exit::Inconclusive,
+        }
+    }
+}

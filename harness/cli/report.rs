@@ -6,7 +6,6 @@ use std::path::Path;
 
 use super::Exit;
 use crate::report::{render_table, rerender};
-use crate::sla::VerdictKind;
 
 pub fn report(run_dir: &Path) -> Exit {
     match rerender(run_dir) {
@@ -16,11 +15,7 @@ pub fn report(run_dir: &Path) -> Exit {
                 "re-rendered {} (report.md, junit.xml, report.html)",
                 run_dir.display()
             );
-            match summary.overall {
-                VerdictKind::Pass => Exit::Pass,
-                VerdictKind::Fail => Exit::Breach,
-                VerdictKind::Inconclusive => Exit::Inconclusive,
-            }
+            Exit::for_verdict(summary.overall)
         }
         Err(e) => {
             eprintln!("error: {e:#}");

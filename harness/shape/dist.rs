@@ -150,7 +150,9 @@ impl NumberDist {
 
 /// The standard normal quantile (Acklam's rational approximation, relative error < 1.2e-9).
 #[allow(clippy::excessive_precision)] // the published coefficients, kept verbatim
-fn probit(p: f64) -> f64 {
+/// The standard normal quantile (inverse CDF) of `p` in (0, 1): Acklam's rational
+/// approximation, |error| < 1.2e-9. Shared with the SLA stage's confidence levels.
+pub fn probit(p: f64) -> f64 {
     let p = p.clamp(1e-12, 1.0 - 1e-12);
     const A: [f64; 6] = [
         -3.969683028665376e1,

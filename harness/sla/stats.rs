@@ -1,50 +1,10 @@
 //! Confidence intervals: Wilson score intervals for rates, order-statistic (distribution-free)
 //! intervals for percentiles. Closed forms, checked against known values in the tests.
 
-/// The two-sided standard-normal quantile for a confidence level (0.90, 0.95, 0.99, ...).
+/// The two-sided standard-normal quantile for a confidence level (0.90, 0.95, 0.99, ...), from
+/// the shape stage's inverse normal.
 pub fn z_for(confidence: f64) -> f64 {
-    // Acklam's rational approximation of the normal quantile, |error| < 1.2e-9.
-    let p = 1.0 - (1.0 - confidence.clamp(0.5, 0.999_999)) / 2.0;
-    let a = [
-        -3.969683028665376e1,
-        2.209460984245205e2,
-        -2.759285104469687e2,
-        1.38357751867269e2,
-        -3.066479806614716e1,
-        2.506628277459239,
-    ];
-    let b = [
-        -5.447609879822406e1,
-        1.615858368580409e2,
-        -1.556989798598866e2,
-        6.680131188771972e1,
-        -1.328068155288572e1,
-    ];
-    let c = [
-        -7.784894002430293e-3,
-        -3.223964580411365e-1,
-        -2.400758277161838,
-        -2.549732539343734,
-        4.374664141464968,
-        2.938163982698783,
-    ];
-    let d = [
-        7.784695709041462e-3,
-        3.224671290700398e-1,
-        2.445134137142996,
-        3.754408661907416,
-    ];
-    let p_high = 1.0 - 0.02425;
-    if p > p_high {
-        let q = (-2.0 * (1.0 - p).ln()).sqrt();
-        -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5])
-            / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1.0)
-    } else {
-        let q = p - 0.5;
-        let r = q * q;
-        (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q
-            / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1.0)
-    }
+    crate::shape::probit(1.0 - (1.0 - confidence.clamp(0.5, 0.999_999)) / 2.0)
 }
 
 /// Wilson score interval for `successes` out of `n` at normal quantile `z`.
