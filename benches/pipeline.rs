@@ -1,5 +1,5 @@
 //! Throughput of the stages a long run leans on: generating records, writing them to Parquet,
-//! appending events to the event log, and judging target copies. Each bench declares its
+//! appending events to the event log, judging target copies, and finding fuzzy duplicates. Each bench declares its
 //! `Throughput` so results read as records/s or events/s. Results and commands: BENCHMARKS.md.
 
 use std::collections::BTreeMap;
@@ -10,6 +10,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use syncproof::generate::{Generator, RecordWriter};
 use syncproof::measure::{Event, EventKind, EventLog, Message, Micros, RunClock};
 use syncproof::quality::Scorecard;
+use syncproof::quality::fuzzy::{DEFAULT_THRESHOLD, Person, Roles, find_pairs};
 use syncproof::replay::TargetCopy;
 use syncproof::shape::Shape;
 
@@ -105,5 +106,24 @@ fn quality(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, generate, event_log, quality);
+/// Near-duplicate pairs of 200,000 generated contacts (the Splink comparison size):
+/// blocking, scoring on two threads. The records are made and normalised outside the timing.
+fn fuzzy(c: &mut Criterion) {
+    const PEOPLE: u64 = 200_000;
+    let shape = Shape::demo();
+    let generator = Generator::new(Arc::new(shape.clone()), 42);
+    let roles = Roles::guess(&shape.field_names());
+    let people: Vec<Person> = (0..PEOPLE)
+        .map(|i| Person::from_row(&generator.record(i).values, &roles))
+        .collect();
+    let mut group = c.benchmark_group("fuzzy");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(PEOPLE));
+    group.bench_function("find_pairs_200k", |b| {
+        b.iter(|| black_box(find_pairs(&people, DEFAULT_THRESHOLD)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, generate, event_log, quality, fuzzy);
 criterion_main!(benches);

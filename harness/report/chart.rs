@@ -9,7 +9,7 @@ pub const WIDTH: f64 = 640.0;
 pub const HEIGHT: f64 = 220.0;
 const LEFT: f64 = 60.0;
 const RIGHT: f64 = 12.0;
-const TOP: f64 = 12.0;
+const TOP: f64 = 26.0;
 const BOTTOM: f64 = 30.0;
 
 /// An axis tick: its pixel position and label.

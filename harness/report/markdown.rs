@@ -126,9 +126,17 @@ pub fn render_markdown(summary: &Summary) -> String {
     }
     let _ = writeln!(
         out,
-        "\nDuplicates: {} extra target records ({} per delivered record).\n",
+        "\nDuplicates: {} extra target records ({} per delivered record); near-duplicates under \
+         another id: {} extra target records ({} per delivered record), {} pairs the source data \
+         already had (not counted). Validity: {} of target values valid where the source value was \
+         (integration), {} of source values valid (the data).\n",
         s("duplicates.extra_copies"),
         human("duplicates.exact_rate", f("duplicates.exact_rate")),
+        s("duplicates.fuzzy_extra_records"),
+        human("duplicates.fuzzy_rate", f("duplicates.fuzzy_rate")),
+        s("duplicates.fuzzy_source_pairs"),
+        human("validity.overall", f("validity.overall")),
+        human("validity.source.overall", f("validity.source.overall")),
     );
     if let Some(truth) = j.get("ground_truth").filter(|t| !t.is_null()) {
         let r = &truth["relay"];

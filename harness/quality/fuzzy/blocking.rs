@@ -10,7 +10,7 @@ use super::Person;
 use super::soundex;
 
 /// Largest block that is paired out; larger ones are skipped.
-pub const MAX_BLOCK: usize = 200;
+pub const MAX_BLOCK: usize = 64;
 
 fn keys(p: &Person) -> impl Iterator<Item = String> {
     let sx = soundex(&p.last);
