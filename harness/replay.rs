@@ -25,7 +25,8 @@ pub mod hubspot_paths {
 }
 pub use inflight::{InFlight, Pending};
 pub use plan::{
-    CrmKnobs, DEMO_PLAN, DEMO_SLA, LoadPlan, Plan, PlanOverrides, RelayPlan, VerifyPlan,
+    CrmKnobs, DEMO_PLAN, DEMO_SLA, LoadPlan, Plan, PlanOverrides, RelayPlan, Secret, Topology,
+    VerifyPlan,
 };
 pub use probe::{ProbeOptions, ProbeReport, probe_limits};
 pub use retry::{RetryPolicy, classify};

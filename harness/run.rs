@@ -23,7 +23,7 @@ use crate::measure::{EventLog, Ledger, Message, RunClock};
 use crate::parquet_out::ParquetOutError;
 use crate::quality::Scorecard;
 use crate::quality::fuzzy::NearDuplicates;
-use crate::replay::{CrmClient, CrmKnobs, InFlight, Plan, ReplayContext, replay};
+use crate::replay::{CrmClient, CrmKnobs, InFlight, Plan, ReplayContext, Topology, replay};
 use crate::report::{ReportError, RunInfo, Summary, write_reports};
 use crate::sla::{Metrics, SlaSpec, judge};
 use crate::verify::{ReconcileError, VerifyContext, observe, reconcile};
@@ -131,13 +131,26 @@ async fn run_in(
     writer.finish()?;
 
     let fields = plan.shape.field_names();
-    let integration = Integration::start(integration_config(plan, &fields))
-        .await
-        .map_err(RunError::Mock)?;
-    let source = CrmClient::new(&integration.source_url(), HARNESS_TOKEN, plan.load.timeout)
-        .map_err(RunError::Client)?;
-    let target = CrmClient::new(&integration.target_url(), HARNESS_TOKEN, plan.load.timeout)
-        .map_err(RunError::Client)?;
+    // Integration PoC against the built-in mock: write to its source, observe its target. API
+    // PoC: write to one API and read it back there; no mock, so no ground truth.
+    let (integration, source, target) = match &plan.topology {
+        Topology::MockIntegration => {
+            let integration = Integration::start(integration_config(plan, &fields))
+                .await
+                .map_err(RunError::Mock)?;
+            let client = |url: &str| {
+                CrmClient::new(url, HARNESS_TOKEN, plan.load.timeout).map_err(RunError::Client)
+            };
+            let source = client(&integration.source_url())?;
+            let target = client(&integration.target_url())?;
+            (Some(integration), source, target)
+        }
+        Topology::ApiPoc { base_url, token } => {
+            let api = CrmClient::new(base_url, token.expose(), plan.load.timeout)
+                .map_err(RunError::Client)?;
+            (None, api.clone(), api)
+        }
+    };
 
     let clock = RunClock::start();
     let (tx, rx) = mpsc::channel::<Message>(16_384);
@@ -204,10 +217,23 @@ async fn run_in(
         )
         .await
     };
-    let copies = integration
-        .target()
-        .copies_by_property(&plan.verify.id_property);
-    let truth = integration.shutdown().await;
+    let ground_truth = match integration {
+        Some(integration) => {
+            let copies = integration
+                .target()
+                .copies_by_property(&plan.verify.id_property);
+            let truth = integration.shutdown().await;
+            let extra: u64 = copies.values().map(|n| n.saturating_sub(1)).sum();
+            Some(json!({
+                "relay": truth.relay,
+                "source": truth.source,
+                "target": truth.target,
+                "target_ids_with_copies": copies.values().filter(|n| **n > 1).count(),
+                "target_extra_copies": extra,
+            }))
+        }
+        None => None,
+    };
     drop(tx);
     let (ledger, segments) = collector
         .await
@@ -233,22 +259,7 @@ async fn run_in(
         verify_poll_interval_ms: plan.verify.poll_interval.as_millis() as u64,
         verify_window_ms: plan.verify.window.as_millis() as u64,
     };
-    let extra: u64 = copies.values().map(|n| n.saturating_sub(1)).sum();
-    let ground_truth = json!({
-        "relay": truth.relay,
-        "source": truth.source,
-        "target": truth.target,
-        "target_ids_with_copies": copies.values().filter(|n| **n > 1).count(),
-        "target_extra_copies": extra,
-    });
-    let mut summary = Summary::build(
-        &info,
-        &ledger,
-        &card,
-        &metrics,
-        verdicts,
-        Some(ground_truth),
-    );
+    let mut summary = Summary::build(&info, &ledger, &card, &metrics, verdicts, ground_truth);
     summary.json["files"] = json!({
         "records": relative(dir, &records_path),
         "events": segments.iter().map(|p| relative(dir, p)).collect::<Vec<_>>(),

@@ -39,6 +39,10 @@ enum TargetKind {
     /// Built-in source mock CRM → reference relay → target mock CRM, on loopback.
     #[serde(rename = "mock-integration")]
     MockIntegration,
+    /// One HubSpot-compatible API (the vendor's, its sandbox, or `syncproof mock`), written to
+    /// and read back: an API PoC.
+    #[serde(rename = "hubspot")]
+    Hubspot,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -47,6 +51,15 @@ struct TargetFile {
     kind: TargetKind,
     #[serde(default = "default_id_property")]
     id_property: String,
+    /// `kind = "hubspot"`: the API's base URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    base_url: Option<String>,
+    /// `kind = "hubspot"`: the environment variable holding the bearer token...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_env: Option<String>,
+    /// ...or a file holding it (relative to the plan).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_file: Option<String>,
     #[serde(default)]
     source: CrmFile,
     #[serde(default)]
@@ -247,6 +260,36 @@ pub struct VerifyPlan {
     pub search_rate: Rate,
 }
 
+/// A credential: readable by the code that sends it, invisible to `Debug` and never serialised.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// Where the records go and where they are observed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Topology {
+    /// Integration PoC against the built-in mock: write to the source mock, the reference relay
+    /// moves records to the target mock, observe the target.
+    MockIntegration,
+    /// API PoC: write to one HubSpot-compatible API and read it back there.
+    ApiPoc { base_url: String, token: Secret },
+}
+
 /// A validated plan.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -256,6 +299,7 @@ pub struct Plan {
     pub shape: Arc<Shape>,
     /// The SLA file the plan names, read but not yet parsed (the SLA stage parses it).
     pub sla: Source,
+    pub topology: Topology,
     pub source: CrmKnobs,
     pub target: CrmKnobs,
     pub relay: RelayPlan,
@@ -399,6 +443,7 @@ impl Plan {
         if file.records == 0 {
             return Err(src.invalid("records", "must be at least 1"));
         }
+        let topology = topology(src, &file.target)?;
         Ok(Plan {
             effective_toml: toml::to_string_pretty(&file).unwrap_or_default(),
             name: file.name.clone(),
@@ -406,6 +451,7 @@ impl Plan {
             records: file.records,
             shape,
             sla,
+            topology,
             source: crm("target.source", &file.target.source)?,
             target: crm("target.target", &file.target.target)?,
             relay,
@@ -413,6 +459,58 @@ impl Plan {
             retry,
             verify,
         })
+    }
+}
+
+/// The topology a plan's `[target]` names, with its credential read from the environment or a
+/// file. The credential never enters the effective plan: only the variable or file name does.
+fn topology(src: &Source, t: &TargetFile) -> Result<Topology, ConfigError> {
+    let real_only = [
+        ("target.base_url", t.base_url.is_some()),
+        ("target.token_env", t.token_env.is_some()),
+        ("target.token_file", t.token_file.is_some()),
+    ];
+    match t.kind {
+        TargetKind::MockIntegration => {
+            if let Some((key, _)) = real_only.iter().find(|(_, set)| *set) {
+                return Err(src.invalid(
+                    key,
+                    "is only for kind = \"hubspot\" (the built-in mock needs no URL or token)",
+                ));
+            }
+            Ok(Topology::MockIntegration)
+        }
+        TargetKind::Hubspot => {
+            let base_url = t.base_url.clone().ok_or_else(|| {
+                src.invalid("target.base_url", "kind = \"hubspot\" needs base_url = \"https://api.hubapi.com\" (or a sandbox or mock URL)")
+            })?;
+            if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
+                return Err(src.invalid(
+                    "target.base_url",
+                    format!("{base_url:?} is not an http(s) URL"),
+                ));
+            }
+            let token = match (&t.token_env, &t.token_file) {
+                (Some(var), None) => std::env::var(var).map_err(|_| {
+                    src.invalid("target.token_env", format!("the environment variable {var} is not set (export it, or use token_file)"))
+                })?,
+                (None, Some(file)) => std::fs::read_to_string(src.resolve(file))
+                    .map_err(|e| src.invalid("target.token_file", format!("cannot read {file}: {e} (the path is relative to the plan)")))?
+                    .trim()
+                    .to_string(),
+                (Some(_), Some(_)) => return Err(src.invalid("target.token_file", "give token_env or token_file, not both")),
+                (None, None) => {
+                    return Err(src.invalid("target", "kind = \"hubspot\" needs token_env = \"HUBSPOT_TOKEN\" or token_file = \"...\" (credentials never go in the plan)"));
+                }
+            };
+            if token.is_empty() {
+                return Err(src.invalid("target", "the token is empty"));
+            }
+            Ok(Topology::ApiPoc {
+                base_url,
+                token: Secret(token),
+            })
+        }
     }
 }
 

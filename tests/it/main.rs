@@ -1,5 +1,6 @@
 //! syncproof's integration tests: one binary, one module per area (see STYLE.md).
 
+mod api_poc;
 mod cli;
 mod dupes;
 mod generate;
