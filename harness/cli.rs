@@ -70,6 +70,7 @@ fn overrides(args: &DemoArgs) -> PlanOverrides {
         drop_rates: args.drop_rate.clone(),
         lag: args.lag.clone(),
         sla: None,
+        shard: args.shard,
     }
 }
 

@@ -88,7 +88,10 @@ pub async fn execute(
 ) -> Result<RunOutcome, RunError> {
     let sla = SlaSpec::from_source(&plan.sla, &plan.shape)?;
     let started_wall = SystemTime::now();
-    let run_id = run_id(started_wall, &plan.name);
+    let run_id = match plan.shard {
+        Some((k, n)) => format!("{}-shard-{k}-of-{n}", run_id(started_wall, &plan.name)),
+        None => run_id(started_wall, &plan.name),
+    };
     let dir = prepare_dir(
         options
             .out
@@ -125,7 +128,8 @@ async fn run_in(
         .join("data")
         .join(format!("{}.parquet", plan.shape.object()));
     let mut writer = RecordWriter::create(&records_path, &plan.shape, plan.seed)?;
-    for idx in 0..plan.records {
+    let range = plan.range();
+    for idx in range.clone() {
         writer.push(&generator.record(idx))?;
     }
     writer.finish()?;
@@ -184,7 +188,7 @@ async fn run_in(
     });
     let sending_done = CancellationToken::new();
     let observer = tokio::spawn(observe(verify_ctx, sending_done.clone(), cancel.clone()));
-    let report = replay(replay_ctx, 0..plan.records, cancel.clone()).await;
+    let report = replay(replay_ctx, range.clone(), cancel.clone()).await;
     sending_done.cancel();
     let lost: BTreeSet<u64> = observer
         .await
@@ -199,7 +203,7 @@ async fn run_in(
             &target,
             &plan.verify.id_property,
             &fields,
-            (0..report.dispatched).map(|i| (i, generator.external_id(i))),
+            (range.start..range.start + report.dispatched).map(|i| (i, generator.external_id(i))),
             plan.verify.search_rate.interval(),
             &plan.retry,
             clock,
@@ -254,7 +258,8 @@ async fn run_in(
         finished_at: humantime::format_rfc3339_millis(finished_wall).to_string(),
         duration_s: (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
         complete,
-        records_planned: plan.records,
+        records_planned: range.end - range.start,
+        shard: plan.shard.map(|(k, n)| format!("{k}/{n}")),
         rate_per_s: plan.load.rate.as_per_second(),
         verify_poll_interval_ms: plan.verify.poll_interval.as_millis() as u64,
         verify_window_ms: plan.verify.window.as_millis() as u64,

@@ -15,6 +15,10 @@ pub enum UnitError {
     Rate(String),
     #[error("{0} is not a fraction between 0 and 1 (rates are fractions: 0.02, not 2)")]
     Fraction(f64),
+    #[error(
+        "{0:?}: write K/N with 0 <= K < N, e.g. 3/8 (K is 0-based, like a Kubernetes job index)"
+    )]
+    Shard(String),
 }
 
 /// Parses `"500ms"`, `"2s"`, `"1m30s"`, `"14d"`.
@@ -85,6 +89,25 @@ pub fn fraction(value: f64) -> Result<f64, UnitError> {
     }
 }
 
+/// Parses a shard `K/N` (0-based `K`, `0 <= K < N`).
+pub fn parse_shard(text: &str) -> Result<(u64, u64), UnitError> {
+    let bad = || UnitError::Shard(text.to_string());
+    let (k, n) = text.split_once('/').ok_or_else(bad)?;
+    let k: u64 = k.trim().parse().map_err(|_| bad())?;
+    let n: u64 = n.trim().parse().map_err(|_| bad())?;
+    if n == 0 || k >= n {
+        return Err(bad());
+    }
+    Ok((k, n))
+}
+
+/// The indices shard `k` of `n` owns out of `0..total`: `⌊k·total/n⌋ .. ⌊(k+1)·total/n⌋`, so
+/// the shards are disjoint and together cover every index.
+pub fn shard_range(total: u64, (k, n): (u64, u64)) -> std::ops::Range<u64> {
+    let at = |i: u64| (u128::from(total) * u128::from(i) / u128::from(n)) as u64;
+    at(k)..at(k + 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +128,23 @@ mod tests {
         assert!("200".parse::<Rate>().is_err());
         assert!("0/s".parse::<Rate>().is_err());
         assert!("10/fortnight".parse::<Rate>().is_err());
+    }
+
+    #[test]
+    fn shards_are_disjoint_and_cover_everything() {
+        assert_eq!(parse_shard("3/8"), Ok((3, 8)));
+        assert!(
+            parse_shard("8/8").is_err() && parse_shard("1/0").is_err() && parse_shard("x").is_err()
+        );
+        for (total, n) in [(10, 3), (7, 7), (1000, 8), (2, 5)] {
+            let mut next = 0;
+            for k in 0..n {
+                let r = shard_range(total, (k, n));
+                assert_eq!(r.start, next);
+                next = r.end;
+            }
+            assert_eq!(next, total);
+        }
     }
 
     #[test]

@@ -100,6 +100,10 @@ pub struct DemoArgs {
     /// Use this SLA file instead of the plan's.
     #[arg(long, value_name = "FILE")]
     pub sla: Option<PathBuf>,
+    /// Send only shard K of N of the records (0-based K, e.g. a Kubernetes Indexed Job's
+    /// index); the shards' runs together are the whole run (combine them with `merge`).
+    #[arg(long, value_name = "K/N", value_parser = |s: &str| crate::units::parse_shard(s).map_err(|e| e.to_string()))]
+    pub shard: Option<(u64, u64)>,
     /// No progress lines; the verdict table only.
     #[arg(long)]
     pub quiet: bool,

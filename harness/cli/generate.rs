@@ -44,16 +44,7 @@ pub struct GenerateArgs {
 }
 
 fn parse_shard(text: &str) -> Result<(u64, u64), String> {
-    let bad = || format!("{text:?}: write K/N with 0 <= K < N, e.g. 3/8");
-    let (k, n) = text.split_once('/').ok_or_else(bad)?;
-    let (k, n): (u64, u64) = (
-        k.trim().parse().map_err(|_| bad())?,
-        n.trim().parse().map_err(|_| bad())?,
-    );
-    if n == 0 || k >= n {
-        return Err(bad());
-    }
-    Ok((k, n))
+    crate::units::parse_shard(text).map_err(|e| e.to_string())
 }
 
 /// Runs `generate`.

@@ -299,6 +299,8 @@ pub struct Plan {
     pub shape: Arc<Shape>,
     /// The SLA file the plan names, read but not yet parsed (the SLA stage parses it).
     pub sla: Source,
+    /// `--shard K/N`: this run sends only its slice of the record indices.
+    pub shard: Option<(u64, u64)>,
     pub topology: Topology,
     pub source: CrmKnobs,
     pub target: CrmKnobs,
@@ -322,9 +324,18 @@ pub struct PlanOverrides {
     pub drop_rates: Vec<(String, f64)>,
     pub lag: Option<String>,
     pub sla: Option<Source>,
+    pub shard: Option<(u64, u64)>,
 }
 
 impl Plan {
+    /// The record indices this run sends: all of them, or its shard's slice.
+    pub fn range(&self) -> std::ops::Range<u64> {
+        match self.shard {
+            Some(shard) => crate::units::shard_range(self.records, shard),
+            None => 0..self.records,
+        }
+    }
+
     /// The embedded demo plan with its embedded shape and SLA.
     pub fn demo(overrides: &PlanOverrides) -> Result<Plan, ConfigError> {
         Plan::load(
@@ -451,6 +462,7 @@ impl Plan {
             records: file.records,
             shape,
             sla,
+            shard: overrides.shard,
             topology,
             source: crm("target.source", &file.target.source)?,
             target: crm("target.target", &file.target.target)?,

@@ -300,6 +300,7 @@ mod tests {
             duration_s: 1.0,
             complete: true,
             records_planned: 10,
+            shard: None,
             rate_per_s: 1.0,
             verify_poll_interval_ms: 200,
             verify_window_ms: 8000,

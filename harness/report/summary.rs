@@ -33,7 +33,11 @@ pub struct RunInfo {
     pub duration_s: f64,
     /// False when the run was interrupted: figures cover only what was sent before.
     pub complete: bool,
+    /// Records this run was to send (its shard's slice under `--shard`).
     pub records_planned: u64,
+    /// `K/N` when the run is one shard of a larger run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
     pub rate_per_s: f64,
     pub verify_poll_interval_ms: u64,
     pub verify_window_ms: u64,
@@ -229,6 +233,7 @@ mod tests {
             duration_s: 1.0,
             complete: true,
             records_planned: 10,
+            shard: None,
             rate_per_s: 1.0,
             verify_poll_interval_ms: 200,
             verify_window_ms: 8000,

@@ -86,8 +86,13 @@ pub fn write_plan(dir: &Path, text: &str) -> PathBuf {
 
 /// Runs a plan through the library; returns the outcome and the parsed summary.json.
 pub async fn run(dir: &Path, text: &str) -> (RunOutcome, Value) {
+    run_with(dir, text, &PlanOverrides::default()).await
+}
+
+/// [`run`] with command-line overrides.
+pub async fn run_with(dir: &Path, text: &str, overrides: &PlanOverrides) -> (RunOutcome, Value) {
     let path = write_plan(dir, text);
-    let plan = Plan::load(&Source::read(&path).unwrap(), &PlanOverrides::default()).unwrap();
+    let plan = Plan::load(&Source::read(&path).unwrap(), overrides).unwrap();
     let options = RunOptions {
         out: Some(dir.join("run")),
         progress: false,
