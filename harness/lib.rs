@@ -16,6 +16,7 @@
 //! - [`quality`]: loss, exact duplicates, per-field completeness and accuracy.
 //! - [`sla`]: SLA files, confidence intervals and verdicts.
 //! - [`report`]: `summary.json`, `report.md`, `junit.xml`, the terminal table.
+//! - [`progress`]: the live view (a bar on a terminal, plain lines otherwise).
 //! - [`run`]: the whole loop wired together (what `demo` and `run` call).
 //! - [`cli`]: argument parsing and exit codes; nothing a library user would need.
 
@@ -24,6 +25,7 @@ pub mod config;
 pub mod generate;
 pub mod measure;
 pub mod parquet_out;
+pub mod progress;
 pub mod quality;
 pub mod replay;
 pub mod report;

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use serde_json::{Value, json};
 use syncproof_mocks::{CrmConfig, Integration, IntegrationConfig, LogNormal, RelayKnobs};
@@ -162,7 +162,7 @@ async fn run_in(
         rx,
         EventLog::create(&dir.join("events"), clock, 250_000),
         options.progress,
-        plan.records,
+        range.end - range.start,
     ));
     let inflight = Arc::new(InFlight::default());
     let call_ids = Arc::new(AtomicU64::new(1));
@@ -285,7 +285,7 @@ async fn collect(
 ) -> (Ledger, Result<Vec<PathBuf>, ParquetOutError>) {
     let mut ledger = Ledger::default();
     let mut failure = None;
-    let mut last_print = Instant::now();
+    let mut view = crate::progress::Progress::new(planned, progress);
     while let Some(message) = rx.recv().await {
         ledger.apply(&message);
         if failure.is_none()
@@ -293,20 +293,9 @@ async fn collect(
         {
             failure = Some(e);
         }
-        if progress && last_print.elapsed() >= Duration::from_secs(2) {
-            last_print = Instant::now();
-            let c = &ledger.counts;
-            eprintln!(
-                "  sent {}/{planned}  delivered {}  lost {}  in flight {}  write calls {} ({} throttled)",
-                c.sent,
-                c.observed,
-                c.lost,
-                c.sent.saturating_sub(c.observed + c.lost),
-                c.write_calls,
-                c.throttled_calls
-            );
-        }
+        view.update(&ledger);
     }
+    view.finish();
     let segments = match failure {
         Some(e) => Err(e),
         None => log.finish(),
