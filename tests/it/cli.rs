@@ -317,3 +317,53 @@ fn mock_refuses_an_unknown_profile_with_a_suggestion() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("did you mean \"hubspot-pro"), "{err}");
 }
+
+#[test]
+fn ctrl_c_drains_and_leaves_a_report_marked_partial() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let mut child = syncproof()
+        .args([
+            "demo",
+            "--records",
+            "100000",
+            "--rate",
+            "500/s",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the first progress line: records are being sent.
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let progress = lines
+        .by_ref()
+        .map(Result::unwrap)
+        .find(|l| l.trim_start().starts_with("sent "));
+    assert!(progress.is_some(), "the run printed no progress");
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(3), "{rest:?}");
+    assert!(rest.iter().any(|l| l.contains("interrupted")), "{rest:?}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["run"]["complete"], false);
+    let sent = summary["records"]["sent"].as_f64().unwrap();
+    assert!(sent > 0.0 && sent < 100_000.0, "sent {sent}");
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        report.contains("interrupted"),
+        "the memo says it is partial"
+    );
+}
