@@ -29,6 +29,10 @@ pub struct MockArgs {
     /// The bearer token the mock accepts (default: a random one, printed).
     #[arg(long)]
     pub token: Option<String>,
+    /// Switch the rate limits off (burst, daily, search): for load rehearsals of the client
+    /// itself, and for measuring the mock.
+    #[arg(long)]
+    pub no_limits: bool,
     /// Seed of the mock's fault decisions.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -61,6 +65,9 @@ pub async fn run(args: MockArgs) -> Exit {
     });
     cfg.tokens = vec![token.clone()];
     cfg.seed = args.seed;
+    if args.no_limits {
+        (cfg.burst_max, cfg.daily_max, cfg.search_per_second) = (0, 0, 0);
+    }
     let webhook_secret = args.webhook_url.as_ref().map(|url| {
         let secret = std::env::var("SYNCPROOF_WEBHOOK_SECRET").unwrap_or_else(|_| random_hex(32));
         cfg.webhooks = Some(WebhookConfig {
