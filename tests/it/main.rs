@@ -6,6 +6,7 @@ mod dupes;
 mod generate;
 mod ground_truth;
 mod html_report;
+mod layout;
 mod probe;
 mod report_cmd;
 mod schema;
