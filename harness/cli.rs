@@ -2,6 +2,7 @@
 //! codes of DESIGN.md. No logic a library user would need lives here.
 
 mod args;
+mod burn;
 mod dupes;
 mod exit;
 mod generate;
@@ -56,6 +57,7 @@ pub async fn main(cli: Cli) -> Exit {
             threshold,
         } => dupes::dupes(&export, &id, out.as_ref(), threshold),
         Command::Generate(args) => tokio::task::block_in_place(|| generate::run(&args)),
+        Command::Burn(args) => burn::run(&args),
     }
 }
 

@@ -16,9 +16,11 @@
 //! - [`quality`]: loss, exact duplicates, per-field completeness and accuracy.
 //! - [`sla`]: SLA files, confidence intervals and verdicts.
 //! - [`report`]: `summary.json`, `report.md`, `junit.xml`, the terminal table.
+//! - [`burn`]: API-call burn of a finished run priced by a contract: 3-year TCO and red flags.
 //! - [`run`]: the whole loop wired together (what `demo` and `run` call).
 //! - [`cli`]: argument parsing and exit codes; nothing a library user would need.
 
+pub mod burn;
 pub mod cli;
 pub mod config;
 pub mod generate;
