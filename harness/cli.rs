@@ -6,6 +6,7 @@ mod burn;
 mod dupes;
 mod exit;
 mod generate;
+mod merge;
 mod mock;
 mod probe;
 mod report;
@@ -58,6 +59,7 @@ pub async fn main(cli: Cli) -> Exit {
         } => dupes::dupes(&export, &id, out.as_ref(), threshold),
         Command::Generate(args) => tokio::task::block_in_place(|| generate::run(&args)),
         Command::Burn(args) => burn::run(&args),
+        Command::Merge(args) => tokio::task::block_in_place(|| merge::run(&args)),
     }
 }
 
