@@ -1,5 +1,6 @@
 //! syncproof's integration tests: one binary, one module per area (see STYLE.md).
 
+mod burn_merge;
 mod cli;
 mod dupes;
 mod generate;
