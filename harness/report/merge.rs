@@ -37,6 +37,16 @@ pub enum MergeError {
         "{path}: {key} missing or not a number (is this a syncproof run's summary.json? re-run the shard)"
     )]
     Missing { path: PathBuf, key: String },
+    #[error(
+        "{path}: plan \"{plan}\" with seed {seed}, but the first run's is \"{first_plan}\" with seed {first_seed} (merge only the shards of one plan)"
+    )]
+    NotShards {
+        path: PathBuf,
+        plan: String,
+        seed: u64,
+        first_plan: String,
+        first_seed: u64,
+    },
     #[error("{0}: already holds a run (summary.json or events/); choose an empty --out directory")]
     OutNotEmpty(PathBuf),
     #[error("cannot write {path}: {source} (check the disk and permissions)")]
@@ -287,6 +297,19 @@ fn merged_info(summaries: &[Summary], runs: &[PathBuf]) -> Result<RunInfo, Merge
         })
         .collect::<Result<Vec<_>, _>>()?;
     let head = &infos[0];
+    if let Some((info, run)) = infos
+        .iter()
+        .zip(runs)
+        .find(|(i, _)| i.plan != head.plan || i.seed != head.seed)
+    {
+        return Err(MergeError::NotShards {
+            path: run.join("summary.json"),
+            plan: info.plan.clone(),
+            seed: info.seed,
+            first_plan: head.plan.clone(),
+            first_seed: head.seed,
+        });
+    }
     Ok(RunInfo {
         id: format!("{}-merged-{}", head.id, infos.len()),
         plan: head.plan.clone(),
@@ -457,6 +480,20 @@ mod tests {
             merge_runs(&runs, &out),
             Err(MergeError::OutNotEmpty(_))
         ));
+        let other = tmp.path().join("other-seed");
+        std::fs::create_dir_all(&other).unwrap();
+        let mut json = load_summary(&runs[1]).unwrap().json;
+        json["run"]["seed"] = json!(2);
+        std::fs::write(other.join("summary.json"), json.to_string()).unwrap();
+        let err = merge_runs(&[runs[0].clone(), other], &tmp.path().join("y")).unwrap_err();
+        assert!(
+            err.is_bad_input() && err.to_string().contains("with seed 2, but the first run's"),
+            "{err}"
+        );
+        assert!(
+            !tmp.path().join("y").exists(),
+            "nothing is written for refused input"
+        );
         let err = merge_runs(&[tmp.path().to_path_buf()], &tmp.path().join("x")).unwrap_err();
         assert!(
             err.is_bad_input() && err.to_string().contains("no summary.json"),

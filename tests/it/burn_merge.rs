@@ -1,7 +1,7 @@
 //! `syncproof burn` and `syncproof merge` on a real run directory (the built-in mock
 //! integration): burn prices the run's own calls and refuses a bad contract with exit 2 and its
 //! file and line; merge of a single shard reproduces its figures from the events, and the merged
-//! directory is a run directory `syncproof report` accepts.
+//! directory is a run directory `syncproof report` accepts, its summary valid against the schema.
 
 use std::process::Command;
 
