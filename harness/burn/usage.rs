@@ -49,6 +49,10 @@ pub enum UsageError {
         "{file}: records.delivered is 0: no delivered record to divide the calls by (fix the run, then re-run)"
     )]
     NothingDelivered { file: String },
+    #[error(
+        "{file}: no call of the integration to the {system} system in this run (the contract prices \"{system}\": set system to the system the integration calls, \"source\" or \"target\")"
+    )]
+    NoCalls { file: String, system: String },
 }
 
 impl Usage {
@@ -107,6 +111,22 @@ impl Usage {
         })
     }
 
+    /// Refuses a system the integration made no call to: its projection would be silently zero.
+    pub fn check_system(&self, file: &str, system: &str) -> Result<(), UsageError> {
+        if self
+            .endpoints
+            .iter()
+            .any(|e| e.system == system && !e.harness && e.calls > 0)
+        {
+            Ok(())
+        } else {
+            Err(UsageError::NoCalls {
+                file: file.to_string(),
+                system: system.to_string(),
+            })
+        }
+    }
+
     /// Calls the integration (not the harness) made to `system`, per delivered record.
     pub fn per_record(&self, system: &str) -> f64 {
         self.endpoints
@@ -144,6 +164,18 @@ mod tests {
             .map(|e| e.calls)
             .sum();
         assert_eq!(harness, 20 + 88 + 4);
+        assert!(u.check_system("s", "target").is_ok());
+        let only_harness = json!({
+            "run": {"duration_s": 1.0}, "records": {"delivered": 4},
+            "api": {"calls": 2, "quota_peak_pct": 1.0},
+            "ground_truth": {"target": {"calls": {"batch_read": {"207": 3}}}}
+        });
+        let u = Usage::from_summary("s", &only_harness).unwrap();
+        let err = u.check_system("s", "target").unwrap_err().to_string();
+        assert!(
+            err.contains("no call of the integration to the target system"),
+            "{err}"
+        );
     }
 
     #[test]

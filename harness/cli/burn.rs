@@ -52,6 +52,9 @@ fn burn(args: &BurnArgs) -> Result<String, String> {
     let summary = load_summary(&run_dir).map_err(|e| format!("{e:#}"))?;
     let file = run_dir.join("summary.json").display().to_string();
     let usage = Usage::from_summary(&file, &summary.json).map_err(|e| e.to_string())?;
+    usage
+        .check_system(&file, &contract.system)
+        .map_err(|e| e.to_string())?;
     let monthly = args
         .monthly_records
         .or(contract.monthly_records)
