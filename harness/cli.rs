@@ -2,9 +2,11 @@
 //! codes of DESIGN.md. No logic a library user would need lives here.
 
 mod args;
+mod burn;
 mod dupes;
 mod exit;
 mod generate;
+mod merge;
 mod mock;
 mod probe;
 mod report;
@@ -56,6 +58,8 @@ pub async fn main(cli: Cli) -> Exit {
             threshold,
         } => dupes::dupes(&export, &id, out.as_ref(), threshold),
         Command::Generate(args) => tokio::task::block_in_place(|| generate::run(&args)),
+        Command::Burn(args) => burn::run(&args),
+        Command::Merge(args) => tokio::task::block_in_place(|| merge::run(&args)),
     }
 }
 

@@ -15,11 +15,13 @@
 //! - [`verify`]: read-back of the target by external id, and the final reconciliation.
 //! - [`quality`]: loss, exact duplicates, per-field completeness and accuracy.
 //! - [`sla`]: SLA files, confidence intervals and verdicts.
-//! - [`report`]: `summary.json`, `report.md`, `junit.xml`, the terminal table.
+//! - [`report`]: `summary.json`, `report.md`, `junit.xml`, the terminal table; shard merge.
+//! - [`burn`]: API-call burn of a finished run priced by a contract: 3-year TCO and red flags.
 //! - [`progress`]: the live view (a bar on a terminal, plain lines otherwise).
 //! - [`run`]: the whole loop wired together (what `demo` and `run` call).
 //! - [`cli`]: argument parsing and exit codes; nothing a library user would need.
 
+pub mod burn;
 pub mod cli;
 pub mod config;
 pub mod generate;

@@ -8,6 +8,7 @@ mod files;
 mod html;
 mod junit;
 mod markdown;
+mod merge;
 mod series;
 mod summary;
 mod table;
@@ -16,6 +17,7 @@ pub use files::{CHART_BUCKETS, ReportError, load_summary, rerender, write_report
 pub use html::render_html;
 pub use junit::render_junit;
 pub use markdown::render_markdown;
+pub use merge::{Latencies, MergeError, latencies_from_segments, merge_runs};
 pub use series::{Bucket, Series, SeriesError, read_series, segments};
 pub use summary::{RunInfo, Summary, SummaryError, lookup};
 pub use table::render_table;

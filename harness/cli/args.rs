@@ -62,6 +62,12 @@ pub enum Command {
     },
     /// Synthetic records with their ground truth from a shape file: one file per object.
     Generate(super::generate::GenerateArgs),
+    /// API-call burn of a finished run priced by a contract: calls per record by endpoint, the
+    /// monthly projection, a 3-year TCO table and red flags.
+    Burn(super::burn::BurnArgs),
+    /// Combine the run directories of `--shard k/n` runs exactly: counters summed, histograms
+    /// merged from the event segments, verdicts re-judged, reports re-rendered.
+    Merge(super::merge::MergeArgs),
 }
 
 /// Knobs that override the plan. Rates are fractions (0.02, not 2).

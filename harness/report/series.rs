@@ -64,13 +64,14 @@ pub struct Series {
     pub buckets: Vec<Bucket>,
 }
 
-const COLUMNS: [&str; 6] = [
+const COLUMNS: [&str; 7] = [
     "kind",
     "attempt",
     "endpoint",
     "outcome",
     "done_at",
     "latency_ms",
+    "service_ms",
 ];
 
 /// The event segments of a run directory, in order; in-progress `.tmp` files are not segments.
@@ -181,7 +182,7 @@ pub fn read_series(run_dir: &Path, max_buckets: usize) -> Result<Series, SeriesE
     Ok(Series { bucket_s, buckets })
 }
 
-fn for_each_batch(
+pub(super) fn for_each_batch(
     path: &Path,
     mut f: impl FnMut(&RecordBatch) -> Result<(), SeriesError>,
 ) -> Result<(), SeriesError> {
@@ -210,7 +211,7 @@ fn for_each_batch(
     Ok(())
 }
 
-fn column<'a>(
+pub(super) fn column<'a>(
     path: &Path,
     batch: &'a RecordBatch,
     name: &'static str,
@@ -224,7 +225,7 @@ fn column<'a>(
         })
 }
 
-fn strings<'a>(
+pub(super) fn strings<'a>(
     path: &Path,
     batch: &'a RecordBatch,
     name: &'static str,

@@ -36,7 +36,7 @@ pub struct RunInfo {
     /// Records this run was to send (its shard's slice under `--shard`).
     pub records_planned: u64,
     /// `K/N` when the run is one shard of a larger run.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
     pub rate_per_s: f64,
     pub verify_poll_interval_ms: u64,

@@ -2,6 +2,10 @@
 //! a proportion (successes of n), a percentile (with the histogram, for its interval), or an
 //! exact figure (a count). One place lists the paths, so an SLA naming a figure that does not
 //! exist is refused before the run, with the closest valid path.
+//!
+//! `api.availability` is the share of the harness's calls (writes and verification reads) that
+//! got an answer below 500: no transport error (status 0), no 5xx. Throttling (429) is the
+//! vendor's limit working, not an outage, so it counts as available.
 
 use std::collections::BTreeMap;
 
@@ -169,6 +173,21 @@ impl Metrics {
                 0.0,
             ),
         );
+        let answered = |by_status: &BTreeMap<u16, u64>| -> (u64, u64) {
+            let n: u64 = by_status.values().sum();
+            let down: u64 = by_status
+                .iter()
+                .filter(|(status, _)| **status == 0 || **status >= 500)
+                .map(|(_, count)| count)
+                .sum();
+            (n - down, n)
+        };
+        let (up_writes, n_writes) = answered(&c.write_status);
+        let (up_verify, n_verify) = answered(&c.verify_status);
+        m.insert(
+            "api.availability".into(),
+            prop(up_writes + up_verify, n_writes + n_verify, 1.0),
+        );
         m.insert(
             "api.quota_peak_pct".into(),
             exact(round6(c.quota_peak * 100.0), c.write_calls),
@@ -189,4 +208,21 @@ impl Metrics {
 
 fn round6(v: f64) -> f64 {
     (v * 1e6).round() / 1e6
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn availability_counts_transport_errors_and_5xx_as_down() {
+        let mut ledger = Ledger::default();
+        ledger.counts.write_status = BTreeMap::from([(200, 90), (429, 4), (503, 3), (0, 1)]);
+        ledger.counts.verify_status = BTreeMap::from([(207, 20), (500, 2)]);
+        let m = Metrics::collect(&ledger, &Scorecard::new(&Shape::demo()));
+        let a = m.get("api.availability").unwrap();
+        assert_eq!((a.n(), a.value()), (120, 114.0 / 120.0));
+        let empty = Metrics::collect(&Ledger::default(), &Scorecard::new(&Shape::demo()));
+        assert_eq!(empty.get("api.availability").unwrap().value(), 1.0);
+    }
 }

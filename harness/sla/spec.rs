@@ -143,6 +143,24 @@ mod tests {
     }
 
     #[test]
+    fn every_preset_parses_and_names_existing_figures() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/sla/presets");
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let src = Source::read(&path).unwrap();
+            let spec = SlaSpec::from_source(&src, &Shape::demo()).unwrap_or_else(|e| panic!("{e}"));
+            assert!(!spec.thresholds.is_empty(), "{}", path.display());
+            names.push(path.file_name().unwrap().to_string_lossy().into_owned());
+        }
+        names.sort();
+        assert_eq!(
+            names,
+            ["api.toml", "enterprise-crm.toml", "lead-routing.toml"]
+        );
+    }
+
+    #[test]
     fn unknown_metrics_and_keys_are_refused_with_a_suggestion() {
         let text =
             "[[sla]]\nname = \"x\"\nmetric = \"records.los_rate\"\nop = \"<=\"\nthreshold = 0.01\n";

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::support::{plan_text, run};
 
-fn schema() -> Value {
+pub fn schema() -> Value {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/harness/report/summary.schema.json"
