@@ -11,13 +11,16 @@ use tokio_util::sync::CancellationToken;
 
 use super::Exit;
 use crate::config::Source;
-use crate::replay::{CrmClient, Plan, PlanOverrides, ProbeOptions, ProbeReport, probe_limits};
+use crate::replay::{
+    CrmClient, Plan, PlanOverrides, ProbeOptions, ProbeReport, Topology, probe_limits,
+};
 use crate::run::mock_crm_config;
 use crate::units::parse_duration;
 
 #[derive(Debug, Clone, Args)]
 pub struct ProbeArgs {
-    /// A plan whose target is the built-in mock: its source CRM is started and probed.
+    /// A plan: a `kind = "hubspot"` target is probed at its URL with its credential; the
+    /// built-in mock's source CRM is started and probed otherwise.
     #[arg(value_name = "PLAN", required_unless_present = "url")]
     pub plan: Option<PathBuf>,
     /// Probe this HubSpot-compatible base URL instead (e.g. https://api.hubapi.com).
@@ -75,23 +78,33 @@ pub async fn run(args: ProbeArgs) -> Exit {
                     return Exit::BadInput;
                 }
             };
-            let crm = Crm::new(mock_crm_config("source", &plan.source, plan.seed));
-            let addr = match serve(crm.router(), shutdown.clone()).await {
-                Ok((addr, _task)) => addr,
-                Err(e) => {
-                    eprintln!("error: cannot start the built-in mock on loopback: {e}");
-                    return Exit::RunFailed;
+            if let Topology::ApiPoc { base_url, token } = &plan.topology {
+                match CrmClient::new(base_url, token.expose(), Duration::from_secs(30)) {
+                    Ok(client) => (client, base_url.clone()),
+                    Err(e) => {
+                        eprintln!("error: cannot build an HTTP client for {base_url}: {e}");
+                        return Exit::BadInput;
+                    }
                 }
-            };
-            let base = format!("http://{addr}");
-            match CrmClient::new(&base, "syncproof-probe", Duration::from_secs(30)) {
-                Ok(client) => (
-                    client,
-                    format!("the built-in source mock of {}", path.display()),
-                ),
-                Err(e) => {
-                    eprintln!("error: cannot build an HTTP client: {e}");
-                    return Exit::RunFailed;
+            } else {
+                let crm = Crm::new(mock_crm_config("source", &plan.source, plan.seed));
+                let addr = match serve(crm.router(), shutdown.clone()).await {
+                    Ok((addr, _task)) => addr,
+                    Err(e) => {
+                        eprintln!("error: cannot start the built-in mock on loopback: {e}");
+                        return Exit::RunFailed;
+                    }
+                };
+                let base = format!("http://{addr}");
+                match CrmClient::new(&base, "syncproof-probe", Duration::from_secs(30)) {
+                    Ok(client) => (
+                        client,
+                        format!("the built-in source mock of {}", path.display()),
+                    ),
+                    Err(e) => {
+                        eprintln!("error: cannot build an HTTP client: {e}");
+                        return Exit::RunFailed;
+                    }
                 }
             }
         }

@@ -13,7 +13,7 @@ use crate::support::{datasets, get, run};
 
 const SECRET: &str = "pat-na1-7f3c9e21-secret-token";
 
-fn plan(base_url: &str, credential: &str) -> String {
+pub fn plan(base_url: &str, credential: &str) -> String {
     let d = datasets();
     format!(
         r#"

@@ -119,3 +119,54 @@ fn probing_a_url_without_a_token_is_bad_input() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("SYNCPROOF_TEST_NO_SUCH_VAR"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_limits_with_a_hubspot_plan_probes_its_url_with_its_credential() {
+    let shutdown = CancellationToken::new();
+    let crm = Crm::new(CrmConfig {
+        tokens: vec!["plan-token".into()],
+        burst_max: 30,
+        burst_window: Duration::from_secs(1),
+        ..CrmConfig::default()
+    });
+    let (addr, _server) = serve(crm.router(), shutdown.clone()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token.txt"), "plan-token").unwrap();
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(
+        &plan,
+        crate::api_poc::plan(&format!("http://{addr}"), "token_file = \"token.txt\""),
+    )
+    .unwrap();
+    let json = dir.path().join("probe.json");
+    let args = [
+        "probe-limits".to_string(),
+        plan.display().to_string(),
+        "--json".into(),
+        json.display().to_string(),
+    ];
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_syncproof"))
+            .args(args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    shutdown.cancel();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    assert_eq!(report["admitted_before_throttle"], 30);
+    assert_eq!(report["retry_after_honest"], true);
+    assert_eq!(
+        crm.accounting().faults.get("unauthorized"),
+        None,
+        "the plan's credential was used"
+    );
+}
