@@ -2,11 +2,13 @@
 //! codes of DESIGN.md. No logic a library user would need lives here.
 
 mod args;
+mod compare;
 mod dupes;
 mod exit;
 mod generate;
 mod mock;
 mod probe;
+mod profile;
 mod report;
 
 pub use args::{Cli, Command, DemoArgs};
@@ -56,6 +58,8 @@ pub async fn main(cli: Cli) -> Exit {
             threshold,
         } => dupes::dupes(&export, &id, out.as_ref(), threshold),
         Command::Generate(args) => tokio::task::block_in_place(|| generate::run(&args)),
+        Command::Profile(args) => tokio::task::block_in_place(|| profile::run(&args)),
+        Command::Compare(args) => tokio::task::block_in_place(|| compare::run(&args)),
     }
 }
 

@@ -62,6 +62,10 @@ pub enum Command {
     },
     /// Synthetic records with their ground truth from a shape file: one file per object.
     Generate(super::generate::GenerateArgs),
+    /// Learn a shape file from real exports without taking any real person's data.
+    Profile(super::profile::ProfileArgs),
+    /// How close a synthetic file is to the real export: column shapes and pair trends.
+    Compare(super::compare::CompareArgs),
 }
 
 /// Knobs that override the plan. Rates are fractions (0.02, not 2).

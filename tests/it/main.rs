@@ -6,6 +6,7 @@ mod generate;
 mod ground_truth;
 mod html_report;
 mod probe;
+mod profile;
 mod report_cmd;
 mod schema;
 mod support;
