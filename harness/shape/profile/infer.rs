@@ -49,7 +49,9 @@ fn hint(header: &str, object: &str) -> Option<FieldKind> {
             FieldKind::LastName
         }
         "name" if company_object => FieldKind::Company,
-        "name" | "fullname" | "contactname" | "contact" | "person" => FieldKind::FullName,
+        // Owners are people too (sales reps): never an enum of their names.
+        "name" | "fullname" | "contactname" | "contact" | "person" | "owner" | "contactowner"
+        | "accountowner" | "dealowner" | "assignedto" | "createdby" => FieldKind::FullName,
         "company" | "companyname" | "organization" | "organisation" | "account" | "accountname"
         | "employer" => FieldKind::Company,
         "email" | "emailaddress" | "mail" | "email1" | "workemail" => FieldKind::Email,
@@ -277,6 +279,12 @@ mod tests {
                 FieldKind::Phone,
             ),
             ("stage", &["lead", "customer"], "contact", FieldKind::Enum),
+            (
+                "Contact Owner",
+                &["Rep One", "Rep Two"],
+                "contact",
+                FieldKind::FullName,
+            ),
             ("Country", &["US", "DE"], "contact", FieldKind::Enum),
             ("seats", &["1", "20"], "contact", FieldKind::Integer),
             ("amount", &["1.5", "20"], "contact", FieldKind::Decimal),

@@ -207,4 +207,15 @@ mod tests {
         assert_eq!((r.child, r.column, r.parent), (1, 1, 0));
         assert_eq!(r.per_target, vec![1, 1, 1]); // C3 has none, C2 one, C1 two
     }
+
+    #[test]
+    fn ndjson_keys_that_appear_late_count_earlier_rows_as_absent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("deals.ndjson");
+        std::fs::write(&path, "{\"id\":\"1\"}\n{\"id\":\"2\",\"amount\":10.5}\n").unwrap();
+        let o = profile_file(&path, ProfileOptions::default()).unwrap();
+        assert_eq!((o.name.as_str(), o.rows), ("deal", 2));
+        let amount = &o.columns[1];
+        assert_eq!((amount.rows, amount.nulls, amount.filled()), (2, 1, 1));
+    }
 }
