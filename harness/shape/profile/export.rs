@@ -4,8 +4,7 @@
 //! with a warning, ragged rows are padded or cut with a warning naming the line. Every value is
 //! text; an empty CSV cell, a JSON null and a Parquet null are `None` (absent), an empty JSON or
 //! Parquet string is `Some("")` (blank).
-//! (`quality::fuzzy::table` reads a whole export into memory for `dupes`; it sits right of this
-//! stage in the pipeline, so it may later be rebuilt on this reader, not the other way round.)
+//! `quality::fuzzy::table` (what `dupes` reads) is built on this reader.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
