@@ -249,3 +249,31 @@ fn bad_exports_are_explained_never_a_panic() {
     ]);
     assert_eq!(run.status.code(), Some(2));
 }
+
+#[test]
+fn a_latin1_semicolon_export_profiles_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("s.toml");
+    let export = datasets().join("exports/accounts-de-latin1.csv");
+    let run = syncproof(&[
+        "profile",
+        export.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("decoded as Latin-1") && stderr.contains("first at line 2"),
+        "{stderr}"
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        text.contains("\"München\"") || text.contains("München"),
+        "{text}"
+    );
+    assert!(
+        text.contains("(DD.MM.YYYY)") && text.contains("kind = \"company\""),
+        "{text}"
+    );
+}

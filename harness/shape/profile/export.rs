@@ -186,6 +186,9 @@ fn stream_csv(path: &Path, sink: &mut dyn RowSink) -> Result<ReadSummary, Export
         .delimiter(delimiter)
         .flexible(true)
         .has_headers(false)
+        // `\n` alone ends a record, so line numbers stay right in CRLF files; the `\r` left on
+        // the last cell is cut below.
+        .terminator(csv::Terminator::Any(b'\n'))
         .from_reader(file);
     let mut summary = ReadSummary::default();
     let mut record = csv::ByteRecord::new();
@@ -202,6 +205,15 @@ fn stream_csv(path: &Path, sink: &mut dyn RowSink) -> Result<ReadSummary, Export
             break;
         }
         let line = record.position().map_or(0, |p| p.line());
+        if record.as_slice().ends_with(b"\r") {
+            let mut fields: Vec<Vec<u8>> = record.iter().map(<[u8]>::to_vec).collect();
+            if let Some(last) = fields.last_mut() {
+                last.pop();
+            }
+            let position = record.position().cloned();
+            record = csv::ByteRecord::from(fields);
+            record.set_position(position);
+        }
         if summary.columns.is_empty() {
             summary.columns = record
                 .iter()

@@ -53,7 +53,7 @@ fn hint(header: &str, object: &str) -> Option<FieldKind> {
         "name" | "fullname" | "contactname" | "contact" | "person" | "owner" | "contactowner"
         | "accountowner" | "dealowner" | "assignedto" | "createdby" => FieldKind::FullName,
         "company" | "companyname" | "organization" | "organisation" | "account" | "accountname"
-        | "employer" => FieldKind::Company,
+        | "firma" | "firmenname" | "societe" | "entreprise" | "employer" => FieldKind::Company,
         "email" | "emailaddress" | "mail" | "email1" | "workemail" => FieldKind::Email,
         "phone" | "phonenumber" | "mobile" | "mobilephone" | "tel" | "telephone" | "cell"
         | "fax" | "workphone" => FieldKind::Phone,
