@@ -399,4 +399,22 @@ mod tests {
         let e = read("n.ndjson", b"{\"a\":1}\n[2]\n").unwrap_err();
         assert!(e.contains("n.ndjson: line 2"), "{e}");
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Whatever the bytes, a CSV is read or refused with a message, never a panic.
+        #[test]
+        fn any_bytes_are_read_or_refused(bytes in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::prelude::Just(b','), proptest::prelude::Just(b';'),
+                proptest::prelude::Just(b'"'), proptest::prelude::Just(b'\n'),
+                proptest::prelude::Just(b'\r'), proptest::prelude::Just(0xFCu8),
+                proptest::prelude::any::<u8>(),
+            ],
+            0..300,
+        )) {
+            let _ = read("p.csv", &bytes);
+            let _ = read("p.ndjson", &bytes);
+        }
+    }
 }

@@ -142,4 +142,14 @@ mod tests {
         assert_eq!(parse_instant("2024-13-01"), None);
         assert_eq!(parse_instant("hello world"), None);
     }
+
+    proptest::proptest! {
+        /// Any text is a date or not, never a panic; a date formats back to itself.
+        #[test]
+        fn any_text_parses_or_not(v in "[0-9éT:+ ./Z-]{0,30}") {
+            if let Some((t, format)) = parse_instant(&v) && format == TimeFormat::IsoDate {
+                proptest::prop_assert_eq!(parse_instant(&format_date(t)).map(|p| p.0), Some(t));
+            }
+        }
+    }
 }
