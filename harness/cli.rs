@@ -3,12 +3,14 @@
 
 mod args;
 mod burn;
+mod compare;
 mod dupes;
 mod exit;
 mod generate;
 mod merge;
 mod mock;
 mod probe;
+mod profile;
 mod report;
 
 pub use args::{Cli, Command, DemoArgs};
@@ -60,6 +62,8 @@ pub async fn main(cli: Cli) -> Exit {
         Command::Generate(args) => tokio::task::block_in_place(|| generate::run(&args)),
         Command::Burn(args) => burn::run(&args),
         Command::Merge(args) => tokio::task::block_in_place(|| merge::run(&args)),
+        Command::Profile(args) => tokio::task::block_in_place(|| profile::run(&args)),
+        Command::Compare(args) => tokio::task::block_in_place(|| compare::run(&args)),
     }
 }
 

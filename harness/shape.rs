@@ -7,6 +7,7 @@
 
 mod dist;
 mod file;
+pub mod profile;
 mod spec;
 
 pub use dist::{CountDist, NumberDist, probit};

@@ -68,6 +68,10 @@ pub enum Command {
     /// Combine the run directories of `--shard k/n` runs exactly: counters summed, histograms
     /// merged from the event segments, verdicts re-judged, reports re-rendered.
     Merge(super::merge::MergeArgs),
+    /// Learn a shape file from real exports without taking any real person's data.
+    Profile(super::profile::ProfileArgs),
+    /// How close a synthetic file is to the real export: column shapes and pair trends.
+    Compare(super::compare::CompareArgs),
 }
 
 /// Knobs that override the plan. Rates are fractions (0.02, not 2).

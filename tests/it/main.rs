@@ -9,6 +9,7 @@ mod ground_truth;
 mod html_report;
 mod layout;
 mod probe;
+mod profile;
 mod report_cmd;
 mod schema;
 mod support;

@@ -1,15 +1,10 @@
 //! A table of strings from an export (CSV with a header row, NDJSON, or Parquet), what
-//! `syncproof dupes` reads. Every value is kept as text (numbers and timestamps as they print);
+//! `syncproof dupes` reads, built on the profiler's streaming reader (shape stage, to the left). Every value is kept as text (numbers and timestamps as they print);
 //! an empty cell or a JSON null is `None`. Errors name the file and the line or column.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
-use arrow_array::Array;
-use arrow_array::RecordBatchReader;
-use arrow_array::cast::AsArray;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use crate::shape::profile::{ExportError, stream_export};
 
 /// Column names and rows of text.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -47,145 +42,81 @@ pub enum TableError {
     UnknownFormat { path: PathBuf },
 }
 
-/// Reads an export by its extension.
+/// Reads an export by its extension, with the profiler's streaming reader
+/// ([`crate::shape::profile::stream_export`]: sniffed CSV delimiter, BOM, Latin-1 fallback), but
+/// strictly: a row with the wrong number of cells is an error naming its line, and an empty
+/// string is absent (`None`), as an empty CSV cell is.
 pub fn read_table(path: &Path) -> Result<Table, TableError> {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    match ext.as_str() {
-        "csv" => read_csv(path),
-        "ndjson" | "jsonl" | "json" => read_ndjson(path),
-        "parquet" => read_parquet(path),
-        _ => Err(TableError::UnknownFormat {
+    let mut rows: Vec<Vec<Option<String>>> = Vec::new();
+    let summary = match stream_export(path, &mut |_: &[String], cells: &[Option<String>]| {
+        rows.push(
+            cells
+                .iter()
+                .map(|c| c.clone().filter(|v| !v.is_empty()))
+                .collect(),
+        );
+    }) {
+        Ok(summary) => summary,
+        // An export with a header and no rows has no duplicates: an empty table, not an error.
+        Err(ExportError::Refused { message, .. }) if message.contains("header but no records") => {
+            return Ok(Table {
+                columns: header_of(path),
+                rows,
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(line) = summary.warnings.first_ragged_lines.first() {
+        return Err(TableError::Line {
             path: path.to_path_buf(),
-        }),
+            line: *line,
+            message: "this row has a different number of cells than the header (every row needs as many cells as the header)".into(),
+        });
     }
-}
-
-fn open(path: &Path) -> Result<File, TableError> {
-    File::open(path).map_err(|source| TableError::Io {
-        path: path.to_path_buf(),
-        source,
+    let width = summary.columns.len();
+    for row in &mut rows {
+        row.resize(width, None);
+    }
+    Ok(Table {
+        columns: summary.columns,
+        rows,
     })
 }
 
-fn read_csv(path: &Path) -> Result<Table, TableError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(false)
-        .from_reader(open(path)?);
-    let line_error = |e: csv::Error| TableError::Line {
-        path: path.to_path_buf(),
-        line: e.position().map_or(0, |p| p.line()),
-        message: format!("{e} (every row needs as many cells as the header)"),
-    };
-    let columns: Vec<String> = reader
+/// The header row of a CSV file with no records.
+fn header_of(path: &Path) -> Vec<String> {
+    let text = std::fs::read(path).unwrap_or_default();
+    let text = text.strip_prefix(&[0xEF, 0xBB, 0xBF][..]).unwrap_or(&text);
+    let delimiter = crate::shape::profile::sniff_delimiter(text);
+    csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .from_reader(text)
         .headers()
-        .map_err(line_error)?
-        .iter()
-        .map(str::to_string)
-        .collect();
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(line_error)?;
-        rows.push(
-            record
-                .iter()
-                .map(|v| (!v.is_empty()).then(|| v.to_string()))
-                .collect(),
-        );
-    }
-    Ok(Table { columns, rows })
+        .map(|h| h.iter().map(|c| c.trim().to_string()).collect())
+        .unwrap_or_default()
 }
 
-fn read_ndjson(path: &Path) -> Result<Table, TableError> {
-    let mut table = Table::default();
-    for (n, line) in BufReader::new(open(path)?).lines().enumerate() {
-        let line = line.map_err(|source| TableError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let bad = |message: String| TableError::Line {
-            path: path.to_path_buf(),
-            line: n as u64 + 1,
-            message,
-        };
-        let value: serde_json::Value =
-            serde_json::from_str(&line).map_err(|e| bad(format!("not JSON: {e}")))?;
-        let object = value
-            .as_object()
-            .ok_or_else(|| bad("expected one JSON object per line".into()))?;
-        let mut row = vec![None; table.columns.len()];
-        for (key, v) in object {
-            let i = match table.column(key) {
-                Some(i) => i,
-                None => {
-                    table.columns.push(key.clone());
-                    row.push(None);
-                    table.columns.len() - 1
-                }
-            };
-            row[i] = match v {
-                serde_json::Value::Null => None,
-                serde_json::Value::String(s) if s.is_empty() => None,
-                serde_json::Value::String(s) => Some(s.clone()),
-                other => Some(other.to_string()),
-            };
-        }
-        table.rows.push(row);
-    }
-    let width = table.columns.len();
-    for row in &mut table.rows {
-        row.resize(width, None);
-    }
-    Ok(table)
-}
-
-fn read_parquet(path: &Path) -> Result<Table, TableError> {
-    let format = |message: String| TableError::Format {
-        path: path.to_path_buf(),
-        message,
-    };
-    let reader = ParquetRecordBatchReaderBuilder::try_new(open(path)?)
-        .and_then(|b| b.build())
-        .map_err(|e| format(format!("not a readable Parquet file: {e}")))?;
-    let mut table = Table {
-        columns: reader
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .collect(),
-        rows: Vec::new(),
-    };
-    for batch in reader {
-        let batch = batch.map_err(|e| format(format!("cannot read a row group: {e}")))?;
-        let columns: Vec<_> = batch
-            .columns()
-            .iter()
-            .map(|c| {
-                arrow_cast::cast(c, &arrow_schema::DataType::Utf8)
-                    .map_err(|e| format(format!("a column cannot be read as text: {e}")))
-            })
-            .collect::<Result<_, _>>()?;
-        for row in 0..batch.num_rows() {
-            table.rows.push(
-                columns
-                    .iter()
-                    .map(|c| {
-                        let c = c.as_string::<i32>();
-                        (!c.is_null(row) && !c.value(row).is_empty())
-                            .then(|| c.value(row).to_string())
-                    })
-                    .collect(),
-            );
+impl From<ExportError> for TableError {
+    fn from(e: ExportError) -> Self {
+        match e {
+            ExportError::Io { path, source } => TableError::Io { path, source },
+            ExportError::Line {
+                path,
+                line,
+                message,
+            } => TableError::Line {
+                path,
+                line,
+                message,
+            },
+            ExportError::Refused { path, message }
+                if message.starts_with("unknown export format") =>
+            {
+                TableError::UnknownFormat { path }
+            }
+            ExportError::Refused { path, message } => TableError::Format { path, message },
         }
     }
-    Ok(table)
 }
 
 #[cfg(test)]

@@ -1,0 +1,26 @@
+//! Learning a shape from a real export (`syncproof profile`) and measuring how close a synthetic
+//! twin is to it (`syncproof compare`). Exports are streamed (`export.rs`) into bounded column
+//! statistics (`column.rs`); kinds are inferred from headers and value patterns (`infer.rs`);
+//! relations between files are found by id containment (`learn.rs`); `write.rs` writes the shape
+//! text with a reason per field; `compare.rs` scores column shapes and pair trends.
+//!
+//! Privacy invariant: no value of a personal field (names, emails, phones, streets, postal codes,
+//! free text) enters the shape; a category value enters only if it occurs at least `min_count`
+//! times, rarer values are merged into `(other)`.
+
+mod column;
+mod compare;
+mod export;
+mod infer;
+mod learn;
+mod time;
+mod write;
+
+pub use column::{ColumnStats, mask};
+pub use compare::{ColumnScore, Comparison, Metric, PairScore, compare};
+pub use export::{ExportError, ReadSummary, RowSink, Warnings, sniff_delimiter, stream_export};
+pub use infer::{Inferred, infer, is_personal};
+pub use learn::{
+    ObjectProfile, Profile, ProfileOptions, Relation, object_name, profile, profile_file,
+};
+pub use write::{OTHER, Withheld, Written, write_shape};

@@ -1,0 +1,221 @@
+//! `profile`'s library entry: streams each export once into bounded column statistics, infers
+//! every column's kind, finds relations between files (a column whose values are contained in
+//! another file's id column) and decides which object is the root. The result is turned into
+//! shape text by `write.rs`.
+
+use std::path::{Path, PathBuf};
+
+use super::column::ColumnStats;
+use super::export::{ExportError, stream_export};
+use super::infer::{Inferred, infer};
+use crate::shape::FieldKind;
+
+/// How `profile` generalises.
+#[derive(Debug, Clone, Copy)]
+pub struct ProfileOptions {
+    /// A category value enters the shape only if it occurs at least this many times.
+    pub min_count: u64,
+}
+
+impl Default for ProfileOptions {
+    fn default() -> Self {
+        ProfileOptions { min_count: 5 }
+    }
+}
+
+/// One export file's statistics.
+#[derive(Debug, Clone)]
+pub struct ObjectProfile {
+    pub name: String,
+    pub path: PathBuf,
+    pub rows: u64,
+    pub columns: Vec<ColumnStats>,
+    pub kinds: Vec<Inferred>,
+    pub warnings: Vec<String>,
+}
+
+impl ObjectProfile {
+    /// The column holding the object's own id (kind external id or UUID, values unique).
+    pub fn id_column(&self) -> Option<usize> {
+        self.kinds
+            .iter()
+            .position(|k| matches!(k.kind, FieldKind::ExternalId | FieldKind::Uuid))
+            .filter(|i| !self.columns[*i].overflowed)
+    }
+}
+
+/// `child.columns[column]` holds ids of `parent`: `per_target[n]` parents have `n` children.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Relation {
+    pub child: usize,
+    pub column: usize,
+    pub parent: usize,
+    pub contained: f64,
+    pub per_target: Vec<u64>,
+}
+
+/// Everything `profile` learnt.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub objects: Vec<ObjectProfile>,
+    pub relations: Vec<Relation>,
+    pub options: ProfileOptions,
+}
+
+/// `contacts.csv` → `contact`, `Companies Export.ndjson` → `companies_export` → `companies_export`.
+pub fn object_name(path: &Path) -> String {
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("object")
+        .to_ascii_lowercase();
+    let mut name: String = stem
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if let Some(base) = name.strip_suffix("ies") {
+        name = format!("{base}y");
+    } else if name.ends_with('s') && !name.ends_with("ss") {
+        name.pop();
+    }
+    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+        name.insert_str(0, "object_");
+    }
+    name
+}
+
+/// Reads one export into column statistics.
+pub fn profile_file(path: &Path, options: ProfileOptions) -> Result<ObjectProfile, ExportError> {
+    let mut columns: Vec<ColumnStats> = Vec::new();
+    let mut rows = 0u64;
+    let summary = stream_export(path, &mut |names: &[String], cells: &[Option<String>]| {
+        while columns.len() < names.len() {
+            let mut c = ColumnStats::new(&names[columns.len()]);
+            for _ in 0..rows {
+                c.add(None); // NDJSON: the rows before the key first appeared lacked it
+            }
+            columns.push(c);
+        }
+        for (i, c) in columns.iter_mut().enumerate() {
+            c.add(cells.get(i).and_then(|v| v.as_deref()));
+        }
+        rows += 1;
+    })?;
+    let name = object_name(path);
+    let kinds = columns
+        .iter()
+        .map(|c| infer(c, &name, options.min_count))
+        .collect();
+    Ok(ObjectProfile {
+        warnings: summary.warnings.lines(path),
+        name,
+        path: path.to_path_buf(),
+        rows,
+        columns,
+        kinds,
+    })
+}
+
+/// Profiles every export, then finds the relations between them.
+pub fn profile(paths: &[PathBuf], options: ProfileOptions) -> Result<Profile, ExportError> {
+    let mut objects = Vec::with_capacity(paths.len());
+    for path in paths {
+        let mut object = profile_file(path, options)?;
+        while objects
+            .iter()
+            .any(|o: &ObjectProfile| o.name == object.name)
+        {
+            object.name.push('_');
+        }
+        objects.push(object);
+    }
+    let relations = find_relations(&objects);
+    Ok(Profile {
+        objects,
+        relations,
+        options,
+    })
+}
+
+/// Columns whose non-blank values are at least 95% contained in another object's id column.
+pub fn find_relations(objects: &[ObjectProfile]) -> Vec<Relation> {
+    let mut out = Vec::new();
+    for (p, parent) in objects.iter().enumerate() {
+        let Some(id) = parent.id_column() else {
+            continue;
+        };
+        let ids = &parent.columns[id].counts;
+        for (c, child) in objects.iter().enumerate() {
+            if c == p {
+                continue;
+            }
+            for (k, column) in child.columns.iter().enumerate() {
+                if Some(k) == child.id_column() || column.overflowed || column.filled() == 0 {
+                    continue;
+                }
+                let inside: u64 = column
+                    .counts
+                    .iter()
+                    .filter(|(v, _)| ids.contains_key(*v))
+                    .map(|(_, n)| n)
+                    .sum();
+                let contained = inside as f64 / column.filled() as f64;
+                if contained < 0.95 {
+                    continue;
+                }
+                let mut per_target = Vec::new();
+                for parent_id in ids.keys() {
+                    let n = column.counts.get(parent_id).copied().unwrap_or(0) as usize;
+                    if per_target.len() <= n {
+                        per_target.resize(n + 1, 0);
+                    }
+                    per_target[n] += 1;
+                }
+                out.push(Relation {
+                    child: c,
+                    column: k,
+                    parent: p,
+                    contained,
+                    per_target,
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_relations() {
+        assert_eq!(object_name(Path::new("x/contacts.csv")), "contact");
+        assert_eq!(object_name(Path::new("Companies.CSV")), "company");
+        assert_eq!(
+            object_name(Path::new("2024 deals.ndjson")),
+            "object_2024_deal"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let companies = dir.path().join("companies.csv");
+        let contacts = dir.path().join("contacts.csv");
+        std::fs::write(&companies, "id,name\nC1,Acme\nC2,Initech\nC3,Hooli\n").unwrap();
+        std::fs::write(&contacts, "id,company_id\n1,C1\n2,C1\n3,C2\n").unwrap();
+        let p = profile(&[companies, contacts], ProfileOptions::default()).unwrap();
+        assert_eq!(p.relations.len(), 1, "{:?}", p.relations);
+        let r = &p.relations[0];
+        assert_eq!((r.child, r.column, r.parent), (1, 1, 0));
+        assert_eq!(r.per_target, vec![1, 1, 1]); // C3 has none, C2 one, C1 two
+    }
+
+    #[test]
+    fn ndjson_keys_that_appear_late_count_earlier_rows_as_absent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("deals.ndjson");
+        std::fs::write(&path, "{\"id\":\"1\"}\n{\"id\":\"2\",\"amount\":10.5}\n").unwrap();
+        let o = profile_file(&path, ProfileOptions::default()).unwrap();
+        assert_eq!((o.name.as_str(), o.rows), ("deal", 2));
+        let amount = &o.columns[1];
+        assert_eq!((amount.rows, amount.nulls, amount.filled()), (2, 1, 1));
+    }
+}

@@ -1,0 +1,409 @@
+//! Turns a [`Profile`] into shape-file text (the format `Shape::from_source` reads, documented in
+//! `datasets/shapes/b2b-saas.toml`), with a `#` comment per field saying why its kind was
+//! inferred, and the list of what was withheld. The only values copied from an export are the
+//! category values of non-personal columns that occur at least `min_count` times; rarer ones
+//! are merged into [`OTHER`].
+
+use std::fmt::Write as _;
+
+use super::column::ColumnStats;
+use super::infer::is_personal;
+use super::learn::{Profile, Relation};
+use super::time::{format_date, format_timestamp};
+use crate::shape::{FieldKind, RESERVED};
+
+/// The value rare category values are generalised to.
+pub const OTHER: &str = "(other)";
+
+/// What the shape does not carry, per field: counts, never values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Withheld {
+    pub object: String,
+    pub field: String,
+    /// Distinct values not written (`None`: more than could be counted).
+    pub values: Option<u64>,
+    /// Rows holding them.
+    pub rows: u64,
+    /// `personal` (every value) or `rare` (fewer than min_count occurrences).
+    pub reason: &'static str,
+}
+
+/// The shape text, what was withheld, and notes (objects or relations left out, and why).
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub text: String,
+    pub withheld: Vec<Withheld>,
+    pub notes: Vec<String>,
+}
+
+fn quote(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+fn rate(n: u64, d: u64) -> f64 {
+    if d == 0 {
+        0.0
+    } else {
+        (n as f64 / d as f64 * 1e4).floor() / 1e4
+    }
+}
+
+/// Orders the objects: the root (the largest object that references another, else the largest),
+/// its parent, then objects owned by either. Returns (object, owning relation) pairs.
+fn layout(p: &Profile, notes: &mut Vec<String>) -> Vec<(usize, Option<usize>)> {
+    let n = p.objects.len();
+    let is_child = |o: usize| p.relations.iter().any(|r| r.child == o);
+    let root = (0..n)
+        .max_by_key(|o| (is_child(*o), p.objects[*o].rows))
+        .unwrap_or(0);
+    let mut order = vec![(root, None)];
+    let root_parent = p.relations.iter().position(|r| r.child == root);
+    if let Some(r) = root_parent {
+        order.push((p.relations[r].parent, None));
+        order[0].1 = Some(r);
+    }
+    let placed: Vec<usize> = order.iter().map(|(o, _)| *o).collect();
+    for o in 0..n {
+        if placed.contains(&o) {
+            continue;
+        }
+        match p
+            .relations
+            .iter()
+            .position(|r| r.child == o && placed.contains(&r.parent))
+        {
+            Some(r) => order.push((o, Some(r))),
+            None => notes.push(format!(
+                "{}: left out of the shape: none of its columns holds ids of {} (profile it on its own)",
+                p.objects[o].path.display(),
+                placed
+                    .iter()
+                    .map(|i| p.objects[*i].name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            )),
+        }
+    }
+    order
+}
+
+/// The shape file text.
+pub fn write_shape(p: &Profile) -> Written {
+    let mut notes = Vec::new();
+    let order = layout(p, &mut notes);
+    let mut withheld = Vec::new();
+    let mut t = String::new();
+    let sources: Vec<String> = p
+        .objects
+        .iter()
+        .map(|o| format!("{} ({} rows)", o.path.display(), o.rows))
+        .collect();
+    let _ = writeln!(
+        t,
+        "# Learnt by `syncproof profile` from {}.\n# Category values occurring fewer than {} times are merged into \"{OTHER}\"; names, emails,\n# phones, streets, postal codes and free text keep their kind, never their values.\n",
+        sources.join(", "),
+        p.options.min_count
+    );
+    let root = &p.objects[order[0].0];
+    let _ = writeln!(t, "root = {}", quote(&root.name));
+    let _ = writeln!(
+        t,
+        "locales = [{{ locale = \"en_US\", weight = 1.0 }}]   # not inferred: set the locales your people come from\n"
+    );
+    for (position, (o, owning)) in order.iter().enumerate() {
+        let object = &p.objects[*o];
+        let _ = writeln!(
+            t,
+            "[[objects]]\nname = {}\n# {} rows in {}\n",
+            quote(&object.name),
+            object.rows,
+            object.path.display()
+        );
+        for (i, column) in object.columns.iter().enumerate() {
+            let relation = p.relations.iter().find(|r| r.child == *o && r.column == i);
+            let name = if RESERVED.contains(&column.name.as_str()) {
+                notes.push(format!(
+                    "{}: column \"{}\" is a name syncproof's writers use; written as \"{}_src\"",
+                    object.path.display(),
+                    column.name,
+                    column.name
+                ));
+                format!("{}_src", column.name)
+            } else {
+                column.name.clone()
+            };
+            let _ = writeln!(t, "[[objects.fields]]\nname = {}", quote(&name));
+            match relation {
+                Some(r) => write_reference(
+                    &mut t,
+                    p,
+                    r,
+                    *owning == p.relations.iter().position(|x| x == r),
+                    position == 0,
+                    column,
+                ),
+                None => write_field(&mut t, p, *o, i, &mut withheld),
+            }
+            let _ = writeln!(t);
+        }
+    }
+    Written {
+        text: t,
+        withheld,
+        notes,
+    }
+}
+
+fn write_rates(t: &mut String, c: &ColumnStats) {
+    if c.nulls > 0 {
+        let _ = writeln!(t, "null_rate = {}", rate(c.nulls, c.rows));
+    }
+    if c.blanks > 0 {
+        let _ = writeln!(t, "blank_rate = {}", rate(c.blanks, c.rows));
+    }
+}
+
+fn write_reference(
+    t: &mut String,
+    p: &Profile,
+    r: &Relation,
+    owning: bool,
+    of_root: bool,
+    c: &ColumnStats,
+) {
+    let parent = &p.objects[r.parent];
+    let _ = writeln!(
+        t,
+        "# {:.1}% of values are ids of \"{}\" ({} column \"{}\")\nkind = \"reference\"\ntarget = {}",
+        100.0 * r.contained,
+        parent.name,
+        parent.path.display(),
+        parent
+            .id_column()
+            .map_or("", |i| parent.columns[i].name.as_str()),
+        quote(&parent.name)
+    );
+    write_rates(t, c);
+    if !owning {
+        return;
+    }
+    // The root's parent must own at least one root row: parents without children are not made.
+    let min = if of_root { 1 } else { 0 };
+    let counts = &r.per_target[min.min(r.per_target.len())..];
+    let cap = 200;
+    let mut weights: Vec<u64> = counts.iter().take(cap).copied().collect();
+    if counts.len() > cap {
+        weights[cap - 1] += counts[cap..].iter().sum::<u64>();
+    }
+    let total: u64 = weights.iter().sum::<u64>().max(1);
+    let text: Vec<String> = weights
+        .iter()
+        .map(|w| format!("{}", (*w as f64 / total as f64 * 1e4).round() / 1e4))
+        .collect();
+    if of_root && r.per_target.first().copied().unwrap_or(0) > 0 {
+        let _ = writeln!(
+            t,
+            "# {} \"{}\" rows have no \"{}\" row; the generator gives every one at least one",
+            r.per_target[0], parent.name, p.objects[r.child].name
+        );
+    }
+    let _ = writeln!(
+        t,
+        "# rows per \"{}\": weights of {min}, {}, …",
+        parent.name,
+        min + 1
+    );
+    let _ = writeln!(
+        t,
+        "per_target = {{ min = {min}, weights = [{}] }}",
+        text.join(", ")
+    );
+}
+
+fn write_field(t: &mut String, p: &Profile, o: usize, i: usize, withheld: &mut Vec<Withheld>) {
+    let object = &p.objects[o];
+    let c = &object.columns[i];
+    let inferred = &object.kinds[i];
+    let kind = inferred.kind;
+    let kind_name = toml::Value::try_from(kind_str(kind))
+        .map(|v| v.to_string())
+        .unwrap_or_default();
+    let _ = writeln!(t, "# {}\nkind = {kind_name}", inferred.why);
+    write_rates(t, c);
+    let distinct = (!c.overflowed).then_some(c.counts.len() as u64);
+    if is_personal(kind) {
+        withheld.push(Withheld {
+            object: object.name.clone(),
+            field: c.name.clone(),
+            values: distinct,
+            rows: c.filled(),
+            reason: "personal",
+        });
+    }
+    if kind.is_text() && c.max_chars > 0 {
+        let _ = writeln!(t, "max_length = {}", c.max_chars);
+    }
+    let unique = distinct == Some(c.filled()) && c.filled() > 1;
+    if unique
+        && matches!(
+            kind,
+            FieldKind::Email
+                | FieldKind::Domain
+                | FieldKind::Url
+                | FieldKind::Uuid
+                | FieldKind::ExternalId
+                | FieldKind::Company
+        )
+    {
+        let _ = writeln!(t, "unique = true");
+    }
+    match kind {
+        FieldKind::Enum => {
+            let mut values: Vec<(&String, &u64)> = c.counts.iter().collect();
+            values.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            let (kept, rare): (Vec<_>, Vec<_>) = values
+                .into_iter()
+                .partition(|(_, n)| **n >= p.options.min_count);
+            let rare_rows: u64 = rare.iter().map(|(_, n)| **n).sum();
+            let mut parts: Vec<String> = kept
+                .iter()
+                .map(|(v, n)| {
+                    format!(
+                        "  {{ value = {}, weight = {} }},",
+                        quote(v),
+                        rate(**n, c.filled())
+                    )
+                })
+                .collect();
+            if rare_rows > 0 {
+                let _ = writeln!(
+                    t,
+                    "# {} value(s) in {} row(s) occur fewer than {} times: merged into \"{OTHER}\"",
+                    rare.len(),
+                    rare_rows,
+                    p.options.min_count
+                );
+                parts.push(format!(
+                    "  {{ value = {}, weight = {} }},",
+                    quote(OTHER),
+                    rate(rare_rows, c.filled())
+                ));
+                withheld.push(Withheld {
+                    object: object.name.clone(),
+                    field: c.name.clone(),
+                    values: Some(rare.len() as u64),
+                    rows: rare_rows,
+                    reason: "rare",
+                });
+            }
+            let _ = writeln!(t, "values = [\n{}\n]", parts.join("\n"));
+        }
+        FieldKind::Integer | FieldKind::Decimal => {
+            let mut xs: Vec<f64> = c
+                .reservoir
+                .iter()
+                .filter_map(|v| v.trim().parse().ok())
+                .collect();
+            xs.sort_by(f64::total_cmp);
+            if xs.is_empty() {
+                return;
+            }
+            let points = [0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 1.0];
+            let mut table = Vec::new();
+            let mut last = c.min_number;
+            for q in points {
+                let v = if q == 0.0 {
+                    c.min_number
+                } else if q == 1.0 {
+                    c.max_number
+                } else {
+                    xs[((q * (xs.len() - 1) as f64).round() as usize).min(xs.len() - 1)]
+                };
+                last = v.max(last);
+                table.push(format!("[{q:?}, {last:?}]"));
+            }
+            let _ = writeln!(
+                t,
+                "# quantiles from a sample of {} values; 0 and 1 are the exact min and max",
+                xs.len()
+            );
+            let _ = writeln!(t, "quantiles = [{}]", table.join(", "));
+            if kind == FieldKind::Decimal {
+                let _ = writeln!(t, "scale = {}", c.max_scale.min(6));
+            }
+        }
+        FieldKind::Boolean => {
+            let _ = writeln!(t, "true_rate = {}", rate(c.trues, c.filled()));
+        }
+        FieldKind::Date => {
+            let _ = writeln!(
+                t,
+                "from = {}\nto = {}",
+                quote(&format_date(c.min_instant)),
+                quote(&format_date(c.max_instant))
+            );
+        }
+        FieldKind::Timestamp => {
+            let _ = writeln!(
+                t,
+                "from = {}\nto = {}",
+                quote(&format_timestamp(c.min_instant)),
+                quote(&format_timestamp(c.max_instant))
+            );
+        }
+        FieldKind::Text => {
+            let words: Vec<u32> = c
+                .reservoir
+                .iter()
+                .map(|v| v.split_whitespace().count() as u32)
+                .collect();
+            let (min, max) = (
+                words.iter().min().copied().unwrap_or(1).max(1),
+                words.iter().max().copied().unwrap_or(1).max(1),
+            );
+            let _ = writeln!(t, "min_words = {min}\nmax_words = {max}");
+        }
+        FieldKind::Phone => {
+            let plus = c.share(c.patterns.leading_plus);
+            let format = if plus >= 0.9 {
+                "e164"
+            } else if plus <= 0.1 {
+                "national"
+            } else {
+                "mixed"
+            };
+            let _ = writeln!(t, "# {:.0}% written with a country code", 100.0 * plus);
+            let _ = writeln!(t, "format = \"{format}\"");
+        }
+        _ => {}
+    }
+}
+
+fn kind_str(kind: FieldKind) -> &'static str {
+    match kind {
+        FieldKind::FirstName => "first_name",
+        FieldKind::LastName => "last_name",
+        FieldKind::FullName => "full_name",
+        FieldKind::Email => "email",
+        FieldKind::Phone => "phone",
+        FieldKind::Company => "company",
+        FieldKind::Domain => "domain",
+        FieldKind::Url => "url",
+        FieldKind::JobTitle => "job_title",
+        FieldKind::Street => "street",
+        FieldKind::City => "city",
+        FieldKind::Region => "region",
+        FieldKind::PostalCode => "postal_code",
+        FieldKind::Country => "country",
+        FieldKind::Enum => "enum",
+        FieldKind::Integer => "integer",
+        FieldKind::Decimal => "decimal",
+        FieldKind::Boolean => "boolean",
+        FieldKind::Date => "date",
+        FieldKind::Timestamp => "timestamp",
+        FieldKind::Text => "text",
+        FieldKind::Uuid => "uuid",
+        FieldKind::ExternalId => "external_id",
+        FieldKind::Reference => "reference",
+    }
+}
