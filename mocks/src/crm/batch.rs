@@ -173,7 +173,7 @@ fn read_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
     let mut seen = BTreeSet::new();
     let mut results = Vec::new();
     let mut missing = Vec::new();
-    let store = crm.store();
+    let mut store = crm.store();
     for input in &request.inputs {
         if !seen.insert(input.id.as_str()) {
             continue;

@@ -62,7 +62,7 @@ fn read_inner(
     let Path(id) = id.map_err(|err| ApiError::validation(format!("invalid object id: {err}")))?;
     let params = query_params(query)?;
     let property = params.id_property.as_deref().unwrap_or(OBJECT_ID);
-    let store = crm.store();
+    let mut store = crm.store();
     let record = store
         .find(property, &id)
         .ok_or_else(|| ApiError::not_found(&id))?;

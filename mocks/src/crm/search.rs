@@ -286,7 +286,7 @@ impl Query {
 
     /// Ids worth checking: when every group has a non-numeric `EQ` on an indexed property, the
     /// index gives them directly; otherwise every record.
-    fn candidates<'s>(&self, store: &'s Store) -> Vec<&'s Record> {
+    fn candidates<'s>(&self, store: &'s mut Store) -> Vec<&'s Record> {
         let mut ids = BTreeSet::new();
         for group in &self.groups {
             let indexed = group.iter().find_map(|c| match &c.op {
@@ -309,7 +309,7 @@ impl Query {
     /// Runs the query: records updated less than `search_lag` before `now` are not yet visible.
     pub(crate) fn run(
         &self,
-        store: &Store,
+        store: &mut Store,
         now: Instant,
         search_lag: Duration,
     ) -> CollectionWithTotal {
@@ -361,9 +361,9 @@ pub(crate) async fn handle(State(crm): State<Arc<Crm>>, body: Bytes) -> Response
 
 fn handle_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
     let request: SearchRequest = parse_body(body)?;
-    let store = crm.store();
+    let mut store = crm.store();
     let query = Query::parse(request, &store)?;
-    let answer = query.run(&store, Instant::now(), crm.config().search_lag);
+    let answer = query.run(&mut store, Instant::now(), crm.config().search_lag);
     drop(store);
     Ok(Json(answer).into_response())
 }
@@ -390,7 +390,7 @@ mod tests {
         store
     }
 
-    fn ids(store: &Store, body: serde_json::Value) -> Result<Vec<String>, ApiError> {
+    fn ids(store: &mut Store, body: serde_json::Value) -> Result<Vec<String>, ApiError> {
         let req: SearchRequest = parse_body(body.to_string().as_bytes())?;
         let query = Query::parse(req, store)?;
         let out = query.run(store, Instant::now(), Duration::ZERO);
@@ -403,7 +403,7 @@ mod tests {
 
     #[tokio::test]
     async fn operators() {
-        let s = store();
+        let mut s = store();
         let cases: Vec<(serde_json::Value, Vec<&str>)> = vec![
             (filter("email", "EQ", json!("A@X.IO")), vec!["1", "4"]),
             (filter("email", "NEQ", json!("a@x.io")), vec!["2", "3"]),
@@ -449,13 +449,13 @@ mod tests {
             (json!({"sorts": ["n"]}), vec!["2", "1", "4", "3"]),
         ];
         for (body, want) in cases {
-            assert_eq!(ids(&s, body.clone()).unwrap(), want, "{body}");
+            assert_eq!(ids(&mut s, body.clone()).unwrap(), want, "{body}");
         }
     }
 
     #[tokio::test]
     async fn validation() {
-        let s = store();
+        let mut s = store();
         let f = json!({"propertyName": "n", "operator": "HAS_PROPERTY"});
         let bad = [
             json!({"filterGroups": vec![json!({"filters": [f.clone()]}); 6]}),
@@ -472,12 +472,12 @@ mod tests {
             json!({"query": "hello"}),
         ];
         for body in bad {
-            let err = ids(&s, body.clone()).unwrap_err();
+            let err = ids(&mut s, body.clone()).unwrap_err();
             assert_eq!(err.status.as_u16(), 400, "{body}");
             assert_eq!(err.category, "VALIDATION_ERROR");
         }
         assert!(
-            ids(&s, json!({"after": "9990", "limit": 10}))
+            ids(&mut s, json!({"after": "9990", "limit": 10}))
                 .unwrap()
                 .is_empty()
         );
@@ -485,18 +485,18 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn search_lag_hides_recent_writes() {
-        let s = store();
+        let mut s = store();
         let query = Query::parse(parse_body(b"{}").unwrap(), &s).unwrap();
         let lag = Duration::from_secs(2);
-        assert_eq!(query.run(&s, Instant::now(), lag).total, 0);
+        assert_eq!(query.run(&mut s, Instant::now(), lag).total, 0);
         tokio::time::advance(lag).await;
-        assert_eq!(query.run(&s, Instant::now(), lag).total, 4);
+        assert_eq!(query.run(&mut s, Instant::now(), lag).total, 4);
     }
 
     #[tokio::test]
     async fn paging_offsets() {
-        let s = store();
-        let page = |after: usize| {
+        let mut s = store();
+        let mut page = |after: usize| {
             let req = parse_body(
                 json!({"limit": 3, "after": after.to_string()})
                     .to_string()
@@ -505,7 +505,7 @@ mod tests {
             .unwrap();
             Query::parse(req, &s)
                 .unwrap()
-                .run(&s, Instant::now(), Duration::ZERO)
+                .run(&mut s, Instant::now(), Duration::ZERO)
         };
         let first = page(0);
         assert_eq!((first.total, first.results.len()), (4, 3));

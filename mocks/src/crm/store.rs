@@ -115,12 +115,29 @@ impl Store {
         }
     }
 
+    /// Builds `property`'s index the first time it is looked up; afterwards writes keep it
+    /// current. Properties nobody looks up (most of a contact's) are never indexed, so a record
+    /// costs its values and not an index entry per value.
+    fn ensure_index(&mut self, property: &str) {
+        if !indexed(property) || self.index.contains_key(property) {
+            return;
+        }
+        let mut by_value: HashMap<String, BTreeSet<u64>> = HashMap::new();
+        for record in &self.records {
+            if let Some(value) = record.properties.get(property) {
+                by_value.entry(value.clone()).or_default().insert(record.id);
+            }
+        }
+        self.index.insert(property.to_string(), by_value);
+    }
+
     /// The lowest-id live record whose `property` equals `value` (after normalisation).
-    pub(crate) fn find(&self, property: &str, value: &str) -> Option<&Record> {
+    pub(crate) fn find(&mut self, property: &str, value: &str) -> Option<&Record> {
         if property == OBJECT_ID {
             return self.get(value.parse().ok()?);
         }
         let value = self.normalise(property, value);
+        self.ensure_index(property);
         if indexed(property) {
             let ids = self.index.get(property)?.get(&value)?;
             ids.iter().find_map(|id| self.get(*id))
@@ -132,10 +149,11 @@ impl Store {
     }
 
     /// Ids of live records whose `property` equals `value` exactly (for indexed properties).
-    pub(crate) fn ids_with(&self, property: &str, value: &str) -> Option<Vec<u64>> {
+    pub(crate) fn ids_with(&mut self, property: &str, value: &str) -> Option<Vec<u64>> {
         if !indexed(property) {
             return None;
         }
+        self.ensure_index(property);
         let ids = self
             .index
             .get(property)
@@ -185,18 +203,18 @@ impl Store {
 
     /// The first unique property whose new value is held by a record other than `own_id`.
     fn conflict(
-        &self,
+        &mut self,
         input: &BTreeMap<String, Option<String>>,
         own_id: Option<u64>,
     ) -> Result<(), Conflict> {
-        for property in &self.unique_properties {
-            let Some(Some(value)) = input.get(property) else {
+        for property in self.unique_properties.clone() {
+            let Some(Some(value)) = input.get(&property) else {
                 continue;
             };
             if value.is_empty() {
                 continue;
             }
-            if let Some(existing) = self.find(property, value).filter(|r| Some(r.id) != own_id) {
+            if let Some(existing) = self.find(&property, value).filter(|r| Some(r.id) != own_id) {
                 return Err(Conflict {
                     existing_id: existing.id,
                 });
@@ -206,13 +224,9 @@ impl Store {
     }
 
     fn index_insert(&mut self, property: &str, value: &str, id: u64) {
-        if indexed(property) {
-            self.index
-                .entry(property.to_string())
-                .or_default()
-                .entry(value.to_string())
-                .or_default()
-                .insert(id);
+        // Only properties already looked up have an index to keep current.
+        if let Some(by_value) = self.index.get_mut(property) {
+            by_value.entry(value.to_string()).or_default().insert(id);
         }
     }
 
@@ -385,5 +399,44 @@ mod tests {
         assert!(page.is_empty() && next.is_none());
         let (page, _) = store.page(0, 1);
         assert_eq!(page[0].id, 1);
+    }
+}
+
+#[cfg(test)]
+mod adaptive_index_tests {
+    use super::*;
+
+    fn props(pairs: &[(&str, &str)]) -> InputProperties {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), Some(v.to_string())))
+            .collect()
+    }
+
+    #[test]
+    fn an_index_built_on_first_lookup_follows_later_writes() {
+        let mut store = Store::new(Vec::new(), true);
+        for i in 0..5 {
+            let id = format!("sp-{i}");
+            store
+                .create(&props(&[("syncproof_id", &id), ("city", "Berlin")]))
+                .unwrap();
+        }
+        assert!(store.index.is_empty(), "nothing is indexed before a lookup");
+        assert_eq!(store.find("syncproof_id", "sp-3").map(|r| r.id), Some(4));
+        assert!(store.index.contains_key("syncproof_id") && !store.index.contains_key("city"));
+        // Later creates and updates keep the built index current.
+        store.create(&props(&[("syncproof_id", "sp-9")])).unwrap();
+        assert_eq!(store.find("syncproof_id", "sp-9").map(|r| r.id), Some(6));
+        store
+            .update(4, &props(&[("syncproof_id", "sp-3b")]))
+            .unwrap()
+            .unwrap();
+        assert!(store.find("syncproof_id", "sp-3").is_none());
+        assert_eq!(store.find("syncproof_id", "sp-3b").map(|r| r.id), Some(4));
+        // Duplicates share a value: all ids come back, lowest first for `find`.
+        store.create(&props(&[("syncproof_id", "sp-0")])).unwrap();
+        assert_eq!(store.ids_with("syncproof_id", "sp-0"), Some(vec![1, 7]));
+        assert_eq!(store.find("syncproof_id", "sp-0").map(|r| r.id), Some(1));
     }
 }
