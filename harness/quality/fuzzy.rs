@@ -18,4 +18,4 @@ pub use blocking::{MAX_BLOCK, candidate_pairs};
 pub use census::{FuzzyCounts, NearDuplicates};
 pub use person::{Person, Roles, soundex};
 pub use score::{DEFAULT_THRESHOLD, Pair, find_pairs, score};
-pub use table::{Table, TableError, read_table};
+pub use table::{Table, read_table};

@@ -2,7 +2,7 @@
 //! `syncproof dupes` reads, built on the profiler's streaming reader (shape stage, to the left). Every value is kept as text (numbers and timestamps as they print);
 //! an empty cell or a JSON null is `None`. Errors name the file and the line or column.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::shape::profile::{ExportError, stream_export};
 
@@ -19,34 +19,11 @@ impl Table {
     }
 }
 
-/// Why an export could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum TableError {
-    #[error("cannot read {path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{path}: line {line}: {message}")]
-    Line {
-        path: PathBuf,
-        line: u64,
-        message: String,
-    },
-    #[error("{path}: {message}")]
-    Format { path: PathBuf, message: String },
-    #[error(
-        "{path}: unknown export format (expected .csv, .ndjson/.jsonl or .parquet); rename the file to its format"
-    )]
-    UnknownFormat { path: PathBuf },
-}
-
 /// Reads an export by its extension, with the profiler's streaming reader
 /// ([`crate::shape::profile::stream_export`]: sniffed CSV delimiter, BOM, Latin-1 fallback), but
 /// strictly: a row with the wrong number of cells is an error naming its line, and an empty
 /// string is absent (`None`), as an empty CSV cell is.
-pub fn read_table(path: &Path) -> Result<Table, TableError> {
+pub fn read_table(path: &Path) -> Result<Table, ExportError> {
     let mut rows: Vec<Vec<Option<String>>> = Vec::new();
     let summary = match stream_export(path, &mut |_: &[String], cells: &[Option<String>]| {
         rows.push(
@@ -58,16 +35,11 @@ pub fn read_table(path: &Path) -> Result<Table, TableError> {
     }) {
         Ok(summary) => summary,
         // An export with a header and no rows has no duplicates: an empty table, not an error.
-        Err(ExportError::Refused { message, .. }) if message.contains("header but no records") => {
-            return Ok(Table {
-                columns: header_of(path),
-                rows,
-            });
-        }
-        Err(e) => return Err(e.into()),
+        Err(ExportError::NoRecords { columns, .. }) => return Ok(Table { columns, rows }),
+        Err(e) => return Err(e),
     };
     if let Some(line) = summary.warnings.first_ragged_lines.first() {
-        return Err(TableError::Line {
+        return Err(ExportError::Line {
             path: path.to_path_buf(),
             line: *line,
             message: "this row has a different number of cells than the header (every row needs as many cells as the header)".into(),
@@ -81,42 +53,6 @@ pub fn read_table(path: &Path) -> Result<Table, TableError> {
         columns: summary.columns,
         rows,
     })
-}
-
-/// The header row of a CSV file with no records.
-fn header_of(path: &Path) -> Vec<String> {
-    let text = std::fs::read(path).unwrap_or_default();
-    let text = text.strip_prefix(&[0xEF, 0xBB, 0xBF][..]).unwrap_or(&text);
-    let delimiter = crate::shape::profile::sniff_delimiter(text);
-    csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .from_reader(text)
-        .headers()
-        .map(|h| h.iter().map(|c| c.trim().to_string()).collect())
-        .unwrap_or_default()
-}
-
-impl From<ExportError> for TableError {
-    fn from(e: ExportError) -> Self {
-        match e {
-            ExportError::Io { path, source } => TableError::Io { path, source },
-            ExportError::Line {
-                path,
-                line,
-                message,
-            } => TableError::Line {
-                path,
-                line,
-                message,
-            },
-            ExportError::Refused { path, message }
-                if message.starts_with("unknown export format") =>
-            {
-                TableError::UnknownFormat { path }
-            }
-            ExportError::Refused { path, message } => TableError::Format { path, message },
-        }
-    }
 }
 
 #[cfg(test)]

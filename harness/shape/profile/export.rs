@@ -31,6 +31,15 @@ pub enum ExportError {
     },
     #[error("{path}: {message}")]
     Refused { path: PathBuf, message: String },
+    #[error(
+        "{path}: unknown export format (expected .csv, .ndjson/.jsonl or .parquet); rename the file to its format"
+    )]
+    UnknownFormat { path: PathBuf },
+    #[error("{path}: the file is empty; export at least a header row and some records")]
+    Empty { path: PathBuf },
+    /// A header and no rows; the header's columns are kept for readers that accept that.
+    #[error("{path}: the file has a header but no records; export some rows to profile")]
+    NoRecords { path: PathBuf, columns: Vec<String> },
 }
 
 /// Something the reader repaired or decoded, to tell the user (at most a few per file are kept;
@@ -102,30 +111,23 @@ pub fn stream_export(path: &Path, sink: &mut dyn RowSink) -> Result<ReadSummary,
         "ndjson" | "jsonl" | "json" => stream_ndjson(path, sink)?,
         "parquet" => stream_parquet(path, sink)?,
         _ => {
-            return Err(refused(
-                path,
-                "unknown export format (expected .csv, .ndjson/.jsonl or .parquet); rename the file to its format",
-            ));
+            return Err(ExportError::UnknownFormat {
+                path: path.to_path_buf(),
+            });
         }
     };
     if summary.rows == 0 {
-        return Err(refused(
-            path,
-            if summary.columns.is_empty() {
-                "the file is empty; export at least a header row and some records"
-            } else {
-                "the file has a header but no records; export some rows to profile"
-            },
-        ));
+        let path = path.to_path_buf();
+        return Err(if summary.columns.is_empty() {
+            ExportError::Empty { path }
+        } else {
+            ExportError::NoRecords {
+                path,
+                columns: summary.columns,
+            }
+        });
     }
     Ok(summary)
-}
-
-fn refused(path: &Path, message: &str) -> ExportError {
-    ExportError::Refused {
-        path: path.to_path_buf(),
-        message: message.to_string(),
-    }
 }
 
 fn open(path: &Path) -> Result<File, ExportError> {
