@@ -141,14 +141,7 @@ async fn run_plan(plan: Result<Plan, crate::config::ConfigError>, args: &DemoArg
             }
             Exit::for_verdict(outcome.summary.overall)
         }
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            if e.is_bad_input() {
-                Exit::BadInput
-            } else {
-                Exit::RunFailed
-            }
-        }
+        Err(e) => Exit::for_error(&e, e.is_bad_input()),
     }
 }
 

@@ -22,6 +22,17 @@ impl From<Exit> for std::process::ExitCode {
 }
 
 impl Exit {
+    /// Prints `error` (its whole chain) and gives the exit code for it: 2 for bad input, 3 for
+    /// a run that failed.
+    pub fn for_error(error: &impl std::fmt::Display, bad_input: bool) -> Exit {
+        eprintln!("error: {error:#}");
+        if bad_input {
+            Exit::BadInput
+        } else {
+            Exit::RunFailed
+        }
+    }
+
     /// The exit code of a finished run's overall verdict.
     pub fn for_verdict(overall: crate::sla::VerdictKind) -> Exit {
         match overall {

@@ -32,13 +32,6 @@ pub fn run(args: &MergeArgs) -> Exit {
             );
             Exit::for_verdict(summary.overall)
         }
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            if e.is_bad_input() {
-                Exit::BadInput
-            } else {
-                Exit::RunFailed
-            }
-        }
+        Err(e) => Exit::for_error(&e, e.is_bad_input()),
     }
 }

@@ -11,8 +11,10 @@ use tokio::sync::mpsc;
 use tokio::time::sleep_until;
 use tokio_util::sync::CancellationToken;
 
-use crate::measure::{CallRecord, Event, EventKind, Message, RunClock};
-use crate::replay::{CrmClient, InFlight, TargetCopy, VerifyPlan, batch_read_body, classify};
+use crate::measure::{CallRecord, Event, EventKind, Message, Micros, RunClock};
+use crate::replay::{
+    CallResponse, CrmClient, InFlight, TargetCopy, VerifyPlan, batch_read_body, classify,
+};
 
 /// What the observer needs.
 #[derive(Debug)]
@@ -71,19 +73,13 @@ pub async fn observe(
                 .post(crate::replay::hubspot_paths::BATCH_READ, &body)
                 .await;
             let done_at = ctx.clock.now();
-            let call = CallRecord {
-                call_id: ctx.call_ids.fetch_add(1, Ordering::Relaxed),
-                endpoint: "read:batch_read",
-                is_write: false,
-                status: response.status,
-                outcome: classify(response.status),
-                sent_at,
-                done_at,
-                n_records: chunk.len() as u32,
-                retry_after: response.retry_after,
-                early_retry: false,
-                quota_used: None,
-            };
+            let call = verification_call(
+                &ctx.call_ids,
+                "read:batch_read",
+                &response,
+                (sent_at, done_at),
+                chunk.len(),
+            );
             let _ = ctx.events.send(Message::Call(call)).await;
             if let Some(wait) = response.retry_after {
                 next_call = next_call.max(done_at.plus(wait));
@@ -120,6 +116,30 @@ pub async fn observe(
         }
     }
     lost
+}
+
+/// The event of one verification call (a read-back or a reconciliation search): never a write,
+/// never an early retry, no quota share (searches carry no rate headers).
+pub(super) fn verification_call(
+    call_ids: &AtomicU64,
+    endpoint: &'static str,
+    response: &CallResponse,
+    (sent_at, done_at): (Micros, Micros),
+    n_records: usize,
+) -> CallRecord {
+    CallRecord {
+        call_id: call_ids.fetch_add(1, Ordering::Relaxed),
+        endpoint,
+        is_write: false,
+        status: response.status,
+        outcome: classify(response.status),
+        sent_at,
+        done_at,
+        n_records: n_records as u32,
+        retry_after: response.retry_after,
+        early_retry: false,
+        quota_used: None,
+    }
 }
 
 fn found_idx(copy: &TargetCopy, id_property: &str, by_id: &HashMap<&str, u64>) -> Option<u64> {

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use rand::SeedableRng;
@@ -14,7 +14,8 @@ use tokio::sync::mpsc;
 use tokio::time::sleep_until;
 use tokio_util::sync::CancellationToken;
 
-use crate::measure::{CallRecord, Event, EventKind, Message, Micros, Outcome, RunClock};
+use super::readback::verification_call;
+use crate::measure::{Event, EventKind, Message, Micros, Outcome, RunClock};
 use crate::replay::{
     CrmClient, RetryPolicy, TargetCopy, classify, hubspot_paths, next_search_page,
     parse_target_results, search_in_body,
@@ -78,19 +79,13 @@ pub async fn reconcile(
                 next_call = sent_at.plus(search_gap);
                 let outcome = classify(response.status);
                 let _ = events
-                    .send(Message::Call(CallRecord {
-                        call_id: call_ids.fetch_add(1, Ordering::Relaxed),
-                        endpoint: "search:search",
-                        is_write: false,
-                        status: response.status,
-                        outcome,
-                        sent_at,
-                        done_at,
-                        n_records: chunk.len() as u32,
-                        retry_after: response.retry_after,
-                        early_retry: false,
-                        quota_used: None,
-                    }))
+                    .send(Message::Call(verification_call(
+                        call_ids,
+                        "search:search",
+                        &response,
+                        (sent_at, done_at),
+                        chunk.len(),
+                    )))
                     .await;
                 if outcome == Outcome::Ok {
                     break response;

@@ -322,28 +322,18 @@ mod tests {
             truth.len(),
             found.len()
         );
-        let missed: Vec<_> = truth
-            .difference(&found)
-            .take(5)
-            .map(|&(a, b)| {
-                (
-                    &rows[a as usize],
-                    &rows[b as usize],
-                    score(&people[a as usize], &people[b as usize]),
-                )
-            })
-            .collect();
-        let wrong: Vec<_> = found
-            .difference(&truth)
-            .take(5)
-            .map(|&(a, b)| {
-                (
-                    &rows[a as usize],
-                    &rows[b as usize],
-                    score(&people[a as usize], &people[b as usize]),
-                )
-            })
-            .collect();
+        // A few pairs of `a` not in `b`, with their rows and score, for the failure message.
+        let sample = |a: &BTreeSet<(u32, u32)>, b: &BTreeSet<(u32, u32)>| {
+            a.difference(b)
+                .take(5)
+                .map(|&(x, y)| {
+                    let (x, y) = (x as usize, y as usize);
+                    (&rows[x], &rows[y], score(&people[x], &people[y]))
+                })
+                .collect::<Vec<_>>()
+        };
+        let missed = sample(&truth, &found);
+        let wrong = sample(&found, &truth);
         assert!(
             precision >= 0.95,
             "precision {precision}: wrong pairs {wrong:#?}"
