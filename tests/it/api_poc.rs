@@ -9,7 +9,7 @@ use syncproof::replay::{Plan, PlanOverrides};
 use syncproof_mocks::{Crm, CrmConfig, serve};
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{datasets, get, run};
+use crate::support::{FAST_VERIFY, datasets, get, run};
 
 const SECRET: &str = "pat-na1-7f3c9e21-secret-token";
 
@@ -33,12 +33,7 @@ rate = "1500/s"
 batch_size = 50
 linger = "50ms"
 
-[verify]
-poll_interval = "100ms"
-window = "5s"
-read_rate = "200/s"
-search_rate = "150/s"
-"#,
+{FAST_VERIFY}"#,
         shape = d.join("shapes/contacts.toml").display(),
         sla = d.join("sla/demo.toml").display(),
     )

@@ -66,16 +66,20 @@ base_delay = "20ms"
 max_delay = "500ms"
 max_attempts = 8
 
-[verify]
-poll_interval = "100ms"
-window = "5s"
-read_rate = "200/s"
-search_rate = "150/s"
-"#,
+{FAST_VERIFY}"#,
         shape = d.join("shapes/contacts.toml").display(),
         sla = d.join("sla/demo.toml").display(),
     )
 }
+
+/// Verification fast enough for tests: frequent read-back, a short window, generous call rates
+/// (the mocks in tests run with their limits raised).
+pub const FAST_VERIFY: &str = r#"[verify]
+poll_interval = "100ms"
+window = "5s"
+read_rate = "200/s"
+search_rate = "150/s"
+"#;
 
 /// Writes `text` as a plan file in `dir`.
 pub fn write_plan(dir: &Path, text: &str) -> PathBuf {
