@@ -79,6 +79,7 @@ fn overrides(args: &DemoArgs) -> PlanOverrides {
         lag: args.lag.clone(),
         sla: None,
         shard: args.shard,
+        clock_speed: args.clock_speed,
     }
 }
 

@@ -25,8 +25,8 @@ pub mod hubspot_paths {
 }
 pub use inflight::{InFlight, Pending};
 pub use plan::{
-    CrmKnobs, DEMO_PLAN, DEMO_SLA, LoadPlan, Plan, PlanOverrides, RelayPlan, Secret, Topology,
-    VerifyPlan,
+    CrmKnobs, DEMO_PLAN, DEMO_SLA, LoadPlan, MAX_CLOCK_SPEED, Plan, PlanOverrides, RUN_DIR_SHAPE,
+    RUN_DIR_SLA, RelayPlan, Secret, Topology, VerifyPlan,
 };
 pub use probe::{ProbeOptions, ProbeReport, probe_limits};
 pub use retry::{RetryPolicy, classify};

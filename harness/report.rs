@@ -9,7 +9,7 @@ mod html;
 mod junit;
 mod markdown;
 mod merge;
-mod series;
+pub(crate) mod series;
 mod summary;
 mod table;
 

@@ -135,11 +135,14 @@ async fn run_in(
     writer.finish()?;
 
     let fields = plan.shape.field_names();
+    // One clock for the run and the built-in mock: under `--clock-speed` every window, quota,
+    // lag and wait of both runs N× faster than real time.
+    let shared_clock = syncproof_mocks::Clock::with_speed(plan.load.clock_speed);
     // Integration PoC against the built-in mock: write to its source, observe its target. API
     // PoC: write to one API and read it back there; no mock, so no ground truth.
     let (integration, source, target) = match &plan.topology {
         Topology::MockIntegration => {
-            let integration = Integration::start(integration_config(plan, &fields))
+            let integration = Integration::start(integration_config(plan, &fields, shared_clock))
                 .await
                 .map_err(RunError::Mock)?;
             let client = |url: &str| {
@@ -156,7 +159,7 @@ async fn run_in(
         }
     };
 
-    let clock = RunClock::start();
+    let clock = RunClock::on(shared_clock);
     let (tx, rx) = mpsc::channel::<Message>(16_384);
     let collector = tokio::spawn(collect(
         rx,
@@ -249,20 +252,23 @@ async fn run_in(
     let complete = !report.interrupted && !cancel.is_cancelled();
     let finished_wall = SystemTime::now();
     let metrics = Metrics::collect(&ledger, &card);
-    let verdicts = judge(sla, &metrics);
+    let mut verdicts = judge(sla, &metrics);
+    crate::sla::on_compressed_clock(&mut verdicts, plan.load.clock_speed);
     let info = RunInfo {
         id: run_id.to_string(),
         plan: plan.name.clone(),
         seed: plan.seed,
         started_at: humantime::format_rfc3339_millis(started_wall).to_string(),
         finished_at: humantime::format_rfc3339_millis(finished_wall).to_string(),
-        duration_s: (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+        duration_s: millis_rounded(clock.now().since(Default::default())),
         complete,
         records_planned: range.end - range.start,
         shard: plan.shard.map(|(k, n)| format!("{k}/{n}")),
         rate_per_s: plan.load.rate.as_per_second(),
         verify_poll_interval_ms: plan.verify.poll_interval.as_millis() as u64,
         verify_window_ms: plan.verify.window.as_millis() as u64,
+        clock_speed: plan.load.clock_speed,
+        real_duration_s: Some(millis_rounded(started.elapsed())),
     };
     let mut summary = Summary::build(&info, &ledger, &card, &metrics, verdicts, ground_truth);
     summary.json["files"] = json!({
@@ -324,7 +330,16 @@ pub fn mock_crm_config(name: &str, k: &CrmKnobs, seed: u64) -> CrmConfig {
     }
 }
 
-fn integration_config(plan: &Plan, fields: &[String]) -> IntegrationConfig {
+/// Seconds, rounded to the millisecond.
+fn millis_rounded(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 1000.0).round() / 1000.0
+}
+
+fn integration_config(
+    plan: &Plan,
+    fields: &[String],
+    clock: syncproof_mocks::Clock,
+) -> IntegrationConfig {
     let crm = mock_crm_config;
     let r = &plan.relay;
     IntegrationConfig {
@@ -345,11 +360,13 @@ fn integration_config(plan: &Plan, fields: &[String]) -> IntegrationConfig {
             batch_size: r.batch_size,
             max_retries: r.max_retries,
             seed: plan.seed ^ 0x4e1a,
+            clock,
         },
         id_property: plan.verify.id_property.clone(),
         properties: fields.to_vec(),
         harness_token: HARNESS_TOKEN.to_string(),
         relay_token: RELAY_TOKEN.to_string(),
+        clock,
     }
 }
 

@@ -11,4 +11,4 @@ mod verdict;
 pub use metrics::{Evidence, Metrics};
 pub use spec::{Op, SlaSpec, Threshold};
 pub use stats::{quantile_ranks, wilson, z_for};
-pub use verdict::{Verdict, VerdictKind, judge, overall};
+pub use verdict::{Verdict, VerdictKind, judge, on_compressed_clock, overall};

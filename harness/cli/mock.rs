@@ -41,6 +41,12 @@ pub struct MockArgs {
     /// printed).
     #[arg(long, value_name = "URL")]
     pub webhook_url: Option<String>,
+    /// Run the mock's clock N× faster than real time: rolling windows, daily quotas (a
+    /// simulated day lasts 86,400/N real seconds), search lag, injected latency, maintenance
+    /// windows and webhook retries all follow it. Point a client on the same clock at it
+    /// (`syncproof run --clock-speed N`).
+    #[arg(long, value_name = "N", default_value_t = 1.0, value_parser = super::args::parse_clock_speed)]
+    pub clock_speed: f64,
 }
 
 pub async fn run(args: MockArgs) -> Exit {
@@ -65,6 +71,7 @@ pub async fn run(args: MockArgs) -> Exit {
     });
     cfg.tokens = vec![token.clone()];
     cfg.seed = args.seed;
+    cfg.clock = syncproof_mocks::Clock::with_speed(args.clock_speed);
     if args.no_limits {
         (cfg.burst_max, cfg.daily_max, cfg.search_per_second) = (0, 0, 0);
     }
@@ -107,6 +114,13 @@ pub async fn run(args: MockArgs) -> Exit {
         args.profile
     );
     println!("token: {token}");
+    if args.clock_speed != 1.0 {
+        println!(
+            "clock: {}× real time (a simulated day every {:.1} s)",
+            args.clock_speed,
+            86_400.0 / args.clock_speed
+        );
+    }
     println!("health: http://{addr}/__syncproof/health   stats: http://{addr}/__syncproof/stats");
     if let Some((url, secret)) = &webhook_secret {
         let from_env = std::env::var("SYNCPROOF_WEBHOOK_SECRET").is_ok();
@@ -127,10 +141,11 @@ pub async fn run(args: MockArgs) -> Exit {
     }
     let a = crm.accounting();
     println!(
-        "stopped: {} calls served, {} records created, {} updated",
+        "stopped: {} calls served, {} records created, {} updated, {} daily resets",
         a.total_calls(),
         a.records_created,
-        a.records_updated
+        a.records_updated,
+        a.daily_resets
     );
     Exit::Pass
 }

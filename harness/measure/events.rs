@@ -332,6 +332,37 @@ impl EventLog {
         }
     }
 
+    /// Continues a run's log after `closed` (the segments a checkpoint lists, in order).
+    pub fn resume(
+        dir: &Path,
+        clock: RunClock,
+        segment_rows: u64,
+        closed: Vec<PathBuf>,
+    ) -> EventLog {
+        let mut log = EventLog::create(dir, clock, segment_rows);
+        log.next_segment = closed.len() as u32 + 1;
+        log.closed = closed;
+        log
+    }
+
+    /// Every segment closed so far, in order.
+    pub fn closed(&self) -> &[PathBuf] {
+        &self.closed
+    }
+
+    /// Writes what is buffered and closes the open segment, so that everything appended so far
+    /// is durable. True when a segment was closed.
+    pub fn close_segment(&mut self) -> Result<bool, ParquetOutError> {
+        self.flush_batch()?;
+        match self.segment.take() {
+            Some(segment) => {
+                self.closed.push(segment.close()?);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
     pub fn append(&mut self, message: &Message) -> Result<(), ParquetOutError> {
         self.columns.push(&self.clock, message);
         self.total_rows += 1;
@@ -368,10 +399,7 @@ impl EventLog {
 
     /// Flushes and closes the open segment; returns every segment written.
     pub fn finish(mut self) -> Result<Vec<PathBuf>, ParquetOutError> {
-        self.flush_batch()?;
-        if let Some(segment) = self.segment.take() {
-            self.closed.push(segment.close()?);
-        }
+        self.close_segment()?;
         Ok(self.closed)
     }
 

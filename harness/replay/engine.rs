@@ -230,7 +230,7 @@ async fn send_batch(
                 settle(&ctx, &batch, ctx.clock.now());
                 return;
             }
-            _ = tokio::time::sleep(delay) => {}
+            _ = ctx.clock.sleep(delay) => {}
         }
     }
 }

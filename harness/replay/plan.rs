@@ -151,6 +151,9 @@ struct LoadFile {
     concurrency: usize,
     #[serde(default = "default_timeout")]
     timeout: String,
+    /// Simulated seconds per real second (built-in or loopback mock targets only).
+    #[serde(default = "default_clock_speed")]
+    clock_speed: f64,
 }
 
 fn default_batch() -> usize {
@@ -165,6 +168,13 @@ fn default_concurrency() -> usize {
 fn default_timeout() -> String {
     "10s".into()
 }
+fn default_clock_speed() -> f64 {
+    1.0
+}
+
+/// The fastest clock a plan may ask for: at 100,000× one real millisecond is 100 simulated
+/// seconds, past which loopback round trips alone would swamp any latency being measured.
+pub const MAX_CLOCK_SPEED: f64 = 100_000.0;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -246,7 +256,11 @@ pub struct LoadPlan {
     /// Longest a record waits for its batch to fill.
     pub linger: Duration,
     pub concurrency: usize,
+    /// HTTP timeout per call, in real time (a timeout guards the process, not the simulation).
     pub timeout: Duration,
+    /// Simulated seconds per real second: every duration of the plan (rate, linger, retry
+    /// back-off, verification windows) and of the built-in mock runs on this clock.
+    pub clock_speed: f64,
 }
 
 /// How the target is observed.
@@ -308,9 +322,17 @@ pub struct Plan {
     pub load: LoadPlan,
     pub retry: RetryPolicy,
     pub verify: VerifyPlan,
-    /// The effective plan as TOML (overrides applied), for the run directory.
+    /// The effective plan as TOML (overrides applied), for the run directory: it names the
+    /// run directory's own copies `shape.toml` and `sla.toml`, so a run directory is complete
+    /// in itself (`run --resume` and an auditor need nothing else).
     pub effective_toml: String,
+    /// The shape file's text, copied into the run directory as `shape.toml`.
+    pub shape_text: String,
 }
+
+/// Names of the copies of the shape and SLA inside a run directory.
+pub const RUN_DIR_SHAPE: &str = "shape.toml";
+pub const RUN_DIR_SLA: &str = "sla.toml";
 
 /// Values given on the command line, applied over the plan file.
 #[derive(Debug, Clone, Default)]
@@ -325,6 +347,7 @@ pub struct PlanOverrides {
     pub lag: Option<String>,
     pub sla: Option<Source>,
     pub shard: Option<(u64, u64)>,
+    pub clock_speed: Option<f64>,
 }
 
 impl Plan {
@@ -424,7 +447,19 @@ impl Plan {
             linger: dur("load.linger", &l.linger)?,
             concurrency: l.concurrency,
             timeout: dur("load.timeout", &l.timeout)?,
+            clock_speed: l.clock_speed,
         };
+        if !(l.clock_speed.is_finite() && (1.0..=MAX_CLOCK_SPEED).contains(&l.clock_speed)) {
+            let message = format!(
+                "{} is not a clock speed: write a number from 1 (real time) to {MAX_CLOCK_SPEED}",
+                l.clock_speed
+            );
+            return Err(if overrides.clock_speed.is_some() {
+                flag("clock-speed", &message)
+            } else {
+                src.invalid("load.clock_speed", message)
+            });
+        }
         if file.retry.max_attempts == 0 {
             return Err(src.invalid(
                 "retry.max_attempts",
@@ -455,8 +490,33 @@ impl Plan {
             return Err(src.invalid("records", "must be at least 1"));
         }
         let topology = topology(src, &file.target)?;
+        let mut for_run_dir = file.clone();
+        for_run_dir.shape = RUN_DIR_SHAPE.into();
+        for_run_dir.sla = RUN_DIR_SLA.into();
+        if let Some(token_file) = &mut for_run_dir.target.token_file {
+            let path = src.resolve(token_file);
+            *token_file = std::fs::canonicalize(&path)
+                .unwrap_or(path)
+                .display()
+                .to_string();
+        }
+        if let Topology::ApiPoc { base_url, .. } = &topology
+            && l.clock_speed != 1.0
+            && !is_loopback(base_url)
+        {
+            let message = format!(
+                "{base_url} is not on loopback: only a mock (built-in, or `syncproof mock` on \
+                 127.0.0.1) can run on a faster clock; a vendor's API runs in real time"
+            );
+            return Err(if overrides.clock_speed.is_some() {
+                flag("clock-speed", &message)
+            } else {
+                src.invalid("load.clock_speed", message)
+            });
+        }
         Ok(Plan {
-            effective_toml: toml::to_string_pretty(&file).unwrap_or_default(),
+            effective_toml: toml::to_string_pretty(&for_run_dir).unwrap_or_default(),
+            shape_text: shape_src.text.clone(),
             name: file.name.clone(),
             seed: file.seed,
             records: file.records,
@@ -526,7 +586,23 @@ fn topology(src: &Source, t: &TargetFile) -> Result<Topology, ConfigError> {
     }
 }
 
+/// True for an `http(s)://` URL whose host is 127.0.0.0/8, `::1` or `localhost`.
+fn is_loopback(url: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    let host = url.host_str().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 fn apply(file: &mut PlanFile, o: &PlanOverrides) {
+    if let Some(v) = o.clock_speed {
+        file.load.clock_speed = v;
+    }
     if let Some(v) = o.records {
         file.records = v;
     }

@@ -78,10 +78,11 @@ pub fn render_html(summary: &Summary, series: &Series) -> String {
             ci_high: human(&v.metric, v.ci_high),
             confidence: format!("{:.0}%", v.confidence * 100.0),
             verdict: v.verdict.as_str(),
-            samples_needed: v
-                .samples_needed
-                .map(|n| format!("≈{n}"))
-                .unwrap_or_else(|| "—".into()),
+            samples_needed: match (&v.note, v.samples_needed) {
+                (Some(note), _) => note.clone(),
+                (None, Some(n)) => format!("≈{n}"),
+                (None, None) => "—".into(),
+            },
         })
         .collect();
 
@@ -245,7 +246,7 @@ pub fn render_html(summary: &Summary, series: &Series) -> String {
             "seed": s("run.seed"),
             "started_at": s("run.started_at"),
             "finished_at": s("run.finished_at"),
-            "duration": format!("{:.1} s", f("run.duration_s")),
+            "duration": super::summary::duration_text(j),
             "complete": lookup(j, "run.complete") != Some(&Value::Bool(false)),
             "overall": summary.overall.as_str(),
             "verdicts": verdicts,
@@ -304,6 +305,8 @@ mod tests {
             rate_per_s: 1.0,
             verify_poll_interval_ms: 200,
             verify_window_ms: 8000,
+            clock_speed: 1.0,
+            real_duration_s: None,
         };
         Summary::build(&run, &ledger, &card, &metrics, verdicts, None)
     }

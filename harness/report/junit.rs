@@ -64,10 +64,11 @@ pub fn render_junit(summary: &Summary, run_id: &str) -> String {
                 let _ = write!(out, "<failure message=\"{}\"/>", escape(&evidence));
             }
             VerdictKind::Inconclusive => {
-                let need = verdict
-                    .samples_needed
-                    .map(|n| format!("; about {n} samples would decide"))
-                    .unwrap_or_default();
+                let need = match (&verdict.note, verdict.samples_needed) {
+                    (Some(note), _) => format!("; {note}"),
+                    (None, Some(n)) => format!("; about {n} samples would decide"),
+                    (None, None) => String::new(),
+                };
                 let _ = write!(
                     out,
                     "<skipped message=\"inconclusive: {}{}\"/>",

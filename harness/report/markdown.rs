@@ -26,12 +26,12 @@ pub fn render_markdown(summary: &Summary) -> String {
     let _ = writeln!(out, "# syncproof report: {}\n", cell(&s("run.plan")));
     let _ = writeln!(
         out,
-        "Run `{}`, seed {}, {} → {} ({:.1} s). Overall verdict: **{}**.{}\n",
+        "Run `{}`, seed {}, {} → {} ({}). Overall verdict: **{}**.{}\n",
         s("run.id"),
         s("run.seed"),
         s("run.started_at"),
         s("run.finished_at"),
-        f("run.duration_s"),
+        super::summary::duration_text(j),
         summary.overall.as_str().to_uppercase(),
         if lookup(j, "run.complete") == Some(&Value::Bool(false)) {
             " **The run was interrupted: figures cover only the records sent before it stopped.**"
@@ -41,10 +41,11 @@ pub fn render_markdown(summary: &Summary) -> String {
     );
     out.push_str("## SLA verdicts\n\n| SLA | figure | actual | threshold | n | interval | verdict |\n|---|---|---|---|---|---|---|\n");
     for v in &summary.verdicts {
-        let need = v
-            .samples_needed
-            .map(|n| format!(" (≈{n} samples would decide)"))
-            .unwrap_or_default();
+        let need = match (&v.note, v.samples_needed) {
+            (Some(note), _) => format!(" ({})", cell(note)),
+            (None, Some(n)) => format!(" (≈{n} samples would decide)"),
+            (None, None) => String::new(),
+        };
         let _ = writeln!(
             out,
             "| {} | `{}` | {} | {} {} | {} | {} .. {} ({:.0}%) | **{}**{} |",

@@ -184,8 +184,9 @@ pub fn merge_runs(runs: &[PathBuf], out: &Path) -> Result<Summary, MergeError> {
     }
     let sla = first_sla(&summaries[0], first);
     let metrics = Metrics::collect(&ledger, &card);
-    let verdicts = judge(&sla, &metrics);
     let run = merged_info(&summaries, runs)?;
+    let mut verdicts = judge(&sla, &metrics);
+    crate::sla::on_compressed_clock(&mut verdicts, run.clock_speed);
     let summary = Summary::build(&run, &ledger, &card, &metrics, verdicts, Some(ground_truth));
     let events = out.join("events");
     let write = |path: &Path, source| MergeError::Write {
@@ -332,6 +333,11 @@ fn merged_info(summaries: &[Summary], runs: &[PathBuf]) -> Result<RunInfo, Merge
         rate_per_s: infos.iter().map(|i| i.rate_per_s).sum(),
         verify_poll_interval_ms: head.verify_poll_interval_ms,
         verify_window_ms: head.verify_window_ms,
+        clock_speed: head.clock_speed,
+        real_duration_s: infos
+            .iter()
+            .filter_map(|i| i.real_duration_s)
+            .reduce(f64::max),
     })
 }
 

@@ -184,6 +184,15 @@ pub fn read_series(run_dir: &Path, max_buckets: usize) -> Result<Series, SeriesE
 
 pub(super) fn for_each_batch(
     path: &Path,
+    f: impl FnMut(&RecordBatch) -> Result<(), SeriesError>,
+) -> Result<(), SeriesError> {
+    for_each_batch_of(path, &COLUMNS, f)
+}
+
+/// Reads the named columns of an event segment, batch by batch.
+pub(crate) fn for_each_batch_of(
+    path: &Path,
+    columns: &[&str],
     mut f: impl FnMut(&RecordBatch) -> Result<(), SeriesError>,
 ) -> Result<(), SeriesError> {
     let parquet = |source| SeriesError::Parquet {
@@ -195,7 +204,7 @@ pub(super) fn for_each_batch(
         source,
     })?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet)?;
-    let mask = ProjectionMask::columns(builder.parquet_schema(), COLUMNS);
+    let mask = ProjectionMask::columns(builder.parquet_schema(), columns.iter().copied());
     let reader = builder
         .with_projection(mask)
         .with_batch_size(8192)
@@ -211,7 +220,7 @@ pub(super) fn for_each_batch(
     Ok(())
 }
 
-pub(super) fn column<'a>(
+pub(crate) fn column<'a>(
     path: &Path,
     batch: &'a RecordBatch,
     name: &'static str,
@@ -225,7 +234,7 @@ pub(super) fn column<'a>(
         })
 }
 
-pub(super) fn strings<'a>(
+pub(crate) fn strings<'a>(
     path: &Path,
     batch: &'a RecordBatch,
     name: &'static str,

@@ -41,6 +41,34 @@ pub struct RunInfo {
     pub rate_per_s: f64,
     pub verify_poll_interval_ms: u64,
     pub verify_window_ms: u64,
+    /// Simulated seconds per real second: 1 for real time; above 1 against the built-in mock
+    /// under `--clock-speed` (every `_s`/`_ms` figure is on the run's clock).
+    #[serde(default = "real_time")]
+    pub clock_speed: f64,
+    /// Seconds the run took on the wall clock (`duration_s` is on the run's clock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub real_duration_s: Option<f64>,
+}
+
+fn real_time() -> f64 {
+    1.0
+}
+
+/// How long a run took, stating both clocks when it ran time-compressed.
+pub fn duration_text(summary: &Value) -> String {
+    let run = &summary["run"];
+    let on_run_clock = run["duration_s"].as_f64().unwrap_or(0.0);
+    let speed = run["clock_speed"].as_f64().unwrap_or(1.0);
+    match run["real_duration_s"].as_f64() {
+        Some(real) if speed != 1.0 => format!(
+            "{} simulated at {speed}× real time; {:.1} s on the wall clock",
+            crate::units::format_duration(std::time::Duration::from_secs_f64(
+                on_run_clock.round().max(0.0)
+            )),
+            real
+        ),
+        _ => format!("{on_run_clock:.1} s"),
+    }
 }
 
 /// The finished run, as written to `summary.json`.
@@ -165,6 +193,7 @@ impl Summary {
                 confidence: number("confidence")?,
                 verdict,
                 samples_needed: v.get("samples_needed").and_then(Value::as_u64),
+                note: v.get("note").and_then(Value::as_str).map(str::to_string),
             });
         }
         let overall = overall(&verdicts);
@@ -237,6 +266,8 @@ mod tests {
             rate_per_s: 1.0,
             verify_poll_interval_ms: 200,
             verify_window_ms: 8000,
+            clock_speed: 1.0,
+            real_duration_s: None,
         };
         let summary = Summary::build(&run, &ledger, &card, &metrics, Vec::new(), None);
         for (path, evidence) in &metrics.figures {

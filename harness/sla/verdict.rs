@@ -39,6 +39,31 @@ pub struct Verdict {
     /// For an inconclusive verdict: about how many samples would decide it, at the same rate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub samples_needed: Option<u64>,
+    /// Why a figure could not be judged as measured (e.g. API latency on a compressed clock).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// On a clock `speed`× faster than real time, a real millisecond of loopback round trip counts
+/// as `speed` simulated ones, so a call's latency says nothing about the vendor: verdicts on
+/// API latency become inconclusive, with the reason. Sync latency stays judged (its delays —
+/// poll intervals, relay lag, verification polling — are simulated durations), and the report
+/// states the clock so a reader can weigh it.
+pub fn on_compressed_clock(verdicts: &mut [Verdict], speed: f64) {
+    if speed == 1.0 {
+        return;
+    }
+    for v in verdicts
+        .iter_mut()
+        .filter(|v| v.metric.starts_with("latency.api_ms."))
+    {
+        v.verdict = VerdictKind::Inconclusive;
+        v.samples_needed = None;
+        v.note = Some(format!(
+            "not judged: the run's clock ran {speed}× real time, so each real millisecond of a \
+             call counts as {speed} ms; judge API latency in a real-time run"
+        ));
+    }
 }
 
 /// Judges every threshold of `spec` on `metrics`.
@@ -59,6 +84,7 @@ pub fn judge(spec: &SlaSpec, metrics: &Metrics) -> Vec<Verdict> {
                 confidence: t.confidence,
                 verdict: VerdictKind::Inconclusive,
                 samples_needed: None,
+                note: None,
             },
         })
         .collect()
@@ -140,6 +166,7 @@ fn judge_one(t: &Threshold, e: &Evidence) -> Verdict {
         confidence: t.confidence,
         verdict,
         samples_needed,
+        note: None,
     }
 }
 

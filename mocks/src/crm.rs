@@ -94,6 +94,9 @@ pub struct CrmConfig {
     pub retry_after_on_429: bool,
     /// Seeds the fault and latency RNG (deterministic per request order).
     pub seed: u64,
+    /// The time every window, quota, lag and timestamp of this CRM reads; share one clock
+    /// between the CRMs and relay of an integration (and with the harness).
+    pub clock: crate::Clock,
 }
 
 impl Default for CrmConfig {
@@ -119,6 +122,7 @@ impl Default for CrmConfig {
             tokens: Vec::new(),
             retry_after_on_429: true,
             seed: 0,
+            clock: crate::Clock::real(),
         }
     }
 }
@@ -133,7 +137,7 @@ pub struct Crm {
     tally: Mutex<Tally>,
     fault_rng: Mutex<ChaCha8Rng>,
     webhook_counters: Arc<crate::webhooks::Counters>,
-    /// When the mock was built: the origin of the maintenance window.
+    /// When the mock was built (on its clock): the origin of the maintenance window.
     started: tokio::time::Instant,
     correlation: CorrelationIds,
 }
@@ -160,14 +164,16 @@ impl Crm {
             daily_used_at_start: (cfg.daily_max as f64 * cfg.daily_used_at_start) as u64,
         };
         let mut store = Store::new(cfg.unique_properties.clone(), cfg.lowercase_email);
+        store.clock = cfg.clock;
         if cfg.webhooks.is_some() {
             store.journal = Some(Vec::new());
         }
+        let now = cfg.clock.now();
         Arc::new(Crm {
             store: Mutex::new(store),
             webhook_counters: Arc::default(),
-            started: tokio::time::Instant::now(),
-            limiter: Mutex::new(Limiter::new(limits)),
+            started: now,
+            limiter: Mutex::new(Limiter::new(limits, now)),
             tally: Mutex::new(Tally::default()),
             fault_rng: Mutex::new(ChaCha8Rng::seed_from_u64(cfg.seed)),
             correlation: CorrelationIds::new(cfg.seed),
@@ -208,10 +214,15 @@ impl Crm {
                 get(move || {
                     let crm = Arc::clone(&stats);
                     async move {
+                        let clock = crm.clock();
                         axum::Json(serde_json::json!({
                             "profile": crm.cfg.name,
                             "records": crm.record_count(),
                             "accounting": crm.accounting(),
+                            "clock": {
+                                "speed": clock.speed(),
+                                "simulated_s": clock.elapsed().as_secs_f64(),
+                            },
                         }))
                     }
                 }),
@@ -253,7 +264,15 @@ impl Crm {
             let store = lock(&self.store);
             (store.records_created, store.records_updated)
         };
-        lock(&self.tally).snapshot(created, updated)
+        let daily_resets = {
+            let mut limiter = lock(&self.limiter);
+            limiter.roll_day(self.now());
+            limiter.daily_resets
+        };
+        CrmAccounting {
+            daily_resets,
+            ..lock(&self.tally).snapshot(created, updated)
+        }
     }
 
     /// Live records per distinct non-empty value of `property`: the ground truth for duplicates.
@@ -271,6 +290,16 @@ impl Crm {
         let (starts, lasts) = self.cfg.maintenance?;
         let elapsed = now.saturating_duration_since(self.started);
         (elapsed >= starts && elapsed < starts + lasts).then(|| starts + lasts - elapsed)
+    }
+
+    /// Now, on this CRM's clock.
+    pub(crate) fn now(&self) -> tokio::time::Instant {
+        self.cfg.clock.now()
+    }
+
+    /// This CRM's clock.
+    pub fn clock(&self) -> crate::Clock {
+        self.cfg.clock
     }
 
     pub(crate) fn config(&self) -> &CrmConfig {

@@ -29,6 +29,8 @@ pub struct IntegrationConfig {
     pub properties: Vec<String>,
     pub harness_token: String,
     pub relay_token: String,
+    /// The one clock of the source, the relay and the target (it replaces theirs).
+    pub clock: crate::Clock,
 }
 
 /// Ground truth of a whole integration at one moment.
@@ -66,8 +68,10 @@ impl Integration {
     /// Serves source and target on `127.0.0.1:0` and spawns the relay between them.
     pub async fn start(cfg: IntegrationConfig) -> std::io::Result<Integration> {
         let tokens = [&cfg.harness_token, &cfg.relay_token];
-        let source = Crm::new(accepting(cfg.source, tokens));
-        let target = Crm::new(accepting(cfg.target, tokens));
+        let clock = cfg.clock;
+        let on_clock = |crm: CrmConfig| CrmConfig { clock, ..crm };
+        let source = Crm::new(accepting(on_clock(cfg.source), tokens));
+        let target = Crm::new(accepting(on_clock(cfg.target), tokens));
         let shutdown = CancellationToken::new();
         let (source_addr, source_task) = serve(source.router(), shutdown.clone()).await?;
         let (target_addr, target_task) = match serve(target.router(), shutdown.clone()).await {
@@ -86,7 +90,7 @@ impl Integration {
                 target_token: cfg.relay_token,
                 id_property: cfg.id_property,
                 properties: cfg.properties,
-                knobs: cfg.relay,
+                knobs: RelayKnobs { clock, ..cfg.relay },
             },
             shutdown.clone(),
         );

@@ -6,6 +6,8 @@
 //!
 //! # Layout
 //!
+//! - [`clock`]: `Clock`, the time source of every window, quota and lag, scalable N× for
+//!   time-compressed runs.
 //! - [`dist`]: `LogNormal`, the duration distribution for injected latency and relay lag.
 //! - [`crm`]: the mock CRM engine (`Crm`), its axum router, limits, faults and `CrmAccounting`.
 //! - [`relay`]: the reference relay (the integration under test) that tails a source CRM and
@@ -16,6 +18,7 @@
 //!   retried, at least once).
 //! - [`serve`]: serves a router on `127.0.0.1:0` until cancelled.
 
+pub mod clock;
 pub mod crm;
 pub mod dist;
 pub mod integration;
@@ -24,6 +27,7 @@ pub mod relay;
 pub mod serve;
 pub mod webhooks;
 
+pub use clock::Clock;
 pub use crm::{Crm, CrmAccounting, CrmConfig};
 pub use dist::LogNormal;
 pub use integration::{Integration, IntegrationConfig, IntegrationTruth};

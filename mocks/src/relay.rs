@@ -58,6 +58,9 @@ pub struct RelayKnobs {
     pub max_retries: u32,
     /// Seeds every decision the relay makes.
     pub seed: u64,
+    /// The time the relay's lag, poll and write intervals and back-offs run on (HTTP timeouts
+    /// stay in real time).
+    pub clock: crate::Clock,
 }
 
 impl Default for RelayKnobs {
@@ -73,6 +76,7 @@ impl Default for RelayKnobs {
             write_interval: Duration::from_millis(100),
             max_retries: 8,
             seed: 0,
+            clock: crate::Clock::real(),
         }
     }
 }
@@ -173,6 +177,7 @@ impl RelayHandle {
             planner: plan::Planner::new(&knobs, cfg.id_property.clone(), copied),
             ledger: Arc::clone(&ledger),
             jitter_seed: knobs.seed ^ 0x9e37_79b9_7f4a_7c15,
+            clock: knobs.clock,
         };
         let writer = writer::Writer {
             client,
@@ -183,6 +188,7 @@ impl RelayHandle {
             max_retries: knobs.max_retries,
             ledger: Arc::clone(&ledger),
             jitter_seed: knobs.seed ^ 0x6a09_e667_f3bc_c908,
+            clock: knobs.clock,
         };
         let tasks = vec![
             tokio::spawn(tail.run(tx, shutdown.clone())),

@@ -143,12 +143,13 @@ pub(crate) fn spawn(
         let cfg = Arc::new(cfg);
         let permits = Arc::new(Semaphore::new(cfg.max_concurrent_requests.max(1)));
         let event_ids = AtomicU64::new(1);
+        let clock = crm.clock();
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
         let mut deliveries = JoinSet::new();
         loop {
             let stopping = tokio::select! {
                 () = shutdown.cancelled() => true,
-                () = tokio::time::sleep(cfg.flush_interval) => false,
+                () = clock.sleep(cfg.flush_interval) => false,
             };
             let changes = crm.drain_journal();
             let mut events: Vec<Value> = Vec::with_capacity(changes.len());
@@ -194,7 +195,7 @@ pub(crate) fn spawn(
                 );
                 let shutdown = shutdown.clone();
                 deliveries.spawn(async move {
-                    deliver(&http, &cfg, &counters, batch, &shutdown).await;
+                    deliver(&http, &cfg, clock, &counters, batch, &shutdown).await;
                     drop(permit);
                 });
             }
@@ -210,6 +211,7 @@ pub(crate) fn spawn(
 async fn deliver(
     http: &reqwest::Client,
     cfg: &WebhookConfig,
+    clock: crate::Clock,
     counters: &Counters,
     mut batch: Vec<Value>,
     shutdown: &CancellationToken,
@@ -220,7 +222,7 @@ async fn deliver(
             event["attemptNumber"] = json!(attempt);
         }
         let body = Value::Array(batch.clone()).to_string();
-        let timestamp = epoch_ms(SystemTime::now());
+        let timestamp = epoch_ms(clock.wall_now());
         let signature = signature_v3(&cfg.client_secret, "POST", &cfg.url, &body, timestamp);
         counters.add(|s| {
             s.requests += 1;
@@ -247,7 +249,7 @@ async fn deliver(
             .min(cfg.retry_cap);
         tokio::select! {
             () = shutdown.cancelled() => break,
-            () = tokio::time::sleep(wait) => {}
+            () = clock.sleep(wait) => {}
         }
     }
     counters.add(|s| s.events_failed += n);

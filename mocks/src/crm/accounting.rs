@@ -21,6 +21,9 @@ pub struct CrmAccounting {
     pub records_created: u64,
     /// Existing records an upsert changed.
     pub records_updated: u64,
+    /// Day boundaries passed on the CRM's clock: how often the daily quota was reset.
+    #[serde(default)]
+    pub daily_resets: u64,
 }
 
 impl CrmAccounting {
@@ -158,6 +161,7 @@ impl Tally {
                 .collect(),
             records_created,
             records_updated,
+            daily_resets: 0,
         }
     }
 }

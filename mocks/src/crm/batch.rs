@@ -48,6 +48,7 @@ fn conflict_error(conflict: Conflict, trace: &Option<String>) -> ApiError {
 /// The answer of a write batch, per the rules in the file header.
 fn write_outcome(
     ok: StatusCode,
+    clock: crate::Clock,
     started: SystemTime,
     results: Vec<SimplePublicObject>,
     errors: Vec<ApiError>,
@@ -64,7 +65,12 @@ fn write_outcome(
     };
     Ok((
         status,
-        Json(BatchResponse::complete(started, results, &errors)),
+        Json(BatchResponse::complete(
+            started,
+            clock.wall_now(),
+            results,
+            &errors,
+        )),
     )
         .into_response())
 }
@@ -75,7 +81,7 @@ pub(crate) async fn create(State(crm): State<Arc<Crm>>, body: Bytes) -> Response
 }
 
 fn create_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
-    let started = SystemTime::now();
+    let started = crm.clock().wall_now();
     let batch: BatchInput<CreateInput> = parse_body(body)?;
     check_size(batch.inputs.len())?;
     let mut results = Vec::with_capacity(batch.inputs.len());
@@ -93,7 +99,7 @@ fn create_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
         }
     }
     drop(store);
-    write_outcome(StatusCode::CREATED, started, results, errors)
+    write_outcome(StatusCode::CREATED, crm.clock(), started, results, errors)
 }
 
 /// `POST /crm/v3/objects/contacts/batch/upsert`: `idProperty` defaults to the object id, which
@@ -103,7 +109,7 @@ pub(crate) async fn upsert(State(crm): State<Arc<Crm>>, body: Bytes) -> Response
 }
 
 fn upsert_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
-    let started = SystemTime::now();
+    let started = crm.clock().wall_now();
     let batch: BatchInput<UpsertInput> = parse_body(body)?;
     check_size(batch.inputs.len())?;
     let mut results = Vec::with_capacity(batch.inputs.len());
@@ -111,7 +117,7 @@ fn upsert_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
     let mut store = crm.store();
     // Lock contention: upserting a record written less than `lock_for` ago locks the request.
     if let Some(lock_for) = crm.config().lock_for {
-        let now = tokio::time::Instant::now();
+        let now = crm.now();
         let locked = batch.inputs.iter().any(|input| {
             let id_property = input.id_property.as_deref().unwrap_or(OBJECT_ID);
             store
@@ -156,7 +162,7 @@ fn upsert_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
         }
     }
     drop(store);
-    write_outcome(StatusCode::OK, started, results, errors)
+    write_outcome(StatusCode::OK, crm.clock(), started, results, errors)
 }
 
 /// `POST /crm/v3/objects/contacts/batch/read`: found records in input order (each once); missing
@@ -166,7 +172,7 @@ pub(crate) async fn read(State(crm): State<Arc<Crm>>, body: Bytes) -> Response {
 }
 
 fn read_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
-    let started = SystemTime::now();
+    let started = crm.clock().wall_now();
     let request: BatchReadRequest = parse_body(body)?;
     check_size(request.inputs.len())?;
     let id_property = request.id_property.as_deref().unwrap_or(OBJECT_ID);
@@ -206,7 +212,12 @@ fn read_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
     };
     Ok((
         status,
-        Json(BatchResponse::complete(started, results, &errors)),
+        Json(BatchResponse::complete(
+            started,
+            crm.clock().wall_now(),
+            results,
+            &errors,
+        )),
     )
         .into_response())
 }

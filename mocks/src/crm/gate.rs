@@ -15,7 +15,6 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use rand::Rng;
-use tokio::time::Instant;
 
 use super::accounting::{Endpoint, Fault};
 use super::errors::{ApiError, Policy, rate_limited};
@@ -117,7 +116,7 @@ fn set_rate_headers(headers: &mut HeaderMap, view: RateView) {
 pub(crate) async fn gate(State(crm): State<Arc<Crm>>, request: Request, next: Next) -> Response {
     let endpoint = Endpoint::classify(request.method(), request.uri().path());
     let token = bearer(request.headers()).filter(|t| crm.accepts(t));
-    let now = Instant::now();
+    let now = crm.now();
     let (latency, fault, drop, blackhole) = crm.roll();
     let is_write = matches!(
         endpoint,
@@ -152,7 +151,7 @@ pub(crate) async fn gate(State(crm): State<Arc<Crm>>, request: Request, next: Ne
         }
         Some(_) if blackhole => {
             crm.count_fault(Fault::Blackhole);
-            tokio::time::sleep(crm.cfg.blackhole_for).await;
+            crm.cfg.clock.sleep(crm.cfg.blackhole_for).await;
             ApiError::new(
                 StatusCode::GATEWAY_TIMEOUT,
                 "GATEWAY_TIMEOUT",
@@ -186,7 +185,7 @@ pub(crate) async fn gate(State(crm): State<Arc<Crm>>, request: Request, next: Ne
     }
     lock(&crm.tally).call(endpoint, response.status().as_u16());
     if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
+        crm.cfg.clock.sleep(latency).await;
     }
     tracing::trace!(crm = %crm.cfg.name, endpoint = endpoint.name(), status = response.status().as_u16(), "answered");
     if drop && is_write && response.status().is_success() {

@@ -85,26 +85,31 @@ pub(crate) struct Limiter {
     per_app: HashMap<String, Window>,
     day_started: Instant,
     day_count: u64,
+    /// Day boundaries passed since the limiter started: the daily quota reset this many times.
+    pub(crate) daily_resets: u64,
     search: Window,
 }
 
 impl Limiter {
-    pub(crate) fn new(limits: Limits) -> Self {
+    /// A limiter whose first day starts at `now` (a reading of the CRM's clock).
+    pub(crate) fn new(limits: Limits, now: Instant) -> Self {
         Limiter {
             limits,
             per_app: HashMap::new(),
-            day_started: Instant::now(),
+            day_started: now,
             day_count: limits.daily_used_at_start,
+            daily_resets: 0,
             search: Window::default(),
         }
     }
 
-    fn roll_day(&mut self, now: Instant) {
+    pub(crate) fn roll_day(&mut self, now: Instant) {
         let elapsed = now.duration_since(self.day_started);
         if elapsed >= DAY {
             let days = (elapsed.as_secs() / DAY.as_secs()) as u32;
             self.day_started += DAY * days;
             self.day_count = 0;
+            self.daily_resets += u64::from(days);
         }
     }
 
@@ -191,13 +196,16 @@ mod tests {
     use super::*;
 
     fn limiter(burst_max: u32, daily_max: u64) -> Limiter {
-        Limiter::new(Limits {
-            burst_max,
-            burst_window: Duration::from_secs(10),
-            daily_max,
-            search_per_second: 5,
-            daily_used_at_start: 0,
-        })
+        Limiter::new(
+            Limits {
+                burst_max,
+                burst_window: Duration::from_secs(10),
+                daily_max,
+                search_per_second: 5,
+                daily_used_at_start: 0,
+            },
+            Instant::now(),
+        )
     }
 
     #[tokio::test(start_paused = true)]
@@ -251,6 +259,9 @@ mod tests {
         assert_eq!(l.view(None, t0).daily, Some((2, 0)));
         assert_eq!(l.view(None, t0).burst, None);
         assert_eq!(l.admit("a", t0 + DAY), Admission::Admitted);
+        assert_eq!(l.daily_resets, 1);
+        assert_eq!(l.admit("a", t0 + DAY * 4), Admission::Admitted);
+        assert_eq!(l.daily_resets, 4);
     }
 
     #[tokio::test(start_paused = true)]

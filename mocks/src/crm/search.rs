@@ -363,7 +363,7 @@ fn handle_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
     let request: SearchRequest = parse_body(body)?;
     let mut store = crm.store();
     let query = Query::parse(request, &store)?;
-    let answer = query.run(&mut store, Instant::now(), crm.config().search_lag);
+    let answer = query.run(&mut store, crm.now(), crm.config().search_lag);
     drop(store);
     Ok(Json(answer).into_response())
 }

@@ -61,6 +61,8 @@ pub(crate) struct Store {
     /// Changes not yet handed to the webhook emitter; `None` when webhooks are off, so a store
     /// without subscribers keeps nothing.
     pub(crate) journal: Option<Vec<Change>>,
+    /// Timestamps and search-lag readings come from the CRM's clock.
+    pub(crate) clock: crate::Clock,
 }
 
 /// One change to a record, as a webhook subscription sees it.
@@ -90,6 +92,7 @@ impl Store {
             records_created: 0,
             records_updated: 0,
             journal: None,
+            clock: crate::Clock::real(),
         }
     }
 
@@ -246,7 +249,8 @@ impl Store {
         let input = self.normalised_input(input);
         self.conflict(&input, None)?;
         let id = self.records.len() as u64 + 1;
-        let now = SystemTime::now();
+        let mono = self.clock.now();
+        let now = self.clock.wall(mono);
         let mut properties: BTreeMap<String, String> = input
             .into_iter()
             .filter_map(|(k, v)| Some((k, v?)))
@@ -262,7 +266,7 @@ impl Store {
             properties,
             created_at: now,
             updated_at: now,
-            updated_mono: Instant::now(),
+            updated_mono: mono,
             archived: false,
         });
         self.records_created += 1;
@@ -289,7 +293,8 @@ impl Store {
             return Some(Err(conflict));
         }
         let idx = (id - 1) as usize;
-        let now = SystemTime::now();
+        let mono = self.clock.now();
+        let now = self.clock.wall(mono);
         for (property, value) in input {
             if let Some(journal) = &mut self.journal
                 && self.records[idx].properties.get(&property) != value.as_ref()
@@ -315,7 +320,7 @@ impl Store {
         }
         let record = &mut self.records[idx];
         record.updated_at = now;
-        record.updated_mono = Instant::now();
+        record.updated_mono = mono;
         record
             .properties
             .insert(LAST_MODIFIED.to_string(), rfc3339(now));

@@ -113,6 +113,7 @@ pub(crate) struct BatchResponse {
 impl BatchResponse {
     pub(crate) fn complete(
         started: SystemTime,
+        completed: SystemTime,
         results: Vec<SimplePublicObject>,
         errors: &[ApiError],
     ) -> Self {
@@ -122,7 +123,7 @@ impl BatchResponse {
             num_errors: (!errors.is_empty()).then_some(errors.len()),
             errors: errors.iter().map(ApiError::standard).collect(),
             started_at: timestamp(started),
-            completed_at: timestamp(SystemTime::now()),
+            completed_at: timestamp(completed),
         }
     }
 }

@@ -14,7 +14,6 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use tokio::sync::mpsc::UnboundedSender;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::ledger::Ledger;
@@ -72,6 +71,7 @@ pub(crate) struct Tail {
     // std Mutex shared with the handle; bookings never cross an await.
     pub(crate) ledger: Arc<Mutex<Ledger>>,
     pub(crate) jitter_seed: u64,
+    pub(crate) clock: crate::Clock,
 }
 
 impl Tail {
@@ -129,7 +129,7 @@ impl Tail {
                 continue;
             }
             cursor = record.id + 1;
-            let fate = self.planner.plan(record, Instant::now());
+            let fate = self.planner.plan(record, self.clock.now());
             lock(&self.ledger).seen(fate == Fate::Lost);
             if let Fate::Forward(planned) = fate {
                 // A send fails only once the writer has stopped, i.e. during shutdown.
@@ -171,7 +171,7 @@ impl Tail {
             tokio::select! {
                 biased;
                 () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(wait) => {}
+                () = self.clock.sleep(wait) => {}
             }
         }
     }

@@ -20,7 +20,6 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::sync::mpsc::error::TryRecvError;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::ledger::{CopyKind, Ledger};
@@ -117,6 +116,7 @@ pub(crate) struct Writer {
     // std Mutex shared with the handle; bookings never cross an await.
     pub(crate) ledger: Arc<Mutex<Ledger>>,
     pub(crate) jitter_seed: u64,
+    pub(crate) clock: crate::Clock,
 }
 
 impl Writer {
@@ -247,7 +247,7 @@ impl Writer {
             tokio::select! {
                 biased;
                 () = shutdown.cancelled() => return ControlFlow::Break(()),
-                () = tokio::time::sleep(wait) => {}
+                () = self.clock.sleep(wait) => {}
             }
         }
     }
@@ -258,7 +258,7 @@ impl Writer {
         let mut ready: VecDeque<Write> = VecDeque::new();
         let mut seq: u64 = 0;
         let mut closed = false;
-        let mut next_write = Instant::now();
+        let mut next_write = self.clock.now();
         let mut schedule = |queue: &mut BinaryHeap<Scheduled>, planned: Planned| {
             seq += 1;
             queue.push(Scheduled { seq, planned });
@@ -271,7 +271,7 @@ impl Writer {
                     Err(TryRecvError::Disconnected) => closed = true,
                 }
             }
-            let now = Instant::now();
+            let now = self.clock.now();
             while queue.peek().is_some_and(|s| s.planned.due <= now) {
                 if let Some(due) = queue.pop() {
                     ready.push_back(Write {
@@ -309,7 +309,7 @@ impl Writer {
                     Some(planned) => schedule(&mut queue, planned),
                     None => closed = true,
                 },
-                () = tokio::time::sleep_until(next_due.unwrap_or(now)), if next_due.is_some() => {}
+                () = self.clock.sleep_until(next_due.unwrap_or(now)), if next_due.is_some() => {}
             }
         }
     }

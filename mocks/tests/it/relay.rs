@@ -32,6 +32,7 @@ fn config(knobs: RelayKnobs) -> IntegrationConfig {
         properties: PROPERTIES.iter().map(|p| p.to_string()).collect(),
         harness_token: HARNESS.to_string(),
         relay_token: RELAY.to_string(),
+        clock: syncproof_mocks::Clock::real(),
     }
 }
 
