@@ -43,14 +43,25 @@ pub async fn main(cli: Cli) -> Exit {
         Command::ProbeLimits(args) => probe::run(args).await,
         Command::Run {
             plan_file,
+            resume,
             overrides: args,
         } => {
             if args.plan.is_some() {
                 eprintln!("error: `run` takes its plan as an argument; --plan is for `demo`");
                 return Exit::BadInput;
             }
-            let plan = Source::read(&plan_file).and_then(|src| Plan::load(&src, &overrides(&args)));
-            run_plan(plan.and_then(|p| with_sla(p, &args)), &args).await
+            match (plan_file, resume) {
+                (_, Some(dir)) => resume_run(&dir, &args).await,
+                (Some(plan_file), None) => {
+                    let plan = Source::read(&plan_file)
+                        .and_then(|src| Plan::load(&src, &overrides(&args)));
+                    run_plan(plan.and_then(|p| with_sla(p, &args)), &args).await
+                }
+                (None, None) => {
+                    eprintln!("error: give a plan file, or --resume RUN_DIR");
+                    Exit::BadInput
+                }
+            }
         }
         Command::Report { run_dir } => report::report(&run_dir),
         Command::Dupes {
@@ -108,14 +119,7 @@ async fn run_plan(plan: Result<Plan, crate::config::ConfigError>, args: &DemoArg
             return Exit::BadInput;
         }
     };
-    let cancel = CancellationToken::new();
-    let on_signal = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("interrupted: draining; the report will say the run is incomplete");
-            on_signal.cancel();
-        }
-    });
+    let cancel = cancel_on_ctrl_c();
     if !args.quiet {
         eprintln!(
             "syncproof: plan \"{}\": {} records at {}/s, seed {}",
@@ -129,7 +133,58 @@ async fn run_plan(plan: Result<Plan, crate::config::ConfigError>, args: &DemoArg
         out: args.out.clone(),
         progress: !args.quiet,
     };
-    match execute(plan, options, cancel).await {
+    finish(execute(plan, options, cancel).await)
+}
+
+/// `run --resume DIR`: flags that would change the plan are refused; the plan is the run's.
+async fn resume_run(dir: &Path, args: &DemoArgs) -> Exit {
+    let changes_plan = args.records.is_some()
+        || args.rate.is_some()
+        || args.seed.is_some()
+        || args.loss_rate.is_some()
+        || args.duplicate_rate.is_some()
+        || args.error_rate.is_some()
+        || !args.drop_rate.is_empty()
+        || args.lag.is_some()
+        || args.sla.is_some()
+        || args.shard.is_some()
+        || args.clock_speed.is_some()
+        || args.out.is_some();
+    if changes_plan {
+        eprintln!(
+            "error: --resume continues the run as it was planned (its plan.toml); only --quiet \
+             goes with it"
+        );
+        return Exit::BadInput;
+    }
+    if !args.quiet {
+        eprintln!("syncproof: resuming {}", display(dir));
+    }
+    let options = RunOptions {
+        out: Some(dir.to_path_buf()),
+        progress: !args.quiet,
+    };
+    finish(crate::run::resume(dir, options, cancel_on_ctrl_c()).await)
+}
+
+/// A token cancelled by Ctrl-C: the run drains, writes a partial report and can be resumed.
+fn cancel_on_ctrl_c() -> CancellationToken {
+    let cancel = CancellationToken::new();
+    let on_signal = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!(
+                "interrupted: draining; the report will say the run is incomplete (continue it \
+                 with `syncproof run --resume RUN_DIR`)"
+            );
+            on_signal.cancel();
+        }
+    });
+    cancel
+}
+
+fn finish(result: Result<crate::run::RunOutcome, crate::run::RunError>) -> Exit {
+    match result {
         Ok(outcome) => {
             print!("{}", render_table(&outcome.summary));
             println!("run directory: {}", display(&outcome.dir));

@@ -19,6 +19,7 @@
 //! - [`burn`]: API-call burn of a finished run priced by a contract: 3-year TCO and red flags.
 //! - [`progress`]: the live view (a bar on a terminal, plain lines otherwise).
 //! - [`run`]: the whole loop wired together (what `demo` and `run` call).
+//! - [`resume`]: `run --resume`: a run picked up from its last checkpoint.
 //! - [`cli`]: argument parsing and exit codes; nothing a library user would need.
 
 pub mod burn;
@@ -31,6 +32,7 @@ pub mod progress;
 pub mod quality;
 pub mod replay;
 pub mod report;
+pub mod resume;
 pub mod run;
 pub mod shape;
 pub mod sla;

@@ -13,7 +13,7 @@ mod probe;
 mod retry;
 
 pub use client::{CallResponse, CrmClient, RateHeaders};
-pub use engine::{ReplayContext, ReplayReport, replay};
+pub use engine::{Carried, RecordSet, ReplayContext, ReplayReport, Work, replay};
 pub use hubspot::{
     TargetCopy, batch_read_body, batch_upsert_body, next_after as next_search_page,
     parse_results as parse_target_results, search_in_body,

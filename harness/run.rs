@@ -19,12 +19,16 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::ConfigError;
 use crate::generate::{Generator, RecordWriter};
-use crate::measure::{EventLog, Ledger, Message, RunClock};
+use crate::measure::{Checkpoint, CheckpointError, EventLog, Ledger, Message, Micros, RunClock};
 use crate::parquet_out::ParquetOutError;
 use crate::quality::Scorecard;
 use crate::quality::fuzzy::NearDuplicates;
-use crate::replay::{CrmClient, CrmKnobs, InFlight, Plan, ReplayContext, Topology, replay};
+use crate::replay::{
+    CrmClient, CrmKnobs, InFlight, Pending, Plan, PlanOverrides, RUN_DIR_SHAPE, RUN_DIR_SLA,
+    ReplayContext, Topology, Work, replay,
+};
 use crate::report::{ReportError, RunInfo, Summary, write_reports};
+use crate::resume::{keep_checkpointed, record_states};
 use crate::sla::{Metrics, SlaSpec, judge};
 use crate::verify::{ReconcileError, VerifyContext, observe, reconcile};
 
@@ -68,12 +72,24 @@ pub enum RunError {
     Reconcile(#[from] ReconcileError),
     #[error(transparent)]
     Report(#[from] ReportError),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    #[error("{dir}: {reason}")]
+    NotResumable { dir: PathBuf, reason: String },
+    #[error("cannot read the run's events to resume it: {0}")]
+    Events(#[from] crate::report::SeriesError),
 }
 
 impl RunError {
     /// Bad input (exit 2) as opposed to a run that failed (exit 3).
     pub fn is_bad_input(&self) -> bool {
-        matches!(self, RunError::Config(_) | RunError::OutDir { .. })
+        matches!(
+            self,
+            RunError::Config(_)
+                | RunError::OutDir { .. }
+                | RunError::NotResumable { .. }
+                | RunError::Checkpoint(CheckpointError::Read { .. })
+        )
     }
 }
 
@@ -102,15 +118,87 @@ pub async fn execute(
         let path = path.to_path_buf();
         move |source| RunError::Io { path, source }
     };
-    let plan_path = dir.join("plan.toml");
-    std::fs::write(&plan_path, &plan.effective_toml).map_err(io(&plan_path))?;
+    for (name, text) in [
+        ("plan.toml", &plan.effective_toml),
+        (RUN_DIR_SHAPE, &plan.shape_text),
+        (RUN_DIR_SLA, &plan.sla.text),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(io(&path))?;
+    }
+    let start = Start::Fresh;
+    let result = run_in(&plan, &sla, &dir, &run_id, start, &options, cancel).await;
+    failed_note(&dir, &result);
+    result
+}
 
-    let result = run_in(&plan, &sla, &dir, &run_id, started_wall, &options, cancel).await;
-    if let Err(e) = &result {
+/// Continues the run in `dir` from its last checkpoint (see [`crate::resume`]).
+pub async fn resume(
+    dir: &Path,
+    options: RunOptions,
+    cancel: CancellationToken,
+) -> Result<RunOutcome, RunError> {
+    let not = |reason: &str| RunError::NotResumable {
+        dir: dir.to_path_buf(),
+        reason: reason.to_string(),
+    };
+    if !dir.join("plan.toml").is_file() {
+        return Err(not(
+            "no plan.toml here: pass the directory of a run started with `syncproof run`",
+        ));
+    }
+    let checkpoint = Checkpoint::read(dir)?;
+    if let Ok(done) = crate::report::load_summary(dir)
+        && done.json["run"]["complete"].as_bool() == Some(true)
+    {
+        return Err(not("the run is complete: nothing to resume"));
+    }
+    let src = crate::config::Source::read(&dir.join("plan.toml"))?;
+    let overrides = PlanOverrides {
+        shard: checkpoint.shard,
+        ..PlanOverrides::default()
+    };
+    let plan = Plan::load(&src, &overrides)?;
+    if plan.topology == Topology::MockIntegration {
+        return Err(not(
+            "the built-in mock integration lived inside the interrupted process and its records \
+             died with it; run the plan again, or rehearse against `syncproof mock` in its own \
+             process with a kind = \"hubspot\" plan, which can be resumed",
+        ));
+    }
+    let sla = SlaSpec::from_source(&plan.sla, &plan.shape)?;
+    let kept = keep_checkpointed(dir, &checkpoint).map_err(|source| RunError::Io {
+        path: dir.join("events"),
+        source,
+    })?;
+    let _ = std::fs::remove_file(dir.join("FAILED"));
+    let run_id = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| plan.name.clone());
+    let start = Start::Resumed {
+        checkpoint: Box::new(checkpoint),
+        kept,
+    };
+    let result = run_in(&plan, &sla, dir, &run_id, start, &options, cancel).await;
+    failed_note(dir, &result);
+    result
+}
+
+fn failed_note(dir: &Path, result: &Result<RunOutcome, RunError>) {
+    if let Err(e) = result {
         let note = dir.join("FAILED");
         let _ = std::fs::write(&note, format!("the run did not finish: {e:#}\n"));
     }
-    result
+}
+
+/// How a run starts: from nothing, or from a checkpoint.
+enum Start {
+    Fresh,
+    Resumed {
+        checkpoint: Box<Checkpoint>,
+        kept: Vec<PathBuf>,
+    },
 }
 
 async fn run_in(
@@ -118,7 +206,7 @@ async fn run_in(
     sla: &SlaSpec,
     dir: &Path,
     run_id: &str,
-    started_wall: SystemTime,
+    start: Start,
     options: &RunOptions,
     cancel: CancellationToken,
 ) -> Result<RunOutcome, RunError> {
@@ -127,12 +215,15 @@ async fn run_in(
     let records_path = dir
         .join("data")
         .join(format!("{}.parquet", plan.shape.object()));
-    let mut writer = RecordWriter::create(&records_path, &plan.shape, plan.seed)?;
     let range = plan.range();
-    for idx in range.clone() {
-        writer.push(&generator.record(idx))?;
+    // The records are a pure function of (shape, seed, index): a resumed run has them already.
+    if !(matches!(start, Start::Resumed { .. }) && records_path.is_file()) {
+        let mut writer = RecordWriter::create(&records_path, &plan.shape, plan.seed)?;
+        for idx in range.clone() {
+            writer.push(&generator.record(idx))?;
+        }
+        writer.finish()?;
     }
-    writer.finish()?;
 
     let fields = plan.shape.field_names();
     // One clock for the run and the built-in mock: under `--clock-speed` every window, quota,
@@ -159,16 +250,47 @@ async fn run_in(
         }
     };
 
-    let clock = RunClock::on(shared_clock);
+    let events_dir = dir.join("events");
+    let resumed = match start {
+        Start::Fresh => Resumed::fresh(shared_clock, &events_dir, range.clone()),
+        Start::Resumed { checkpoint, kept } => {
+            Resumed::from_checkpoint(shared_clock, &events_dir, *checkpoint, kept, range.clone())?
+        }
+    };
+    let clock = resumed.clock;
+    let inflight = Arc::new(InFlight::default());
+    // Records acknowledged before an interruption are read back again; their window restarts.
+    let now = clock.now();
+    for (idx, s) in &resumed.settled {
+        inflight.insert(
+            *idx,
+            Pending {
+                external_id: s.external_id.clone(),
+                scheduled_at: s.scheduled_at,
+                settled_at: Some(now),
+            },
+        );
+    }
+    let call_ids = Arc::new(AtomicU64::new(resumed.next_call_id));
     let (tx, rx) = mpsc::channel::<Message>(16_384);
+    let checkpointing = Checkpointing {
+        dir: dir.to_path_buf(),
+        every: plan.checkpoint_every,
+        call_ids: Arc::clone(&call_ids),
+        resumes: resumed.resumes,
+        shard: plan.shard,
+        clock,
+        real_base_us: resumed.real_us,
+        real_start: started,
+    };
     let collector = tokio::spawn(collect(
         rx,
-        EventLog::create(&dir.join("events"), clock, 250_000),
+        resumed.log,
+        resumed.ledger,
+        checkpointing,
         options.progress,
         range.end - range.start,
     ));
-    let inflight = Arc::new(InFlight::default());
-    let call_ids = Arc::new(AtomicU64::new(1));
 
     let replay_ctx = Arc::new(ReplayContext {
         generator: generator.clone(),
@@ -191,11 +313,12 @@ async fn run_in(
     });
     let sending_done = CancellationToken::new();
     let observer = tokio::spawn(observe(verify_ctx, sending_done.clone(), cancel.clone()));
-    let report = replay(replay_ctx, range.clone(), cancel.clone()).await;
+    let report = replay(replay_ctx, resumed.work, cancel.clone()).await;
     sending_done.cancel();
-    let lost: BTreeSet<u64> = observer
+    let mut lost: BTreeSet<u64> = observer
         .await
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    lost.extend(resumed.lost);
 
     let mut card = Scorecard::new(&plan.shape);
     let mut near = NearDuplicates::new(&plan.shape);
@@ -206,7 +329,8 @@ async fn run_in(
             &target,
             &plan.verify.id_property,
             &fields,
-            (range.start..range.start + report.dispatched).map(|i| (i, generator.external_id(i))),
+            // Every record of the range was handled (the run was not interrupted).
+            range.clone().map(|i| (i, generator.external_id(i))),
             plan.verify.search_rate.interval(),
             &plan.retry,
             clock,
@@ -258,7 +382,7 @@ async fn run_in(
         id: run_id.to_string(),
         plan: plan.name.clone(),
         seed: plan.seed,
-        started_at: humantime::format_rfc3339_millis(started_wall).to_string(),
+        started_at: humantime::format_rfc3339_millis(clock.started_wall()).to_string(),
         finished_at: humantime::format_rfc3339_millis(finished_wall).to_string(),
         duration_s: millis_rounded(clock.now().since(Default::default())),
         complete,
@@ -268,7 +392,10 @@ async fn run_in(
         verify_poll_interval_ms: plan.verify.poll_interval.as_millis() as u64,
         verify_window_ms: plan.verify.window.as_millis() as u64,
         clock_speed: plan.load.clock_speed,
-        real_duration_s: Some(millis_rounded(started.elapsed())),
+        real_duration_s: Some(millis_rounded(
+            started.elapsed() + std::time::Duration::from_micros(resumed.real_us),
+        )),
+        resumes: resumed.resumes,
     };
     let mut summary = Summary::build(&info, &ledger, &card, &metrics, verdicts, ground_truth);
     summary.json["files"] = json!({
@@ -282,31 +409,167 @@ async fn run_in(
     })
 }
 
-/// Owns the ledger and the event log; returns them when every sender is gone.
+/// Where a run's measurement starts: empty, or what a checkpoint kept.
+struct Resumed {
+    clock: RunClock,
+    log: EventLog,
+    ledger: Ledger,
+    work: Work,
+    settled: std::collections::BTreeMap<u64, crate::resume::Settled>,
+    lost: BTreeSet<u64>,
+    next_call_id: u64,
+    resumes: u32,
+    real_us: u64,
+}
+
+const SEGMENT_ROWS: u64 = 250_000;
+
+impl Resumed {
+    fn fresh(
+        shared: syncproof_mocks::Clock,
+        events: &Path,
+        range: std::ops::Range<u64>,
+    ) -> Resumed {
+        let clock = RunClock::on(shared);
+        Resumed {
+            clock,
+            log: EventLog::create(events, clock, SEGMENT_ROWS),
+            ledger: Ledger::default(),
+            work: Work::all(range),
+            settled: Default::default(),
+            lost: BTreeSet::new(),
+            next_call_id: 1,
+            resumes: 0,
+            real_us: 0,
+        }
+    }
+
+    fn from_checkpoint(
+        shared: syncproof_mocks::Clock,
+        events: &Path,
+        checkpoint: Checkpoint,
+        kept: Vec<PathBuf>,
+        range: std::ops::Range<u64>,
+    ) -> Result<Resumed, RunError> {
+        let started_wall = SystemTime::UNIX_EPOCH
+            + std::time::Duration::from_micros(checkpoint.started_wall_us.max(0) as u64);
+        let clock = RunClock::resumed(shared, Micros(checkpoint.run_clock_us), started_wall);
+        let states = tokio::task::block_in_place(|| record_states(&kept, range, &clock))?;
+        let latencies =
+            tokio::task::block_in_place(|| crate::report::latencies_from_segments(&kept))?;
+        Ok(Resumed {
+            clock,
+            log: EventLog::resume(events, clock, SEGMENT_ROWS, kept),
+            ledger: Ledger {
+                counts: checkpoint.counts,
+                api: latencies.api,
+                sync: latencies.sync,
+            },
+            work: states.work,
+            settled: states.settled,
+            lost: states.lost,
+            next_call_id: checkpoint.next_call_id,
+            resumes: checkpoint.resumes + 1,
+            real_us: checkpoint.real_us,
+        })
+    }
+}
+
+/// What the collector needs to write checkpoints.
+struct Checkpointing {
+    dir: PathBuf,
+    every: std::time::Duration,
+    call_ids: Arc<AtomicU64>,
+    resumes: u32,
+    shard: Option<(u64, u64)>,
+    clock: RunClock,
+    real_base_us: u64,
+    real_start: Instant,
+}
+
+impl Checkpointing {
+    fn write(&self, log: &EventLog, ledger: &Ledger) -> Result<(), CheckpointError> {
+        let segments = log
+            .closed()
+            .iter()
+            .map(|p| p.strip_prefix(&self.dir).unwrap_or(p).display().to_string())
+            .collect();
+        Checkpoint {
+            version: Checkpoint::VERSION,
+            run_clock_us: self.clock.now().0,
+            started_wall_us: self.clock.started_wall_us(),
+            segments,
+            counts: ledger.counts.clone(),
+            next_call_id: self.call_ids.load(std::sync::atomic::Ordering::Relaxed),
+            resumes: self.resumes,
+            shard: self.shard,
+            real_us: self.real_base_us + self.real_start.elapsed().as_micros() as u64,
+        }
+        .write(&self.dir)
+    }
+}
+
+/// Owns the ledger and the event log; returns them when every sender is gone. Every time a
+/// segment closes (when full, and at least every `checkpoint_every` of real time) everything
+/// counted is in closed segments, and the checkpoint says so.
 async fn collect(
     mut rx: mpsc::Receiver<Message>,
     mut log: EventLog,
+    mut ledger: Ledger,
+    checkpointing: Checkpointing,
     progress: bool,
     planned: u64,
-) -> (Ledger, Result<Vec<PathBuf>, ParquetOutError>) {
-    let mut ledger = Ledger::default();
-    let mut failure = None;
+) -> (Ledger, Result<Vec<PathBuf>, RunError>) {
+    let mut failure: Option<RunError> = None;
     let mut view = crate::progress::Progress::new(planned, progress);
-    while let Some(message) = rx.recv().await {
+    let mut tick = tokio::time::interval(checkpointing.every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    let mut closed = log.closed().len();
+    loop {
+        let message = tokio::select! {
+            message = rx.recv() => match message {
+                Some(message) => message,
+                None => break,
+            },
+            _ = tick.tick() => {
+                if failure.is_none() {
+                    match log.close_segment() {
+                        Ok(_) => {}
+                        Err(e) => failure = Some(e.into()),
+                    }
+                }
+                if failure.is_none() && log.closed().len() > closed {
+                    closed = log.closed().len();
+                    if let Err(e) = checkpointing.write(&log, &ledger) {
+                        failure = Some(e.into());
+                    }
+                }
+                continue;
+            }
+        };
         ledger.apply(&message);
-        if failure.is_none()
-            && let Err(e) = log.append(&message)
-        {
-            failure = Some(e);
+        if failure.is_none() {
+            if let Err(e) = log.append(&message) {
+                failure = Some(e.into());
+            } else if log.closed().len() > closed {
+                closed = log.closed().len();
+                if let Err(e) = checkpointing.write(&log, &ledger) {
+                    failure = Some(e.into());
+                }
+            }
         }
         view.update(&ledger);
     }
     view.finish();
-    let segments = match failure {
-        Some(e) => Err(e),
-        None => log.finish(),
-    };
-    (ledger, segments)
+    if let Some(e) = failure {
+        return (ledger, Err(e));
+    }
+    let finished = log.close_segment().map_err(RunError::from).and_then(|_| {
+        checkpointing.write(&log, &ledger)?;
+        Ok(log.closed().to_vec())
+    });
+    (ledger, finished)
 }
 
 /// The built-in mock CRM a plan describes (its source or its target).

@@ -29,11 +29,20 @@ pub enum Command {
     /// Find a target's effective rate limit, burst and Retry-After behaviour, next to what its
     /// headers claim.
     ProbeLimits(super::probe::ProbeArgs),
-    /// Run a plan file (built-in mock integration targets).
+    /// Run a plan file (the built-in mock integration, or a HubSpot-compatible API), or resume
+    /// an interrupted run from its last checkpoint.
     Run {
         /// The plan file (see datasets/plans/).
-        #[arg(value_name = "PLAN")]
-        plan_file: PathBuf,
+        #[arg(
+            value_name = "PLAN",
+            required_unless_present = "resume",
+            conflicts_with = "resume"
+        )]
+        plan_file: Option<PathBuf>,
+        /// Continue the run in this directory from its last checkpoint, after a crash, a
+        /// reboot or Ctrl-C: every record is sent once in all, nothing is counted twice.
+        #[arg(long, value_name = "RUN_DIR")]
+        resume: Option<PathBuf>,
         #[command(flatten)]
         overrides: DemoArgs,
     },

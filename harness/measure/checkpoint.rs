@@ -30,6 +30,12 @@ pub struct Checkpoint {
     pub next_call_id: u64,
     /// How many times the run has been resumed so far.
     pub resumes: u32,
+    /// `--shard K/N` of the run, if it is one shard.
+    #[serde(default)]
+    pub shard: Option<(u64, u64)>,
+    /// Real (wall-clock) time the run has spent so far, over all its processes, in µs.
+    #[serde(default)]
+    pub real_us: u64,
 }
 
 /// Why a checkpoint could not be written or read.
@@ -112,6 +118,8 @@ mod tests {
             counts,
             next_call_id: 42,
             resumes: 1,
+            shard: Some((1, 4)),
+            real_us: 9,
         };
         cp.write(dir.path()).unwrap();
         assert_eq!(Checkpoint::read(dir.path()).unwrap(), cp);

@@ -9,6 +9,7 @@
 //! detached: workers live in a `JoinSet`, a panic in one surfaces in the run's result, and
 //! cancellation stops scheduling, ends back-off waits, and lets calls in flight finish.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,35 +40,145 @@ pub struct ReplayContext {
     pub call_ids: Arc<AtomicU64>,
 }
 
+/// A set of record indices of a range, one bit each (a resumed run's finished records).
+#[derive(Debug, Clone, Default)]
+pub struct RecordSet {
+    start: u64,
+    words: Vec<u64>,
+    len: u64,
+}
+
+impl RecordSet {
+    pub fn new(range: &Range<u64>) -> RecordSet {
+        RecordSet {
+            start: range.start,
+            words: vec![0; (range.end - range.start).div_ceil(64) as usize],
+            len: 0,
+        }
+    }
+
+    /// Adds `idx` (ignored when outside the range).
+    pub fn insert(&mut self, idx: u64) {
+        let Some(bit) = idx.checked_sub(self.start) else {
+            return;
+        };
+        if let Some(word) = self.words.get_mut((bit / 64) as usize) {
+            let mask = 1u64 << (bit % 64);
+            self.len += u64::from(*word & mask == 0);
+            *word |= mask;
+        }
+    }
+
+    pub fn contains(&self, idx: u64) -> bool {
+        idx.checked_sub(self.start).is_some_and(|bit| {
+            self.words
+                .get((bit / 64) as usize)
+                .is_some_and(|w| w & (1 << (bit % 64)) != 0)
+        })
+    }
+
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// A record a resumed run takes over in the middle of its retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Carried {
+    /// Attempts already made (and logged) before the interruption.
+    pub attempts: u32,
+    /// Its place on the original open-loop schedule.
+    pub scheduled_at: Micros,
+}
+
+/// What the dispatcher sends: every record of `range` except those in `skip`; the `carried`
+/// ones first (a resumed run's records caught mid-retry, attempt numbers continuing), then the
+/// rest in index order on the open-loop schedule.
+#[derive(Debug, Clone, Default)]
+pub struct Work {
+    pub range: Range<u64>,
+    pub skip: RecordSet,
+    pub carried: BTreeMap<u64, Carried>,
+}
+
+impl Work {
+    /// A fresh run: every record of `range`.
+    pub fn all(range: Range<u64>) -> Work {
+        Work {
+            skip: RecordSet::new(&range),
+            range,
+            carried: BTreeMap::new(),
+        }
+    }
+
+    /// Records still to send or resend.
+    pub fn len(&self) -> u64 {
+        (self.range.end - self.range.start).saturating_sub(self.skip.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// One record in a batch: its index, its place on the schedule, attempts made before.
+type Item = (u64, Micros, u32);
+
 /// What the dispatcher did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplayReport {
-    /// The records handed to workers: exactly `range.start..range.start + dispatched`.
+    /// The records handed to workers.
     pub dispatched: u64,
     pub interrupted: bool,
 }
 
-/// Replays `range` on the open-loop schedule until done or cancelled.
+/// Replays `work` on the open-loop schedule until done or cancelled.
 pub async fn replay(
     ctx: Arc<ReplayContext>,
-    range: Range<u64>,
+    work: Work,
     cancel: CancellationToken,
 ) -> ReplayReport {
     let start = ctx.clock.now();
     let interval = ctx.load.rate.interval();
     let permits = Arc::new(Semaphore::new(ctx.load.concurrency));
     let mut workers = JoinSet::new();
-    let mut batch: Vec<(u64, Micros)> = Vec::with_capacity(ctx.load.batch_size);
+    let mut batch: Vec<Item> = Vec::with_capacity(ctx.load.batch_size);
     let mut flush_at: Option<Micros> = None;
-    let mut next = range.start;
     let mut interrupted = false;
+    let mut dispatched = 0u64;
 
-    loop {
+    // Records caught mid-retry by an interruption go first, as soon as the run resumes.
+    let carried: Vec<Item> = work
+        .carried
+        .iter()
+        .map(|(idx, c)| (*idx, c.scheduled_at, c.attempts))
+        .collect();
+    for chunk in carried.chunks(ctx.load.batch_size) {
+        if cancel.is_cancelled() {
+            interrupted = true;
+            break;
+        }
+        batch.extend_from_slice(chunk);
+        dispatched += chunk.len() as u64;
+        flush(&ctx, &mut batch, &permits, &mut workers, &cancel).await;
+    }
+    let mut todo = work
+        .range
+        .clone()
+        .filter(|i| !work.skip.contains(*i) && !work.carried.contains_key(i))
+        .peekable();
+    let mut position = 0u64;
+    while !interrupted {
         while let Some(done) = workers.try_join_next() {
             surface_panic(done);
         }
-        let due =
-            (next < range.end).then(|| start.plus(interval.mul_f64((next - range.start) as f64)));
+        let due = todo
+            .peek()
+            .map(|_| start.plus(interval.mul_f64(position as f64)));
         // The open batch's linger runs out before the next record is due: send it now.
         if let Some(at) = flush_at
             && due.is_none_or(|d| at < d)
@@ -85,8 +196,10 @@ pub async fn replay(
             _ = cancel.cancelled() => { interrupted = true; break }
             _ = sleep_until(ctx.clock.instant(due)) => {}
         }
-        batch.push((next, due));
-        next += 1;
+        let Some(next) = todo.next() else { break };
+        batch.push((next, due, 0));
+        position += 1;
+        dispatched += 1;
         if batch.len() == 1 {
             flush_at = Some(due.plus(ctx.load.linger));
         }
@@ -95,14 +208,13 @@ pub async fn replay(
             flush_at = None;
         }
     }
-    // Records already put in a batch are sent even when interrupted, so the records sent are
-    // always exactly a prefix of the range.
+    // Records already put in a batch are sent even when interrupted.
     flush(&ctx, &mut batch, &permits, &mut workers, &cancel).await;
     while let Some(done) = workers.join_next().await {
         surface_panic(done);
     }
     ReplayReport {
-        dispatched: next - range.start,
+        dispatched,
         interrupted,
     }
 }
@@ -117,7 +229,7 @@ fn surface_panic(result: Result<(), tokio::task::JoinError>) {
 
 async fn flush(
     ctx: &Arc<ReplayContext>,
-    batch: &mut Vec<(u64, Micros)>,
+    batch: &mut Vec<Item>,
     permits: &Arc<Semaphore>,
     workers: &mut JoinSet<()>,
     cancel: &CancellationToken,
@@ -136,13 +248,13 @@ async fn flush(
 /// Sends one batch until it is acknowledged, rejected, out of retries or cancelled.
 async fn send_batch(
     ctx: Arc<ReplayContext>,
-    batch: Vec<(u64, Micros)>,
+    batch: Vec<Item>,
     _permit: OwnedSemaphorePermit,
     cancel: CancellationToken,
 ) {
     let records: Vec<Record> = batch
         .iter()
-        .map(|(i, _)| ctx.generator.record(*i))
+        .map(|(i, _, _)| ctx.generator.record(*i))
         .collect();
     let fields = ctx.generator.shape().fields();
     let body = batch_upsert_body(
@@ -156,7 +268,7 @@ async fn send_batch(
             (r.external_id.as_str(), props)
         }),
     );
-    for (record, (idx, scheduled_at)) in records.iter().zip(&batch) {
+    for (record, (idx, scheduled_at, _)) in records.iter().zip(&batch) {
         ctx.inflight.insert(
             *idx,
             Pending {
@@ -168,6 +280,8 @@ async fn send_batch(
     }
     let mut rng = ChaCha8Rng::seed_from_u64(ctx.generator.seed() ^ batch[0].0.rotate_left(17));
     let mut not_before: Option<Micros> = None;
+    // A resumed batch continues its records' attempt count, for the events and the policy.
+    let before = batch.iter().map(|(_, _, n)| *n).max().unwrap_or(0);
     for attempt in 1.. {
         let call_id = ctx.call_ids.fetch_add(1, Ordering::Relaxed);
         let sent_at = ctx.clock.now();
@@ -181,7 +295,7 @@ async fn send_batch(
             Outcome::Ok => None,
             _ => ctx
                 .retry
-                .next_delay(attempt, outcome, response.retry_after, &mut rng),
+                .next_delay(before + attempt, outcome, response.retry_after, &mut rng),
         };
         let record_outcome = match (outcome, delay) {
             (Outcome::Ok, _) => Outcome::Ok,
@@ -205,7 +319,7 @@ async fn send_batch(
             }),
         )
         .await;
-        for (record, (idx, scheduled_at)) in records.iter().zip(&batch) {
+        for (record, (idx, scheduled_at, prior)) in records.iter().zip(&batch) {
             let mut e = Event::new(
                 EventKind::Attempt,
                 *idx,
@@ -213,7 +327,7 @@ async fn send_batch(
                 *scheduled_at,
             );
             e.call_id = Some(call_id);
-            e.attempt = Some(attempt);
+            e.attempt = Some(prior + attempt);
             e.status = Some(response.status);
             e.outcome = Some(record_outcome);
             e.sent_at = Some(sent_at);
@@ -235,8 +349,8 @@ async fn send_batch(
     }
 }
 
-fn settle(ctx: &ReplayContext, batch: &[(u64, Micros)], at: Micros) {
-    for (idx, _) in batch {
+fn settle(ctx: &ReplayContext, batch: &[Item], at: Micros) {
+    for (idx, _, _) in batch {
         ctx.inflight.settle(*idx, at);
     }
 }

@@ -32,6 +32,13 @@ struct PlanFile {
     retry: RetryFile,
     #[serde(default)]
     verify: VerifyFile,
+    /// How often (real time) the event log closes its segment and writes a checkpoint.
+    #[serde(default = "default_checkpoint_every")]
+    checkpoint_every: String,
+}
+
+fn default_checkpoint_every() -> String {
+    "1m".into()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -328,6 +335,10 @@ pub struct Plan {
     pub effective_toml: String,
     /// The shape file's text, copied into the run directory as `shape.toml`.
     pub shape_text: String,
+    /// How often (real time) the run makes what it measured durable: closes its event segment
+    /// and writes `checkpoint.json`. A crash loses at most this much, which a resume measures
+    /// again.
+    pub checkpoint_every: Duration,
 }
 
 /// Names of the copies of the shape and SLA inside a run directory.
@@ -517,6 +528,8 @@ impl Plan {
         Ok(Plan {
             effective_toml: toml::to_string_pretty(&for_run_dir).unwrap_or_default(),
             shape_text: shape_src.text.clone(),
+            checkpoint_every: dur("checkpoint_every", &file.checkpoint_every)?
+                .max(Duration::from_millis(10)),
             name: file.name.clone(),
             seed: file.seed,
             records: file.records,

@@ -307,6 +307,7 @@ mod tests {
             verify_window_ms: 8000,
             clock_speed: 1.0,
             real_duration_s: None,
+            resumes: 0,
         };
         Summary::build(&run, &ledger, &card, &metrics, verdicts, None)
     }

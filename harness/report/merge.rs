@@ -338,6 +338,7 @@ fn merged_info(summaries: &[Summary], runs: &[PathBuf]) -> Result<RunInfo, Merge
             .iter()
             .filter_map(|i| i.real_duration_s)
             .reduce(f64::max),
+        resumes: infos.iter().map(|i| i.resumes).sum(),
     })
 }
 

@@ -48,6 +48,13 @@ pub struct RunInfo {
     /// Seconds the run took on the wall clock (`duration_s` is on the run's clock).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub real_duration_s: Option<f64>,
+    /// How many times the run was resumed (`run --resume`) after an interruption.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub resumes: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 fn real_time() -> f64 {
@@ -268,6 +275,7 @@ mod tests {
             verify_window_ms: 8000,
             clock_speed: 1.0,
             real_duration_s: None,
+            resumes: 0,
         };
         let summary = Summary::build(&run, &ledger, &card, &metrics, Vec::new(), None);
         for (path, evidence) in &metrics.figures {

@@ -90,13 +90,16 @@ async fn an_api_poc_writes_and_reads_back_one_system_and_keeps_its_secret() {
         get(&s, "api.calls")
     );
     assert_eq!(crm.record_count(), 1500);
-    // The credential is nowhere in what the run left behind; its file name is.
+    // The credential is nowhere in what the run left behind; its file's path is (absolute,
+    // so that `run --resume` finds it from the run directory).
     assert!(files_containing(&outcome.dir, SECRET.as_bytes()).is_empty());
-    assert!(
-        std::fs::read_to_string(outcome.dir.join("plan.toml"))
-            .unwrap()
-            .contains("token_file = \"token.txt\"")
-    );
+    let plan = std::fs::read_to_string(outcome.dir.join("plan.toml")).unwrap();
+    let line = plan
+        .lines()
+        .find(|l| l.starts_with("token_file = "))
+        .expect("the plan names its token file");
+    assert!(line.ends_with("token.txt\""), "{line}");
+    assert!(line.contains("= \"/"), "{line}");
 }
 
 #[test]

@@ -11,5 +11,6 @@ mod layout;
 mod probe;
 mod profile;
 mod report_cmd;
+mod resume;
 mod schema;
 mod support;

@@ -1,0 +1,334 @@
+//! Durability: a run killed with SIGKILL at any moment and then resumed ends with the figures of
+//! a run never interrupted; a run on a compressed clock lives through its simulated days.
+//!
+//! The target is `syncproof mock` in its own process (its records survive the harness's
+//! death, as a vendor's do), with `commit-then-drop` so that some writes are retried and an
+//! interruption catches records mid-retry.
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use arrow_array::Array;
+use arrow_array::cast::AsArray;
+use arrow_array::types::{UInt32Type, UInt64Type};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use serde_json::Value;
+
+use super::support::{FAST_VERIFY, datasets};
+
+fn syncproof() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_syncproof"))
+}
+
+/// `syncproof mock` on a free loopback port; killed when dropped.
+struct Mock {
+    child: Child,
+    base: String,
+}
+
+impl Mock {
+    fn start(token: &str, extra: &[&str]) -> Mock {
+        let mut child = syncproof()
+            .args(["mock", "--port", "0", "--no-limits", "--token", token])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().unwrap().unwrap();
+        let base = first.split(" at ").nth(1).unwrap().trim().to_string();
+        // Keep reading its output so the pipe never fills.
+        std::thread::spawn(move || lines.for_each(drop));
+        Mock { child, base }
+    }
+
+    fn stats(&self) -> Value {
+        blocking_get(&format!("{}/__syncproof/stats", self.base))
+    }
+}
+
+fn blocking_get(url: &str) -> Value {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async { reqwest::get(url).await.unwrap().json().await.unwrap() })
+}
+
+impl Drop for Mock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An API-PoC plan against `base`, with the token in a file beside it.
+fn plan(dir: &Path, base: &str, token: &str, records: u64) -> PathBuf {
+    let token_file = dir.join("token");
+    std::fs::write(&token_file, token).unwrap();
+    let d = datasets();
+    let text = format!(
+        r#"
+name = "resume"
+seed = 9
+records = {records}
+shape = "{shape}"
+sla = "{sla}"
+checkpoint_every = "250ms"
+
+[target]
+kind = "hubspot"
+base_url = "{base}"
+token_file = "token"
+
+[load]
+rate = "400/s"
+batch_size = 20
+linger = "50ms"
+concurrency = 4
+timeout = "5s"
+
+[retry]
+base_delay = "20ms"
+max_delay = "200ms"
+max_attempts = 10
+
+{FAST_VERIFY}"#,
+        shape = d.join("shapes/contacts.toml").display(),
+        sla = d.join("sla/demo.toml").display(),
+    );
+    let path = dir.join("plan.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn summary(run: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap()
+}
+
+/// (record, attempt) → rows, and record → observed/lost rows, over every kept segment.
+fn event_rows(run: &Path) -> (BTreeMap<(u64, u32), u32>, BTreeMap<u64, u32>) {
+    let mut attempts = BTreeMap::new();
+    let mut finals = BTreeMap::new();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(run.join("events"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for path in files {
+        assert_eq!(
+            path.extension().unwrap(),
+            "parquet",
+            "only closed segments stay in events/: {}",
+            path.display()
+        );
+        let file = std::fs::File::open(&path).unwrap();
+        for batch in ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap()
+        {
+            let batch = batch.unwrap();
+            let kind = batch.column_by_name("kind").unwrap().as_string::<i32>();
+            let idx = batch
+                .column_by_name("record_idx")
+                .unwrap()
+                .as_primitive::<UInt64Type>();
+            let attempt = batch
+                .column_by_name("attempt")
+                .unwrap()
+                .as_primitive::<UInt32Type>();
+            for row in 0..batch.num_rows() {
+                match kind.value(row) {
+                    "attempt" => {
+                        *attempts
+                            .entry((idx.value(row), attempt.value(row)))
+                            .or_insert(0) += 1
+                    }
+                    "observed" | "lost" if !idx.is_null(row) => {
+                        *finals.entry(idx.value(row)).or_insert(0) += 1
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    (attempts, finals)
+}
+
+/// Waits (polling the file the run itself writes) until its checkpoint lists `n` segments.
+fn wait_for_segments(run: &Path, n: usize, child: &mut Child) {
+    loop {
+        if let Ok(text) = std::fs::read_to_string(run.join("checkpoint.json"))
+            && let Ok(cp) = serde_json::from_str::<Value>(&text)
+            && cp["segments"].as_array().is_some_and(|s| s.len() >= n)
+        {
+            return;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the run ended ({status}) before its checkpoint listed {n} segments");
+        }
+        std::thread::yield_now();
+    }
+}
+
+const FIGURES: [&str; 7] = [
+    "records.sent",
+    "records.delivered",
+    "records.lost",
+    "duplicates.exact_rate",
+    "completeness.overall",
+    "accuracy.overall",
+    "validity.overall",
+];
+
+fn figure(s: &Value, path: &str) -> Value {
+    path.split('.').fold(s.clone(), |v, k| v[k].clone())
+}
+
+#[test]
+fn kill_9_at_any_point_then_resume_gives_the_figures_of_an_uninterrupted_run() {
+    const N: u64 = 3000;
+    let token = "resume-t0k3n";
+    let faults = ["--faults", "commit-then-drop", "--seed", "5"];
+    let tmp = tempfile::tempdir().unwrap();
+
+    // The reference: the same plan, never interrupted, against its own mock.
+    let whole_mock = Mock::start(token, &faults);
+    let whole_dir = tmp.path().join("whole");
+    std::fs::create_dir_all(&whole_dir).unwrap();
+    let whole_plan = plan(&whole_dir, &whole_mock.base, token, N);
+    let whole_run = whole_dir.join("run");
+    let out = syncproof()
+        .args(["run", whole_plan.to_str().unwrap(), "--quiet", "--out"])
+        .arg(&whole_run)
+        .output()
+        .unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0 | 1 | 4)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let whole = summary(&whole_run);
+    assert_eq!(whole["records"]["sent"], N);
+
+    // Killed twice, at different points, and resumed each time.
+    let mock = Mock::start(token, &faults);
+    let dir = tmp.path().join("killed");
+    std::fs::create_dir_all(&dir).unwrap();
+    let plan_path = plan(&dir, &mock.base, token, N);
+    let run = dir.join("run");
+    let mut child = syncproof()
+        .args(["run", plan_path.to_str().unwrap(), "--quiet", "--out"])
+        .arg(&run)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_segments(&run, 3, &mut child);
+    child.kill().unwrap(); // SIGKILL: no draining, no report
+    child.wait().unwrap();
+    assert!(!run.join("summary.json").exists());
+
+    let mut again = syncproof()
+        .args(["run", "--quiet", "--resume"])
+        .arg(&run)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_segments(&run, 8, &mut again);
+    again.kill().unwrap();
+    again.wait().unwrap();
+
+    let last = syncproof()
+        .args(["run", "--quiet", "--resume"])
+        .arg(&run)
+        .output()
+        .unwrap();
+    assert!(
+        matches!(last.status.code(), Some(0 | 1 | 4)),
+        "{}",
+        String::from_utf8_lossy(&last.stderr)
+    );
+    let resumed = summary(&run);
+    assert_eq!(resumed["run"]["complete"], true);
+    assert_eq!(resumed["run"]["resumes"], 2);
+    for path in FIGURES {
+        assert_eq!(
+            figure(&resumed, path),
+            figure(&whole, path),
+            "{path}: resumed vs uninterrupted"
+        );
+    }
+    let c = &resumed["records"];
+    assert_eq!(
+        c["sent"].as_u64().unwrap(),
+        c["delivered"].as_u64().unwrap() + c["lost"].as_u64().unwrap()
+    );
+
+    // On disk: every planned record's first attempt exactly once, no attempt logged twice,
+    // every record observed or lost exactly once.
+    let (attempts, finals) = event_rows(&run);
+    assert!(
+        attempts.values().all(|n| *n == 1),
+        "an attempt logged twice"
+    );
+    let firsts = attempts.keys().filter(|(_, a)| *a == 1).count() as u64;
+    assert_eq!(firsts, N);
+    assert_eq!(finals.len() as u64, N);
+    assert!(finals.values().all(|n| *n == 1), "a record finished twice");
+
+    // At the vendor: one record per planned record (upserts made the resends harmless).
+    assert_eq!(mock.stats()["records"], N);
+    assert_eq!(whole_mock.stats()["records"], N);
+
+    // Resuming a finished run is refused, and so is changing the plan on resume.
+    let done = syncproof()
+        .args(["run", "--resume"])
+        .arg(&run)
+        .output()
+        .unwrap();
+    assert_eq!(done.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&done.stderr).contains("complete"));
+    let changed = syncproof()
+        .args(["run", "--records", "5", "--resume"])
+        .arg(&run)
+        .output()
+        .unwrap();
+    assert_eq!(changed.status.code(), Some(2));
+}
+
+#[test]
+fn the_built_in_mock_integration_cannot_be_resumed_and_says_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let out = syncproof()
+        .args([
+            "demo",
+            "--records",
+            "50",
+            "--rate",
+            "500/s",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&run)
+        .output()
+        .unwrap();
+    assert!(out.status.code().is_some());
+    // Pretend it was interrupted: its summary says incomplete.
+    let mut s = summary(&run);
+    s["run"]["complete"] = Value::Bool(false);
+    std::fs::write(run.join("summary.json"), s.to_string()).unwrap();
+    let again = syncproof()
+        .args(["run", "--resume"])
+        .arg(&run)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("built-in mock integration"), "{err}");
+}
