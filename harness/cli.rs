@@ -132,6 +132,7 @@ async fn run_plan(plan: Result<Plan, crate::config::ConfigError>, args: &DemoArg
     let options = RunOptions {
         out: args.out.clone(),
         progress: !args.quiet,
+        metrics: args.metrics,
     };
     finish(execute(plan, options, cancel).await)
 }
@@ -163,6 +164,7 @@ async fn resume_run(dir: &Path, args: &DemoArgs) -> Exit {
     let options = RunOptions {
         out: Some(dir.to_path_buf()),
         progress: !args.quiet,
+        metrics: args.metrics,
     };
     finish(crate::run::resume(dir, options, cancel_on_ctrl_c()).await)
 }

@@ -17,6 +17,7 @@
 //! - [`sla`]: SLA files, confidence intervals and verdicts.
 //! - [`report`]: `summary.json`, `report.md`, `junit.xml`, the terminal table; shard merge.
 //! - [`burn`]: API-call burn of a finished run priced by a contract: 3-year TCO and red flags.
+//! - [`live`]: `--metrics` (Prometheus `/metrics`) and `interim-summary.json` for long runs.
 //! - [`progress`]: the live view (a bar on a terminal, plain lines otherwise).
 //! - [`run`]: the whole loop wired together (what `demo` and `run` call).
 //! - [`resume`]: `run --resume`: a run picked up from its last checkpoint.
@@ -26,6 +27,7 @@ pub mod burn;
 pub mod cli;
 pub mod config;
 pub mod generate;
+pub mod live;
 pub mod measure;
 pub mod parquet_out;
 pub mod progress;

@@ -7,9 +7,11 @@ mod clock;
 mod events;
 mod latency;
 mod ledger;
+mod usage;
 
 pub use checkpoint::{CHECKPOINT_FILE, Checkpoint, CheckpointError};
 pub use clock::{Micros, RunClock};
 pub use events::{CallRecord, Event, EventKind, EventLog, Message, Outcome, event_schema};
 pub use latency::{LatencyHistogram, LatencySummary};
 pub use ledger::{Ledger, LedgerCounts};
+pub use usage::{OwnUsage, own_usage};

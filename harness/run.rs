@@ -39,6 +39,8 @@ pub struct RunOptions {
     pub out: Option<PathBuf>,
     /// Print progress lines to stderr.
     pub progress: bool,
+    /// `--metrics ADDR`: serve the live figures for Prometheus at `http://ADDR/metrics`.
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// A finished run.
@@ -78,6 +80,12 @@ pub enum RunError {
     NotResumable { dir: PathBuf, reason: String },
     #[error("cannot read the run's events to resume it: {0}")]
     Events(#[from] crate::report::SeriesError),
+    #[error("--metrics {addr}: cannot listen there: {source} (choose another address, or port 0)")]
+    Metrics {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl RunError {
@@ -272,8 +280,19 @@ async fn run_in(
         );
     }
     let call_ids = Arc::new(AtomicU64::new(resumed.next_call_id));
+    let live = crate::live::LiveFigures::new(range.end - range.start);
+    let metrics_stop = CancellationToken::new();
+    let _stop_metrics = metrics_stop.clone().drop_guard();
+    if let Some(addr) = options.metrics {
+        let bound = crate::live::serve_metrics(addr, Arc::clone(&live), metrics_stop.clone())
+            .await
+            .map_err(|source| RunError::Metrics { addr, source })?;
+        eprintln!("metrics: http://{bound}/metrics");
+    }
     let (tx, rx) = mpsc::channel::<Message>(16_384);
     let checkpointing = Checkpointing {
+        live: Arc::clone(&live),
+        inflight: Arc::clone(&inflight),
         dir: dir.to_path_buf(),
         every: plan.checkpoint_every,
         call_ids: Arc::clone(&call_ids),
@@ -375,6 +394,7 @@ async fn run_in(
 
     let complete = !report.interrupted && !cancel.is_cancelled();
     let finished_wall = SystemTime::now();
+    let usage = crate::measure::own_usage();
     let metrics = Metrics::collect(&ledger, &card);
     let mut verdicts = judge(sla, &metrics);
     crate::sla::on_compressed_clock(&mut verdicts, plan.load.clock_speed);
@@ -396,6 +416,8 @@ async fn run_in(
             started.elapsed() + std::time::Duration::from_micros(resumed.real_us),
         )),
         resumes: resumed.resumes,
+        cpu_s: usage.map(|u| (u.cpu_s * 1000.0).round() / 1000.0),
+        peak_rss_mib: usage.map(|u| (u.peak_rss_mib * 10.0).round() / 10.0),
     };
     let mut summary = Summary::build(&info, &ledger, &card, &metrics, verdicts, ground_truth);
     summary.json["files"] = json!({
@@ -403,6 +425,7 @@ async fn run_in(
         "events": segments.iter().map(|p| relative(dir, p)).collect::<Vec<_>>(),
     });
     write_reports(dir, &summary)?;
+    let _ = std::fs::remove_file(dir.join(INTERIM_SUMMARY));
     Ok(RunOutcome {
         dir: dir.to_path_buf(),
         summary,
@@ -423,6 +446,8 @@ struct Resumed {
 }
 
 const SEGMENT_ROWS: u64 = 250_000;
+/// The run's figures so far, refreshed at every checkpoint; removed once `summary.json` exists.
+pub const INTERIM_SUMMARY: &str = "interim-summary.json";
 
 impl Resumed {
     fn fresh(
@@ -477,6 +502,8 @@ impl Resumed {
 
 /// What the collector needs to write checkpoints.
 struct Checkpointing {
+    live: Arc<crate::live::LiveFigures>,
+    inflight: Arc<InFlight>,
     dir: PathBuf,
     every: std::time::Duration,
     call_ids: Arc<AtomicU64>,
@@ -488,7 +515,25 @@ struct Checkpointing {
 }
 
 impl Checkpointing {
+    /// Refreshes the live figures (for `--metrics` and the interim summary).
+    fn publish(&self, ledger: &Ledger) {
+        let now = self.clock.now().since(Micros(0)).as_secs_f64();
+        self.live.publish(ledger, self.inflight.len() as u64, now);
+    }
+
+    /// Writes `interim-summary.json` atomically from the live figures.
+    fn write_interim(&self) -> Result<(), CheckpointError> {
+        let path = self.dir.join(INTERIM_SUMMARY);
+        let tmp = self.dir.join(format!("{INTERIM_SUMMARY}.tmp"));
+        let text = serde_json::to_vec_pretty(&self.live.interim()).unwrap_or_default();
+        std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|source| CheckpointError::Write { path, source })
+    }
+
     fn write(&self, log: &EventLog, ledger: &Ledger) -> Result<(), CheckpointError> {
+        self.publish(ledger);
+        self.write_interim()?;
         let segments = log
             .closed()
             .iter()
@@ -526,12 +571,18 @@ async fn collect(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;
     let mut closed = log.closed().len();
+    let mut publish = tokio::time::interval(std::time::Duration::from_secs(1));
+    publish.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let message = tokio::select! {
             message = rx.recv() => match message {
                 Some(message) => message,
                 None => break,
             },
+            _ = publish.tick() => {
+                checkpointing.publish(&ledger);
+                continue;
+            }
             _ = tick.tick() => {
                 if failure.is_none() {
                     match log.close_segment() {

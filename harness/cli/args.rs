@@ -127,6 +127,10 @@ pub struct DemoArgs {
     /// 14-day plan at 2000 takes about 10 minutes); the report states both clocks.
     #[arg(long, value_name = "N", value_parser = parse_clock_speed)]
     pub clock_speed: Option<f64>,
+    /// Serve the run's live figures for Prometheus at http://ADDR/metrics (e.g.
+    /// 127.0.0.1:9464; port 0 picks a free one and prints it).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
     /// No progress lines; the verdict table only.
     #[arg(long)]
     pub quiet: bool,

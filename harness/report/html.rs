@@ -308,6 +308,8 @@ mod tests {
             clock_speed: 1.0,
             real_duration_s: None,
             resumes: 0,
+            cpu_s: None,
+            peak_rss_mib: None,
         };
         Summary::build(&run, &ledger, &card, &metrics, verdicts, None)
     }

@@ -39,6 +39,10 @@ pub fn render_markdown(summary: &Summary) -> String {
             ""
         }
     );
+    let process = super::summary::process_text(j);
+    if !process.is_empty() {
+        let _ = writeln!(out, "{process}\n");
+    }
     out.push_str("## SLA verdicts\n\n| SLA | figure | actual | threshold | n | interval | verdict |\n|---|---|---|---|---|---|---|\n");
     for v in &summary.verdicts {
         let need = match (&v.note, v.samples_needed) {

@@ -339,6 +339,9 @@ fn merged_info(summaries: &[Summary], runs: &[PathBuf]) -> Result<RunInfo, Merge
             .filter_map(|i| i.real_duration_s)
             .reduce(f64::max),
         resumes: infos.iter().map(|i| i.resumes).sum(),
+        // Shards run in their own processes: CPU adds up, memory is per process.
+        cpu_s: infos.iter().filter_map(|i| i.cpu_s).reduce(|a, b| a + b),
+        peak_rss_mib: infos.iter().filter_map(|i| i.peak_rss_mib).reduce(f64::max),
     })
 }
 

@@ -51,6 +51,13 @@ pub struct RunInfo {
     /// How many times the run was resumed (`run --resume`) after an interruption.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub resumes: u32,
+    /// CPU seconds this process spent (user + system; with the built-in mock when it ran
+    /// inside): near `real_duration_s` × cores means the client, not the target, was the limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_s: Option<f64>,
+    /// Peak resident memory of this process, MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rss_mib: Option<f64>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -59,6 +66,23 @@ fn is_zero(n: &u32) -> bool {
 
 fn real_time() -> f64 {
     1.0
+}
+
+/// Resumes and the harness's own CPU and memory, as a sentence (empty when unknown).
+pub fn process_text(summary: &Value) -> String {
+    let run = &summary["run"];
+    let mut parts = Vec::new();
+    match run["resumes"].as_u64() {
+        Some(1) => parts.push("Resumed once after an interruption.".to_string()),
+        Some(n) if n > 1 => parts.push(format!("Resumed {n} times after interruptions.")),
+        _ => {}
+    }
+    if let (Some(cpu), Some(rss)) = (run["cpu_s"].as_f64(), run["peak_rss_mib"].as_f64()) {
+        parts.push(format!(
+            "Harness process: {cpu:.1} CPU s, peak memory {rss:.1} MiB."
+        ));
+    }
+    parts.join(" ")
 }
 
 /// How long a run took, stating both clocks when it ran time-compressed.
@@ -276,6 +300,8 @@ mod tests {
             clock_speed: 1.0,
             real_duration_s: None,
             resumes: 0,
+            cpu_s: None,
+            peak_rss_mib: None,
         };
         let summary = Summary::build(&run, &ledger, &card, &metrics, Vec::new(), None);
         for (path, evidence) in &metrics.figures {

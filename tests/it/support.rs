@@ -100,6 +100,7 @@ pub async fn run_with(dir: &Path, text: &str, overrides: &PlanOverrides) -> (Run
     let options = RunOptions {
         out: Some(dir.join("run")),
         progress: false,
+        metrics: None,
     };
     let outcome = execute(plan, options, CancellationToken::new())
         .await

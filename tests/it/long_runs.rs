@@ -1,5 +1,6 @@
-//! Durability: a run killed with SIGKILL at any moment and then resumed ends with the figures of
-//! a run never interrupted; a run on a compressed clock lives through its simulated days.
+//! Long runs: a run killed with SIGKILL at any moment and then resumed ends with the figures of
+//! a run never interrupted; a run on a compressed clock lives through its simulated days in flat
+//! memory; a running run can be watched from Prometheus and its interim summary.
 //!
 //! The target is `syncproof mock` in its own process (its records survive the harness's
 //! death, as a vendor's do), with `commit-then-drop` so that some writes are retried and an
@@ -331,4 +332,133 @@ fn the_built_in_mock_integration_cannot_be_resumed_and_says_why() {
     assert_eq!(again.status.code(), Some(2));
     let err = String::from_utf8_lossy(&again.stderr);
     assert!(err.contains("built-in mock integration"), "{err}");
+}
+
+/// Runs `datasets/plans/mock-two-weeks.toml` at 2000× with `records` at `rate` and returns its
+/// summary.
+fn two_weeks_plan_at_2000x(records: &str, rate: &str, out: &Path) -> Value {
+    let plan = datasets().join("plans/mock-two-weeks.toml");
+    let run = syncproof()
+        .args([
+            "run",
+            plan.to_str().unwrap(),
+            "--quiet",
+            "--clock-speed",
+            "2000",
+        ])
+        .args(["--records", records, "--rate", rate, "--out"])
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(
+        matches!(run.status.code(), Some(0 | 1 | 4)),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    summary(out)
+}
+
+#[test]
+fn fourteen_simulated_days_at_2000x_reset_the_daily_quota_fourteen_times_in_flat_memory() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The same 1,400 records over one simulated day, then over fourteen: memory must not grow
+    // with the run's length (the mock's store holds the same records in both).
+    let day = two_weeks_plan_at_2000x("1400", "1400/day", &tmp.path().join("day"));
+    let fortnight = two_weeks_plan_at_2000x("1400", "100/day", &tmp.path().join("fortnight"));
+    for s in [&day, &fortnight] {
+        assert_eq!(s["run"]["complete"], true);
+        assert_eq!(s["run"]["clock_speed"], 2000.0);
+        assert_eq!(s["records"]["sent"], 1400);
+        let c = &s["records"];
+        assert_eq!(
+            c["sent"].as_u64().unwrap(),
+            c["delivered"].as_u64().unwrap() + c["lost"].as_u64().unwrap()
+        );
+    }
+    let simulated = fortnight["run"]["duration_s"].as_f64().unwrap();
+    let real = fortnight["run"]["real_duration_s"].as_f64().unwrap();
+    assert!(simulated >= 14.0 * 86_400.0, "simulated {simulated} s");
+    assert!(
+        real < simulated / 1000.0,
+        "real {real} s for {simulated} simulated"
+    );
+    for crm in ["source", "target"] {
+        let resets = fortnight["ground_truth"][crm]["daily_resets"]
+            .as_u64()
+            .unwrap();
+        assert!((14..=16).contains(&resets), "{crm}: {resets} daily resets");
+        assert!(day["ground_truth"][crm]["daily_resets"].as_u64().unwrap() <= 2);
+    }
+    // API latency is not judged on a compressed clock; the reason says so.
+    let api = fortnight["sla"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["metric"] == "latency.api_ms.p95")
+        .unwrap();
+    assert_eq!(api["verdict"], "inconclusive");
+    assert!(api["note"].as_str().unwrap().contains("2000"));
+    let (short, long) = (
+        day["run"]["peak_rss_mib"].as_f64().unwrap(),
+        fortnight["run"]["peak_rss_mib"].as_f64().unwrap(),
+    );
+    assert!(
+        long <= short * 1.25 + 16.0,
+        "peak memory {long} MiB over 14 days vs {short} MiB over one"
+    );
+}
+
+#[test]
+fn a_running_run_serves_prometheus_metrics_and_an_interim_summary() {
+    let token = "metrics-t0k3n";
+    let mock = Mock::start(token, &[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let plan_path = plan(tmp.path(), &mock.base, token, 3000);
+    let run = tmp.path().join("run");
+    let mut child = syncproof()
+        .args(["run", plan_path.to_str().unwrap(), "--quiet"])
+        .args(["--metrics", "127.0.0.1:0", "--out"])
+        .arg(&run)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = lines
+        .by_ref()
+        .map(Result::unwrap)
+        .find_map(|l| l.strip_prefix("metrics: ").map(str::to_string))
+        .expect("the metrics address is printed");
+    std::thread::spawn(move || lines.for_each(drop));
+    wait_for_segments(&run, 2, &mut child);
+    let text = blocking_text(&url);
+    let sent: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("syncproof_records_sent_total "))
+        .expect("records sent are exposed")
+        .parse()
+        .unwrap();
+    assert!(sent > 0.0 && sent <= 3000.0, "{sent}");
+    assert!(
+        text.contains("# TYPE syncproof_calls_total counter"),
+        "{text}"
+    );
+    let interim: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("interim-summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(interim["run"]["complete"], false);
+    assert!(interim["records"]["sent"].as_u64().unwrap() > 0);
+    let status = child.wait().unwrap();
+    assert!(matches!(status.code(), Some(0 | 1 | 4)), "{status}");
+    // The final summary replaces the interim one.
+    assert!(run.join("summary.json").exists());
+    assert!(!run.join("interim-summary.json").exists());
+}
+
+fn blocking_text(url: &str) -> String {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async { reqwest::get(url).await.unwrap().text().await.unwrap() })
 }
