@@ -4,6 +4,7 @@ mod api_poc;
 mod burn_merge;
 mod cli;
 mod dupes;
+mod faults;
 mod generate;
 mod ground_truth;
 mod html_report;
