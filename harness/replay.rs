@@ -11,6 +11,7 @@ mod inflight;
 mod plan;
 mod probe;
 mod retry;
+mod stages;
 
 pub use client::{CallResponse, CrmClient, RateHeaders};
 pub use engine::{Carried, RecordSet, ReplayContext, ReplayReport, Work, replay};
@@ -30,3 +31,4 @@ pub use plan::{
 };
 pub use probe::{ProbeOptions, ProbeReport, probe_limits};
 pub use retry::{RetryPolicy, classify};
+pub use stages::{Schedule, Stage};

@@ -143,7 +143,7 @@ pub async fn replay(
     cancel: CancellationToken,
 ) -> ReplayReport {
     let start = ctx.clock.now();
-    let interval = ctx.load.rate.interval();
+    let mut schedule = super::Schedule::new(ctx.load.rate, &ctx.load.stages);
     let permits = Arc::new(Semaphore::new(ctx.load.concurrency));
     let mut workers = JoinSet::new();
     let mut batch: Vec<Item> = Vec::with_capacity(ctx.load.batch_size);
@@ -171,14 +171,14 @@ pub async fn replay(
         .clone()
         .filter(|i| !work.skip.contains(*i) && !work.carried.contains_key(i))
         .peekable();
-    let mut position = 0u64;
+    let mut upcoming: Option<Micros> = None;
     while !interrupted {
         while let Some(done) = workers.try_join_next() {
             surface_panic(done);
         }
         let due = todo
             .peek()
-            .map(|_| start.plus(interval.mul_f64(position as f64)));
+            .map(|_| *upcoming.get_or_insert_with(|| start.plus(schedule.next_due())));
         // The open batch's linger runs out before the next record is due: send it now.
         if let Some(at) = flush_at
             && due.is_none_or(|d| at < d)
@@ -198,7 +198,7 @@ pub async fn replay(
         }
         let Some(next) = todo.next() else { break };
         batch.push((next, due, 0));
-        position += 1;
+        upcoming = None;
         dispatched += 1;
         if batch.len() == 1 {
             flush_at = Some(due.plus(ctx.load.linger));

@@ -161,6 +161,9 @@ struct LoadFile {
     /// Simulated seconds per real second (built-in or loopback mock targets only).
     #[serde(default = "default_clock_speed")]
     clock_speed: f64,
+    /// How the rate changes over the run; empty: `rate` throughout.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    stages: Vec<super::stages::StageFile>,
 }
 
 fn default_batch() -> usize {
@@ -268,6 +271,8 @@ pub struct LoadPlan {
     /// Simulated seconds per real second: every duration of the plan (rate, linger, retry
     /// back-off, verification windows) and of the built-in mock runs on this clock.
     pub clock_speed: f64,
+    /// How the rate changes over the run (empty: `rate` throughout).
+    pub stages: Vec<super::Stage>,
 }
 
 /// How the target is observed.
@@ -459,6 +464,12 @@ impl Plan {
             concurrency: l.concurrency,
             timeout: dur("load.timeout", &l.timeout)?,
             clock_speed: l.clock_speed,
+            stages: l
+                .stages
+                .iter()
+                .enumerate()
+                .map(|(i, f)| super::Stage::from_file(src, i, f))
+                .collect::<Result<_, _>>()?,
         };
         if !(l.clock_speed.is_finite() && (1.0..=MAX_CLOCK_SPEED).contains(&l.clock_speed)) {
             let message = format!(
@@ -709,5 +720,46 @@ mod tests {
             err.contains("loss_rate") && err.contains("not a fraction"),
             "{err}"
         );
+    }
+
+    fn demo_with_load(extra: &str) -> Result<Plan, ConfigError> {
+        let text = DEMO_PLAN.replace("[retry]", &format!("{extra}\n\n[retry]"));
+        Plan::load(
+            &Source::embedded("datasets/plans/demo.toml", &text),
+            &PlanOverrides::default(),
+        )
+    }
+
+    #[test]
+    fn load_stages_parse_and_bad_ones_name_their_key() {
+        let plan = demo_with_load(
+            "[[load.stages]]\nshape = \"ramp\"\nduration = \"10s\"\nrate = \"10/s\"\nto = \"200/s\"\n\n\
+             [[load.stages]]\nshape = \"burst\"\nduration = \"1m\"\nrate = \"50/s\"\n\
+             burst_rate = \"500/s\"\nevery = \"20s\"\nburst_for = \"2s\"",
+        )
+        .unwrap();
+        assert_eq!(plan.load.stages.len(), 2);
+        assert!(plan.effective_toml.contains("[[load.stages]]"));
+        let err = demo_with_load(
+            "[[load.stages]]\nshape = \"rmap\"\nduration = \"10s\"\nrate = \"10/s\"",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("load.stages[0].shape") && err.contains("did you mean \"ramp\""),
+            "{err}"
+        );
+        let err = demo_with_load(
+            "[[load.stages]]\nshape = \"ramp\"\nduration = \"10s\"\nrate = \"10/s\"",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("needs to = "), "{err}");
+        let err = demo_with_load(
+            "[[load.stages]]\nshape = \"diurnal\"\nduration = \"1d\"\nrate = \"10/s\"\namplitude = 1.5",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("amplitude"), "{err}");
     }
 }
