@@ -30,7 +30,10 @@ pub mod webhooks;
 pub use crm::{Crm, CrmAccounting, CrmConfig};
 pub use dist::LogNormal;
 pub use integration::{Integration, IntegrationConfig, IntegrationTruth};
-pub use profiles::{OVERLAYS, PROFILES, ProfileError, apply_overlay, profile};
+pub use profiles::{
+    OVERLAYS, PROFILES, ProfileError, SALESFORCE_OVERLAYS, SALESFORCE_PROFILES, apply_overlay,
+    profile, salesforce_profile,
+};
 pub use relay::{RelayConfig, RelayHandle, RelayKnobs, RelayStats};
 pub use salesforce::{Org, OrgConfig};
 pub use serve::{serve, serve_at};
