@@ -102,6 +102,31 @@ fn fields(object: SObject, list: Option<&str>) -> Result<Option<Vec<Field>>, SfE
         .map(Some)
 }
 
+/// `GET` of one record, with the `fields` parameter's fields or all of them.
+fn read(tx: &Tx<'_>, call: &Call<'_>, object: SObject, id: u64) -> Result<Reply, SfError> {
+    let record = tx
+        .stores
+        .of(object)
+        .get(id)
+        .ok_or_else(SfError::not_found)?;
+    let fields = fields(object, param(call, "fields"))?;
+    Ok(Reply::ok(object.render(
+        call.version,
+        record,
+        fields.as_deref(),
+    )))
+}
+
+/// More than [`COLLECTION_MAX`] records or ids in one collections request.
+fn too_many() -> SfError {
+    SfError::bad(
+        "EXCEEDED_ID_LIMIT",
+        format!(
+            "record limit reached. cannot submit more than {COLLECTION_MAX} records into this call"
+        ),
+    )
+}
+
 fn save_ok(id: String) -> Value {
     json!({ "id": id, "success": true, "errors": [] })
 }
@@ -137,12 +162,7 @@ fn batch(body: &[u8]) -> Result<Batch, SfError> {
             SfError::json("The request body must be an object with a 'records' array")
         })?;
     if records.len() > COLLECTION_MAX {
-        return Err(SfError::bad(
-            "EXCEEDED_ID_LIMIT",
-            format!(
-                "record limit reached. cannot submit more than {COLLECTION_MAX} records into this call"
-            ),
-        ));
+        return Err(too_many());
     }
     Ok(Batch {
         all_or_none: body
@@ -202,19 +222,7 @@ impl Org {
                 let object = object(name)?;
                 let id = record_number(object, id)?;
                 match *m {
-                    Method::GET => {
-                        let record = tx
-                            .stores
-                            .of(object)
-                            .get(id)
-                            .ok_or_else(SfError::not_found)?;
-                        let fields = fields(object, param(call, "fields"))?;
-                        Ok(Reply::ok(object.render(
-                            call.version,
-                            record,
-                            fields.as_deref(),
-                        )))
-                    }
+                    Method::GET => read(tx, call, object, id),
                     Method::PATCH => {
                         tx.update(object, id, &json_body(call.body)?)?;
                         Ok(Reply::no_content())
@@ -306,17 +314,7 @@ impl Org {
                     tx.delete(object, id)?;
                     return Ok(Reply::no_content());
                 }
-                let record = tx
-                    .stores
-                    .of(object)
-                    .get(id)
-                    .ok_or_else(SfError::not_found)?;
-                let fields = fields(object, param(call, "fields"))?;
-                Ok(Reply::ok(object.render(
-                    call.version,
-                    record,
-                    fields.as_deref(),
-                )))
+                read(tx, call, object, id)
             }
             _ => Err(not_allowed(call)),
         }
@@ -339,12 +337,7 @@ impl Org {
                 .map(|s| json!(s))
                 .collect();
             if ids.len() > COLLECTION_MAX {
-                return Err(SfError::bad(
-                    "EXCEEDED_ID_LIMIT",
-                    format!(
-                        "record limit reached. cannot submit more than {COLLECTION_MAX} records into this call"
-                    ),
-                ));
+                return Err(too_many());
             }
             (param(call, "allOrNone") == Some("true"), ids)
         } else {
@@ -469,12 +462,7 @@ impl Org {
             (ids, param(call, "fields").unwrap_or_default().to_string())
         };
         if ids_list.len() > COLLECTION_MAX {
-            return Err(SfError::bad(
-                "EXCEEDED_ID_LIMIT",
-                format!(
-                    "record limit reached. cannot submit more than {COLLECTION_MAX} records into this call"
-                ),
-            ));
+            return Err(too_many());
         }
         let fields = fields(object, Some(&field_list))?.ok_or_else(|| {
             SfError::bad("MISSING_ARGUMENT", "The 'fields' parameter is required")

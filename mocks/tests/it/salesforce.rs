@@ -92,15 +92,33 @@ impl Sf {
         self.call(Method::GET, path, None).await
     }
 
+    async fn patch(&self, path: &str, body: Value) -> Answer {
+        self.call(Method::PATCH, path, Some(body)).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Answer {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    /// A harness endpoint (no auth) as JSON.
+    async fn harness(&self, path: &str) -> Value {
+        let response = self.client.get(format!("{}{path}", self.base)).send().await;
+        response.unwrap().json().await.unwrap()
+    }
+
+    /// `POST /services/oauth2/token` with `form`.
+    async fn token(&self, form: &[(&str, &str)]) -> reqwest::Response {
+        let url = format!("{}/services/oauth2/token", self.base);
+        self.client.post(url).form(form).send().await.unwrap()
+    }
+
     async fn query(&self, soql: &str) -> Answer {
         let q: String = url_encode(soql);
         self.get(&format!("/query?q={q}")).await
     }
 
     async fn create(&self, object: &str, body: Value) -> String {
-        let a = self
-            .call(Method::POST, &format!("/sobjects/{object}"), Some(body))
-            .await;
+        let a = self.post(&format!("/sobjects/{object}"), body).await;
         assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
         a.body["id"].as_str().unwrap().to_string()
     }
@@ -129,10 +147,9 @@ fn error(a: &Answer) -> (String, String) {
 async fn sobject_crud_answers_as_salesforce() {
     let sf = Sf::default().await;
     let created = sf
-        .call(
-            Method::POST,
+        .post(
             "/sobjects/Contact",
-            Some(json!({"FirstName": "Ada", "LastName": "Lovelace", "Email": "ada@example.com"})),
+            json!({"FirstName": "Ada", "LastName": "Lovelace", "Email": "ada@example.com"}),
         )
         .await;
     assert_eq!(created.status, StatusCode::CREATED);
@@ -183,10 +200,9 @@ async fn sobject_crud_answers_as_salesforce() {
     assert_eq!(keys, BTreeSet::from(["attributes", "LastName", "Email"]));
 
     let patched = sf
-        .call(
-            Method::PATCH,
+        .patch(
             &format!("/sobjects/Contact/{id}"),
-            Some(json!({"Email": "ada@lovelace.dev", "Phone": null})),
+            json!({"Email": "ada@lovelace.dev", "Phone": null}),
         )
         .await;
     assert_eq!(
@@ -270,9 +286,7 @@ async fn errors_are_arrays_with_salesforce_codes() {
         ),
     ];
     for (body, code, field) in cases {
-        let a = sf
-            .call(Method::POST, "/sobjects/Contact", Some(body.clone()))
-            .await;
+        let a = sf.post("/sobjects/Contact", body.clone()).await;
         assert_eq!(a.status, StatusCode::BAD_REQUEST, "{body}");
         assert_eq!(error(&a).0, code, "{body}: {}", a.body);
         if let Some(field) = field {
@@ -294,10 +308,9 @@ async fn errors_are_arrays_with_salesforce_codes() {
     sf.create("Contact", json!({"LastName": "a", "Unique__c": "u-1"}))
         .await;
     let dup = sf
-        .call(
-            Method::POST,
+        .post(
             "/sobjects/Contact",
-            Some(json!({"LastName": "b", "Unique__c": "u-1"})),
+            json!({"LastName": "b", "Unique__c": "u-1"}),
         )
         .await;
     assert_eq!(dup.status, StatusCode::BAD_REQUEST);
@@ -320,10 +333,9 @@ async fn errors_are_arrays_with_salesforce_codes() {
 async fn upsert_by_external_id_creates_updates_and_refuses_ambiguity() {
     let sf = Sf::default().await;
     let first = sf
-        .call(
-            Method::PATCH,
+        .patch(
             "/sobjects/Contact/Ext_Id__c/e-1",
-            Some(json!({"LastName": "One"})),
+            json!({"LastName": "One"}),
         )
         .await;
     assert_eq!(first.status, StatusCode::CREATED);
@@ -333,10 +345,9 @@ async fn upsert_by_external_id_creates_updates_and_refuses_ambiguity() {
         json!({"id": id, "success": true, "errors": [], "created": true})
     );
     let again = sf
-        .call(
-            Method::PATCH,
+        .patch(
             "/sobjects/Contact/Ext_Id__c/e-1",
-            Some(json!({"LastName": "Uno"})),
+            json!({"LastName": "Uno"}),
         )
         .await;
     assert_eq!(again.status, StatusCode::OK);
@@ -359,11 +370,7 @@ async fn upsert_by_external_id_creates_updates_and_refuses_ambiguity() {
         .await;
     let before = sf.org.accounting();
     let ambiguous = sf
-        .call(
-            Method::PATCH,
-            "/sobjects/Contact/Ext_Id__c/dup",
-            Some(json!({"LastName": "C"})),
-        )
+        .patch("/sobjects/Contact/Ext_Id__c/dup", json!({"LastName": "C"}))
         .await;
     assert_eq!(ambiguous.status, StatusCode::MULTIPLE_CHOICES);
     assert_eq!(
@@ -384,11 +391,7 @@ async fn upsert_by_external_id_creates_updates_and_refuses_ambiguity() {
         StatusCode::MULTIPLE_CHOICES
     );
     let unknown = sf
-        .call(
-            Method::PATCH,
-            "/sobjects/Contact/Email/x",
-            Some(json!({"LastName": "C"})),
-        )
+        .patch("/sobjects/Contact/Email/x", json!({"LastName": "C"}))
         .await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     assert_eq!(
@@ -409,9 +412,7 @@ async fn collections_cap_results_and_all_or_none_rollback() {
     let sf = Sf::default().await;
     let mut body = contacts(0..3, false);
     body["records"][1] = json!({"attributes": {"type": "Contact"}, "FirstName": "no last name"});
-    let partial = sf
-        .call(Method::POST, "/composite/sobjects", Some(body.clone()))
-        .await;
+    let partial = sf.post("/composite/sobjects", body.clone()).await;
     assert_eq!(partial.status, StatusCode::OK);
     let results = partial.body.as_array().unwrap();
     assert_eq!(results.len(), 3);
@@ -426,9 +427,7 @@ async fn collections_cap_results_and_all_or_none_rollback() {
     assert_eq!(sf.org.record_count(), 2);
 
     body["allOrNone"] = json!(true);
-    let rolled = sf
-        .call(Method::POST, "/composite/sobjects", Some(body))
-        .await;
+    let rolled = sf.post("/composite/sobjects", body).await;
     assert_eq!(rolled.status, StatusCode::OK);
     let results = rolled.body.as_array().unwrap();
     assert!(
@@ -456,21 +455,13 @@ async fn collections_cap_results_and_all_or_none_rollback() {
     assert_eq!(sf.org.accounting().records_created, 2);
 
     let over = sf
-        .call(
-            Method::POST,
-            "/composite/sobjects",
-            Some(contacts(0..201, false)),
-        )
+        .post("/composite/sobjects", contacts(0..201, false))
         .await;
     assert_eq!(over.status, StatusCode::BAD_REQUEST);
     assert_eq!(error(&over).0, "EXCEEDED_ID_LIMIT");
     assert_eq!(sf.org.record_count(), 2);
     let full = sf
-        .call(
-            Method::POST,
-            "/composite/sobjects",
-            Some(contacts(100..300, false)),
-        )
+        .post("/composite/sobjects", contacts(100..300, false))
         .await;
     assert_eq!(full.body.as_array().unwrap().len(), 200);
     assert!(
@@ -490,9 +481,7 @@ async fn collections_cap_results_and_all_or_none_rollback() {
         {"attributes": {"type": "Contact"}, "Id": ids[0], "Title": "CTO"},
         {"attributes": {"type": "Contact"}, "Id": "003000000000000AAA", "Title": "x"},
     ]});
-    let updated = sf
-        .call(Method::PATCH, "/composite/sobjects", Some(update))
-        .await;
+    let updated = sf.patch("/composite/sobjects", update).await;
     assert_eq!(
         updated.body[0],
         json!({"id": ids[0], "success": true, "errors": []})
@@ -503,11 +492,7 @@ async fn collections_cap_results_and_all_or_none_rollback() {
         {"attributes": {"type": "Contact"}, "Ext_Id__c": "c-99999", "LastName": "New"},
     ]});
     let upserted = sf
-        .call(
-            Method::PATCH,
-            "/composite/sobjects/Contact/Ext_Id__c",
-            Some(upsert),
-        )
+        .patch("/composite/sobjects/Contact/Ext_Id__c", upsert)
         .await;
     assert_eq!(upserted.status, StatusCode::OK);
     assert_eq!(upserted.body[0]["created"], false);
@@ -561,7 +546,7 @@ async fn composite_resolves_references_counts_once_and_rolls_back() {
         {"method": "GET", "url": format!("{V}/sobjects/Contact/@{{person.id}}?fields=AccountId"), "referenceId": "read"},
         {"method": "GET", "url": format!("{V}/query?q=SELECT+Id+FROM+Account"), "referenceId": "q"},
     ]});
-    let a = sf.call(Method::POST, "/composite", Some(request)).await;
+    let a = sf.post("/composite", request).await;
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(
         a.usage.as_deref(),
@@ -589,7 +574,7 @@ async fn composite_resolves_references_counts_once_and_rolls_back() {
         {"method": "POST", "url": format!("{V}/sobjects/Account"), "referenceId": "a2", "body": {"Name": "Never"}},
     ]});
     let before = sf.org.record_count();
-    let rolled = sf.call(Method::POST, "/composite", Some(failing)).await;
+    let rolled = sf.post("/composite", failing).await;
     let responses = rolled.body["compositeResponse"].as_array().unwrap();
     let codes: Vec<&str> = responses
         .iter()
@@ -614,11 +599,7 @@ async fn composite_resolves_references_counts_once_and_rolls_back() {
         .map(|i| json!({"method": "GET", "url": format!("{V}/limits"), "referenceId": format!("r{i}")}))
         .collect();
     let over = sf
-        .call(
-            Method::POST,
-            "/composite",
-            Some(json!({"compositeRequest": too_many})),
-        )
+        .post("/composite", json!({"compositeRequest": too_many}))
         .await;
     assert_eq!(over.status, StatusCode::BAD_REQUEST);
 }
@@ -629,10 +610,9 @@ async fn soql_pages_4500_records_with_next_records_url() {
     let mut created = BTreeSet::new();
     for start in (0..4_500).step_by(200) {
         let a = sf
-            .call(
-                Method::POST,
+            .post(
                 "/composite/sobjects",
-                Some(contacts(start..(start + 200).min(4_500), true)),
+                contacts(start..(start + 200).min(4_500), true),
             )
             .await;
         for r in a.body.as_array().unwrap() {
@@ -779,15 +759,7 @@ async fn allocation_refuses_the_call_after_the_last_and_resets_after_24_hours() 
     let back = sf.get("/limits").await;
     assert_eq!(back.status, StatusCode::OK);
     assert_eq!(back.usage.as_deref(), Some("api-usage=2/20"));
-    let stats: Value = sf
-        .client
-        .get(format!("{}/__syncproof/stats", sf.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats: Value = sf.harness("/__syncproof/stats").await;
     assert_eq!(stats["accounting"]["faults"]["throttled_allocation"], 1);
     assert_eq!(stats["accounting"]["calls"]["limits"]["403"], 1);
     assert_eq!(stats["accounting"]["calls"]["limits"]["200"], 21);
@@ -810,16 +782,12 @@ async fn oauth_tokens_work_until_idle_for_the_session_ttl() {
         json!([{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}])
     );
     let token: Value = sf
-        .client
-        .post(format!("{}/services/oauth2/token", sf.base))
-        .form(&[
+        .token(&[
             ("grant_type", "client_credentials"),
             ("client_id", "id"),
             ("client_secret", "s"),
         ])
-        .send()
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -838,26 +806,16 @@ async fn oauth_tokens_work_until_idle_for_the_session_ttl() {
     assert_eq!(error(&expired).0, "INVALID_SESSION_ID");
     // A new token from the password grant opens a new session.
     let renewed = sf
-        .client
-        .post(format!("{}/services/oauth2/token", sf.base))
-        .form(&[
+        .token(&[
             ("grant_type", "password"),
             ("client_id", "id"),
             ("username", "u"),
             ("password", "p"),
         ])
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(renewed.status(), StatusCode::OK);
     assert_eq!(sf.get("/limits").await.status, StatusCode::OK);
-    let unsupported = sf
-        .client
-        .post(format!("{}/services/oauth2/token", sf.base))
-        .form(&[("grant_type", "implicit")])
-        .send()
-        .await
-        .unwrap();
+    let unsupported = sf.token(&[("grant_type", "implicit")]).await;
     assert_eq!(unsupported.status(), StatusCode::BAD_REQUEST);
     let faults = sf.org.accounting().faults;
     assert_eq!(
@@ -894,14 +852,6 @@ async fn fault_overlays_answer_in_salesforce_shapes_and_are_counted() {
     assert!(body.is_err(), "the connection drops after the commit");
     assert_eq!(sf.org.record_count(), 1, "the write committed");
     assert_eq!(sf.org.accounting().faults.get("commit_then_drop"), Some(&1));
-    let health: Value = sf
-        .client
-        .get(format!("{}/__syncproof/health", sf.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: Value = sf.harness("/__syncproof/health").await;
     assert_eq!(health["status"], "ok");
 }
