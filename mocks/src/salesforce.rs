@@ -260,8 +260,21 @@ impl Org {
         })
     }
 
+    /// Requests being answered right now (latency and blackhole time included).
+    pub fn in_flight(&self) -> usize {
+        lock(&self.in_flight).len()
+    }
+
     /// Authenticates, admits and answers one API request (everything but the latency sleep).
-    fn answer(&self, dice: Dice, headers: &HeaderMap, call: &Call<'_>, now: Instant) -> Response {
+    /// `long_running`: requests already in flight for the threshold or longer when it arrived.
+    fn answer(
+        &self,
+        dice: Dice,
+        headers: &HeaderMap,
+        call: &Call<'_>,
+        now: Instant,
+        long_running: usize,
+    ) -> Response {
         let session = bearer(headers)
             .ok_or(Refused::Unknown)
             .and_then(|t| lock(&self.sessions).check(&t, now));
@@ -289,7 +302,6 @@ impl Org {
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
             return response;
         }
-        let long_running = lock(&self.in_flight).long_running(now, self.cfg.long_running_after);
         if long_running >= self.cfg.long_running_max as usize {
             self.count_fault(Fault::ThrottledConcurrency);
             return error_response(&SfError::new(
@@ -370,7 +382,12 @@ async fn api(
         return error_response(&SfError::not_found());
     }
     let dice = roll(&org.cfg.base, &org.fault_rng);
-    let ticket = lock(&org.in_flight).start(now);
+    // Counted before this request joins the in-flight set, so it never counts itself.
+    let (long_running, ticket) = {
+        let mut in_flight = lock(&org.in_flight);
+        let long_running = in_flight.long_running(now, org.cfg.long_running_after);
+        (long_running, in_flight.start(now))
+    };
     let _in_flight = InFlightGuard { org: &org, ticket };
     let mut response = if dice.blackhole {
         org.count_fault(Fault::Blackhole);
@@ -389,7 +406,7 @@ async fn api(
             params: &params,
             body: &body,
         };
-        org.answer(dice, &headers, &call, now)
+        org.answer(dice, &headers, &call, now, long_running)
     };
     let (used, max) = org.api_usage();
     if let Ok(value) = HeaderValue::from_str(&format!("api-usage={used}/{max}")) {

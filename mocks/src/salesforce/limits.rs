@@ -83,6 +83,10 @@ impl InFlight {
             .count()
     }
 
+    pub(crate) fn len(&self) -> usize {
+        self.started.len()
+    }
+
     pub(crate) fn start(&mut self, now: Instant) -> u64 {
         self.next += 1;
         self.started.insert(self.next, now);

@@ -855,3 +855,42 @@ async fn fault_overlays_answer_in_salesforce_shapes_and_are_counted() {
     let health: Value = sf.harness("/__syncproof/health").await;
     assert_eq!(health["status"], "ok");
 }
+
+#[tokio::test]
+async fn long_running_requests_past_the_concurrency_limit_are_refused() {
+    // Every request in flight counts as long-running (threshold 0), one is allowed, and each
+    // answer is held back 2 s of injected latency: a second request while the first is held is
+    // refused, one after it ended is not.
+    let held = Duration::from_secs(2);
+    let mut cfg = syncproof_mocks::salesforce_profile("salesforce-developer").unwrap();
+    cfg.long_running_after = Duration::ZERO;
+    cfg.long_running_max = 1;
+    cfg.base.latency = syncproof_mocks::LogNormal {
+        median: held,
+        sigma: 0.0,
+        max: held,
+    };
+    let sf = Arc::new(Sf::start(cfg).await);
+    let first = tokio::spawn({
+        let sf = Arc::clone(&sf);
+        async move { sf.get("/limits").await.status }
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while sf.org.in_flight() == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the first request never arrived"
+        );
+        tokio::task::yield_now().await;
+    }
+    let refused = sf.get("/limits").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        refused.body,
+        json!([{"message": "ConcurrentRequests (Concurrent API Requests) Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}])
+    );
+    assert_eq!(first.await.unwrap(), StatusCode::OK);
+    assert_eq!(sf.get("/limits").await.status, StatusCode::OK);
+    let faults = sf.org.accounting().faults;
+    assert_eq!(faults.get("throttled_concurrency"), Some(&1));
+}
