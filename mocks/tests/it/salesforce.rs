@@ -854,6 +854,32 @@ async fn fault_overlays_answer_in_salesforce_shapes_and_are_counted() {
     assert_eq!(sf.org.accounting().faults.get("commit_then_drop"), Some(&1));
     let health: Value = sf.harness("/__syncproof/health").await;
     assert_eq!(health["status"], "ok");
+
+    let mut cfg = syncproof_mocks::salesforce_profile("salesforce-developer").unwrap();
+    cfg.base.maintenance = Some((Duration::ZERO, Duration::from_secs(600)));
+    let sf = Sf::start(cfg).await;
+    let response = sf
+        .client
+        .get(format!("{}{V}/limits", sf.base))
+        .bearer_auth(&sf.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((590..=600).contains(&retry_after), "{retry_after}");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body[0]["errorCode"], "SERVER_UNAVAILABLE");
+    assert_eq!(sf.org.accounting().faults.get("maintenance"), Some(&1));
+    assert_eq!(
+        sf.org.api_usage().0,
+        0,
+        "a refused request uses no allocation"
+    );
 }
 
 #[tokio::test]
