@@ -160,6 +160,14 @@ pub async fn run(args: MockArgs) -> Exit {
                 return Exit::RunFailed;
             }
         };
+    // Listen for Ctrl-C before telling anyone the mock is up: polling the listener once
+    // installs the handler, so an early Ctrl-C stops the mock cleanly instead of killing it.
+    let mut ctrl_c = Box::pin(tokio::signal::ctrl_c());
+    let early = tokio::select! {
+        biased;
+        result = &mut ctrl_c => Some(result),
+        () = std::future::ready(()) => None,
+    };
     let faults = if args.faults.is_empty() {
         "none".to_string()
     } else {
@@ -185,7 +193,11 @@ pub async fn run(args: MockArgs) -> Exit {
         }
     }
     println!("Ctrl-C stops it.");
-    if tokio::signal::ctrl_c().await.is_err() {
+    let stopped = match early {
+        Some(result) => result,
+        None => ctrl_c.await,
+    };
+    if stopped.is_err() {
         eprintln!("error: cannot listen for Ctrl-C; stopping");
     }
     shutdown.cancel();

@@ -347,13 +347,13 @@ impl Org {
         let ext = upsert
             .map(|(object, field)| external_id(object, field))
             .transpose()?;
-        let mut sub = Tx::new(&mut *tx.stores);
+        let savepoint = tx.savepoint();
         let mut results = Vec::with_capacity(items.len());
         let mut failed = false;
         for item in &items {
             let outcome: Result<Value, SfError> = match (call.method.clone(), upsert, &ext) {
                 (Method::POST, None, _) => record_type(item)
-                    .and_then(|object| sub.create(object, item).map(|id| (object, id)))
+                    .and_then(|object| tx.create(object, item).map(|id| (object, id)))
                     .map(|(object, id)| save_ok(ids::encode(object.prefix(), id))),
                 (Method::PATCH, None, _) => record_type(item).and_then(|object| {
                     let raw = item.get("Id").and_then(Value::as_str).ok_or_else(|| {
@@ -364,7 +364,7 @@ impl Org {
                     if let Some(map) = body.as_object_mut() {
                         map.remove("Id");
                     }
-                    sub.update(object, id, &body)?;
+                    tx.update(object, id, &body)?;
                     Ok(save_ok(ids::encode(object.prefix(), id)))
                 }),
                 (Method::PATCH, Some((object, _)), Some(ext)) => {
@@ -378,7 +378,7 @@ impl Org {
                             format!("{} not specified", ext.name),
                         )),
                         Some(value) => {
-                            match sub.upsert(object, call.version, &ext.name, &value, item) {
+                            match tx.upsert(object, call.version, &ext.name, &value, item) {
                                 Ok(outcome) => Ok(upserted(object, outcome).0),
                                 Err(e) if e.status == StatusCode::MULTIPLE_CHOICES => {
                                     Err(SfError::bad(
@@ -402,7 +402,7 @@ impl Org {
                     match object {
                         None => Err(SfError::bad("MALFORMED_ID", format!("malformed id {raw}"))),
                         Some(object) => record_number(object, raw)
-                            .and_then(|id| sub.delete(object, id).map(|()| id))
+                            .and_then(|id| tx.delete(object, id).map(|()| id))
                             .map(|id| save_ok(ids::encode(object.prefix(), id))),
                     }
                 }
@@ -414,7 +414,7 @@ impl Org {
             }));
         }
         if all_or_none && failed {
-            sub.rollback();
+            tx.rollback_to(savepoint);
             for result in &mut results {
                 if result["success"] == json!(true) {
                     *result =
@@ -502,7 +502,7 @@ impl Org {
             ));
         }
         let all_or_none = body["allOrNone"].as_bool().unwrap_or(false);
-        let mut sub = Tx::new(&mut *tx.stores);
+        let savepoint = tx.savepoint();
         let mut done: Vec<(String, Value)> = Vec::new();
         let mut responses = Vec::new();
         let mut failed_at = None;
@@ -515,16 +515,15 @@ impl Org {
                 responses.push(halted(&reference));
                 continue;
             }
-            let (status, body, headers) =
-                match self.subrequest(&mut sub, call.version, request, &done) {
-                    Ok(reply) => {
-                        let headers = reply
-                            .location
-                            .map_or(json!({}), |l| json!({ "Location": l }));
-                        (reply.status, reply.body, headers)
-                    }
-                    Err(e) => (e.status, Some(e.body()), json!({})),
-                };
+            let (status, body, headers) = match self.subrequest(tx, call.version, request, &done) {
+                Ok(reply) => {
+                    let headers = reply
+                        .location
+                        .map_or(json!({}), |l| json!({ "Location": l }));
+                    (reply.status, reply.body, headers)
+                }
+                Err(e) => (e.status, Some(e.body()), json!({})),
+            };
             if status.is_client_error()
                 || status.is_server_error()
                 || status == StatusCode::MULTIPLE_CHOICES
@@ -541,7 +540,7 @@ impl Org {
             }));
         }
         if let (Some(failed), true) = (failed_at, all_or_none) {
-            sub.rollback();
+            tx.rollback_to(savepoint);
             for (i, response) in responses.iter_mut().enumerate() {
                 if i < failed {
                     let reference = response["referenceId"]

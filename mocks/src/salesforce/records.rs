@@ -79,7 +79,19 @@ impl<'a> Tx<'a> {
 
     /// Undoes every write of this transaction.
     pub(crate) fn rollback(mut self) {
-        while let Some(undo) = self.undo.pop() {
+        self.rollback_to(0);
+    }
+
+    /// A point [`Tx::rollback_to`] can return to: nested all-or-none parts (a collections
+    /// subrequest inside a composite) share the enclosing transaction's log.
+    pub(crate) fn savepoint(&self) -> usize {
+        self.undo.len()
+    }
+
+    /// Undoes the writes made since `savepoint`, newest first.
+    pub(crate) fn rollback_to(&mut self, savepoint: usize) {
+        while self.undo.len() > savepoint {
+            let Some(undo) = self.undo.pop() else { break };
             match undo {
                 Undo::Created(object, id) => self.stores.of_mut(object).uncreate(id),
                 Undo::Changed(object, before, was_update) => {
@@ -276,9 +288,15 @@ impl<'a> Tx<'a> {
         Ok(())
     }
 
-    /// Live records whose `field` equals `value`.
+    /// Live records whose `field` equals `value` (`Id`: the record with that id).
     pub(crate) fn matches(&mut self, object: SObject, field: &str, value: &str) -> Vec<u64> {
         let store = self.stores.of_mut(object);
+        if field == "Id" {
+            return ids::decode(object.prefix(), value)
+                .filter(|id| store.get(*id).is_some())
+                .into_iter()
+                .collect();
+        }
         let ids = store.ids_with(field, value).unwrap_or_default();
         ids.into_iter()
             .filter(|id| store.get(*id).is_some())
@@ -309,6 +327,8 @@ impl<'a> Tx<'a> {
         }
         let found = self.matches(object, &field.name, value);
         match found.as_slice() {
+            // An upsert by `Id` only updates.
+            [] if field.name == "Id" => Err(SfError::not_found()),
             [] => {
                 let mut body = body.clone();
                 if let Some(map) = body.as_object_mut() {

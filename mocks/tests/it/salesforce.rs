@@ -390,6 +390,29 @@ async fn upsert_by_external_id_creates_updates_and_refuses_ambiguity() {
         sf.get("/sobjects/Contact/Ext_Id__c/dup").await.status,
         StatusCode::MULTIPLE_CHOICES
     );
+    // `Id` as the external id: update by id, 404 for an unknown one.
+    let by_id = sf
+        .patch(
+            &format!("/sobjects/Contact/Id/{a}"),
+            json!({"Title": "By id"}),
+        )
+        .await;
+    assert_eq!(
+        (by_id.status, by_id.body["created"].clone()),
+        (StatusCode::OK, json!(false))
+    );
+    assert_eq!(
+        sf.get(&format!("/sobjects/Contact/{a}")).await.body["Title"],
+        "By id"
+    );
+    let missing = "003000000000000AAA";
+    let no_id = sf
+        .patch(
+            &format!("/sobjects/Contact/Id/{missing}"),
+            json!({"Title": "x"}),
+        )
+        .await;
+    assert_eq!(no_id.status, StatusCode::NOT_FOUND);
     let unknown = sf
         .patch("/sobjects/Contact/Email/x", json!({"LastName": "C"}))
         .await;
@@ -568,12 +591,18 @@ async fn composite_resolves_references_counts_once_and_rolls_back() {
     assert_eq!(responses[2]["body"]["AccountId"], account);
     assert_eq!(responses[3]["body"]["records"][0]["Id"], account);
 
-    let failing = json!({"allOrNone": true, "compositeRequest": [
+    let mut failing = json!({"allOrNone": true, "compositeRequest": [
         {"method": "POST", "url": format!("{V}/sobjects/Account"), "referenceId": "a1", "body": {"Name": "Kept?"}},
         {"method": "POST", "url": format!("{V}/sobjects/Contact"), "referenceId": "c1", "body": {"FirstName": "no last"}},
         {"method": "POST", "url": format!("{V}/sobjects/Account"), "referenceId": "a2", "body": {"Name": "Never"}},
     ]});
     let before = sf.org.record_count();
+    let collection =
+        json!({"records": [{"attributes": {"type": "Account"}, "Name": "In a collection"}]});
+    failing["compositeRequest"]
+        .as_array_mut()
+        .unwrap()
+        .insert(1, json!({"method": "POST", "url": format!("{V}/composite/sobjects"), "referenceId": "coll", "body": collection}));
     let rolled = sf.post("/composite", failing).await;
     let responses = rolled.body["compositeResponse"].as_array().unwrap();
     let codes: Vec<&str> = responses
@@ -583,6 +612,7 @@ async fn composite_resolves_references_counts_once_and_rolls_back() {
     assert_eq!(
         codes,
         [
+            "PROCESSING_HALTED",
             "PROCESSING_HALTED",
             "REQUIRED_FIELD_MISSING",
             "PROCESSING_HALTED"
