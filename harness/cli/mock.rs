@@ -1,19 +1,25 @@
 //! `syncproof mock`: one mock CRM served standalone, so any client, iPaaS or connector can be
 //! pointed at it. Loopback by default; prints its base URL and the bearer token it accepts;
 //! `GET /__syncproof/health` and `GET /__syncproof/stats` answer without auth; Ctrl-C stops it.
+//! A `salesforce-*` profile serves the Salesforce org (REST API under `/services/data/v60.0/`,
+//! token endpoint `/services/oauth2/token`) instead of the HubSpot contacts API.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use clap::Args;
 use rand::Rng;
-use syncproof_mocks::{Crm, WebhookConfig, apply_overlay, profile, serve_at};
+use syncproof_mocks::{
+    Crm, CrmAccounting, CrmConfig, Org, SALESFORCE_OVERLAYS, SALESFORCE_PROFILES, WebhookConfig,
+    apply_overlay, profile, salesforce_profile, serve_at,
+};
 use tokio_util::sync::CancellationToken;
 
 use super::Exit;
 
 #[derive(Debug, Clone, Args)]
 pub struct MockArgs {
-    /// Vendor tier: hubspot-starter, hubspot-pro, hubspot-enterprise, hubspot-public-oauth.
+    /// Vendor tier: hubspot-starter, hubspot-pro, hubspot-enterprise, hubspot-public-oauth,
+    /// salesforce-developer, salesforce-enterprise.
     #[arg(long, default_value = "hubspot-pro")]
     pub profile: String,
     /// Fault overlays to stack, comma-separated: brownout, latency-realistic, eventual-search,
@@ -29,7 +35,8 @@ pub struct MockArgs {
     /// The bearer token the mock accepts (default: a random one, printed).
     #[arg(long)]
     pub token: Option<String>,
-    /// Switch the rate limits off (burst, daily, search): for load rehearsals of the client
+    /// Switch the rate limits off (burst, daily, search; Salesforce: the 24-hour allocation and
+    /// the long-running concurrency): for load rehearsals of the client
     /// itself, and for measuring the mock.
     #[arg(long)]
     pub no_limits: bool,
@@ -49,26 +56,67 @@ pub struct MockArgs {
     pub clock_speed: f64,
 }
 
+/// The engine being served.
+enum Engine {
+    HubSpot(std::sync::Arc<Crm>),
+    Salesforce(std::sync::Arc<Org>),
+}
+
+impl Engine {
+    fn accounting(&self) -> CrmAccounting {
+        match self {
+            Engine::HubSpot(crm) => crm.accounting(),
+            Engine::Salesforce(org) => org.accounting(),
+        }
+    }
+}
+
+/// The profile's configuration with `--faults` stacked on it (on the shared part for
+/// Salesforce, which takes only the overlays that mean something to it).
+fn configure(args: &MockArgs) -> Result<(CrmConfig, Option<syncproof_mocks::OrgConfig>), String> {
+    let salesforce = SALESFORCE_PROFILES.contains(&args.profile.as_str());
+    let (mut base, org) = if salesforce {
+        let org = salesforce_profile(&args.profile).map_err(|e| format!("--profile: {e}"))?;
+        (org.base.clone(), Some(org))
+    } else {
+        (
+            profile(&args.profile).map_err(|e| format!("--profile: {e}"))?,
+            None,
+        )
+    };
+    for overlay in args
+        .faults
+        .iter()
+        .map(|f| f.trim())
+        .filter(|f| !f.is_empty())
+    {
+        if salesforce
+            && !SALESFORCE_OVERLAYS.contains(&overlay)
+            && apply_overlay(&mut base.clone(), overlay).is_ok()
+        {
+            return Err(format!(
+                "--faults: overlay \"{overlay}\" does not apply to {} (overlays for Salesforce: {})",
+                args.profile,
+                SALESFORCE_OVERLAYS.join(", ")
+            ));
+        }
+        apply_overlay(&mut base, overlay).map_err(|e| format!("--faults: {e}"))?;
+    }
+    if salesforce && args.webhook_url.is_some() {
+        return Err("--webhook-url: webhooks are served by the HubSpot profiles only".into());
+    }
+    Ok((base, org))
+}
+
 pub async fn run(args: MockArgs) -> Exit {
-    let mut cfg = match profile(&args.profile) {
-        Ok(cfg) => cfg,
+    let (mut cfg, org_cfg) = match configure(&args) {
+        Ok(configured) => configured,
         Err(e) => {
-            eprintln!("error: --profile: {e}");
+            eprintln!("error: {e}");
             return Exit::BadInput;
         }
     };
-    for overlay in args.faults.iter().filter(|f| !f.trim().is_empty()) {
-        if let Err(e) = apply_overlay(&mut cfg, overlay.trim()) {
-            eprintln!("error: --faults: {e}");
-            return Exit::BadInput;
-        }
-    }
-    let token = args.token.clone().unwrap_or_else(|| {
-        let mut rng = rand::rng();
-        (0..32)
-            .map(|_| format!("{:x}", rng.random_range(0..16u8)))
-            .collect()
-    });
+    let token = args.token.clone().unwrap_or_else(|| random_hex(32));
     cfg.tokens = vec![token.clone()];
     cfg.seed = args.seed;
     cfg.clock = syncproof_mocks::Clock::with_speed(args.clock_speed);
@@ -85,24 +133,47 @@ pub async fn run(args: MockArgs) -> Exit {
         });
         (url.clone(), secret)
     });
-    let crm = Crm::new(cfg);
     let shutdown = CancellationToken::new();
-    let emitter = crm.start_webhooks(shutdown.clone());
-    let (addr, server) = match serve_at(
-        crm.app(),
-        SocketAddr::new(args.host, args.port),
-        shutdown.clone(),
-    )
-    .await
-    {
-        Ok(bound) => bound,
-        Err(e) => {
-            eprintln!(
-                "error: cannot listen on {}:{}: {e} (choose another --port, or 0 for any)",
-                args.host, args.port
-            );
-            return Exit::RunFailed;
+    let (engine, app, emitter) = match org_cfg {
+        Some(org_cfg) => {
+            let long_running_max = if args.no_limits {
+                u32::MAX
+            } else {
+                org_cfg.long_running_max
+            };
+            let org = Org::new(syncproof_mocks::OrgConfig {
+                base: cfg,
+                long_running_max,
+                ..org_cfg
+            });
+            let app = org.app();
+            (Engine::Salesforce(org), app, None)
         }
+        None => {
+            let crm = Crm::new(cfg);
+            let emitter = crm.start_webhooks(shutdown.clone());
+            let app = crm.app();
+            (Engine::HubSpot(crm), app, emitter)
+        }
+    };
+    let (addr, server) =
+        match serve_at(app, SocketAddr::new(args.host, args.port), shutdown.clone()).await {
+            Ok(bound) => bound,
+            Err(e) => {
+                eprintln!(
+                    "error: cannot listen on {}:{}: {e} (choose another --port, or 0 for any)",
+                    args.host, args.port
+                );
+                return Exit::RunFailed;
+            }
+        };
+    // Listen for Ctrl-C before telling anyone the mock is up: polling the listener once
+    // installs the handler, so an early Ctrl-C stops the mock cleanly instead of killing it.
+    let mut ctrl_c = Box::pin(tokio::signal::ctrl_c());
+    let early = tokio::select! {
+        biased;
+        result = &mut ctrl_c => Some(result),
+        () = std::future::ready(()) => None,
     };
     let faults = if args.faults.is_empty() {
         "none".to_string()
@@ -114,6 +185,11 @@ pub async fn run(args: MockArgs) -> Exit {
         args.profile
     );
     println!("token: {token}");
+    if let Engine::Salesforce(_) = engine {
+        println!(
+            "instance_url: http://{addr}   REST API: http://{addr}/services/data/v60.0/   OAuth: POST http://{addr}/services/oauth2/token"
+        );
+    }
     if args.clock_speed != 1.0 {
         println!(
             "clock: {}× real time (a simulated day every {:.1} s)",
@@ -131,7 +207,11 @@ pub async fn run(args: MockArgs) -> Exit {
         }
     }
     println!("Ctrl-C stops it.");
-    if tokio::signal::ctrl_c().await.is_err() {
+    let stopped = match early {
+        Some(result) => result,
+        None => ctrl_c.await,
+    };
+    if stopped.is_err() {
         eprintln!("error: cannot listen for Ctrl-C; stopping");
     }
     shutdown.cancel();
@@ -139,7 +219,7 @@ pub async fn run(args: MockArgs) -> Exit {
     if let Some(emitter) = emitter {
         let _ = emitter.await;
     }
-    let a = crm.accounting();
+    let a = engine.accounting();
     println!(
         "stopped: {} calls served, {} records created, {} updated, {} daily resets",
         a.total_calls(),

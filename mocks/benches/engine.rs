@@ -1,7 +1,9 @@
 //! Throughput of the mock CRM engine with its full vendor logic (auth, rolling and daily limits,
 //! rate headers, unique indexes, accounting), driven through its axum router in-process, so the
 //! figure is the engine's own cost without the socket. Single-record creates and 100-record
-//! batch upserts, as a PoC sends them. Results and commands: BENCHMARKS.md.
+//! batch upserts, as a PoC sends them; for the Salesforce org, single sObject creates, 200-record
+//! collections upserts by external id, and a 2,000-record SOQL page. Results and commands:
+//! BENCHMARKS.md.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -10,7 +12,7 @@ use axum::body::Body;
 use axum::http::Request;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::json;
-use syncproof_mocks::{Crm, CrmConfig};
+use syncproof_mocks::{Crm, CrmConfig, Org, OrgConfig};
 use tower::ServiceExt;
 
 fn contact(i: u64) -> serde_json::Value {
@@ -23,8 +25,12 @@ fn contact(i: u64) -> serde_json::Value {
 }
 
 fn request(uri: &str, body: &serde_json::Value) -> Request<Body> {
+    request_with("POST", uri, body)
+}
+
+fn request_with(method: &str, uri: &str, body: &serde_json::Value) -> Request<Body> {
     Request::builder()
-        .method("POST")
+        .method(method)
         .uri(uri)
         .header("authorization", "Bearer bench")
         .header("content-type", "application/json")
@@ -103,5 +109,103 @@ fn engine(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, engine);
+fn sf_contact(i: u64) -> serde_json::Value {
+    json!({
+        "attributes": { "type": "Contact" },
+        "Email": format!("jane.doe{i}@example.com"), "FirstName": "Jane", "LastName": "Doe",
+        "Phone": "+1 415-555-0132", "Title": "Head of Operations", "MailingStreet": "1 Market St",
+        "MailingCity": "San Francisco", "MailingPostalCode": "94105",
+        "MailingCountry": "United States", "LeadSource": "Web", "Syncproof_Id__c": format!("sp-{i}"),
+    })
+}
+
+/// Sends `requests` through a fresh org's router and drains every body.
+fn drive(
+    runtime: &tokio::runtime::Runtime,
+    org: &Arc<Org>,
+    requests: impl Iterator<Item = Request<Body>>,
+) {
+    let router = org.router();
+    runtime.block_on(async {
+        for request in requests {
+            let r = router.clone().oneshot(request).await.unwrap();
+            assert!(r.status().is_success(), "{}", r.status());
+            black_box(
+                axum::body::to_bytes(r.into_body(), usize::MAX)
+                    .await
+                    .unwrap(),
+            );
+        }
+    })
+}
+
+fn salesforce(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let unlimited = || {
+        let mut cfg = OrgConfig::default();
+        cfg.base.daily_max = 0;
+        cfg
+    };
+    let mut group = c.benchmark_group("salesforce_engine");
+    const V: &str = "/services/data/v60.0";
+
+    const CREATES: u64 = 1_000;
+    group.throughput(Throughput::Elements(CREATES));
+    group.bench_function("sobject_create", |b| {
+        b.iter(|| {
+            let requests =
+                (0..CREATES).map(|i| request(&format!("{V}/sobjects/Contact"), &sf_contact(i)));
+            drive(&runtime, &Org::new(unlimited()), requests);
+        })
+    });
+
+    const BATCHES: u64 = 10;
+    group.throughput(Throughput::Elements(BATCHES * 200));
+    let bodies: Vec<serde_json::Value> = (0..BATCHES)
+        .map(|b| {
+            let records: Vec<_> = (0..200).map(|i| sf_contact(b * 200 + i)).collect();
+            json!({ "allOrNone": false, "records": records })
+        })
+        .collect();
+    let upsert = format!("{V}/composite/sobjects/Contact/Syncproof_Id__c");
+    group.bench_function("collections_upsert_200", |b| {
+        b.iter(|| {
+            let requests = bodies
+                .iter()
+                .map(|body| request_with("PATCH", &upsert, body));
+            drive(&runtime, &Org::new(unlimited()), requests);
+        })
+    });
+
+    // One 2,000-record page of a query over 4,500 contacts (filter, sort, render).
+    let org = Org::new(unlimited());
+    let fill = (0..23u64).map(|b| {
+        let records: Vec<_> = (b * 200..(b * 200 + 200).min(4_500))
+            .map(sf_contact)
+            .collect();
+        request(
+            &format!("{V}/composite/sobjects"),
+            &json!({ "records": records }),
+        )
+    });
+    drive(&runtime, &org, fill);
+    let soql = "SELECT+Id,Email,LastName,Syncproof_Id__c+FROM+Contact+WHERE+LastModifiedDate+%3E+2020-01-01T00:00:00Z+ORDER+BY+Syncproof_Id__c";
+    let query = format!("{V}/query?q={soql}");
+    group.throughput(Throughput::Elements(2_000));
+    group.bench_function("soql_page_2000", |b| {
+        b.iter(|| {
+            let get = Request::builder()
+                .uri(&query)
+                .header("authorization", "Bearer bench")
+                .body(Body::empty())
+                .unwrap();
+            drive(&runtime, &org, std::iter::once(get));
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, engine, salesforce);
 criterion_main!(benches);

@@ -10,15 +10,15 @@
 //! `objects` (create/read/list), `batch` (batch create/upsert/read), `search`, `store`,
 //! `limits`, `wire` (JSON shapes), `errors`, `accounting`.
 
-mod accounting;
+pub(crate) mod accounting;
 mod batch;
-mod dropped;
+pub(crate) mod dropped;
 mod errors;
-mod gate;
+pub(crate) mod gate;
 mod limits;
 mod objects;
 mod search;
-mod store;
+pub(crate) mod store;
 mod wire;
 
 #[cfg(test)]
@@ -203,31 +203,19 @@ impl Crm {
     /// The API plus the harness's own endpoints, outside the gate (no auth, not counted):
     /// `GET /__syncproof/health` and `GET /__syncproof/stats` (the accounting as JSON).
     pub fn app(self: &Arc<Self>) -> Router {
-        let stats = Arc::clone(self);
-        Router::new()
-            .route(
-                "/__syncproof/health",
-                get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }),
-            )
-            .route(
-                "/__syncproof/stats",
-                get(move || {
-                    let crm = Arc::clone(&stats);
-                    async move {
-                        let clock = crm.clock();
-                        axum::Json(serde_json::json!({
-                            "profile": crm.cfg.name,
-                            "records": crm.record_count(),
-                            "accounting": crm.accounting(),
-                            "clock": {
-                                "speed": clock.speed(),
-                                "simulated_s": clock.elapsed().as_secs_f64(),
-                            },
-                        }))
-                    }
-                }),
-            )
-            .merge(self.router())
+        let crm = Arc::clone(self);
+        with_harness_routes(self.router(), move || {
+            let clock = crm.clock();
+            serde_json::json!({
+                "profile": crm.cfg.name,
+                "records": crm.record_count(),
+                "accounting": crm.accounting(),
+                "clock": {
+                    "speed": clock.speed(),
+                    "simulated_s": clock.elapsed().as_secs_f64(),
+                },
+            })
+        })
     }
 
     /// Starts delivering webhooks (when configured) until `shutdown`; the task delivers what
@@ -287,9 +275,7 @@ impl Crm {
 
     /// Time left in the maintenance window at `now`, if `now` is inside it.
     pub(crate) fn in_maintenance(&self, now: tokio::time::Instant) -> Option<Duration> {
-        let (starts, lasts) = self.cfg.maintenance?;
-        let elapsed = now.saturating_duration_since(self.started);
-        (elapsed >= starts && elapsed < starts + lasts).then(|| starts + lasts - elapsed)
+        maintenance_left(&self.cfg, self.started, now)
     }
 
     /// Now, on this CRM's clock.
@@ -314,4 +300,36 @@ impl Crm {
     pub(crate) fn respond(&self, outcome: Result<Response, ApiError>) -> Response {
         outcome.unwrap_or_else(|err| err.into_response(self.correlation.next()))
     }
+}
+
+/// `router` plus the harness's own endpoints, outside any gate (no auth, not counted):
+/// `GET /__syncproof/health` and `GET /__syncproof/stats` (what `stats` returns, as JSON).
+pub(crate) fn with_harness_routes(
+    router: Router,
+    stats: impl Fn() -> serde_json::Value + Clone + Send + Sync + 'static,
+) -> Router {
+    Router::new()
+        .route(
+            "/__syncproof/health",
+            get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }),
+        )
+        .route(
+            "/__syncproof/stats",
+            get(move || {
+                let stats = stats.clone();
+                async move { axum::Json(stats()) }
+            }),
+        )
+        .merge(router)
+}
+
+/// Time left in `cfg`'s maintenance window at `now` (measured from `started`), if inside it.
+pub(crate) fn maintenance_left(
+    cfg: &CrmConfig,
+    started: tokio::time::Instant,
+    now: tokio::time::Instant,
+) -> Option<Duration> {
+    let (starts, lasts) = cfg.maintenance?;
+    let elapsed = now.saturating_duration_since(started);
+    (elapsed >= starts && elapsed < starts + lasts).then(|| starts + lasts - elapsed)
 }

@@ -1,4 +1,4 @@
-//! Mock integration for syncproof: HubSpot-style mock CRMs, a reference relay with defect knobs,
+//! Mock integration for syncproof: HubSpot- and Salesforce-style mock CRMs, a reference relay with defect knobs,
 //! and a launcher wiring source → relay → target on loopback.
 //!
 //! Everything here counts what it saw and did (ground truth), so the harness's measurements can
@@ -16,6 +16,8 @@
 //! - [`profiles`]: named vendor tiers (`hubspot-pro`, ...) and stackable fault overlays.
 //! - [`webhooks`]: HubSpot-style v3 webhooks from a mock CRM to a subscriber (signed, batched,
 //!   retried, at least once).
+//! - [`salesforce`]: the Salesforce-style org (`Org`): sObject CRUD, upsert by external id,
+//!   collections, composite, SOQL, limits and sessions, on the same store, faults and accounting.
 //! - [`serve`]: serves a router on `127.0.0.1:0` until cancelled.
 
 pub mod clock;
@@ -24,6 +26,7 @@ pub mod dist;
 pub mod integration;
 pub mod profiles;
 pub mod relay;
+pub mod salesforce;
 pub mod serve;
 pub mod webhooks;
 
@@ -31,7 +34,11 @@ pub use clock::Clock;
 pub use crm::{Crm, CrmAccounting, CrmConfig};
 pub use dist::LogNormal;
 pub use integration::{Integration, IntegrationConfig, IntegrationTruth};
-pub use profiles::{OVERLAYS, PROFILES, ProfileError, apply_overlay, profile};
+pub use profiles::{
+    OVERLAYS, PROFILES, ProfileError, SALESFORCE_OVERLAYS, SALESFORCE_PROFILES, apply_overlay,
+    profile, salesforce_profile,
+};
 pub use relay::{RelayConfig, RelayHandle, RelayKnobs, RelayStats};
+pub use salesforce::{Org, OrgConfig};
 pub use serve::{serve, serve_at};
 pub use webhooks::{WebhookConfig, WebhookStats, signature_v3};

@@ -1,12 +1,13 @@
 //! Named vendor tiers and fault overlays, so a user says `hubspot-pro` and `brownout` instead of
 //! ten numbers. Tiers carry the limits of the vendor's published usage guidelines
-//! (shared/research/crm-vendor-apis.md §2.2); overlays stack on any tier, each named by what it
-//! does. Unknown names are refused with the closest valid one.
+//! (shared/research/crm-vendor-apis.md §2.1 Salesforce, §2.2 HubSpot); overlays stack on any
+//! tier, each named by what it does. Unknown names are refused with the closest valid one.
 
 use std::time::Duration;
 
 use crate::crm::CrmConfig;
 use crate::dist::LogNormal;
+use crate::salesforce::OrgConfig;
 
 /// The tiers `profile` knows.
 pub const PROFILES: &[&str] = &[
@@ -14,6 +15,20 @@ pub const PROFILES: &[&str] = &[
     "hubspot-pro",
     "hubspot-enterprise",
     "hubspot-public-oauth",
+];
+
+/// The tiers `salesforce_profile` knows.
+pub const SALESFORCE_PROFILES: &[&str] = &["salesforce-developer", "salesforce-enterprise"];
+
+/// The overlays that mean something to a Salesforce org (the others shape HubSpot-only
+/// behaviour: search lag, upsert locks).
+pub const SALESFORCE_OVERLAYS: &[&str] = &[
+    "brownout",
+    "latency-realistic",
+    "commit-then-drop",
+    "quota-edge",
+    "maintenance-window",
+    "blackhole",
 ];
 
 /// The overlays `apply_overlay` knows.
@@ -31,7 +46,7 @@ pub const OVERLAYS: &[&str] = &[
 /// A profile or overlay name that does not exist.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProfileError {
-    #[error("unknown profile \"{name}\"{hint} (profiles: {})", PROFILES.join(", "))]
+    #[error("unknown profile \"{name}\"{hint} (profiles: {}, {})", PROFILES.join(", "), SALESFORCE_PROFILES.join(", "))]
     UnknownProfile { name: String, hint: String },
     #[error("unknown fault overlay \"{name}\"{hint} (overlays: {})", OVERLAYS.join(", "))]
     UnknownOverlay { name: String, hint: String },
@@ -59,10 +74,7 @@ pub fn profile(name: &str) -> Result<CrmConfig, ProfileError> {
         // Marketplace OAuth apps: 110 per 10 s per installing account, no daily limit.
         "hubspot-public-oauth" => (110, 0),
         _ => {
-            return Err(ProfileError::UnknownProfile {
-                name: name.to_string(),
-                hint: hint(name, PROFILES),
-            });
+            return Err(unknown_profile(name));
         }
     };
     Ok(CrmConfig {
@@ -72,6 +84,39 @@ pub fn profile(name: &str) -> Result<CrmConfig, ProfileError> {
         daily_max,
         search_per_second: 5,
         ..CrmConfig::default()
+    })
+}
+
+fn unknown_profile(name: &str) -> ProfileError {
+    let all: Vec<&str> = PROFILES
+        .iter()
+        .chain(SALESFORCE_PROFILES)
+        .copied()
+        .collect();
+    ProfileError::UnknownProfile {
+        name: name.to_string(),
+        hint: hint(name, &all),
+    }
+}
+
+/// A Salesforce tier: its rolling-24-hour request allocation and long-running concurrency
+/// (§2.1): Developer Edition 15,000 a day and 5 long-running requests; Enterprise Edition
+/// 100,000 + 1,000 per licence (50 licences: 150,000) and 25. Sessions last 2 h idle.
+pub fn salesforce_profile(name: &str) -> Result<OrgConfig, ProfileError> {
+    let (allocation, long_running_max) = match name {
+        "salesforce-developer" => (15_000, 5),
+        "salesforce-enterprise" => (100_000 + 1_000 * 50, 25),
+        _ => return Err(unknown_profile(name)),
+    };
+    let defaults = OrgConfig::default();
+    Ok(OrgConfig {
+        base: CrmConfig {
+            name: name.to_string(),
+            daily_max: allocation,
+            ..defaults.base.clone()
+        },
+        long_running_max,
+        ..defaults
     })
 }
 
@@ -155,5 +200,27 @@ mod tests {
         assert!(err.contains("did you mean \"brownout\""), "{err}");
         let err = profile("hubspot-professional").unwrap_err().to_string();
         assert!(err.contains("did you mean \"hubspot-pro"), "{err}");
+    }
+
+    #[test]
+    fn salesforce_tiers_carry_the_published_allocations_and_take_overlays() {
+        let dev = salesforce_profile("salesforce-developer").unwrap();
+        assert_eq!((dev.base.daily_max, dev.long_running_max), (15_000, 5));
+        let ee = salesforce_profile("salesforce-enterprise").unwrap();
+        assert_eq!((ee.base.daily_max, ee.long_running_max), (150_000, 25));
+        assert_eq!(ee.session_ttl, Duration::from_secs(7200));
+        let mut cfg = dev;
+        for overlay in SALESFORCE_OVERLAYS {
+            apply_overlay(&mut cfg.base, overlay).unwrap();
+        }
+        assert_eq!(cfg.base.daily_used_at_start, 0.95);
+        let err = salesforce_profile("salesforce-dev")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("did you mean \"salesforce-developer\""),
+            "{err}"
+        );
+        assert!(profile("salesforce-enterprise").is_err());
     }
 }

@@ -223,17 +223,39 @@ fn a_breached_sla_exits_1_with_a_junit_failure() {
 
 #[tokio::test]
 async fn mock_serves_standalone_with_health_stats_and_its_token_then_stops_on_ctrl_c() {
+    let body = serde_json::json!({ "properties": { "email": "a@b.co" } });
+    let profile = ["--faults", "latency-realistic"];
+    let created = ("/crm/v3/objects/contacts", "create");
+    mock_round_trip(&profile, created, body, ("x-hubspot-ratelimit-max", "190")).await;
+}
+
+#[tokio::test]
+async fn mock_serves_the_salesforce_profile_the_same_way() {
+    let body = serde_json::json!({ "LastName": "Lovelace" });
+    let profile = ["--profile", "salesforce-developer"];
+    let created = ("/services/data/v60.0/sobjects/Contact", "sobject_create");
+    mock_round_trip(
+        &profile,
+        created,
+        body,
+        ("sforce-limit-info", "api-usage=1/15000"),
+    )
+    .await;
+}
+
+/// Starts `syncproof mock` with `profile` arguments and checks what every profile promises: the
+/// printed base URL and token, health, a refused and an accepted create (`created`: path and
+/// accounting name) answered with `header`, the stats, and a clean stop on Ctrl-C.
+async fn mock_round_trip(
+    profile: &[&str],
+    created: (&str, &str),
+    body: serde_json::Value,
+    header: (&str, &str),
+) {
     use std::io::BufRead;
     let mut child = syncproof()
-        .args([
-            "mock",
-            "--port",
-            "0",
-            "--token",
-            "t0k3n",
-            "--faults",
-            "latency-realistic",
-        ])
+        .args(["mock", "--port", "0", "--token", "t0k3n"])
+        .args(profile)
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -258,8 +280,7 @@ async fn mock_serves_standalone_with_health_stats_and_its_token_then_stops_on_ct
         .await
         .unwrap();
     assert_eq!(health["status"], "ok");
-    let create = format!("{base}/crm/v3/objects/contacts");
-    let body = serde_json::json!({ "properties": { "email": "a@b.co" } });
+    let create = format!("{base}{}", created.0);
     let denied = http
         .post(&create)
         .bearer_auth("wrong")
@@ -268,15 +289,15 @@ async fn mock_serves_standalone_with_health_stats_and_its_token_then_stops_on_ct
         .await
         .unwrap();
     assert_eq!(denied.status().as_u16(), 401);
-    let created = http
+    let answer = http
         .post(&create)
         .bearer_auth("t0k3n")
         .json(&body)
         .send()
         .await
         .unwrap();
-    assert_eq!(created.status().as_u16(), 201);
-    assert_eq!(created.headers()["x-hubspot-ratelimit-max"], "190");
+    assert_eq!(answer.status().as_u16(), 201);
+    assert_eq!(answer.headers()[header.0], header.1);
     let stats: serde_json::Value = http
         .get(format!("{base}/__syncproof/stats"))
         .send()
@@ -286,7 +307,7 @@ async fn mock_serves_standalone_with_health_stats_and_its_token_then_stops_on_ct
         .await
         .unwrap();
     assert_eq!(stats["records"], 1);
-    assert_eq!(stats["accounting"]["calls"]["create"]["201"], 1);
+    assert_eq!(stats["accounting"]["calls"][created.1]["201"], 1);
     assert_eq!(stats["accounting"]["faults"]["unauthorized"], 1);
 
     let pid = child.id().to_string();

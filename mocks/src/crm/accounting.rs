@@ -108,6 +108,12 @@ pub(crate) enum Fault {
     CommitThenDrop,
     Maintenance,
     Blackhole,
+    /// Salesforce: the rolling-24-hour request allocation is used up.
+    ThrottledAllocation,
+    /// Salesforce: too many long-running requests at once.
+    ThrottledConcurrency,
+    /// A session token past its time to live.
+    SessionExpired,
 }
 
 impl Fault {
@@ -121,6 +127,9 @@ impl Fault {
             Fault::CommitThenDrop => "commit_then_drop",
             Fault::Maintenance => "maintenance",
             Fault::Blackhole => "blackhole",
+            Fault::ThrottledAllocation => "throttled_allocation",
+            Fault::ThrottledConcurrency => "throttled_concurrency",
+            Fault::SessionExpired => "session_expired",
         }
     }
 }
@@ -135,9 +144,14 @@ pub(crate) struct Tally {
 
 impl Tally {
     pub(crate) fn call(&mut self, endpoint: Endpoint, status: u16) {
+        self.call_named(endpoint.name(), status);
+    }
+
+    /// Counts a call to an endpoint named by another engine's classification.
+    pub(crate) fn call_named(&mut self, endpoint: &'static str, status: u16) {
         *self
             .calls
-            .entry(endpoint.name())
+            .entry(endpoint)
             .or_default()
             .entry(status)
             .or_default() += 1;

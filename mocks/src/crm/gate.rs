@@ -7,7 +7,7 @@
 //! is touched, so it never hides a committed write. Counting happens before the latency sleep so
 //! a client that hangs up during it is still accounted for.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{Request, State};
@@ -15,13 +15,42 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use rand::Rng;
+use rand_chacha::ChaCha8Rng;
 
 use super::accounting::{Endpoint, Fault};
 use super::errors::{ApiError, Policy, rate_limited};
 use super::limits::{Admission, Exceeded, RateView};
-use super::{Crm, lock};
+use super::{Crm, CrmConfig, lock};
 
-const TRANSIENT_STATUSES: [(StatusCode, &str, &str); 4] = [
+/// One request's draws: its injected latency, which transient 5xx it gets (an index into
+/// [`TRANSIENT_STATUSES`]), whether a successful write commits then drops the connection, and
+/// whether it falls into the blackhole.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Dice {
+    pub(crate) latency: Duration,
+    pub(crate) fault: Option<usize>,
+    pub(crate) drop: bool,
+    pub(crate) blackhole: bool,
+}
+
+/// Draws a request's [`Dice`] from `cfg`'s rates, in one lock so the draws are deterministic
+/// per request order. Shared by every vendor engine.
+pub(crate) fn roll(cfg: &CrmConfig, rng: &Mutex<ChaCha8Rng>) -> Dice {
+    let mut rng = lock(rng);
+    let latency = cfg.latency.sample(&mut *rng);
+    let fault = (cfg.error_rate > 0.0 && rng.random::<f64>() < cfg.error_rate)
+        .then(|| rng.random_range(0..TRANSIENT_STATUSES.len()));
+    let drop = cfg.commit_then_drop_rate > 0.0 && rng.random::<f64>() < cfg.commit_then_drop_rate;
+    let blackhole = cfg.blackhole_rate > 0.0 && rng.random::<f64>() < cfg.blackhole_rate;
+    Dice {
+        latency,
+        fault,
+        drop,
+        blackhole,
+    }
+}
+
+pub(crate) const TRANSIENT_STATUSES: [(StatusCode, &str, &str); 4] = [
     (
         StatusCode::INTERNAL_SERVER_ERROR,
         "INTERNAL_ERROR",
@@ -57,23 +86,8 @@ impl Crm {
         self.cfg.tokens.is_empty() || self.cfg.tokens.iter().any(|t| t == token)
     }
 
-    fn count_fault(&self, fault: Fault) {
+    pub(crate) fn count_fault(&self, fault: Fault) {
         lock(&self.tally).fault(fault);
-    }
-
-    /// Draws this request's latency, whether it gets a transient 5xx, and whether a write
-    /// commits then drops the connection, in one lock so the draws are deterministic per
-    /// request order.
-    fn roll(&self) -> (Duration, Option<usize>, bool, bool) {
-        let mut rng = lock(&self.fault_rng);
-        let latency = self.cfg.latency.sample(&mut *rng);
-        let fault = (self.cfg.error_rate > 0.0 && rng.random::<f64>() < self.cfg.error_rate)
-            .then(|| rng.random_range(0..TRANSIENT_STATUSES.len()));
-        let drop = self.cfg.commit_then_drop_rate > 0.0
-            && rng.random::<f64>() < self.cfg.commit_then_drop_rate;
-        let blackhole =
-            self.cfg.blackhole_rate > 0.0 && rng.random::<f64>() < self.cfg.blackhole_rate;
-        (latency, fault, drop, blackhole)
     }
 
     fn throttled(&self, limit: Exceeded, retry_after: Duration) -> Response {
@@ -117,7 +131,12 @@ pub(crate) async fn gate(State(crm): State<Arc<Crm>>, request: Request, next: Ne
     let endpoint = Endpoint::classify(request.method(), request.uri().path());
     let token = bearer(request.headers()).filter(|t| crm.accepts(t));
     let now = crm.now();
-    let (latency, fault, drop, blackhole) = crm.roll();
+    let Dice {
+        latency,
+        fault,
+        drop,
+        blackhole,
+    } = roll(&crm.cfg, &crm.fault_rng);
     let is_write = matches!(
         endpoint,
         Endpoint::Create | Endpoint::BatchCreate | Endpoint::BatchUpsert

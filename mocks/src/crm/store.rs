@@ -327,6 +327,59 @@ impl Store {
         self.records_updated += 1;
         Some(Ok(&self.records[idx]))
     }
+
+    /// Marks record `id` deleted (Salesforce's recycle bin: `queryAll` still sees it). `false`
+    /// when there is no such live record.
+    pub(crate) fn archive(&mut self, id: u64) -> bool {
+        let Some(idx) = self.get(id).map(|r| (r.id - 1) as usize) else {
+            return false;
+        };
+        let record = &mut self.records[idx];
+        record.archived = true;
+        record.updated_at = SystemTime::now();
+        record.updated_mono = Instant::now();
+        true
+    }
+
+    /// Puts record `before.id` back as it was (undoing an update or an archive inside an
+    /// all-or-none transaction); `was_update` takes the update back out of the counters.
+    pub(crate) fn restore(&mut self, before: Record, was_update: bool) {
+        let Some(idx) = usize::try_from(before.id.wrapping_sub(1))
+            .ok()
+            .filter(|idx| *idx < self.records.len())
+        else {
+            return;
+        };
+        let current = std::mem::replace(&mut self.records[idx], before);
+        for (k, v) in &current.properties {
+            self.index_remove(k, v, current.id);
+        }
+        let restored: Vec<(String, String)> = self.records[idx]
+            .properties
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (k, v) in restored {
+            self.index_insert(&k, &v, current.id);
+        }
+        if was_update {
+            self.records_updated = self.records_updated.saturating_sub(1);
+        }
+    }
+
+    /// Takes back the create of record `id` if it is still the newest one (undoing a create
+    /// inside an all-or-none transaction, which undoes in reverse order).
+    pub(crate) fn uncreate(&mut self, id: u64) {
+        if self.records.last().map(|r| r.id) != Some(id) {
+            return;
+        }
+        if let Some(record) = self.records.pop() {
+            for (k, v) in &record.properties {
+                self.index_remove(k, v, id);
+            }
+            self.records_created = self.records_created.saturating_sub(1);
+        }
+    }
 }
 
 /// RFC 3339 with milliseconds, as HubSpot formats `createdAt`/`updatedAt`.
@@ -404,6 +457,33 @@ mod tests {
         assert!(page.is_empty() && next.is_none());
         let (page, _) = store.page(0, 1);
         assert_eq!(page[0].id, 1);
+    }
+}
+
+#[cfg(test)]
+mod undo_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn archive_restore_and_uncreate_leave_the_store_as_before() {
+        let mut store = Store::new(vec!["k".into()], false);
+        let input = |v: &str| InputProperties::from([("k".to_string(), Some(v.to_string()))]);
+        store.create(&input("a")).unwrap();
+        let before = store.get(1).unwrap().clone();
+        store.update(1, &input("b")).unwrap().unwrap();
+        store.restore(before, true);
+        assert_eq!(store.find("k", "a").map(|r| r.id), Some(1));
+        assert!(store.find("k", "b").is_none());
+        assert_eq!(store.records_updated, 0);
+        assert!(store.archive(1) && store.get(1).is_none() && !store.archive(1));
+        store.create(&input("c")).unwrap();
+        store.uncreate(2);
+        assert_eq!((store.len(), store.records_created), (1, 1));
+        assert!(store.find("k", "c").is_none());
+        // Only the newest record can be taken back.
+        store.create(&input("d")).unwrap();
+        store.uncreate(1);
+        assert_eq!(store.len(), 2);
     }
 }
 

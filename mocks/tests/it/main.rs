@@ -5,12 +5,14 @@
 //! - `serve`: a mock CRM on `127.0.0.1:0` answers reqwest and stops on cancellation.
 //! - `relay`: source → relay → target end to end, checking the relay's stats against the
 //!   target's records (ground truth against ground truth).
+//! - `salesforce`: the Salesforce org's resources, limits, sessions and faults, over loopback.
 //! - `webhooks`: signed, batched, retried webhook delivery to a verifying subscriber.
 //! - `support`: shared helpers (writing contacts, listing a CRM, bounded waiting).
 
 mod contract;
 mod layout;
 mod relay;
+mod salesforce;
 mod serve;
 mod support;
 mod webhooks;
