@@ -7,7 +7,7 @@
 //!
 //! | kind | one row per | columns set |
 //! |---|---|---|
-//! | `call` | API call | call_id, endpoint, status, outcome, sent_at, done_at, service_ms, n_records, retry_after_ms |
+//! | `call` | API call | call_id, endpoint, status, outcome, sent_at, done_at, service_ms, n_records, retry_after_ms, attempt (write calls: 1 = fresh send) |
 //! | `attempt` | record in a write call | record_idx, external_id, call_id, attempt, status, outcome, scheduled_at, sent_at, done_at |
 //! | `observed` | record first seen at the target | record_idx, external_id, scheduled_at, done_at (= seen), latency_ms |
 //! | `lost` | record never seen within the window | record_idx, external_id, scheduled_at |
@@ -97,6 +97,8 @@ pub struct CallRecord {
     pub sent_at: Micros,
     pub done_at: Micros,
     pub n_records: u32,
+    /// Which attempt of its batch a write call was (1 = a fresh send); `None` for reads.
+    pub attempt: Option<u32>,
     pub retry_after: Option<Duration>,
     /// This call was a retry sent before the previous response's `Retry-After` had passed.
     pub early_retry: bool,
@@ -225,7 +227,7 @@ impl Columns {
                 self.record_idx.append_null();
                 self.external_id.append_null();
                 self.call_id.append_value(c.call_id);
-                self.attempt.append_null();
+                self.attempt.append_option(c.attempt);
                 self.endpoint.append_value(c.endpoint);
                 self.status.append_value(c.status);
                 self.outcome.append_value(c.outcome.as_str());

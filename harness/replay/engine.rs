@@ -199,6 +199,7 @@ async fn send_batch(
                 sent_at,
                 done_at,
                 n_records: records.len() as u32,
+                attempt: Some(attempt),
                 retry_after: response.retry_after,
                 early_retry: not_before.is_some_and(|nb| sent_at < nb),
                 quota_used: response.quota_used,

@@ -51,6 +51,21 @@ struct LatencyRow {
     cells: Vec<String>,
 }
 
+/// A `{"1": n, "2": m}` map as `1: n · 2: m`; `n/a` when absent or empty.
+pub(super) fn distribution(j: &Value, path: &str) -> String {
+    let cells: Vec<String> = lookup(j, path)
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect();
+    if cells.is_empty() {
+        "n/a".into()
+    } else {
+        cells.join(" · ")
+    }
+}
+
 /// Renders `report.html`. `series` holds the charts' time series (empty when the run has no
 /// events: the charts then say so).
 pub fn render_html(summary: &Summary, series: &Series) -> String {
@@ -117,6 +132,28 @@ pub fn render_html(summary: &Summary, series: &Series) -> String {
         (
             "retries before Retry-After passed",
             s("retries.retry_after_violations"),
+        ),
+        (
+            "records by attempts taken",
+            distribution(j, "retries.records_by_attempts"),
+        ),
+        (
+            "write calls by attempt (1 = fresh)",
+            distribution(j, "retries.write_calls_by_attempt"),
+        ),
+        (
+            "retry storms",
+            format!(
+                "{} windows of {} s (worst: {} retries to {} fresh sends)",
+                s("retries.storms.windows"),
+                s("retries.storms.window_s"),
+                s("retries.storms.worst_retries"),
+                s("retries.storms.worst_fresh"),
+            ),
+        ),
+        (
+            "duplicates created by retries (mock ground truth)",
+            s("retries.duplicates_created"),
         ),
         ("write calls", s("api.calls")),
         ("write calls per record", s("api.calls_per_record")),

@@ -280,6 +280,7 @@ mod tests {
                 sent_at: ms(i * 1000),
                 done_at: ms(i * 1000 + 5),
                 n_records: 1,
+                attempt: Some(1),
                 retry_after: None,
                 early_retry: false,
                 quota_used: None,

@@ -136,6 +136,7 @@ pub(super) fn verification_call(
         sent_at,
         done_at,
         n_records: n_records as u32,
+        attempt: None,
         retry_after: response.retry_after,
         early_retry: false,
         quota_used: None,
