@@ -30,6 +30,20 @@ def load(path):
     return df, out
 
 
+def with_keys(people):
+    """Adds syncproof's name blocking keys: `names_sx` (the two names' soundex codes in
+    either order) and `company_key` (last-name soundex and the company's first four letters)."""
+    import jellyfish
+
+    sx = lambda s: s.map(lambda v: jellyfish.soundex(v) if v else "")
+    last, first = sx(people["last_name"]), sx(people["first_name"])
+    names = (last.where(last <= first, first) + ":" + first.where(last <= first, last))
+    people["names_sx"] = names.where((last != "") & (first != ""), None)
+    company = people["company"].fillna("").str.replace(" ", "").str[:4]
+    people["company_key"] = (last + ":" + company).where((last != "") & (company.str.len() >= 3), None)
+    return people
+
+
 def truth(df):
     """True pairs: every two records of one cluster, a row that is not itself a near-duplicate
     and the rows whose dup_of names it, as (smaller id, larger id). A near-duplicate copies its

@@ -2,8 +2,8 @@
 `syncproof dupes` (BENCHMARKS.md, "Fuzzy duplicates"). Same normalisation and the same blocking
 keys as syncproof (email local part, phone digits, the two names' soundex codes in either order,
 last-name soundex with the company's first four letters); Splink's own Fellegi-Sunter model:
-u from random sampling, m by expectation maximisation on two blocking rules, predictions kept at
-match probability >= 0.9. DuckDB uses 2 threads (this machine's cores).
+u from random sampling, m by expectation maximisation on two blocking rules; precision, recall and
+F1 at the best of a few match-probability thresholds. DuckDB uses 2 threads (this machine's cores).
 
     python benches/peers/dupes_splink.py contact.csv
 """
@@ -17,7 +17,7 @@ import splink
 import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
-from dupes_prep import load, score, truth
+from dupes_prep import load, score, truth, with_keys
 
 logging.getLogger("splink").setLevel(logging.ERROR)
 
@@ -28,13 +28,9 @@ loaded = time.perf_counter()
 con = duckdb.connect()
 con.execute("SET threads = 2")
 db_api = DuckDBAPI(connection=con)
+people = with_keys(people)
 con.register("people_raw", people)
-con.execute(
-    """CREATE TABLE people AS SELECT *,
-         least(soundex(last_name), soundex(first_name)) || ':' || greatest(soundex(last_name), soundex(first_name)) AS names_sx,
-         soundex(last_name) || ':' || left(replace(company, ' ', ''), 4) AS company_key
-       FROM people_raw"""
-)
+con.execute("CREATE TABLE people AS SELECT * FROM people_raw")
 table = db_api.register("people")
 settings = SettingsCreator(
     link_type="dedupe_only",
@@ -58,13 +54,22 @@ linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
 linker.training.estimate_parameters_using_expectation_maximisation(block_on("phone"))
 linker.training.estimate_parameters_using_expectation_maximisation(block_on("email_local"))
 trained = time.perf_counter()
-predictions = linker.inference.predict(threshold_match_probability=0.9).as_pandas_dataframe()
+predictions = linker.inference.predict(threshold_match_probability=0.5).as_pandas_dataframe()
 finished = time.perf_counter()
 
-pairs = list(zip(predictions["unique_id_l"], predictions["unique_id_r"]))
-n, p, r, f1 = score(pairs, truth(df))
+# Splink's F1 at the best of a few probability thresholds (its benefit of the doubt).
+true_pairs = truth(df)
+best = None
+for threshold in (0.5, 0.9, 0.99, 0.999, 0.9999):
+    kept = predictions[predictions["match_probability"] >= threshold]
+    n, p, r, f1 = score(list(zip(kept["unique_id_l"], kept["unique_id_r"])), true_pairs)
+    print(f"  at match probability >= {threshold}: {n} pairs, precision {p:.4f}, recall {r:.4f}, F1 {f1:.4f}")
+    if best is None or f1 > best[4]:
+        best = (threshold, n, p, r, f1)
+threshold, n, p, r, f1 = best
 print(
-    f"splink {splink.__version__} (duckdb {duckdb.__version__}): {len(people)} records, {n} pairs found; "
-    f"precision {p:.4f}, recall {r:.4f}, F1 {f1:.4f}; load+normalise {loaded - started:.2f} s, "
-    f"train {trained - loaded:.2f} s, predict {finished - trained:.2f} s, total {finished - started:.2f} s"
+    f"splink {splink.__version__} (duckdb {duckdb.__version__}): {len(people)} records; best at "
+    f"match probability >= {threshold}: {n} pairs, precision {p:.4f}, recall {r:.4f}, F1 {f1:.4f}; "
+    f"load+normalise {loaded - started:.2f} s, train {trained - loaded:.2f} s, "
+    f"predict {finished - trained:.2f} s, total {finished - started:.2f} s"
 )

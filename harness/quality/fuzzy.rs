@@ -20,4 +20,4 @@ pub use census::{FuzzyCounts, NearDuplicates};
 pub use person::{Person, Roles, soundex, soundex_code};
 pub use score::{DEFAULT_THRESHOLD, Pair, find_pairs, score};
 pub use similarity::{jaro_winkler, normalized_levenshtein};
-pub use table::{Table, read_table};
+pub use table::{PeopleTable, Table, read_people, read_table};

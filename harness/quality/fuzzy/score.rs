@@ -3,7 +3,8 @@
 //! computing any similarity (most pairs in a block share the key exactly); otherwise names,
 //! email local parts and companies use Jaro–Winkler (local parts equal but for digits count as
 //! different accounts), and phones normalised Levenshtein, kept only for a one-digit typo. A pair compared on little evidence (less than 0.4 of the weight, e.g. only a
-//! company) is scaled down, so a shared employer alone never makes a duplicate.
+//! company) is scaled down, so a shared employer alone never makes a duplicate; two clearly
+//! different employers (Jaro–Winkler below 0.8) scale the score by 0.9.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -12,7 +13,7 @@ use super::blocking::Blocks;
 use super::similarity::{equal_but_digits, jaro_winkler, normalized_levenshtein};
 
 /// Score at or above which a pair is reported as a duplicate.
-pub const DEFAULT_THRESHOLD: f64 = 0.88;
+pub const DEFAULT_THRESHOLD: f64 = 0.9;
 
 /// Two records (indices into the input, `left < right`) and their score.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -80,11 +81,12 @@ pub fn score(a: &Person, b: &Person) -> f64 {
             s
         }
     });
+    let company = similar(&a.company, &b.company, jaro_winkler);
     let parts = [
         (0.35, email),
         (0.30, name_similarity(a, b)),
         (0.25, similar(&a.phone, &b.phone, phone_similarity)),
-        (0.10, similar(&a.company, &b.company, jaro_winkler)),
+        (0.10, company),
     ];
     let (mut weight, mut total) = (0.0, 0.0);
     for (w, s) in parts {
@@ -96,7 +98,14 @@ pub fn score(a: &Person, b: &Person) -> f64 {
     if weight == 0.0 {
         return 0.0;
     }
-    total / weight * (weight / 0.4).min(1.0)
+    // Two different employers on record are evidence against one person, more than their
+    // 0.10 weight says: namesakes at free-mail addresses otherwise pass on name and email alone.
+    let employer = if company.is_some_and(|c| c < 0.8) {
+        0.9
+    } else {
+        1.0
+    };
+    total / weight * (weight / 0.4).min(1.0) * employer
 }
 
 /// Records handed to a scoring thread at a time.
