@@ -104,6 +104,10 @@ pub struct CallRecord {
     pub early_retry: bool,
     /// Share of the vendor's rolling-window quota used, from its rate-limit headers (0..=1).
     pub quota_used: Option<f64>,
+    /// Share of the vendor's daily quota used, from its daily rate-limit headers (0..=1).
+    pub daily_used: Option<f64>,
+    /// The vendor's burst quota as calls per second (its max over its interval).
+    pub burst_per_s: Option<f64>,
 }
 
 /// One record-level event.

@@ -38,6 +38,10 @@ pub struct LedgerCounts {
     pub early_retries: u64,
     /// Highest share of the vendor's rolling quota seen used (0..=1).
     pub quota_peak: f64,
+    /// Highest share of the vendor's daily quota seen used (0..=1).
+    pub daily_quota_peak: f64,
+    /// The vendor's burst quota in calls per second, as its headers last said (0 = unknown).
+    pub burst_per_s: f64,
     /// Records that made an attempt numbered k, by k.
     pub reached_attempt: BTreeMap<u32, u64>,
     /// Write calls by which attempt of their batch they were (1 = a fresh send).
@@ -88,6 +92,12 @@ impl Ledger {
                 {
                     *c.write_calls_by_attempt.entry(attempt).or_default() += 1;
                     c.storms.add(call.sent_at, attempt > 1);
+                }
+                if let Some(used) = call.daily_used {
+                    c.daily_quota_peak = c.daily_quota_peak.max(used);
+                }
+                if let Some(rate) = call.burst_per_s {
+                    c.burst_per_s = rate;
                 }
                 if let Some(used) = call.quota_used {
                     c.quota_peak = c.quota_peak.max(used);
@@ -255,6 +265,8 @@ mod tests {
             retry_after: None,
             early_retry: false,
             quota_used: None,
+            daily_used: None,
+            burst_per_s: None,
         })
     }
 

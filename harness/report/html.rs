@@ -162,6 +162,10 @@ pub fn render_html(summary: &Summary, series: &Series) -> String {
             "peak use of the rolling quota",
             format!("{:.1}%", f("api.quota_peak_pct")),
         ),
+        (
+            "peak use of the daily quota",
+            format!("{:.1}%", f("api.daily_quota_peak_pct")),
+        ),
     ];
 
     let mut fields = Vec::new();
@@ -236,6 +240,13 @@ pub fn render_html(summary: &Summary, series: &Series) -> String {
                 (
                     "throttled calls",
                     over_time(&|b| Some(per_s(b.throttled_calls))),
+                ),
+                (
+                    "write-call quota (burst limit)",
+                    lookup(j, "api.burst_limit_per_s")
+                        .and_then(Value::as_f64)
+                        .map(|q| vec![(0.0, q), (span, q)])
+                        .unwrap_or_default(),
                 ),
             ],
         ),

@@ -100,7 +100,7 @@ pub fn render_markdown(summary: &Summary) -> String {
          attempt (1 = fresh): {}. Retry storms ({} s windows with at least {} retries, more retries \
          than fresh sends): {}, worst {} retries to {} fresh sends. Duplicates created by retries \
          (mock ground truth): {}. {} write calls ({} per record), throttled rate {}, \
-         peak use of the rolling quota {:.1}%.\n",
+         peak use of the rolling quota {:.1}%, of the daily quota {:.1}%.\n",
         s("retries.attempts_per_record"),
         human("retries.retried_rate", f("retries.retried_rate")),
         s("retries.gave_up"),
@@ -117,6 +117,7 @@ pub fn render_markdown(summary: &Summary) -> String {
         s("api.calls_per_record"),
         human("api.throttled_rate", f("api.throttled_rate")),
         f("api.quota_peak_pct"),
+        f("api.daily_quota_peak_pct"),
     );
     out.push_str("## Fields\n\n| field | source non-empty | completeness | accuracy | truncated | validity | invalid in the source |\n|---|---|---|---|---|---|---|\n");
     if let Some(fields) = j.get("fields").and_then(Value::as_array) {

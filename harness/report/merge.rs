@@ -156,6 +156,11 @@ pub fn merge_runs(runs: &[PathBuf], out: &Path) -> Result<Summary, MergeError> {
         let c = &mut ledger.counts;
         add_counts(c, &n)?;
         c.quota_peak = c.quota_peak.max(n("api.quota_peak_pct")? / 100.0);
+        // Shards share the vendor's daily quota: their peaks add up (an upper bound).
+        c.daily_quota_peak += n("api.daily_quota_peak_pct")? / 100.0;
+        if let Some(rate) = lookup(&s.json, "api.burst_limit_per_s").and_then(Value::as_f64) {
+            c.burst_per_s = rate;
+        }
         for (key, map) in [
             ("api.status", &mut c.write_status),
             ("api.verify_status", &mut c.verify_status),
@@ -427,6 +432,8 @@ mod tests {
                 retry_after: None,
                 early_retry: false,
                 quota_used: Some((i % 50) as f64 / 100.0),
+                daily_used: None,
+                burst_per_s: None,
             }));
             let mut attempt = Event::new(EventKind::Attempt, i, format!("c-{i}"), ms(i * 10));
             attempt.call_id = Some(i);

@@ -284,6 +284,8 @@ mod tests {
                 retry_after: None,
                 early_retry: false,
                 quota_used: None,
+                daily_used: None,
+                burst_per_s: None,
             }))
             .unwrap();
         }

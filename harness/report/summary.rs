@@ -110,6 +110,8 @@ impl Summary {
             "api": {
                 "status": status(&c.write_status),
                 "throttled_calls": c.throttled_calls,
+                // The vendor's burst quota in calls/s from its headers; null when not sent.
+                "burst_limit_per_s": (c.burst_per_s > 0.0).then_some(c.burst_per_s),
                 "verify_calls": c.read_calls + c.search_calls,
                 "verify_status": status(&c.verify_status),
             },

@@ -140,6 +140,8 @@ pub(super) fn verification_call(
         retry_after: response.retry_after,
         early_retry: false,
         quota_used: None,
+        daily_used: None,
+        burst_per_s: None,
     }
 }
 
