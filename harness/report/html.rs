@@ -214,6 +214,21 @@ pub fn render_html(summary: &Summary, series: &Series) -> String {
         })
     };
     let span = series.buckets.len() as f64 * series.bucket_s;
+    // The vendor's burst quota as a flat line, when its headers said it.
+    let mut throughput = vec![
+        (
+            "records written",
+            over_time(&|b| Some(per_s(b.records_written))),
+        ),
+        ("write calls", over_time(&|b| Some(per_s(b.write_calls)))),
+        (
+            "throttled calls",
+            over_time(&|b| Some(per_s(b.throttled_calls))),
+        ),
+    ];
+    if let Some(q) = lookup(j, "api.burst_limit_per_s").and_then(Value::as_f64) {
+        throughput.push(("call quota", vec![(0.0, q), (span, q)]));
+    }
     let line_charts = vec![
         line_chart(
             "chart-sync-latency",
@@ -231,24 +246,7 @@ pub fn render_html(summary: &Summary, series: &Series) -> String {
             "Throughput and throttling over time",
             "per s",
             span,
-            &[
-                (
-                    "records written",
-                    over_time(&|b| Some(per_s(b.records_written))),
-                ),
-                ("write calls", over_time(&|b| Some(per_s(b.write_calls)))),
-                (
-                    "throttled calls",
-                    over_time(&|b| Some(per_s(b.throttled_calls))),
-                ),
-                (
-                    "write-call quota (burst limit)",
-                    lookup(j, "api.burst_limit_per_s")
-                        .and_then(Value::as_f64)
-                        .map(|q| vec![(0.0, q), (span, q)])
-                        .unwrap_or_default(),
-                ),
-            ],
+            &throughput,
         ),
         line_chart(
             "chart-retries",
@@ -366,5 +364,16 @@ mod tests {
         assert!(html.contains("<svg"));
         assert!(html.contains("records.loss_rate"));
         assert_eq!(html.matches("<figure").count(), 4);
+    }
+
+    #[test]
+    fn the_throughput_chart_draws_the_quota_only_when_the_vendor_sent_it() {
+        let mut s = summary("p");
+        assert!(!render_html(&s, &Series::default()).contains("call quota"));
+        s.json["api"]["burst_limit_per_s"] = json!(19.0);
+        s.json["api"]["daily_quota_peak_pct"] = json!(42.5);
+        let html = render_html(&s, &Series::default());
+        assert!(html.contains("call quota"), "{html}");
+        assert!(html.contains("42.5%"), "{html}");
     }
 }
