@@ -2,11 +2,12 @@
 //! appending events to the event log, judging target copies, and finding fuzzy duplicates. Each bench declares its
 //! `Throughput` so results read as records/s or events/s. Results and commands: BENCHMARKS.md.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use syncproof::config::Source;
 use syncproof::generate::{Generator, RecordWriter};
 use syncproof::measure::{Event, EventKind, EventLog, Message, Micros, RunClock};
 use syncproof::quality::Scorecard;
@@ -106,16 +107,66 @@ fn quality(c: &mut Criterion) {
     group.finish();
 }
 
-/// Near-duplicate pairs of 200,000 generated contacts (the Splink comparison size):
-/// blocking, scoring on two threads. The records are made and normalised outside the timing.
+/// Near-duplicate pairs of the 200,000-record labelled table (`benches/peers/dupes-200k.toml`,
+/// seed 42: the table the peer scripts read as CSV): blocking and scoring on every core. The
+/// records are made and normalised outside the timing; precision and recall against the
+/// generator's `dup_of` labels are printed once.
 fn fuzzy(c: &mut Criterion) {
     const PEOPLE: u64 = 200_000;
-    let shape = Shape::demo();
+    let shape = Shape::from_source(&Source::embedded(
+        "benches/peers/dupes-200k.toml",
+        include_str!("peers/dupes-200k.toml"),
+    ))
+    .unwrap();
     let generator = Generator::new(Arc::new(shape.clone()), 42);
     let roles = Roles::guess(&shape.field_names());
-    let people: Vec<Person> = (0..PEOPLE)
-        .map(|i| Person::from_row(&generator.record(i).values, &roles))
+    let records: Vec<_> = (0..PEOPLE).map(|i| generator.record(i)).collect();
+    let people: Vec<Person> = records
+        .iter()
+        .map(|r| Person::from_row(&r.values, &roles))
         .collect();
+    let index: HashMap<&str, u32> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.external_id.as_str(), i as u32))
+        .collect();
+    // True pairs: every two records of one cluster, a row that is not itself a near-duplicate
+    // and the rows whose `dup_of` names it (as benches/peers/dupes_prep.py counts them). A
+    // near-duplicate copies its original's clean values, so one naming another near-duplicate
+    // resembles no row of the table and is left out.
+    let near = |r: &syncproof::generate::Record| {
+        r.defects.iter().any(|d| d.starts_with("near_duplicate:"))
+    };
+    let mut clusters: HashMap<u32, Vec<u32>> = HashMap::new();
+    for (i, r) in records.iter().enumerate() {
+        if let Some(&j) = r.dup_of.as_deref().and_then(|d| index.get(d))
+            && !near(&records[j as usize])
+        {
+            clusters.entry(j).or_insert_with(|| vec![j]).push(i as u32);
+        }
+    }
+    let truth: HashSet<(u32, u32)> = clusters
+        .values()
+        .flat_map(|m| {
+            m.iter()
+                .flat_map(move |&a| m.iter().filter(move |&&b| a < b).map(move |&b| (a, b)))
+        })
+        .collect();
+    let found = find_pairs(&people, DEFAULT_THRESHOLD);
+    let hits = found
+        .iter()
+        .filter(|p| truth.contains(&(p.left, p.right)))
+        .count() as f64;
+    let (precision, recall) = (
+        hits / found.len().max(1) as f64,
+        hits / truth.len().max(1) as f64,
+    );
+    eprintln!(
+        "fuzzy/find_pairs_200k: {} labelled pairs, {} found, precision {precision:.4}, recall {recall:.4}, F1 {:.4}",
+        truth.len(),
+        found.len(),
+        2.0 * precision * recall / (precision + recall)
+    );
     let mut group = c.benchmark_group("fuzzy");
     group.sample_size(10);
     group.throughput(Throughput::Elements(PEOPLE));

@@ -13,5 +13,5 @@ pub use checkpoint::{CHECKPOINT_FILE, Checkpoint, CheckpointError};
 pub use clock::{Micros, RunClock};
 pub use events::{CallRecord, Event, EventKind, EventLog, Message, Outcome, event_schema};
 pub use latency::{LatencyHistogram, LatencySummary};
-pub use ledger::{Ledger, LedgerCounts};
+pub use ledger::{Ledger, LedgerCounts, STORM_MIN_RETRIES, STORM_WINDOW, Storms};
 pub use usage::{OwnUsage, own_usage};

@@ -1,7 +1,7 @@
 //! `syncproof burn --contract contract.toml [RUN_DIR] [--monthly-records N]`: the API-call burn
 //! of a finished run priced by a contract ([`crate::burn`]): calls per delivered record by
 //! endpoint, the projection at production volume, the 3-year TCO table and the red flags, as
-//! Markdown on stdout. Exit 0 when priced (red flags are findings, not failures); 2 for a bad
+//! Markdown on stdout, and as `burn.json` and `burn.html` in `--out` (default: the run directory). Exit 0 when priced (red flags are findings, not failures); 2 for a bad
 //! contract, a run directory that is not a finished run, or no production volume.
 
 use std::path::{Path, PathBuf};
@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::Exit;
-use crate::burn::{Contract, Usage, project, render};
+use crate::burn::{Contract, Usage, project, render, render_html, to_json};
 use crate::config::Source;
 use crate::report::load_summary;
 
@@ -24,6 +24,9 @@ pub struct BurnArgs {
     /// Records synced per month in production (default: the contract's monthly_records).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub monthly_records: Option<u64>,
+    /// Directory for burn.json and burn.html (default: the run directory).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 pub fn run(args: &BurnArgs) -> Exit {
@@ -63,6 +66,21 @@ fn burn(args: &BurnArgs) -> Result<String, String> {
             contract.file
         ))?;
     let projection = project(&contract, &usage, monthly);
+    let out = args.out.clone().unwrap_or(run_dir);
+    let json = serde_json::to_string_pretty(&to_json(&contract, &usage, &projection))
+        .map_err(|e| format!("cannot format burn.json: {e}"))?;
+    for (name, text) in [
+        ("burn.json", json + "\n"),
+        ("burn.html", render_html(&contract, &usage, &projection)),
+    ] {
+        let path = out.join(name);
+        std::fs::write(&path, text).map_err(|e| {
+            format!(
+                "cannot write {}: {e} (pass a writable --out DIR)",
+                path.display()
+            )
+        })?;
+    }
     Ok(render(&contract, &usage, &projection))
 }
 

@@ -9,17 +9,17 @@ use std::path::{Path, PathBuf};
 
 use super::Exit;
 use crate::config::suggest_closest;
-use crate::quality::fuzzy::{Person, Roles, find_pairs, read_table};
+use crate::quality::fuzzy::{find_pairs, read_people};
 
 pub fn dupes(export: &Path, id: &str, out: Option<&PathBuf>, threshold: f64) -> Exit {
-    let table = match read_table(export) {
+    let table = match read_people(export, id) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: {e}");
             return Exit::BadInput;
         }
     };
-    let Some(id_col) = table.column(id) else {
+    if !table.columns.iter().any(|c| c == id) {
         let hint = suggest_closest(id, &table.columns)
             .map(|s| format!(" (did you mean \"{s}\"?)"))
             .unwrap_or_default();
@@ -29,9 +29,8 @@ pub fn dupes(export: &Path, id: &str, out: Option<&PathBuf>, threshold: f64) -> 
             table.columns.join(", ")
         );
         return Exit::BadInput;
-    };
-    let roles = Roles::guess(&table.columns);
-    if roles.is_empty() {
+    }
+    if table.roles.is_empty() {
         eprintln!(
             "error: {}: no identifying column (expected some of firstname, lastname, name, email, phone, company); columns: {}",
             export.display(),
@@ -39,17 +38,12 @@ pub fn dupes(export: &Path, id: &str, out: Option<&PathBuf>, threshold: f64) -> 
         );
         return Exit::BadInput;
     }
-    let people: Vec<Person> = table
-        .rows
-        .iter()
-        .map(|row| Person::from_row(row, &roles))
-        .collect();
-    let pairs = find_pairs(&people, threshold);
+    let pairs = find_pairs(&table.people, threshold);
     let mut text = String::from("left_id,right_id,score\n");
     let mut writer = csv::WriterBuilder::new()
         .has_headers(false)
         .from_writer(Vec::new());
-    let cell = |row: u32| table.rows[row as usize][id_col].clone().unwrap_or_default();
+    let cell = |row: u32| table.ids[row as usize].clone().unwrap_or_default();
     for p in &pairs {
         let score = format!("{:.4}", p.score);
         if writer
@@ -76,7 +70,7 @@ pub fn dupes(export: &Path, id: &str, out: Option<&PathBuf>, threshold: f64) -> 
     eprintln!(
         "{}: {} records, {} near-duplicate pairs at score >= {threshold}{}",
         export.display(),
-        table.rows.len(),
+        table.people.len(),
         pairs.len(),
         out.map(|p| format!(" → {}", p.display()))
             .unwrap_or_default()

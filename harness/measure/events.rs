@@ -7,7 +7,7 @@
 //!
 //! | kind | one row per | columns set |
 //! |---|---|---|
-//! | `call` | API call | call_id, endpoint, status, outcome, sent_at, done_at, service_ms, n_records, retry_after_ms |
+//! | `call` | API call | call_id, endpoint, status, outcome, sent_at, done_at, service_ms, n_records, retry_after_ms, attempt (write calls: 1 = fresh send) |
 //! | `attempt` | record in a write call | record_idx, external_id, call_id, attempt, status, outcome, scheduled_at, sent_at, done_at |
 //! | `observed` | record first seen at the target | record_idx, external_id, scheduled_at, done_at (= seen), latency_ms |
 //! | `lost` | record never seen within the window | record_idx, external_id, scheduled_at |
@@ -97,11 +97,17 @@ pub struct CallRecord {
     pub sent_at: Micros,
     pub done_at: Micros,
     pub n_records: u32,
+    /// Which attempt of its batch a write call was (1 = a fresh send); `None` for reads.
+    pub attempt: Option<u32>,
     pub retry_after: Option<Duration>,
     /// This call was a retry sent before the previous response's `Retry-After` had passed.
     pub early_retry: bool,
     /// Share of the vendor's rolling-window quota used, from its rate-limit headers (0..=1).
     pub quota_used: Option<f64>,
+    /// Share of the vendor's daily quota used, from its daily rate-limit headers (0..=1).
+    pub daily_used: Option<f64>,
+    /// The vendor's burst quota as calls per second (its max over its interval).
+    pub burst_per_s: Option<f64>,
 }
 
 /// One record-level event.
@@ -225,7 +231,7 @@ impl Columns {
                 self.record_idx.append_null();
                 self.external_id.append_null();
                 self.call_id.append_value(c.call_id);
-                self.attempt.append_null();
+                self.attempt.append_option(c.attempt);
                 self.endpoint.append_value(c.endpoint);
                 self.status.append_value(c.status);
                 self.outcome.append_value(c.outcome.as_str());

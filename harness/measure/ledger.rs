@@ -7,7 +7,12 @@
 //! - a record is *acknowledged* when a write call carrying it returns 2xx, at most once;
 //! - a record *gave up* when its retry budget ran out or it was rejected, at most once;
 //! - a record is either *observed* (first seen at the target within the window) or *lost*,
-//!   never both, so `sent = observed + lost` once the run has drained.
+//!   never both, so `sent = observed + lost` once the run has drained;
+//! - `reached_attempt[k]` counts the records that made a k-th attempt, so the records that took
+//!   exactly k attempts are `reached_attempt[k] - reached_attempt[k + 1]`;
+//! - a *retry storm* is a [`STORM_WINDOW`] of send time in which at least [`STORM_MIN_RETRIES`]
+//!   write calls were retries and retries outnumbered fresh sends (ratio above 1): the client
+//!   spends more of its quota repeating itself than moving new data.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -33,6 +38,16 @@ pub struct LedgerCounts {
     pub early_retries: u64,
     /// Highest share of the vendor's rolling quota seen used (0..=1).
     pub quota_peak: f64,
+    /// Highest share of the vendor's daily quota seen used (0..=1).
+    pub daily_quota_peak: f64,
+    /// The vendor's burst quota in calls per second, as its headers last said (0 = unknown).
+    pub burst_per_s: f64,
+    /// Records that made an attempt numbered k, by k.
+    pub reached_attempt: BTreeMap<u32, u64>,
+    /// Write calls by which attempt of their batch they were (1 = a fresh send).
+    pub write_calls_by_attempt: BTreeMap<u32, u64>,
+    /// Retry storms, by window of send time.
+    pub storms: Storms,
     /// Write calls by HTTP status (0 = no response).
     pub write_status: BTreeMap<u16, u64>,
     /// Verification calls (reads and searches) by HTTP status.
@@ -72,6 +87,18 @@ impl Ledger {
                 if call.early_retry {
                     c.early_retries += 1;
                 }
+                if call.is_write
+                    && let Some(attempt) = call.attempt
+                {
+                    *c.write_calls_by_attempt.entry(attempt).or_default() += 1;
+                    c.storms.add(call.sent_at, attempt > 1);
+                }
+                if let Some(used) = call.daily_used {
+                    c.daily_quota_peak = c.daily_quota_peak.max(used);
+                }
+                if let Some(rate) = call.burst_per_s {
+                    c.burst_per_s = rate;
+                }
                 if let Some(used) = call.quota_used {
                     c.quota_peak = c.quota_peak.max(used);
                 }
@@ -79,6 +106,9 @@ impl Ledger {
             Message::Event(e) => match e.kind {
                 EventKind::Attempt => {
                     c.record_attempts += 1;
+                    if let Some(k) = e.attempt {
+                        *c.reached_attempt.entry(k).or_default() += 1;
+                    }
                     match e.attempt {
                         Some(1) => c.sent += 1,
                         Some(2) => c.retried += 1,
@@ -102,6 +132,18 @@ impl Ledger {
         }
     }
 
+    /// Records by the number of attempts they took: `(k, records)` for every k reached.
+    pub fn records_by_attempts(&self) -> Vec<(u32, u64)> {
+        let reached = &self.counts.reached_attempt;
+        reached
+            .iter()
+            .map(|(&k, &n)| {
+                let next = reached.get(&(k + 1)).copied().unwrap_or(0);
+                (k, n.saturating_sub(next))
+            })
+            .collect()
+    }
+
     /// Mean attempts per sent record.
     pub fn attempts_per_record(&self) -> f64 {
         ratio(self.counts.record_attempts, self.counts.sent)
@@ -119,6 +161,83 @@ impl Ledger {
     }
 }
 
+/// Length of a retry-storm window.
+pub const STORM_WINDOW: Duration = Duration::from_secs(10);
+/// Retries a window needs before it can be a storm (a few retries are ordinary).
+pub const STORM_MIN_RETRIES: u64 = 5;
+/// Open windows kept; older ones are closed (calls arrive within seconds of their send).
+const OPEN_WINDOWS: usize = 32;
+
+/// Write calls per [`STORM_WINDOW`] of send time, fresh and retried, folded into a count of
+/// storm windows and the worst window. Bounded: at most [`OPEN_WINDOWS`] are kept open.
+/// In a checkpoint only the closed windows travel: a resumed run starts its open windows afresh.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Storms {
+    /// Closed windows that were storms.
+    closed_storms: u64,
+    /// Worst closed window: (retries, fresh).
+    closed_worst: (u64, u64),
+    /// Open windows: index → (retries, fresh).
+    #[serde(skip)]
+    open: BTreeMap<u64, (u64, u64)>,
+}
+
+fn is_storm((retries, fresh): (u64, u64)) -> bool {
+    retries >= STORM_MIN_RETRIES && retries > fresh
+}
+
+/// Orders windows by their retry ratio (retries over fresh sends, fresh 0 counting as 1).
+fn worse(a: (u64, u64), b: (u64, u64)) -> (u64, u64) {
+    // a.0 / max(a.1, 1) > b.0 / max(b.1, 1), exactly, in integers.
+    if u128::from(a.0) * u128::from(b.1.max(1)) > u128::from(b.0) * u128::from(a.1.max(1)) {
+        a
+    } else {
+        b
+    }
+}
+
+impl Storms {
+    pub fn add(&mut self, sent_at: super::Micros, retry: bool) {
+        let window = sent_at.0 / STORM_WINDOW.as_micros() as u64;
+        let slot = self.open.entry(window).or_default();
+        if retry {
+            slot.0 += 1;
+        } else {
+            slot.1 += 1;
+        }
+        while self.open.len() > OPEN_WINDOWS {
+            if let Some((_, w)) = self.open.pop_first() {
+                self.closed_storms += u64::from(is_storm(w));
+                self.closed_worst = worse(w, self.closed_worst);
+            }
+        }
+    }
+
+    /// Windows that were storms.
+    pub fn count(&self) -> u64 {
+        self.closed_storms + self.open.values().filter(|w| is_storm(**w)).count() as u64
+    }
+
+    /// The window with the highest ratio of retries to fresh sends: (retries, fresh).
+    pub fn worst(&self) -> (u64, u64) {
+        self.open
+            .values()
+            .fold(self.closed_worst, |acc, w| worse(*w, acc))
+    }
+
+    /// Retries over fresh sends in the worst window (fresh 0 counts as 1).
+    pub fn peak_ratio(&self) -> f64 {
+        let (retries, fresh) = self.worst();
+        retries as f64 / fresh.max(1) as f64
+    }
+
+    /// Folds counts from another run (a merged shard) in.
+    pub fn absorb(&mut self, storms: u64, worst: (u64, u64)) {
+        self.closed_storms += storms;
+        self.closed_worst = worse(worst, self.closed_worst);
+    }
+}
+
 pub(crate) fn ratio(num: u64, den: u64) -> f64 {
     if den == 0 {
         0.0
@@ -132,6 +251,56 @@ mod tests {
     use super::*;
     use crate::measure::{Event, Micros};
     use proptest::prelude::*;
+
+    fn write_call(sent_s: u64, attempt: u32) -> Message {
+        Message::Call(super::super::CallRecord {
+            call_id: 0,
+            endpoint: "write:batch_upsert",
+            is_write: true,
+            status: 200,
+            outcome: Outcome::Ok,
+            sent_at: Micros(sent_s * 1_000_000),
+            done_at: Micros(sent_s * 1_000_000 + 1000),
+            n_records: 1,
+            attempt: Some(attempt),
+            retry_after: None,
+            early_retry: false,
+            quota_used: None,
+            daily_used: None,
+            burst_per_s: None,
+        })
+    }
+
+    #[test]
+    fn storms_are_windows_where_retries_outnumber_fresh_sends() {
+        let mut ledger = Ledger::default();
+        // Window 0 (0-9 s): 10 fresh, 4 retries: quiet. Window 1: 3 fresh, 6 retries: a
+        // storm. Window 2: 0 fresh, 4 retries: fewer than the minimum. Window 3: 5 fresh, 5
+        // retries: not more than fresh. Window 50, after many windows closed: 1 fresh, 9 retries.
+        let plan: [(u64, u64, u64); 5] = [(0, 10, 4), (1, 3, 6), (2, 0, 4), (3, 5, 5), (50, 1, 9)];
+        for (w, fresh, retries) in plan {
+            for k in 0..fresh {
+                ledger.apply(&write_call(w * 10 + k % 10, 1));
+            }
+            for k in 0..retries {
+                ledger.apply(&write_call(w * 10 + k % 10, 2 + (k % 2) as u32));
+            }
+        }
+        // Push 40 more windows through so the early ones are closed, not just open.
+        for w in 100..140 {
+            ledger.apply(&write_call(w * 10, 1));
+        }
+        let c = &ledger.counts;
+        assert_eq!(c.storms.count(), 2);
+        assert_eq!(c.storms.worst(), (9, 1));
+        assert_eq!(c.storms.peak_ratio(), 9.0);
+        assert_eq!(c.write_calls_by_attempt[&1], 10 + 3 + 5 + 1 + 40);
+        assert_eq!(
+            c.write_calls_by_attempt[&2] + c.write_calls_by_attempt[&3],
+            4 + 6 + 4 + 5 + 9
+        );
+        assert!(c.storms.open.len() <= OPEN_WINDOWS);
+    }
 
     /// What can happen to one record: attempts until it is acknowledged or gives up, then it
     /// is observed or lost.
@@ -186,6 +355,14 @@ mod tests {
             prop_assert_eq!(c.acknowledged, acked);
             prop_assert_eq!(c.gave_up, gave_up);
             prop_assert_eq!(ledger.sync.len(), c.observed);
+            // Records by attempts, against each record's own count.
+            let mut by_attempts = std::collections::BTreeMap::new();
+            for s in &stories {
+                *by_attempts.entry(s.failures_before_ack + 1).or_insert(0u64) += 1;
+            }
+            let derived: std::collections::BTreeMap<u32, u64> =
+                ledger.records_by_attempts().into_iter().filter(|(_, n)| *n > 0).collect();
+            prop_assert_eq!(derived, by_attempts);
         }
     }
 }

@@ -12,10 +12,12 @@ mod blocking;
 mod census;
 mod person;
 mod score;
+mod similarity;
 mod table;
 
-pub use blocking::{MAX_BLOCK, candidate_pairs};
+pub use blocking::{Blocks, MAX_BLOCK, candidate_pairs};
 pub use census::{FuzzyCounts, NearDuplicates};
-pub use person::{Person, Roles, soundex};
+pub use person::{Person, Roles, soundex, soundex_code};
 pub use score::{DEFAULT_THRESHOLD, Pair, find_pairs, score};
-pub use table::{Table, read_table};
+pub use similarity::{jaro_winkler, normalized_levenshtein};
+pub use table::{PeopleTable, Table, read_people, read_table};

@@ -32,6 +32,20 @@ pub struct RateHeaders {
     pub daily_remaining: Option<u64>,
 }
 
+impl RateHeaders {
+    /// Share of the daily quota used (0..=1), when the daily headers were sent.
+    pub fn daily_used(&self) -> Option<f64> {
+        let (daily, remaining) = (self.daily?, self.daily_remaining?);
+        (daily > 0).then(|| daily.saturating_sub(remaining) as f64 / daily as f64)
+    }
+
+    /// The burst quota as calls per second: its max over its interval.
+    pub fn burst_per_s(&self) -> Option<f64> {
+        let (max, ms) = (self.burst_max?, self.interval_ms?);
+        (ms > 0).then(|| max as f64 * 1000.0 / ms as f64)
+    }
+}
+
 /// A client for one system's API.
 #[derive(Debug, Clone)]
 pub struct CrmClient {
@@ -138,4 +152,31 @@ fn quota_used(headers: &HeaderMap) -> Option<f64> {
     let max = header_u64(headers, "x-hubspot-ratelimit-max")?;
     let remaining = header_u64(headers, "x-hubspot-ratelimit-remaining")?;
     (max > 0).then(|| (max.saturating_sub(remaining)) as f64 / max as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn daily_share_and_burst_rate_follow_the_headers() {
+        let h = RateHeaders {
+            burst_max: Some(190),
+            burst_remaining: Some(10),
+            interval_ms: Some(10_000),
+            daily: Some(1000),
+            daily_remaining: Some(250),
+        };
+        assert_eq!(h.daily_used(), Some(0.75));
+        assert_eq!(h.burst_per_s(), Some(19.0));
+        assert_eq!(RateHeaders::default().daily_used(), None);
+        let zero = RateHeaders {
+            daily: Some(0),
+            daily_remaining: Some(0),
+            interval_ms: Some(0),
+            burst_max: Some(5),
+            ..RateHeaders::default()
+        };
+        assert_eq!((zero.daily_used(), zero.burst_per_s()), (None, None));
+    }
 }

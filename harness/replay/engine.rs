@@ -313,9 +313,12 @@ async fn send_batch(
                 sent_at,
                 done_at,
                 n_records: records.len() as u32,
+                attempt: Some(attempt),
                 retry_after: response.retry_after,
                 early_retry: not_before.is_some_and(|nb| sent_at < nb),
                 quota_used: response.quota_used,
+                daily_used: response.limits.daily_used(),
+                burst_per_s: response.limits.burst_per_s(),
             }),
         )
         .await;

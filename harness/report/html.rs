@@ -51,6 +51,21 @@ struct LatencyRow {
     cells: Vec<String>,
 }
 
+/// A `{"1": n, "2": m}` map as `1: n · 2: m`; `n/a` when absent or empty.
+pub(super) fn distribution(j: &Value, path: &str) -> String {
+    let cells: Vec<String> = lookup(j, path)
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect();
+    if cells.is_empty() {
+        "n/a".into()
+    } else {
+        cells.join(" · ")
+    }
+}
+
 /// Renders `report.html`. `series` holds the charts' time series (empty when the run has no
 /// events: the charts then say so).
 pub fn render_html(summary: &Summary, series: &Series) -> String {
@@ -119,12 +134,38 @@ pub fn render_html(summary: &Summary, series: &Series) -> String {
             "retries before Retry-After passed",
             s("retries.retry_after_violations"),
         ),
+        (
+            "records by attempts taken",
+            distribution(j, "retries.records_by_attempts"),
+        ),
+        (
+            "write calls by attempt (1 = fresh)",
+            distribution(j, "retries.write_calls_by_attempt"),
+        ),
+        (
+            "retry storms",
+            format!(
+                "{} windows of {} s (worst: {} retries to {} fresh sends)",
+                s("retries.storms.windows"),
+                s("retries.storms.window_s"),
+                s("retries.storms.worst_retries"),
+                s("retries.storms.worst_fresh"),
+            ),
+        ),
+        (
+            "duplicates created by retries (mock ground truth)",
+            s("retries.duplicates_created"),
+        ),
         ("write calls", s("api.calls")),
         ("write calls per record", s("api.calls_per_record")),
         ("throttled (all calls)", h("api.throttled_rate")),
         (
             "peak use of the rolling quota",
             format!("{:.1}%", f("api.quota_peak_pct")),
+        ),
+        (
+            "peak use of the daily quota",
+            format!("{:.1}%", f("api.daily_quota_peak_pct")),
         ),
     ];
 
@@ -174,6 +215,21 @@ pub fn render_html(summary: &Summary, series: &Series) -> String {
         })
     };
     let span = series.buckets.len() as f64 * series.bucket_s;
+    // The vendor's burst quota as a flat line, when its headers said it.
+    let mut throughput = vec![
+        (
+            "records written",
+            over_time(&|b| Some(per_s(b.records_written))),
+        ),
+        ("write calls", over_time(&|b| Some(per_s(b.write_calls)))),
+        (
+            "throttled calls",
+            over_time(&|b| Some(per_s(b.throttled_calls))),
+        ),
+    ];
+    if let Some(q) = lookup(j, "api.burst_limit_per_s").and_then(Value::as_f64) {
+        throughput.push(("call quota", vec![(0.0, q), (span, q)]));
+    }
     let line_charts = vec![
         line_chart(
             "chart-sync-latency",
@@ -191,17 +247,7 @@ pub fn render_html(summary: &Summary, series: &Series) -> String {
             "Throughput and throttling over time",
             "per s",
             span,
-            &[
-                (
-                    "records written",
-                    over_time(&|b| Some(per_s(b.records_written))),
-                ),
-                ("write calls", over_time(&|b| Some(per_s(b.write_calls)))),
-                (
-                    "throttled calls",
-                    over_time(&|b| Some(per_s(b.throttled_calls))),
-                ),
-            ],
+            &throughput,
         ),
         line_chart(
             "chart-retries",
@@ -324,5 +370,16 @@ mod tests {
         assert!(html.contains("<svg"));
         assert!(html.contains("records.loss_rate"));
         assert_eq!(html.matches("<figure").count(), 4);
+    }
+
+    #[test]
+    fn the_throughput_chart_draws_the_quota_only_when_the_vendor_sent_it() {
+        let mut s = summary("p");
+        assert!(!render_html(&s, &Series::default()).contains("call quota"));
+        s.json["api"]["burst_limit_per_s"] = json!(19.0);
+        s.json["api"]["daily_quota_peak_pct"] = json!(42.5);
+        let html = render_html(&s, &Series::default());
+        assert!(html.contains("call quota"), "{html}");
+        assert!(html.contains("42.5%"), "{html}");
     }
 }

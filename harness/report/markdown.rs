@@ -101,16 +101,28 @@ pub fn render_markdown(summary: &Summary) -> String {
     let _ = writeln!(
         out,
         "## Retries and API calls\n\n{} attempts per record, {} of records retried, {} gave up, {} \
-         retries sent before `Retry-After` passed. {} write calls ({} per record), throttled rate {}, \
-         peak use of the rolling quota {:.1}%.\n",
+         retries sent before `Retry-After` passed. Records by attempts taken: {}; write calls by \
+         attempt (1 = fresh): {}. Retry storms ({} s windows with at least {} retries, more retries \
+         than fresh sends): {}, worst {} retries to {} fresh sends. Duplicates created by retries \
+         (mock ground truth): {}. {} write calls ({} per record), throttled rate {}, \
+         peak use of the rolling quota {:.1}%, of the daily quota {:.1}%.\n",
         s("retries.attempts_per_record"),
         human("retries.retried_rate", f("retries.retried_rate")),
         s("retries.gave_up"),
         s("retries.retry_after_violations"),
+        super::html::distribution(j, "retries.records_by_attempts"),
+        super::html::distribution(j, "retries.write_calls_by_attempt"),
+        s("retries.storms.window_s"),
+        s("retries.storms.min_retries"),
+        s("retries.storms.windows"),
+        s("retries.storms.worst_retries"),
+        s("retries.storms.worst_fresh"),
+        s("retries.duplicates_created"),
         s("api.calls"),
         s("api.calls_per_record"),
         human("api.throttled_rate", f("api.throttled_rate")),
         f("api.quota_peak_pct"),
+        f("api.daily_quota_peak_pct"),
     );
     out.push_str("## Fields\n\n| field | source non-empty | completeness | accuracy | truncated | validity | invalid in the source |\n|---|---|---|---|---|---|---|\n");
     if let Some(fields) = j.get("fields").and_then(Value::as_array) {

@@ -156,6 +156,11 @@ pub fn merge_runs(runs: &[PathBuf], out: &Path) -> Result<Summary, MergeError> {
         let c = &mut ledger.counts;
         add_counts(c, &n)?;
         c.quota_peak = c.quota_peak.max(n("api.quota_peak_pct")? / 100.0);
+        // Shards share the vendor's daily quota: their peaks add up (an upper bound).
+        c.daily_quota_peak += n("api.daily_quota_peak_pct")? / 100.0;
+        if let Some(rate) = lookup(&s.json, "api.burst_limit_per_s").and_then(Value::as_f64) {
+            c.burst_per_s = rate;
+        }
         for (key, map) in [
             ("api.status", &mut c.write_status),
             ("api.verify_status", &mut c.verify_status),
@@ -179,6 +184,7 @@ pub fn merge_runs(runs: &[PathBuf], out: &Path) -> Result<Summary, MergeError> {
         card.fuzzy.target_pairs += n("duplicates.fuzzy_pairs")? as u64;
         card.fuzzy.source_pairs += n("duplicates.fuzzy_source_pairs")? as u64;
         card.fuzzy.extra_records += n("duplicates.fuzzy_extra_records")? as u64;
+        add_retries(c, &s.json["retries"], &path)?;
         add_fields(&mut card.fields, &s.json, &path)?;
         ground_truth = sum_json(ground_truth, &s.json["ground_truth"]);
     }
@@ -222,6 +228,46 @@ fn add_counts(
     // Reads and searches are judged together (throttled share, availability): one counter.
     c.read_calls += n("api.verify_calls")? as u64;
     c.throttled_calls += n("api.throttled_calls")? as u64;
+    Ok(())
+}
+
+/// Sums the retry distributions and storm counts of one shard. Records by attempts add up
+/// across shards; the ledger keeps records *reaching* each attempt, their suffix sums.
+fn add_retries(c: &mut LedgerCounts, retries: &Value, path: &Path) -> Result<(), MergeError> {
+    let missing = |key: &str| MergeError::Missing {
+        path: path.to_path_buf(),
+        key: format!("retries.{key}"),
+    };
+    let map = |key: &str| -> Result<Vec<(u32, u64)>, MergeError> {
+        let Some(object) = retries.get(key).and_then(Value::as_object) else {
+            return Err(missing(key));
+        };
+        object
+            .iter()
+            .map(|(k, v)| match (k.parse::<u32>(), v.as_u64()) {
+                (Ok(k), Some(v)) => Ok((k, v)),
+                _ => Err(missing(&format!("{key}.{k}"))),
+            })
+            .collect()
+    };
+    for (k, n) in map("records_by_attempts")? {
+        for reached in 1..=k {
+            *c.reached_attempt.entry(reached).or_default() += n;
+        }
+    }
+    for (k, n) in map("write_calls_by_attempt")? {
+        *c.write_calls_by_attempt.entry(k).or_default() += n;
+    }
+    let storm = |key: &str| {
+        retries
+            .pointer(&format!("/storms/{key}"))
+            .and_then(Value::as_u64)
+            .ok_or_else(|| missing(&format!("storms.{key}")))
+    };
+    c.storms.absorb(
+        storm("windows")?,
+        (storm("worst_retries")?, storm("worst_fresh")?),
+    );
     Ok(())
 }
 
@@ -392,9 +438,12 @@ mod tests {
                 sent_at: ms(i * 10),
                 done_at: ms(i * 10 + 3 + (i * 37) % 250),
                 n_records: 1,
+                attempt: Some(1),
                 retry_after: None,
                 early_retry: false,
                 quota_used: Some((i % 50) as f64 / 100.0),
+                daily_used: None,
+                burst_per_s: None,
             }));
             let mut attempt = Event::new(EventKind::Attempt, i, format!("c-{i}"), ms(i * 10));
             attempt.call_id = Some(i);

@@ -289,9 +289,12 @@ mod tests {
                 sent_at: ms(i * 1000),
                 done_at: ms(i * 1000 + 5),
                 n_records: 1,
+                attempt: Some(1),
                 retry_after: None,
                 early_retry: false,
                 quota_used: None,
+                daily_used: None,
+                burst_per_s: None,
             }))
             .unwrap();
         }

@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::measure::Ledger;
+use crate::measure::{Ledger, STORM_MIN_RETRIES, STORM_WINDOW};
 use crate::quality::Scorecard;
 use crate::sla::{Metrics, Op, Verdict, VerdictKind, overall};
 
@@ -133,7 +133,26 @@ impl Summary {
                 "sync_ms": { "n": ledger.sync.len(), "mean": ledger.sync.summary().mean },
                 "api_ms": { "n": ledger.api.len(), "mean": ledger.api.summary().mean },
             },
-            "retries": { "record_attempts": c.record_attempts, "retried": c.retried },
+            "retries": {
+                "record_attempts": c.record_attempts,
+                "retried": c.retried,
+                "records_by_attempts": ledger.records_by_attempts().iter()
+                    .map(|(k, n)| (k.to_string(), json!(n))).collect::<Map<_, _>>(),
+                "write_calls_by_attempt": c.write_calls_by_attempt.iter()
+                    .map(|(k, n)| (k.to_string(), json!(n))).collect::<Map<_, _>>(),
+                "retry_calls": c.write_calls_by_attempt.range(2..).map(|(_, n)| n).sum::<u64>(),
+                "storms": {
+                    "window_s": STORM_WINDOW.as_secs(),
+                    "min_retries": STORM_MIN_RETRIES,
+                    "windows": c.storms.count(),
+                    "worst_retries": c.storms.worst().0,
+                    "worst_fresh": c.storms.worst().1,
+                    "peak_ratio": (c.storms.peak_ratio() * 1e6).round() / 1e6,
+                },
+                // Ground truth of a mock integration: records its retries wrote twice.
+                "duplicates_created": ground_truth.as_ref()
+                    .and_then(|t| t.pointer("/relay/duplicated")).cloned().unwrap_or(Value::Null),
+            },
             "duplicates": {
                 "extra_copies": card.extra_copies(),
                 "fuzzy_pairs": card.fuzzy.target_pairs,
@@ -150,6 +169,8 @@ impl Summary {
             "api": {
                 "status": status(&c.write_status),
                 "throttled_calls": c.throttled_calls,
+                // The vendor's burst quota in calls/s from its headers; null when not sent.
+                "burst_limit_per_s": (c.burst_per_s > 0.0).then_some(c.burst_per_s),
                 "verify_calls": c.read_calls + c.search_calls,
                 "verify_status": status(&c.verify_status),
             },

@@ -192,6 +192,10 @@ impl Metrics {
             "api.quota_peak_pct".into(),
             exact(round6(c.quota_peak * 100.0), c.write_calls),
         );
+        m.insert(
+            "api.daily_quota_peak_pct".into(),
+            exact(round6(c.daily_quota_peak * 100.0), c.write_calls),
+        );
         Metrics { figures: m }
     }
 

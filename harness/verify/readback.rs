@@ -136,9 +136,12 @@ pub(super) fn verification_call(
         sent_at,
         done_at,
         n_records: n_records as u32,
+        attempt: None,
         retry_after: response.retry_after,
         early_retry: false,
         quota_used: None,
+        daily_used: None,
+        burst_per_s: None,
     }
 }
 

@@ -43,6 +43,23 @@ async fn burn_and_merge_work_on_a_finished_run() {
         "{text}"
     );
     assert!(text.contains("| 3-year TCO |"), "{text}");
+    // The same figures as burn.json and burn.html beside the run.
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("burn.json")).unwrap()).unwrap();
+    let batch = json["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["system"] == "target" && e["endpoint"] == "batch_create")
+        .unwrap();
+    assert_eq!(batch["calls"], target_calls);
+    assert_eq!(json["projection"]["monthly_records"], 1_000_000);
+    assert_eq!(json["years"].as_array().unwrap().len(), 3);
+    let html = std::fs::read_to_string(run_dir.join("burn.html")).unwrap();
+    assert!(
+        html.contains("id=\"tco\"") && html.contains("batch_create"),
+        "{html}"
+    );
 
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "name = \"x\"\n[escalator]\npercent_per_year = 4\ncap_percent = 8\n[limits]\npublished = false\n").unwrap();

@@ -38,6 +38,34 @@ async fn a_real_runs_summary_validates_and_broken_ones_do_not() {
         "summary.json breaks its schema: {found:#?}"
     );
 
+    // The retry distributions account for every record and every write call once, and the
+    // mock's ground truth of retry-made duplicates is carried over.
+    let sum = |v: &serde_json::Value| -> u64 {
+        v.as_object()
+            .unwrap()
+            .values()
+            .map(|n| n.as_u64().unwrap())
+            .sum()
+    };
+    let r = &summary["retries"];
+    assert_eq!(sum(&r["records_by_attempts"]), summary["records"]["sent"]);
+    assert_eq!(sum(&r["write_calls_by_attempt"]), summary["api"]["calls"]);
+    let attempts: u64 = r["records_by_attempts"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, n)| k.parse::<u64>().unwrap() * n.as_u64().unwrap())
+        .sum();
+    assert_eq!(attempts, r["record_attempts"]);
+    assert_eq!(
+        r["duplicates_created"],
+        summary["ground_truth"]["relay"]["duplicated"]
+    );
+    assert_eq!(
+        r["retry_calls"].as_u64().unwrap(),
+        sum(&r["write_calls_by_attempt"]) - r["write_calls_by_attempt"]["1"].as_u64().unwrap()
+    );
+
     let broken: [Breakage; 4] = [
         ("rate above 1", |s| s["records"]["loss_rate"] = json!(2.0)),
         ("unknown verdict", |s| s["verdict"] = json!("maybe")),

@@ -130,40 +130,44 @@ fn word(text: &str) -> String {
 
 /// American Soundex of the first word (`Robert` → `R163`); empty for a value without letters.
 pub fn soundex(name: &str) -> String {
-    let code = |c: char| match c.to_ascii_lowercase() {
-        'b' | 'f' | 'p' | 'v' => '1',
-        'c' | 'g' | 'j' | 'k' | 'q' | 's' | 'x' | 'z' => '2',
-        'd' | 't' => '3',
-        'l' => '4',
-        'm' | 'n' => '5',
-        'r' => '6',
-        'h' | 'w' => 'h',
-        _ => '0',
+    soundex_code(name)
+        .map(|c| c.iter().map(|&b| b as char).collect())
+        .unwrap_or_default()
+}
+
+/// [`soundex`] as four ASCII bytes, without allocating; `None` for a value without letters.
+pub fn soundex_code(name: &str) -> Option<[u8; 4]> {
+    let code = |c: u8| match c.to_ascii_lowercase() {
+        b'b' | b'f' | b'p' | b'v' => b'1',
+        b'c' | b'g' | b'j' | b'k' | b'q' | b's' | b'x' | b'z' => b'2',
+        b'd' | b't' => b'3',
+        b'l' => b'4',
+        b'm' | b'n' => b'5',
+        b'r' => b'6',
+        b'h' | b'w' => b'h',
+        _ => b'0',
     };
-    let mut letters = name.chars().filter(char::is_ascii_alphabetic);
-    let Some(first) = letters.next() else {
-        return String::new();
-    };
-    let mut out = String::with_capacity(4);
-    out.push(first.to_ascii_uppercase());
+    let mut letters = name.bytes().filter(u8::is_ascii_alphabetic);
+    let first = letters.next()?;
+    let mut out = [b'0'; 4];
+    out[0] = first.to_ascii_uppercase();
+    let mut len = 1;
     let mut last = code(first);
     for c in letters {
         let d = code(c);
-        if d == 'h' {
+        if d == b'h' {
             continue; // h and w do not separate equal codes
         }
-        if d != '0' && d != last {
-            out.push(d);
-            if out.len() == 4 {
+        if d != b'0' && d != last {
+            out[len] = d;
+            len += 1;
+            if len == 4 {
                 break;
             }
         }
         last = d;
     }
-    while out.len() < 4 {
-        out.push('0');
-    }
-    out
+    Some(out)
 }
 
 #[cfg(test)]

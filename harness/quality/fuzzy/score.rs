@@ -3,14 +3,17 @@
 //! computing any similarity (most pairs in a block share the key exactly); otherwise names,
 //! email local parts and companies use Jaro–Winkler (local parts equal but for digits count as
 //! different accounts), and phones normalised Levenshtein, kept only for a one-digit typo. A pair compared on little evidence (less than 0.4 of the weight, e.g. only a
-//! company) is scaled down, so a shared employer alone never makes a duplicate.
+//! company) is scaled down, so a shared employer alone never makes a duplicate; two clearly
+//! different employers (Jaro–Winkler below 0.8) scale the score by 0.9.
 
-use strsim::{jaro_winkler, normalized_levenshtein};
+use std::sync::atomic::{AtomicU32, Ordering};
 
-use super::{Person, candidate_pairs};
+use super::Person;
+use super::blocking::Blocks;
+use super::similarity::{equal_but_digits, jaro_winkler, normalized_levenshtein};
 
 /// Score at or above which a pair is reported as a duplicate.
-pub const DEFAULT_THRESHOLD: f64 = 0.88;
+pub const DEFAULT_THRESHOLD: f64 = 0.9;
 
 /// Two records (indices into the input, `left < right`) and their score.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -55,12 +58,7 @@ fn name_similarity(a: &Person, b: &Person) -> Option<f64> {
 /// Jaro–Winkler, except that local parts equal but for their digits (`jane.doe1`,
 /// `jane.doe2`) are numbered accounts of different people, not typos.
 fn email_similarity(a: &str, b: &str) -> f64 {
-    let letters = |s: &str| {
-        s.chars()
-            .filter(|c| !c.is_ascii_digit())
-            .collect::<String>()
-    };
-    if letters(a) == letters(b) {
+    if equal_but_digits(a, b) {
         0.5
     } else {
         jaro_winkler(a, b)
@@ -83,11 +81,12 @@ pub fn score(a: &Person, b: &Person) -> f64 {
             s
         }
     });
+    let company = similar(&a.company, &b.company, jaro_winkler);
     let parts = [
         (0.35, email),
         (0.30, name_similarity(a, b)),
         (0.25, similar(&a.phone, &b.phone, phone_similarity)),
-        (0.10, similar(&a.company, &b.company, jaro_winkler)),
+        (0.10, company),
     ];
     let (mut weight, mut total) = (0.0, 0.0);
     for (w, s) in parts {
@@ -99,40 +98,69 @@ pub fn score(a: &Person, b: &Person) -> f64 {
     if weight == 0.0 {
         return 0.0;
     }
-    total / weight * (weight / 0.4).min(1.0)
+    // Two different employers on record are evidence against one person, more than their
+    // 0.10 weight says: namesakes at free-mail addresses otherwise pass on name and email alone.
+    let employer = if company.is_some_and(|c| c < 0.8) {
+        0.9
+    } else {
+        1.0
+    };
+    total / weight * (weight / 0.4).min(1.0) * employer
 }
 
+/// Records handed to a scoring thread at a time.
+const CHUNK: u32 = 1024;
+
 /// Every pair of `people` that shares a blocking key and scores at least `threshold`, ordered
-/// by (left, right). Scoring is split over two threads.
+/// by (left, right). Scoring runs on every core: threads take chunks of records in turn and
+/// score each record against its later block partners, so no list of candidate pairs is built.
 pub fn find_pairs(people: &[Person], threshold: f64) -> Vec<Pair> {
-    let candidates = candidate_pairs(people);
-    let judge = |chunk: &[(u32, u32)]| -> Vec<Pair> {
-        chunk
-            .iter()
-            .filter_map(|&(left, right)| {
-                let s = score(&people[left as usize], &people[right as usize]);
-                (s >= threshold).then_some(Pair {
-                    left,
-                    right,
-                    score: s,
-                })
-            })
-            .collect()
+    let blocks = Blocks::new(people);
+    let n = people.len() as u32;
+    let next = AtomicU32::new(0);
+    let judge = || {
+        let mut found = Vec::new();
+        let mut partners = Vec::new();
+        loop {
+            let start = next.fetch_add(CHUNK, Ordering::Relaxed);
+            if start >= n {
+                break found;
+            }
+            for left in start..n.min(start + CHUNK) {
+                blocks.partners(left, &mut partners);
+                let a = &people[left as usize];
+                for &right in &partners {
+                    let s = score(a, &people[right as usize]);
+                    if s >= threshold {
+                        found.push(Pair {
+                            left,
+                            right,
+                            score: s,
+                        });
+                    }
+                }
+            }
+        }
     };
-    if candidates.len() < 4096 {
-        return judge(&candidates);
-    }
-    let (a, b) = candidates.split_at(candidates.len() / 2);
-    std::thread::scope(|scope| {
-        let other = scope.spawn(|| judge(b));
-        let mut pairs = judge(a);
-        pairs.extend(
-            other
-                .join()
-                .unwrap_or_else(|e| std::panic::resume_unwind(e)),
-        );
-        pairs
-    })
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut pairs = if threads < 2 || n < 2 * CHUNK {
+        judge()
+    } else {
+        std::thread::scope(|scope| {
+            let others: Vec<_> = (1..threads).map(|_| scope.spawn(judge)).collect();
+            let mut pairs = judge();
+            for other in others {
+                pairs.extend(
+                    other
+                        .join()
+                        .unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                );
+            }
+            pairs
+        })
+    };
+    pairs.sort_unstable_by_key(|p| (p.left, p.right));
+    pairs
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use super::{Person, Roles};
 use crate::shape::profile::{ExportError, stream_export};
 
 /// Column names and rows of text.
@@ -55,6 +56,63 @@ pub fn read_table(path: &Path) -> Result<Table, ExportError> {
     })
 }
 
+/// The identifying fields of an export's records, normalised as they stream in: what
+/// `syncproof dupes` keeps in memory instead of the whole table (a `Person` and an id a row).
+#[derive(Debug, Clone, Default)]
+pub struct PeopleTable {
+    pub columns: Vec<String>,
+    pub roles: Roles,
+    /// The `id` column's value of each row (`None` when that column is absent or empty).
+    pub ids: Vec<Option<String>>,
+    pub people: Vec<Person>,
+}
+
+/// Reads an export as [`read_table`] does (same formats, same strictness) but keeps only the
+/// `id` column and the normalised identifying fields of each row.
+pub fn read_people(path: &Path, id: &str) -> Result<PeopleTable, ExportError> {
+    let mut table = PeopleTable::default();
+    let mut id_col = None;
+    let mut width = 0;
+    let result = stream_export(path, &mut |columns: &[String], cells: &[Option<String>]| {
+        // NDJSON may name new keys as it goes: the roles follow the columns seen so far.
+        if columns.len() != width {
+            table.columns = columns.to_vec();
+            table.roles = Roles::guess(columns);
+            id_col = columns.iter().position(|c| c == id);
+            width = columns.len();
+        }
+        let cell = |i: usize| {
+            cells
+                .get(i)
+                .and_then(|c| c.as_deref())
+                .filter(|v| !v.is_empty())
+        };
+        table.ids.push(id_col.and_then(cell).map(str::to_string));
+        let row: Vec<Option<&str>> = (0..width).map(cell).collect();
+        table.people.push(Person::from_row(&row, &table.roles));
+    });
+    let summary = match result {
+        Ok(summary) => summary,
+        Err(ExportError::NoRecords { columns, .. }) => {
+            return Ok(PeopleTable {
+                roles: Roles::guess(&columns),
+                columns,
+                ..PeopleTable::default()
+            });
+        }
+        Err(e) => return Err(e),
+    };
+    if let Some(line) = summary.warnings.first_ragged_lines.first() {
+        return Err(ExportError::Line {
+            path: path.to_path_buf(),
+            line: *line,
+            message: "this row has a different number of cells than the header (every row needs as many cells as the header)".into(),
+        });
+    }
+    table.columns = summary.columns;
+    Ok(table)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,6 +138,31 @@ mod tests {
             assert_eq!(column(&a, i), column(&b, j), "{name}");
         }
         assert_eq!(a.rows[1], vec![Some("2".into()), Some("Bo".into()), None]);
+    }
+
+    #[test]
+    fn people_keep_the_id_and_the_normalised_fields_of_each_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("x.csv");
+        std::fs::write(
+            &csv,
+            "id,first_name,last_name,email,notes\n1,Jane,Doe,Jane.Doe@acme.com,x\n,Bo,Li,,\n",
+        )
+        .unwrap();
+        let t = read_people(&csv, "id").unwrap();
+        assert_eq!(t.ids, vec![Some("1".into()), None]);
+        let full = read_table(&csv).unwrap();
+        let expected: Vec<Person> = full
+            .rows
+            .iter()
+            .map(|r| Person::from_row(r, &t.roles))
+            .collect();
+        assert_eq!(t.people, expected);
+        assert_eq!(t.people[0].email_local, "janedoe");
+        assert_eq!(t.columns.len(), 5);
+        std::fs::write(&csv, "id,name\n1,a\n2\n").unwrap();
+        let err = read_people(&csv, "id").unwrap_err().to_string();
+        assert!(err.contains("x.csv: line 3"), "{err}");
     }
 
     #[test]
