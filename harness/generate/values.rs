@@ -524,6 +524,89 @@ mod tests {
         }
     }
 
+    /// Learnt formats are followed: every value has a drawn template's mask, style and suffix,
+    /// in about the learnt shares.
+    #[test]
+    fn learnt_formats_and_habits_are_followed() {
+        use crate::shape::{Case, Comparator};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let field = |kind, params, case| FieldSpec {
+            name: "f".into(),
+            kind,
+            null_rate: 0.0,
+            blank_rate: 0.0,
+            unique: false,
+            max_length: None,
+            comparator: Comparator::Exact,
+            params,
+            case,
+        };
+        let phone = field(
+            FieldKind::Phone,
+            Params::PhoneTemplates(vec![
+                ("(###) ###-####".into(), 0.25),
+                ("+## # ##".into(), 1.0),
+            ]),
+            Case::default(),
+        );
+        let email = field(
+            FieldKind::Email,
+            Params::Address {
+                local_parts: vec![("first_last9".into(), 1.0)],
+                free_mail_rate: Some(0.0),
+                tlds: vec![("co.uk".into(), 1.0)],
+            },
+            Case {
+                upper_rate: 0.5,
+                lower_rate: 0.0,
+            },
+        );
+        let company = field(
+            FieldKind::Company,
+            Params::Company {
+                words: vec![(3, 1.0)],
+                suffixes: vec![("GmbH".into(), 0.5), (String::new(), 1.0)],
+            },
+            Case::default(),
+        );
+        let n = 2_000;
+        let (mut parens, mut upper, mut gmbh) = (0, 0, 0);
+        for _ in 0..n {
+            let p = Person::new(Locale::EnUs, &mut rng);
+            let mut v = String::new();
+            make_into(&phone, &p, &mut rng, &mut v);
+            let template: String = v
+                .chars()
+                .map(|c| if c.is_ascii_digit() { '#' } else { c })
+                .collect();
+            assert!(
+                matches!(template.as_str(), "(###) ###-####" | "+## # ##"),
+                "{v}"
+            );
+            parens += usize::from(v.starts_with('('));
+            v.clear();
+            make_into(&email, &p, &mut rng, &mut v);
+            let lower = v.to_ascii_lowercase();
+            let (local, domain) = lower.split_once('@').unwrap();
+            assert!(
+                local.contains('_') && local.ends_with(|c: char| c.is_ascii_digit()),
+                "{v}"
+            );
+            assert!(domain.ends_with(".co.uk"), "{v}");
+            upper += usize::from(v == v.to_uppercase());
+            v.clear();
+            make_into(&company, &p, &mut rng, &mut v);
+            assert_eq!(v.split_whitespace().count(), 3, "{v}");
+            gmbh += usize::from(v.ends_with(" GmbH"));
+        }
+        for (count, share) in [(parens, 0.25), (upper, 0.5), (gmbh, 0.5)] {
+            assert!(
+                (count as f64 / n as f64 - share).abs() < 0.05,
+                "{count} of {n}"
+            );
+        }
+    }
+
     #[test]
     fn slugs_fold_accents_and_drop_the_rest() {
         assert_eq!(ascii_slug("Müller & Söhne GmbH"), "mullersohnegmbh");

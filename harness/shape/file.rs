@@ -942,6 +942,31 @@ mod tests {
                 9,
                 "cannot tell how many rows of \"deal\"",
             ),
+            (
+                "[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"x\"\nkind = \"email\"\nlocal_parts = [{ value = \"lastfirst\", weight = 1.0 }]\n",
+                8,
+                "unknown style \"lastfirst\"; use one of first.last",
+            ),
+            (
+                "[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"x\"\nkind = \"domain\"\ntlds = [{ value = \".com\", weight = 1.0 }]\n",
+                8,
+                "not a top-level domain",
+            ),
+            (
+                "[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"x\"\nkind = \"phone\"\ntemplates = [{ value = \"call me\", weight = 1.0 }]\n",
+                8,
+                "has no digit: write `#`",
+            ),
+            (
+                "[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"x\"\nkind = \"city\"\ntemplates = [{ value = \"###\", weight = 1.0 }]\n",
+                8,
+                "is not a setting of a City field",
+            ),
+            (
+                "[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"x\"\nkind = \"first_name\"\nupper_rate = 0.7\nlower_rate = 0.5\n",
+                9,
+                "upper_rate + lower_rate exceeds 1",
+            ),
         ];
         for (body, line, needle) in cases {
             let err = error_of(&format!("{HEAD}{body}"));
