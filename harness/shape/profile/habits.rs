@@ -87,10 +87,11 @@ pub fn phone_template(v: &str) -> Option<String> {
 /// `jdoe42` → `flast9` (one word: the generator writes initial + last name).
 pub fn local_part_style(email: &str) -> Option<&'static str> {
     let (local, _) = email.trim().rsplit_once('@')?;
-    let local = local.to_ascii_lowercase();
+    let local = local.to_lowercase();
     let body = local.trim_end_matches(|c: char| c.is_ascii_digit());
     let digits = body.len() < local.len();
-    let word = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase());
+    // Letters of any script (`andré.müller`): the generator writes the names' ASCII slugs.
+    let word = |w: &str| !w.is_empty() && w.chars().all(char::is_lowercase);
     let base = if word(body) {
         "flast"
     } else if let Some((a, b)) = body.split_once('.')
@@ -225,6 +226,7 @@ mod tests {
         let styles = [
             ("emma.bernard@acme.io", Some("first.last")),
             ("EMMA.BERNARD@ACME.IO", Some("first.last")),
+            ("andré.müller@acme.de", Some("first.last")),
             ("ebernard42@acme.io", Some("flast9")),
             ("emma_bernard@acme.io", Some("first_last")),
             ("emma-bernard7@acme.io", Some("first-last9")),
