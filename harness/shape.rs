@@ -13,8 +13,8 @@ mod spec;
 pub use dist::{CountDist, NumberDist, probit};
 pub use file::RESERVED;
 pub use spec::{
-    Comparator, DefectRates, FieldKind, FieldSpec, Layout, Locale, ObjectShape, Params,
-    PhoneFormat, Shape,
+    Case, Comparator, DefectRates, FieldKind, FieldSpec, LOCAL_PARTS, Layout, Locale, ObjectShape,
+    Params, PhoneFormat, Shape,
 };
 
 /// The demo's contact shape, embedded so `demo` needs no file.

@@ -44,6 +44,7 @@ impl Person {
 pub fn make_into<R: Rng + ?Sized>(field: &FieldSpec, p: &Person, rng: &mut R, out: &mut String) {
     use std::fmt::Write;
     let locale = p.locale;
+    let start = out.len();
     // Writing to a String cannot fail.
     let _ = match field.kind {
         FieldKind::FirstName => out.write_str(p.first),
@@ -52,14 +53,38 @@ pub fn make_into<R: Rng + ?Sized>(field: &FieldSpec, p: &Person, rng: &mut R, ou
             Locale::JaJp => write!(out, "{} {}", p.last, p.first),
             _ => write!(out, "{} {}", p.first, p.last),
         },
-        FieldKind::Company => out.write_str(p.company),
-        FieldKind::Domain => out.write_str(p.domain),
-        FieldKind::Url => write!(out, "https://www.{}", p.domain),
-        FieldKind::Email => {
-            email_into(p, rng, out);
+        FieldKind::Company => match &field.params {
+            Params::Company { words, suffixes } => {
+                company_into(p, words, suffixes, rng, out);
+                Ok(())
+            }
+            _ => out.write_str(p.company),
+        },
+        FieldKind::Domain => {
+            domain_into(p, &field.params, rng, out);
             Ok(())
         }
-        FieldKind::Phone => match field.params {
+        FieldKind::Url => {
+            out.push_str("https://www.");
+            domain_into(p, &field.params, rng, out);
+            Ok(())
+        }
+        FieldKind::Email => {
+            match &field.params {
+                Params::Address {
+                    local_parts,
+                    free_mail_rate,
+                    ..
+                } => learnt_email_into(p, &field.params, local_parts, *free_mail_rate, rng, out),
+                _ => email_into(p, rng, out),
+            }
+            Ok(())
+        }
+        FieldKind::Phone => match &field.params {
+            Params::PhoneTemplates(templates) => {
+                fill_into(draw(templates, rng).as_str(), rng, out);
+                Ok(())
+            }
             Params::Phone(PhoneFormat::E164) => out.write_str(&e164(&phone(locale, rng))),
             Params::Phone(PhoneFormat::National) => out.write_str(&national(&phone(locale, rng))),
             _ => {
@@ -89,12 +114,17 @@ pub fn make_into<R: Rng + ?Sized>(field: &FieldSpec, p: &Person, rng: &mut R, ou
             let Params::Text {
                 min_words,
                 max_words,
-            } = field.params
+                words: counts,
+            } = &field.params
             else {
                 unreachable!("validated: text has word counts")
             };
             let words = <fake::locales::EN as fake::locales::Data>::LOREM_WORD;
-            let n = rng.random_range(min_words..=max_words);
+            let n = if counts.is_empty() {
+                rng.random_range(*min_words..=*max_words)
+            } else {
+                *draw(counts, rng)
+            };
             for i in 0..n {
                 if i > 0 {
                     out.push(' ');
@@ -147,6 +177,123 @@ pub fn make_into<R: Rng + ?Sized>(field: &FieldSpec, p: &Person, rng: &mut R, ou
             written
         }
     };
+    let case = field.case;
+    if case.upper_rate + case.lower_rate > 0.0 {
+        let draw = rng.random::<f64>();
+        let cased = if draw < case.upper_rate {
+            out[start..].to_uppercase()
+        } else if draw < case.upper_rate + case.lower_rate {
+            out[start..].to_lowercase()
+        } else {
+            return;
+        };
+        out.truncate(start);
+        out.push_str(&cased);
+    }
+}
+
+/// The value of a cumulative-weight table a uniform draw falls on.
+fn draw<'a, T, R: Rng + ?Sized>(table: &'a [(T, f64)], rng: &mut R) -> &'a T {
+    let x = rng.random::<f64>();
+    let i = table.partition_point(|(_, cum)| *cum <= x);
+    &table[i.min(table.len() - 1)].0
+}
+
+/// The company's domain, its top-level domain swapped for a learnt one when the shape has some.
+fn domain_into<R: Rng + ?Sized>(p: &Person, params: &Params, rng: &mut R, out: &mut String) {
+    match params {
+        Params::Address { tlds, .. } if !tlds.is_empty() => {
+            let stem = p.domain.split_once('.').map_or(p.domain, |(s, _)| s);
+            out.push_str(stem);
+            out.push('.');
+            out.push_str(draw(tlds, rng).as_str());
+        }
+        _ => out.push_str(p.domain),
+    }
+}
+
+/// An email in a learnt local-part style (`first.last`, `flast9`, …) at the company's domain
+/// (with a learnt top-level domain) or, at the learnt rate, a free-mail one.
+fn learnt_email_into<R: Rng + ?Sized>(
+    p: &Person,
+    params: &Params,
+    local_parts: &[(String, f64)],
+    free_mail_rate: Option<f64>,
+    rng: &mut R,
+    out: &mut String,
+) {
+    use std::fmt::Write;
+    let style = if local_parts.is_empty() {
+        "first.last"
+    } else {
+        draw(local_parts, rng).as_str()
+    };
+    let (first, last) = (p.first_slug, p.last_slug);
+    if first.is_empty() || last.is_empty() {
+        // Names without ASCII letters (Japanese): a neutral local part of the same mask.
+        let _ = write!(out, "user{}", rng.random_range(1000..9999u32));
+    } else {
+        let base = style.trim_end_matches('9');
+        match base {
+            "first_last" | "first-last" | "first.last" => {
+                out.push_str(first);
+                out.push_str(&base[5..6]);
+                out.push_str(last);
+            }
+            "firstlast" => {
+                out.push_str(first);
+                out.push_str(last);
+            }
+            _ => {
+                out.push_str(&first[..1]);
+                out.push_str(last);
+            }
+        }
+        if style.ends_with('9') {
+            let _ = write!(out, "{}", rng.random_range(1..100u32));
+        }
+    }
+    out.push('@');
+    if rng.random::<f64>() < free_mail_rate.unwrap_or(0.3) {
+        out.push_str(FREE_MAIL[rng.random_range(0..FREE_MAIL.len())]);
+    } else {
+        domain_into(p, params, rng, out);
+    }
+}
+
+/// A company name of a learnt word count: the locale's company name's first word, more such
+/// words, then a learnt legal-form suffix (`GmbH`, `Inc.`) or none.
+fn company_into<R: Rng + ?Sized>(
+    p: &Person,
+    words: &[(u32, f64)],
+    suffixes: &[(String, f64)],
+    rng: &mut R,
+    out: &mut String,
+) {
+    let suffix = draw(suffixes, rng);
+    let total = if words.is_empty() {
+        2
+    } else {
+        *draw(words, rng) as usize
+    };
+    let core = total
+        .saturating_sub(suffix.split_whitespace().count())
+        .max(1);
+    let first_word = |name: &'static str| -> &'static str {
+        name.split(|c: char| !c.is_alphanumeric())
+            .find(|w| !w.is_empty())
+            .unwrap_or(name)
+    };
+    out.push_str(first_word(p.company));
+    let companies = &tables(p.locale).companies;
+    for _ in 1..core {
+        out.push(' ');
+        out.push_str(first_word(&pick(companies, rng).name));
+    }
+    if !suffix.is_empty() {
+        out.push(' ');
+        out.push_str(suffix);
+    }
 }
 
 /// A date (`2024-05-01`) or timestamp (`2024-05-01T12:00:00Z`).
@@ -374,6 +521,89 @@ mod tests {
                 let digits = p.chars().filter(char::is_ascii_digit).count();
                 assert!((10..=15).contains(&digits), "{p} has {digits} digits");
             }
+        }
+    }
+
+    /// Learnt formats are followed: every value has a drawn template's mask, style and suffix,
+    /// in about the learnt shares.
+    #[test]
+    fn learnt_formats_and_habits_are_followed() {
+        use crate::shape::{Case, Comparator};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let field = |kind, params, case| FieldSpec {
+            name: "f".into(),
+            kind,
+            null_rate: 0.0,
+            blank_rate: 0.0,
+            unique: false,
+            max_length: None,
+            comparator: Comparator::Exact,
+            params,
+            case,
+        };
+        let phone = field(
+            FieldKind::Phone,
+            Params::PhoneTemplates(vec![
+                ("(###) ###-####".into(), 0.25),
+                ("+## # ##".into(), 1.0),
+            ]),
+            Case::default(),
+        );
+        let email = field(
+            FieldKind::Email,
+            Params::Address {
+                local_parts: vec![("first_last9".into(), 1.0)],
+                free_mail_rate: Some(0.0),
+                tlds: vec![("co.uk".into(), 1.0)],
+            },
+            Case {
+                upper_rate: 0.5,
+                lower_rate: 0.0,
+            },
+        );
+        let company = field(
+            FieldKind::Company,
+            Params::Company {
+                words: vec![(3, 1.0)],
+                suffixes: vec![("GmbH".into(), 0.5), (String::new(), 1.0)],
+            },
+            Case::default(),
+        );
+        let n = 2_000;
+        let (mut parens, mut upper, mut gmbh) = (0, 0, 0);
+        for _ in 0..n {
+            let p = Person::new(Locale::EnUs, &mut rng);
+            let mut v = String::new();
+            make_into(&phone, &p, &mut rng, &mut v);
+            let template: String = v
+                .chars()
+                .map(|c| if c.is_ascii_digit() { '#' } else { c })
+                .collect();
+            assert!(
+                matches!(template.as_str(), "(###) ###-####" | "+## # ##"),
+                "{v}"
+            );
+            parens += usize::from(v.starts_with('('));
+            v.clear();
+            make_into(&email, &p, &mut rng, &mut v);
+            let lower = v.to_ascii_lowercase();
+            let (local, domain) = lower.split_once('@').unwrap();
+            assert!(
+                local.contains('_') && local.ends_with(|c: char| c.is_ascii_digit()),
+                "{v}"
+            );
+            assert!(domain.ends_with(".co.uk"), "{v}");
+            upper += usize::from(v == v.to_uppercase());
+            v.clear();
+            make_into(&company, &p, &mut rng, &mut v);
+            assert_eq!(v.split_whitespace().count(), 3, "{v}");
+            gmbh += usize::from(v.ends_with(" GmbH"));
+        }
+        for (count, share) in [(parens, 0.25), (upper, 0.5), (gmbh, 0.5)] {
+            assert!(
+                (count as f64 / n as f64 - share).abs() < 0.05,
+                "{count} of {n}"
+            );
         }
     }
 

@@ -113,6 +113,7 @@ mod tests {
             max_length: None,
             comparator: Comparator::Exact,
             params: crate::shape::Params::None,
+            case: crate::shape::Case::default(),
         }
     }
 

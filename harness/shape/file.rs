@@ -8,8 +8,8 @@ use serde::Deserialize;
 
 use super::dist::{CountDist, NumberDist};
 use super::spec::{
-    Comparator, DefectRates, FieldKind, FieldSpec, Layout, Locale, ObjectShape, Params,
-    PhoneFormat, Shape,
+    Case, Comparator, DefectRates, FieldKind, FieldSpec, LOCAL_PARTS, Layout, Locale, ObjectShape,
+    Params, PhoneFormat, Shape,
 };
 use crate::config::{ConfigError, Source};
 use crate::units::fraction;
@@ -74,8 +74,20 @@ struct FieldFile {
     // text
     min_words: Option<u32>,
     max_words: Option<u32>,
+    // text, company: `[[words, weight], ...]`
+    words: Option<Vec<(u32, f64)>>,
     // phone
     format: Option<PhoneFormat>,
+    templates: Option<Vec<EnumValue>>,
+    // email, domain, url
+    local_parts: Option<Vec<EnumValue>>,
+    free_mail_rate: Option<f64>,
+    tlds: Option<Vec<EnumValue>>,
+    // company
+    suffixes: Option<Vec<EnumValue>>,
+    // any text-like kind
+    upper_rate: Option<f64>,
+    lower_rate: Option<f64>,
     // reference
     target: Option<String>,
     per_target: Option<PerTarget>,
@@ -364,12 +376,95 @@ fn field(
             Params::Text {
                 min_words,
                 max_words,
+                words: word_counts(&at, f)?,
             }
         }
-        FieldKind::Phone => Params::Phone(f.format.unwrap_or_default()),
+        FieldKind::Phone => match &f.templates {
+            Some(t) => {
+                if let Some(bad) = t.iter().find(|v| !v.value.contains('#')) {
+                    return Err(at.err(
+                        "templates",
+                        format!(
+                            "template {:?} has no digit: write `#` for each digit (\"+## ### ####\")",
+                            bad.value
+                        ),
+                    ));
+                }
+                Params::PhoneTemplates(weighted(&at, "templates", t)?)
+            }
+            None => Params::Phone(f.format.unwrap_or_default()),
+        },
+        FieldKind::Email | FieldKind::Domain | FieldKind::Url
+            if f.local_parts.is_some() || f.free_mail_rate.is_some() || f.tlds.is_some() =>
+        {
+            address(&at, f)?
+        }
+        FieldKind::Company if f.words.is_some() || f.suffixes.is_some() => Params::Company {
+            words: word_counts(&at, f)?,
+            suffixes: match &f.suffixes {
+                Some(s) => weighted(&at, "suffixes", s)?,
+                None => vec![(String::new(), 1.0)],
+            },
+        },
         FieldKind::Reference => reference(&at, f, names)?,
         _ => Params::None,
     };
+    let misplaced = [
+        (
+            "words",
+            f.words.is_some(),
+            matches!(params, Params::Text { .. } | Params::Company { .. }),
+        ),
+        (
+            "templates",
+            f.templates.is_some(),
+            f.kind == FieldKind::Phone,
+        ),
+        (
+            "local_parts",
+            f.local_parts.is_some(),
+            f.kind == FieldKind::Email,
+        ),
+        (
+            "free_mail_rate",
+            f.free_mail_rate.is_some(),
+            f.kind == FieldKind::Email,
+        ),
+        (
+            "tlds",
+            f.tlds.is_some(),
+            matches!(params, Params::Address { .. }),
+        ),
+        (
+            "suffixes",
+            f.suffixes.is_some(),
+            f.kind == FieldKind::Company,
+        ),
+        (
+            "upper_rate",
+            f.upper_rate.is_some() || f.lower_rate.is_some(),
+            f.kind.is_text()
+                || matches!(
+                    f.kind,
+                    FieldKind::Email | FieldKind::Domain | FieldKind::Url
+                ),
+        ),
+    ];
+    if let Some((key, ..)) = misplaced.iter().find(|(_, set, fits)| *set && !fits) {
+        return Err(at.err(
+            key,
+            format!("is not a setting of a {:?} field; remove it", f.kind),
+        ));
+    }
+    let case = Case {
+        upper_rate: f.upper_rate.unwrap_or(0.0),
+        lower_rate: f.lower_rate.unwrap_or(0.0),
+    };
+    fraction(case.upper_rate).map_err(|e| at.err("upper_rate", e))?;
+    fraction(case.lower_rate).map_err(|e| at.err("lower_rate", e))?;
+    if case.upper_rate + case.lower_rate > 1.0 {
+        return Err(at.err("lower_rate", "upper_rate + lower_rate exceeds 1"));
+    }
     Ok(FieldSpec {
         name: f.name.clone(),
         kind: f.kind,
@@ -379,6 +474,76 @@ fn field(
         max_length: f.max_length,
         comparator: f.compare.unwrap_or(f.kind.default_comparator()),
         params,
+        case,
+    })
+}
+
+/// `[{ value, weight }, ...]` → values with cumulative weights.
+fn weighted(
+    at: &At<'_>,
+    key: &str,
+    items: &[EnumValue],
+) -> Result<Vec<(String, f64)>, ConfigError> {
+    cumulative(items.iter().map(|v| (v.value.clone(), v.weight))).map_err(|m| at.err(key, m))
+}
+
+/// `words = [[2, 0.5], [6, 0.5]]` → word counts with cumulative weights (empty when unset).
+fn word_counts(at: &At<'_>, f: &FieldFile) -> Result<Vec<(u32, f64)>, ConfigError> {
+    let Some(words) = &f.words else {
+        return Ok(Vec::new());
+    };
+    if words.iter().any(|(n, _)| *n == 0) {
+        return Err(at.err("words", "word counts start at 1"));
+    }
+    cumulative(words.iter().copied()).map_err(|m| at.err("words", m))
+}
+
+fn address(at: &At<'_>, f: &FieldFile) -> Result<Params, ConfigError> {
+    let local_parts = match &f.local_parts {
+        Some(l) => {
+            if let Some(bad) = l.iter().find(|v| !LOCAL_PARTS.contains(&v.value.as_str())) {
+                return Err(at.err(
+                    "local_parts",
+                    format!(
+                        "unknown style {:?}; use one of {}",
+                        bad.value,
+                        LOCAL_PARTS.join(", ")
+                    ),
+                ));
+            }
+            weighted(at, "local_parts", l)?
+        }
+        None => Vec::new(),
+    };
+    if let Some(rate) = f.free_mail_rate {
+        fraction(rate).map_err(|e| at.err("free_mail_rate", e))?;
+    }
+    let tlds = match &f.tlds {
+        Some(t) => {
+            if let Some(bad) = t.iter().find(|v| {
+                v.value.is_empty()
+                    || v.value.starts_with('.')
+                    || !v
+                        .value
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b == b'.' || b.is_ascii_digit())
+            }) {
+                return Err(at.err(
+                    "tlds",
+                    format!(
+                        "{:?} is not a top-level domain; write it without the dot, lower case (\"com\", \"co.uk\")",
+                        bad.value
+                    ),
+                ));
+            }
+            weighted(at, "tlds", t)?
+        }
+        None => Vec::new(),
+    };
+    Ok(Params::Address {
+        local_parts,
+        free_mail_rate: f.free_mail_rate,
+        tlds,
     })
 }
 
@@ -776,6 +941,31 @@ mod tests {
                 "[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"x\"\nkind = \"email\"\n[[objects]]\nname = \"deal\"\n[[objects.fields]]\nname = \"y\"\nkind = \"integer\"\n",
                 9,
                 "cannot tell how many rows of \"deal\"",
+            ),
+            (
+                "[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"x\"\nkind = \"email\"\nlocal_parts = [{ value = \"lastfirst\", weight = 1.0 }]\n",
+                8,
+                "unknown style \"lastfirst\"; use one of first.last",
+            ),
+            (
+                "[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"x\"\nkind = \"domain\"\ntlds = [{ value = \".com\", weight = 1.0 }]\n",
+                8,
+                "not a top-level domain",
+            ),
+            (
+                "[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"x\"\nkind = \"phone\"\ntemplates = [{ value = \"call me\", weight = 1.0 }]\n",
+                8,
+                "has no digit: write `#`",
+            ),
+            (
+                "[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"x\"\nkind = \"city\"\ntemplates = [{ value = \"###\", weight = 1.0 }]\n",
+                8,
+                "is not a setting of a City field",
+            ),
+            (
+                "[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"x\"\nkind = \"first_name\"\nupper_rate = 0.7\nlower_rate = 0.5\n",
+                9,
+                "upper_rate + lower_rate exceeds 1",
             ),
         ];
         for (body, line, needle) in cases {

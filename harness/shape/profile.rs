@@ -11,6 +11,7 @@
 mod column;
 mod compare;
 mod export;
+mod habits;
 mod infer;
 mod learn;
 mod time;
@@ -19,6 +20,7 @@ mod write;
 pub use column::{ColumnStats, mask};
 pub use compare::{ColumnScore, Comparison, Metric, PairScore, compare};
 pub use export::{ExportError, ReadSummary, RowSink, Warnings, sniff_delimiter, stream_export};
+pub use habits::{case_of, local_part_style, phone_template, tld};
 pub use infer::{Inferred, infer, is_personal};
 pub use learn::{
     ObjectProfile, Profile, ProfileOptions, Relation, object_name, profile, profile_file,

@@ -147,12 +147,30 @@ pub enum Params {
         from: SystemTime,
         span: Duration,
     },
-    /// Free text: words per value.
+    /// Free text: words per value, uniform in `min_words..=max_words` unless `words` (word counts
+    /// with cumulative weights, learnt by `profile`) is set.
     Text {
         min_words: u32,
         max_words: u32,
+        words: Vec<(u32, f64)>,
     },
     Phone(PhoneFormat),
+    /// Phone spellings learnt from an export: templates where `#` is a digit, cumulative weights.
+    PhoneTemplates(Vec<(String, f64)>),
+    /// Email, domain or URL habits learnt from an export, each with cumulative weights: the
+    /// local-part styles (`first.last`, `flast9`, …, see [`LOCAL_PARTS`]), the share of free-mail
+    /// addresses and the top-level domains (`com`, `co.uk`); an empty list keeps the default.
+    Address {
+        local_parts: Vec<(String, f64)>,
+        free_mail_rate: Option<f64>,
+        tlds: Vec<(String, f64)>,
+    },
+    /// Company names learnt from an export: words per name and legal-form suffixes (`""`: none),
+    /// cumulative weights.
+    Company {
+        words: Vec<(u32, f64)>,
+        suffixes: Vec<(String, f64)>,
+    },
     /// A reference to another object, by its index in [`Shape::objects`]. `per_target`, when
     /// set, makes this the *owning* reference: this object's rows are laid out under the target's
     /// rows, so many of this object exist per target row.
@@ -177,7 +195,32 @@ pub struct FieldSpec {
     pub max_length: Option<usize>,
     pub comparator: Comparator,
     pub params: Params,
+    /// Writing habits: shares of values written in capitals or in lower case.
+    pub case: Case,
 }
+
+/// Shares of a field's values written ALL IN CAPITALS and all in lower case (learnt by
+/// `profile`; both 0 by default: values keep the generator's spelling).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Case {
+    pub upper_rate: f64,
+    pub lower_rate: f64,
+}
+
+/// Email local-part styles a shape may name: the person's names joined so, `9` for a number
+/// appended (`jane.doe42`).
+pub const LOCAL_PARTS: [&str; 10] = [
+    "first.last",
+    "first_last",
+    "first-last",
+    "firstlast",
+    "flast",
+    "first.last9",
+    "first_last9",
+    "first-last9",
+    "firstlast9",
+    "flast9",
+];
 
 impl FieldSpec {
     /// A field that may never be absent: `missing_required` defects blank it on purpose.

@@ -7,6 +7,7 @@
 use std::fmt::Write as _;
 
 use super::column::ColumnStats;
+use super::habits::{self, Learnt, learn};
 use super::infer::is_personal;
 use super::learn::{Profile, Relation};
 use super::time::{format_date, format_timestamp};
@@ -225,6 +226,7 @@ fn write_field(t: &mut String, p: &Profile, o: usize, i: usize, withheld: &mut V
     let c = &object.columns[i];
     let inferred = &object.kinds[i];
     let kind = inferred.kind;
+    let k = p.options.min_count;
     let kind_name = toml::Value::try_from(kind_str(kind))
         .map(|v| v.to_string())
         .unwrap_or_default();
@@ -362,6 +364,8 @@ fn write_field(t: &mut String, p: &Profile, o: usize, i: usize, withheld: &mut V
                 words.iter().max().copied().unwrap_or(1).max(1),
             );
             let _ = writeln!(t, "min_words = {min}\nmax_words = {max}");
+            let counts = learn(sample(c), k, habits::words);
+            write_counts(t, "words", "word counts", &counts, k);
         }
         FieldKind::Phone => {
             let plus = c.share(c.patterns.leading_plus);
@@ -373,9 +377,143 @@ fn write_field(t: &mut String, p: &Profile, o: usize, i: usize, withheld: &mut V
                 "mixed"
             };
             let _ = writeln!(t, "# {:.0}% written with a country code", 100.0 * plus);
-            let _ = writeln!(t, "format = \"{format}\"");
+            let templates = learn(sample(c), k, habits::phone_template);
+            if templates.is_empty() {
+                let _ = writeln!(t, "format = \"{format}\"");
+            } else {
+                write_values(t, "templates", "spellings (`#`: a digit)", &templates, k);
+            }
+        }
+        FieldKind::Email => {
+            let styles = learn(sample(c), k, |v| {
+                habits::local_part_style(v).map(str::to_string)
+            });
+            write_values(t, "local_parts", "local-part styles", &styles, k);
+            let free = sample(c).filter(|v| habits::is_free_mail(v)).count();
+            let _ = writeln!(
+                t,
+                "free_mail_rate = {}",
+                rate(free as u64, c.reservoir.len() as u64)
+            );
+            let tlds = learn(
+                sample(c).filter(|v| !habits::is_free_mail(v)),
+                k,
+                habits::tld,
+            );
+            write_values(t, "tlds", "company top-level domains", &tlds, k);
+        }
+        FieldKind::Domain | FieldKind::Url => {
+            let tlds = learn(sample(c), k, habits::tld);
+            write_values(t, "tlds", "top-level domains", &tlds, k);
+        }
+        FieldKind::Company => {
+            let counts = learn(sample(c), k, habits::words);
+            write_counts(t, "words", "word counts", &counts, k);
+            let suffixes = learn(sample(c), k, habits::last_word);
+            if !suffixes.is_empty() {
+                let total = c.reservoir.len() as u64;
+                let parts: Vec<String> = suffixes
+                    .kept
+                    .iter()
+                    .map(|(v, n)| {
+                        format!(
+                            "  {{ value = {}, weight = {} }},",
+                            quote(v),
+                            rate(*n, total)
+                        )
+                    })
+                    .chain(std::iter::once(format!(
+                        "  {{ value = \"\", weight = {} }},",
+                        rate(suffixes.withheld, total)
+                    )))
+                    .collect();
+                let _ = writeln!(
+                    t,
+                    "# last words shared by at least {k} of {total} sampled names; \"\": none or a rarer one"
+                );
+                let _ = writeln!(t, "suffixes = [\n{}\n]", parts.join("\n"));
+            }
         }
         _ => {}
+    }
+    write_case(t, kind, c, k);
+}
+
+/// The column's non-blank sampled values.
+fn sample(c: &ColumnStats) -> impl Iterator<Item = &str> {
+    c.reservoir.iter().map(String::as_str)
+}
+
+fn write_values(t: &mut String, key: &str, what: &str, l: &Learnt<String>, k: u64) {
+    if l.is_empty() {
+        return;
+    }
+    let total = l.kept.iter().map(|(_, n)| n).sum::<u64>() + l.withheld;
+    let _ = writeln!(
+        t,
+        "# {what} shared by at least {k} of {total} sampled values; {} values in rarer ones generalised away",
+        l.withheld
+    );
+    let parts: Vec<String> = l
+        .kept
+        .iter()
+        .map(|(v, n)| {
+            format!(
+                "  {{ value = {}, weight = {} }},",
+                quote(v),
+                rate(*n, total)
+            )
+        })
+        .collect();
+    let _ = writeln!(t, "{key} = [\n{}\n]", parts.join("\n"));
+}
+
+fn write_counts(t: &mut String, key: &str, what: &str, l: &Learnt<u32>, k: u64) {
+    if l.is_empty() {
+        return;
+    }
+    let total = l.kept.iter().map(|(_, n)| n).sum::<u64>() + l.withheld;
+    let mut kept = l.kept.clone();
+    kept.sort_unstable();
+    let _ = writeln!(
+        t,
+        "# {what} shared by at least {k} of {total} sampled values; {} values generalised away",
+        l.withheld
+    );
+    let parts: Vec<String> = kept
+        .iter()
+        .map(|(v, n)| format!("[{v}, {}]", rate(*n, total)))
+        .collect();
+    let _ = writeln!(t, "{key} = [{}]", parts.join(", "));
+}
+
+/// Shares of values in capitals and in lower case, when at least `k` sampled values show them
+/// (lower case is an email's, domain's and URL's normal spelling, not a habit).
+fn write_case(t: &mut String, kind: FieldKind, c: &ColumnStats, k: u64) {
+    let addresses = matches!(kind, FieldKind::Email | FieldKind::Domain | FieldKind::Url);
+    if !(kind.is_text() || addresses) || kind == FieldKind::Text || c.reservoir.is_empty() {
+        return;
+    }
+    let total = c.reservoir.len() as u64;
+    let upper = sample(c)
+        .filter(|v| habits::case_of(v) == Some(true))
+        .count() as u64;
+    let lower = sample(c)
+        .filter(|v| habits::case_of(v) == Some(false))
+        .count() as u64;
+    if upper >= k.max(1) {
+        let _ = writeln!(
+            t,
+            "# {upper} of {total} sampled values are written in capitals"
+        );
+        let _ = writeln!(t, "upper_rate = {}", rate(upper, total));
+    }
+    if lower >= k.max(1) && !addresses {
+        let _ = writeln!(
+            t,
+            "# {lower} of {total} sampled values are written in lower case"
+        );
+        let _ = writeln!(t, "lower_rate = {}", rate(lower, total));
     }
 }
 
