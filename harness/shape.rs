@@ -14,7 +14,7 @@ pub use dist::{CountDist, NumberDist, probit};
 pub use file::RESERVED;
 pub use spec::{
     Comparator, DefectRates, FieldKind, FieldSpec, Layout, Locale, ObjectShape, Params,
-    PhoneFormat, Shape,
+    PhoneFormat, Shape, UpdateSpec,
 };
 
 /// The demo's contact shape, embedded so `demo` needs no file.

@@ -13,12 +13,16 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use arrow_array::RecordBatch;
 use parquet::arrow::arrow_writer::ArrowColumnChunk;
 
 use super::chunked::{ChunkedParquet, RowGroupEncoder};
 use super::layout::{BLOCK, rows_of_block};
-use super::writer::{BatchBuilder, object_schema, parquet_properties};
-use super::{Format, Generator, Record, RecordWriter};
+use super::writer::{
+    BatchBuilder, VersionBatchBuilder, VersionTextWriter, object_schema, parquet_properties,
+    update_properties, update_schema,
+};
+use super::{Format, Generator, Record, RecordWriter, Version};
 use crate::parquet_out::ParquetOutError;
 use crate::shape::Shape;
 
@@ -43,6 +47,8 @@ pub struct DatasetOptions {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectFile {
     pub object: String,
+    /// True for the object's update file (`<object>-updates.<ext>`), false for its creates.
+    pub updates: bool,
     pub path: PathBuf,
     pub rows: u64,
 }
@@ -53,6 +59,16 @@ pub fn object_path(out: &Path, object: &str, shard: Option<(u64, u64)>, format: 
         Some((k, _)) => out.join(format!("{object}-{k:04}.{}", format.extension())),
         None => out.join(format!("{object}.{}", format.extension())),
     }
+}
+
+/// The update file of `object` under `out`: `<object>-updates.<ext>` (`-NNNN` for a shard).
+pub fn updates_path(
+    out: &Path,
+    object: &str,
+    shard: Option<(u64, u64)>,
+    format: Format,
+) -> PathBuf {
+    object_path(out, &format!("{object}-updates"), shard, format)
 }
 
 /// The blocks shard `(k, n)` owns among the blocks of `records` root rows.
@@ -67,20 +83,30 @@ pub fn shard_blocks(records: u64, shard: Option<(u64, u64)>) -> Range<u64> {
     }
 }
 
-/// One object's rows of one group, as its writer takes them.
+/// One file's rows of one group, as its writer takes them.
 enum Made {
     /// An encoded Parquet row group and its row count.
     Chunks(Vec<ArrowColumnChunk>, u64),
     Rows(Vec<Record>),
+    Versions(Vec<Version>),
 }
 
-#[allow(clippy::large_enum_variant)] // one per object file: a few hundred bytes do not matter
+#[allow(clippy::large_enum_variant)] // one per file: a few hundred bytes do not matter
 enum Sink {
     Parquet(ChunkedParquet),
     Text(Box<RecordWriter>),
+    VersionText(Box<VersionTextWriter>),
 }
 
-/// Generates the dataset; returns the files in the shape's object order.
+/// One file of the dataset: an object's creates, or its updates.
+#[derive(Debug, Clone, Copy)]
+struct Output {
+    object: usize,
+    updates: bool,
+}
+
+/// Generates the dataset; returns the files in the shape's object order, each object's update
+/// file right after its creates.
 pub fn write_dataset(
     shape: &Arc<Shape>,
     options: &DatasetOptions,
@@ -89,41 +115,62 @@ pub fn write_dataset(
     let generators: Vec<Generator> = (0..n_objects)
         .map(|i| Generator::for_object(Arc::clone(shape), options.seed, i))
         .collect();
-    let mut sinks = Vec::with_capacity(n_objects);
-    for (i, o) in shape.objects.iter().enumerate() {
-        let path = object_path(&options.out, &o.name, options.shard, options.format);
-        sinks.push(match options.format {
-            Format::Parquet => Sink::Parquet(ChunkedParquet::create(
+    let mut outputs = Vec::new();
+    for (object, o) in shape.objects.iter().enumerate() {
+        outputs.push(Output {
+            object,
+            updates: false,
+        });
+        if o.updates.is_some() {
+            outputs.push(Output {
+                object,
+                updates: true,
+            });
+        }
+    }
+    let path_of = |out: Output| {
+        let name = &shape.objects[out.object].name;
+        if out.updates {
+            updates_path(&options.out, name, options.shard, options.format)
+        } else {
+            object_path(&options.out, name, options.shard, options.format)
+        }
+    };
+    let mut sinks = Vec::with_capacity(outputs.len());
+    for &out in &outputs {
+        let (path, o) = (path_of(out), &shape.objects[out.object]);
+        sinks.push(match (options.format, out.updates) {
+            (Format::Parquet, false) => Sink::Parquet(ChunkedParquet::create(
                 &path,
                 object_schema(o),
-                parquet_properties(shape, i, options.seed),
+                parquet_properties(shape, out.object, options.seed),
             )?),
-            format => Sink::Text(Box::new(RecordWriter::create_for(
+            (Format::Parquet, true) => Sink::Parquet(ChunkedParquet::create(
+                &path,
+                update_schema(o),
+                update_properties(shape, out.object, options.seed),
+            )?),
+            (format, false) => Sink::Text(Box::new(RecordWriter::create_for(
                 &path,
                 shape,
-                i,
+                out.object,
                 options.seed,
                 format,
             )?)),
+            (format, true) => {
+                Sink::VersionText(Box::new(VersionTextWriter::create(&path, o, format)?))
+            }
         });
     }
     let encoders: Vec<Option<RowGroupEncoder>> = sinks
         .iter()
         .map(|s| match s {
             Sink::Parquet(p) => Some(p.encoder()),
-            Sink::Text(_) => None,
+            _ => None,
         })
         .collect();
-    let path_of = |o: usize| {
-        object_path(
-            &options.out,
-            &shape.objects[o].name,
-            options.shard,
-            options.format,
-        )
-    };
 
-    // One group of blocks → per object, its rows (encoded for Parquet).
+    // One group of blocks → per output file, its rows (encoded for Parquet).
     let make = |blocks: Range<u64>| -> Result<Vec<Made>, ParquetOutError> {
         let mut rows: Vec<Vec<u64>> = vec![Vec::new(); n_objects];
         for b in blocks {
@@ -134,53 +181,82 @@ pub fn write_dataset(
                 rows[o].extend(r);
             }
         }
-        rows.into_iter()
-            .enumerate()
-            .map(|(o, rows)| match &encoders[o] {
-                Some(encoder) => {
-                    let mut batch =
-                        BatchBuilder::with_capacity(object_schema(&shape.objects[o]), rows.len());
-                    let mut record = Record::default();
-                    for &i in &rows {
-                        generators[o].record_into(i, &mut record);
-                        batch.push(&record);
-                    }
-                    let n = rows.len() as u64;
+        outputs
+            .iter()
+            .zip(&encoders)
+            .map(|(&out, encoder)| {
+                let (generator, rows) = (&generators[out.object], &rows[out.object]);
+                let encode = |batch: RecordBatch, n: u64| -> Result<Made, ParquetOutError> {
+                    let encoder = encoder.as_ref().expect("Parquet outputs have an encoder");
                     let chunks = if n == 0 {
                         Vec::new()
                     } else {
-                        encoder.encode(&batch.finish()).map_err(|source| {
-                            ParquetOutError::Parquet {
-                                path: path_of(o),
+                        encoder
+                            .encode(&batch)
+                            .map_err(|source| ParquetOutError::Parquet {
+                                path: path_of(out),
                                 source,
-                            }
-                        })?
+                            })?
                     };
                     Ok(Made::Chunks(chunks, n))
+                };
+                match (out.updates, encoder.is_some()) {
+                    (false, true) => {
+                        let o = &shape.objects[out.object];
+                        let mut batch = BatchBuilder::with_capacity(object_schema(o), rows.len());
+                        let mut record = Record::default();
+                        for &i in rows {
+                            generator.record_into(i, &mut record);
+                            batch.push(&record);
+                        }
+                        encode(batch.finish(), rows.len() as u64)
+                    }
+                    (false, false) => Ok(Made::Rows(
+                        rows.iter().map(|&i| generator.record(i)).collect(),
+                    )),
+                    (true, parquet) => {
+                        let mut versions = Vec::new();
+                        for &i in rows {
+                            generator.versions_into(i, &mut versions);
+                        }
+                        if !parquet {
+                            return Ok(Made::Versions(versions));
+                        }
+                        let o = &shape.objects[out.object];
+                        let mut batch =
+                            VersionBatchBuilder::with_capacity(update_schema(o), versions.len());
+                        for v in &versions {
+                            batch.push(v);
+                        }
+                        encode(batch.finish(), versions.len() as u64)
+                    }
                 }
-                None => Ok(Made::Rows(
-                    rows.into_iter().map(|i| generators[o].record(i)).collect(),
-                )),
             })
             .collect()
     };
-    let mut counts = vec![0u64; n_objects];
+    let mut counts = vec![0u64; outputs.len()];
     let mut write = |made: Vec<Made>| -> Result<(), ParquetOutError> {
-        for (o, made) in made.into_iter().enumerate() {
-            match (made, &mut sinks[o]) {
+        for (k, made) in made.into_iter().enumerate() {
+            match (made, &mut sinks[k]) {
                 (Made::Chunks(chunks, n), Sink::Parquet(file)) => {
-                    counts[o] += n;
+                    counts[k] += n;
                     if n > 0 {
                         file.append(chunks)?;
                     }
                 }
                 (Made::Rows(rows), Sink::Text(writer)) => {
-                    counts[o] += rows.len() as u64;
+                    counts[k] += rows.len() as u64;
                     for r in &rows {
                         writer.push(r)?;
                     }
                 }
-                _ => unreachable!("each object is made for its own sink"),
+                (Made::Versions(versions), Sink::VersionText(writer)) => {
+                    counts[k] += versions.len() as u64;
+                    for v in &versions {
+                        writer.push(v)?;
+                    }
+                }
+                _ => unreachable!("each file is made for its own sink"),
             }
         }
         Ok(())
@@ -226,14 +302,16 @@ pub fn write_dataset(
             last.into_iter().try_for_each(&mut write)?;
         }
     }
-    let mut files = Vec::with_capacity(n_objects);
-    for ((sink, o), rows) in sinks.into_iter().zip(&shape.objects).zip(counts) {
+    let mut files = Vec::with_capacity(outputs.len());
+    for ((sink, out), rows) in sinks.into_iter().zip(&outputs).zip(counts) {
         let path = match sink {
             Sink::Parquet(file) => file.close()?,
             Sink::Text(writer) => writer.finish()?,
+            Sink::VersionText(writer) => writer.finish()?,
         };
         files.push(ObjectFile {
-            object: o.name.clone(),
+            object: shape.objects[out.object].name.clone(),
+            updates: out.updates,
             path,
             rows,
         });

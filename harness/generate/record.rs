@@ -126,14 +126,7 @@ impl Generator {
 
     fn clean_into(&self, idx: u64, out: &mut Vec<Option<String>>, labels: &mut Vec<String>) {
         let object = self.object();
-        let (mut rng, mut person) = self.start(self.object, idx);
-        let owner = layout::owner_of(&self.shape, self.seed, self.object, idx);
-        if let Some((o, i)) = owner {
-            // A contact works at its company; a deal is with its company.
-            let (_, owner_person) = self.start(o, i);
-            person.company = owner_person.company;
-            person.domain = owner_person.domain;
-        }
+        let (mut rng, person) = self.start_row(idx);
         out.resize(object.fields.len(), None);
         for (field, slot) in object.fields.iter().zip(out.iter_mut()) {
             // Every field draws the same number of values whatever its outcome, so one field's
@@ -162,6 +155,23 @@ impl Generator {
                 value.clear();
             }
         }
+    }
+
+    /// The random stream of row `idx` and its person, who works at the owner's company (a
+    /// contact at its company; a deal is with its company).
+    fn start_row(&self, idx: u64) -> (RowRng, Person) {
+        let (rng, mut person) = self.start(self.object, idx);
+        if let Some((o, i)) = layout::owner_of(&self.shape, self.seed, self.object, idx) {
+            let (_, owner_person) = self.start(o, i);
+            person.company = owner_person.company;
+            person.domain = owner_person.domain;
+        }
+        (rng, person)
+    }
+
+    /// The person row `idx` starts from (names, locale, company).
+    pub(crate) fn person(&self, idx: u64) -> Person {
+        self.start_row(idx).1
     }
 
     /// The row of `target` that row `idx` of this object refers to: its owner, an owner further
@@ -209,7 +219,7 @@ impl Generator {
 }
 
 /// Makes a value unique by construction, from the row index.
-fn unique(kind: FieldKind, params: &Params, value: String, idx: u64) -> String {
+pub(crate) fn unique(kind: FieldKind, params: &Params, value: String, idx: u64) -> String {
     match kind {
         FieldKind::Email => match value.split_once('@') {
             Some((local, domain)) => format!("{local}.{idx}@{domain}"),

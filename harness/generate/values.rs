@@ -40,6 +40,19 @@ impl Person {
     }
 }
 
+impl Person {
+    /// This person under `other`'s names (a name change keeps the company and locale).
+    pub fn renamed(self, other: &Person) -> Person {
+        Person {
+            first: other.first,
+            last: other.last,
+            first_slug: other.first_slug,
+            last_slug: other.last_slug,
+            ..self
+        }
+    }
+}
+
 /// Appends a value for `field` to `out` (the generator reuses one buffer per column).
 pub fn make_into<R: Rng + ?Sized>(field: &FieldSpec, p: &Person, rng: &mut R, out: &mut String) {
     use std::fmt::Write;

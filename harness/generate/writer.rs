@@ -10,7 +10,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::builder::{StringBuilder, UInt64Builder};
+use arrow_array::builder::{StringBuilder, UInt32Builder, UInt64Builder};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
@@ -19,7 +19,7 @@ use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
-use super::Record;
+use super::{Record, Version};
 use crate::parquet_out::{ParquetOut, ParquetOutError};
 use crate::shape::{FieldKind, ObjectShape, Shape};
 
@@ -75,6 +75,26 @@ pub fn object_schema(object: &ObjectShape) -> SchemaRef {
     );
     fields.push(Field::new("defects", DataType::Utf8, false));
     fields.push(Field::new("dup_of", DataType::Utf8, true));
+    Arc::new(Schema::new(fields))
+}
+
+/// The Arrow schema of one object's update file: `record_idx`, `external_id`, `version`, `op`
+/// (`update` | `delete`), one column per field (null = unchanged) and `changed` (the names of
+/// the fields the version changes, comma-separated).
+pub fn update_schema(object: &ObjectShape) -> SchemaRef {
+    let mut fields = vec![
+        Field::new("record_idx", DataType::UInt64, false),
+        Field::new("external_id", DataType::Utf8, false),
+        Field::new("version", DataType::UInt32, false),
+        Field::new("op", DataType::Utf8, false),
+    ];
+    fields.extend(
+        object
+            .fields
+            .iter()
+            .map(|f| Field::new(&f.name, DataType::Utf8, true)),
+    );
+    fields.push(Field::new("changed", DataType::Utf8, false));
     Arc::new(Schema::new(fields))
 }
 
@@ -311,6 +331,223 @@ impl BatchBuilder {
         RecordBatch::try_new(Arc::clone(&self.schema), arrays)
             .expect("builders match the schema by construction")
     }
+}
+
+/// Arrow columns of one object's versions, filled version by version.
+#[derive(Debug)]
+pub struct VersionBatchBuilder {
+    schema: SchemaRef,
+    idx: UInt64Builder,
+    ids: StringBuilder,
+    version: UInt32Builder,
+    op: StringBuilder,
+    columns: Vec<StringBuilder>,
+    changed: StringBuilder,
+    names: Vec<String>,
+    labels: String,
+}
+
+impl VersionBatchBuilder {
+    /// Columns for `schema` (from [`update_schema`]), sized for `rows` versions.
+    pub fn with_capacity(schema: SchemaRef, rows: usize) -> VersionBatchBuilder {
+        let names: Vec<String> = schema.fields()[4..schema.fields().len() - 1]
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        let text = |bytes: usize| StringBuilder::with_capacity(rows, rows * bytes);
+        VersionBatchBuilder {
+            idx: UInt64Builder::with_capacity(rows),
+            ids: text(24),
+            version: UInt32Builder::with_capacity(rows),
+            op: text(6),
+            columns: names.iter().map(|_| text(4)).collect(),
+            changed: text(8),
+            names,
+            labels: String::new(),
+            schema,
+        }
+    }
+
+    pub fn push(&mut self, v: &Version) {
+        self.idx.append_value(v.idx);
+        self.ids.append_value(&v.external_id);
+        self.version.append_value(v.version);
+        self.op.append_value(v.op.as_str());
+        for (column, value) in self.columns.iter_mut().zip(&v.values) {
+            column.append_option(value.as_deref());
+        }
+        changed_names(&mut self.labels, &self.names, &v.changed);
+        self.changed.append_value(&self.labels);
+    }
+
+    /// The versions pushed so far, as one batch; the builder starts empty again.
+    pub fn finish(&mut self) -> RecordBatch {
+        let mut arrays: Vec<ArrayRef> = vec![
+            Arc::new(self.idx.finish()),
+            Arc::new(self.ids.finish()),
+            Arc::new(self.version.finish()),
+            Arc::new(self.op.finish()),
+        ];
+        arrays.extend(
+            self.columns
+                .iter_mut()
+                .map(|c| Arc::new(c.finish()) as ArrayRef),
+        );
+        arrays.push(Arc::new(self.changed.finish()));
+        RecordBatch::try_new(Arc::clone(&self.schema), arrays)
+            .expect("builders match the schema by construction")
+    }
+}
+
+/// `changed` as comma-separated field names, into `out`.
+fn changed_names(out: &mut String, names: &[String], changed: &[usize]) {
+    out.clear();
+    for (k, &i) in changed.iter().enumerate() {
+        if k > 0 {
+            out.push(',');
+        }
+        out.push_str(&names[i]);
+    }
+}
+
+/// A CSV or NDJSON file of one object's versions, renamed into place when finished.
+pub struct VersionTextWriter {
+    out: BufWriter<File>,
+    tmp: PathBuf,
+    path: PathBuf,
+    format: Format,
+    names: Vec<String>,
+    line: String,
+    labels: String,
+}
+
+impl std::fmt::Debug for VersionTextWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VersionTextWriter")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl VersionTextWriter {
+    /// Opens `<path>.tmp` for `object`'s versions and writes the CSV header.
+    pub fn create(
+        path: &Path,
+        object: &ObjectShape,
+        format: Format,
+    ) -> Result<VersionTextWriter, ParquetOutError> {
+        let io = |source| ParquetOutError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let tmp = path.with_extension(format!("{}.tmp", format.extension()));
+        let mut out = BufWriter::with_capacity(1 << 20, File::create(&tmp).map_err(io)?);
+        if format == Format::Csv {
+            let header: Vec<String> = update_schema(object)
+                .fields()
+                .iter()
+                .map(|f| csv_cell(f.name()))
+                .collect();
+            writeln!(out, "{}", header.join(",")).map_err(io)?;
+        }
+        Ok(VersionTextWriter {
+            out,
+            tmp,
+            path: path.to_path_buf(),
+            format,
+            names: object.fields.iter().map(|f| f.name.clone()).collect(),
+            line: String::new(),
+            labels: String::new(),
+        })
+    }
+
+    pub fn push(&mut self, v: &Version) -> Result<(), ParquetOutError> {
+        use std::fmt::Write as _;
+        let line = &mut self.line;
+        line.clear();
+        changed_names(&mut self.labels, &self.names, &v.changed);
+        if self.format == Format::Csv {
+            let _ = write!(
+                line,
+                "{},{},{},{}",
+                v.idx,
+                csv_cell(&v.external_id),
+                v.version,
+                v.op.as_str()
+            );
+            for value in &v.values {
+                line.push(',');
+                if let Some(value) = value {
+                    line.push_str(&csv_cell(value));
+                }
+            }
+            line.push(',');
+            if !self.labels.is_empty() {
+                line.push_str(&csv_cell(&self.labels));
+            }
+        } else {
+            let s = |v: &str| serde_json::to_string(v).expect("strings serialise");
+            let _ = write!(
+                line,
+                "{{\"record_idx\":{},\"external_id\":{},\"version\":{},\"op\":\"{}\"",
+                v.idx,
+                s(&v.external_id),
+                v.version,
+                v.op.as_str()
+            );
+            for (name, value) in self.names.iter().zip(&v.values) {
+                let _ = write!(
+                    line,
+                    ",{}:{}",
+                    s(name),
+                    value.as_deref().map_or("null".to_string(), s)
+                );
+            }
+            let _ = write!(line, ",\"changed\":{}}}", s(&self.labels));
+        }
+        line.push('\n');
+        self.out
+            .write_all(line.as_bytes())
+            .map_err(|source| ParquetOutError::Io {
+                path: self.path.clone(),
+                source,
+            })
+    }
+
+    /// Flushes, syncs and renames the file into place.
+    pub fn finish(self) -> Result<PathBuf, ParquetOutError> {
+        let io = |source| ParquetOutError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        let file = self.out.into_inner().map_err(|e| io(e.into_error()))?;
+        file.sync_all().map_err(io)?;
+        std::fs::rename(&self.tmp, &self.path).map_err(io)?;
+        Ok(self.path)
+    }
+}
+
+/// How an object's update file is encoded: like its creates, with `op` and `changed` as
+/// dictionaries and the stream named in the metadata.
+pub(crate) fn update_properties(shape: &Shape, object: usize, seed: u64) -> WriterProperties {
+    let spec = &shape.objects[object];
+    let metadata = vec![
+        KeyValue::new("syncproof.shape".to_string(), shape.source_text.clone()),
+        KeyValue::new("syncproof.seed".to_string(), seed.to_string()),
+        KeyValue::new("syncproof.object".to_string(), spec.name.clone()),
+        KeyValue::new("syncproof.stream".to_string(), "updates".to_string()),
+    ];
+    WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_dictionary_enabled(false)
+        .set_statistics_enabled(EnabledStatistics::Chunk)
+        .set_key_value_metadata(Some(metadata))
+        .set_column_dictionary_enabled(ColumnPath::from("op"), true)
+        .set_column_dictionary_enabled(ColumnPath::from("changed"), true)
+        .build()
 }
 
 /// How a generated object's Parquet file is encoded, with the shape, seed and object in its
