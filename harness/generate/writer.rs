@@ -10,9 +10,12 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::builder::{StringBuilder, UInt32Builder, UInt64Builder};
+use arrow_array::builder::{
+    BooleanBuilder, Date32Builder, Decimal128Builder, Int64Builder, StringBuilder,
+    TimestampMicrosecondBuilder, UInt32Builder, UInt64Builder,
+};
 use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
@@ -21,7 +24,7 @@ use parquet::schema::types::ColumnPath;
 
 use super::{Record, Version};
 use crate::parquet_out::{ParquetOut, ParquetOutError};
-use crate::shape::{FieldKind, ObjectShape, Shape};
+use crate::shape::{FieldKind, FieldSpec, ObjectShape, Params, Shape};
 
 const BATCH_ROWS: usize = 8192;
 
@@ -67,15 +70,153 @@ pub fn object_schema(object: &ObjectShape) -> SchemaRef {
         Field::new("record_idx", DataType::UInt64, false),
         Field::new("external_id", DataType::Utf8, false),
     ];
-    fields.extend(
-        object
-            .fields
-            .iter()
-            .map(|f| Field::new(&f.name, DataType::Utf8, true)),
-    );
+    fields.extend(object.fields.iter().map(value_field));
     fields.push(Field::new("defects", DataType::Utf8, false));
     fields.push(Field::new("dup_of", DataType::Utf8, true));
     Arc::new(Schema::new(fields))
+}
+
+/// The Parquet column of one field: integers as int64, decimals as decimal128(38, scale),
+/// booleans as bool, dates as date32, timestamps as timestamp(µs, UTC), everything else as
+/// UTF-8. Always nullable: a typed column holds null where the source value is blank (`""`).
+fn value_field(f: &FieldSpec) -> Field {
+    Field::new(&f.name, value_type(f), true)
+}
+
+fn value_type(f: &FieldSpec) -> DataType {
+    match (f.kind, &f.params) {
+        (FieldKind::Integer, _) => DataType::Int64,
+        (FieldKind::Decimal, Params::Number { scale, .. }) => {
+            DataType::Decimal128(38, *scale as i8)
+        }
+        (FieldKind::Boolean, _) => DataType::Boolean,
+        (FieldKind::Date, _) => DataType::Date32,
+        (FieldKind::Timestamp, _) => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        _ => DataType::Utf8,
+    }
+}
+
+/// One field's column, typed as [`value_field`] says; fills from the generator's text values.
+#[derive(Debug)]
+enum ValueColumn {
+    Text(StringBuilder),
+    Int(Int64Builder),
+    Decimal(Decimal128Builder, u32),
+    Bool(BooleanBuilder),
+    Date(Date32Builder),
+    Time(TimestampMicrosecondBuilder),
+}
+
+impl ValueColumn {
+    fn new(data_type: &DataType, rows: usize) -> ValueColumn {
+        match data_type {
+            DataType::Int64 => ValueColumn::Int(Int64Builder::with_capacity(rows)),
+            DataType::Decimal128(p, s) => ValueColumn::Decimal(
+                Decimal128Builder::with_capacity(rows)
+                    .with_precision_and_scale(*p, *s)
+                    .expect("a valid decimal type"),
+                *s as u32,
+            ),
+            DataType::Boolean => ValueColumn::Bool(BooleanBuilder::with_capacity(rows)),
+            DataType::Date32 => ValueColumn::Date(Date32Builder::with_capacity(rows)),
+            DataType::Timestamp(..) => ValueColumn::Time(
+                TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC"),
+            ),
+            _ => ValueColumn::Text(StringBuilder::with_capacity(rows, rows * 16)),
+        }
+    }
+
+    fn append(&mut self, value: Option<&str>) {
+        match self {
+            ValueColumn::Text(b) => b.append_option(value),
+            ValueColumn::Int(b) => b.append_option(value.and_then(|v| v.parse().ok())),
+            ValueColumn::Decimal(b, scale) => {
+                b.append_option(value.and_then(|v| parse_decimal(v, *scale)))
+            }
+            ValueColumn::Bool(b) => b.append_option(value.and_then(|v| match v {
+                "true" => Some(true),
+                "false" => Some(false),
+                _ => None,
+            })),
+            ValueColumn::Date(b) => b.append_option(value.and_then(parse_date)),
+            ValueColumn::Time(b) => b.append_option(value.and_then(parse_timestamp_us)),
+        }
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            ValueColumn::Text(b) => Arc::new(b.finish()),
+            ValueColumn::Int(b) => Arc::new(b.finish()),
+            ValueColumn::Decimal(b, _) => Arc::new(b.finish()),
+            ValueColumn::Bool(b) => Arc::new(b.finish()),
+            ValueColumn::Date(b) => Arc::new(b.finish()),
+            ValueColumn::Time(b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+/// `-12.30` at scale 2 → `-1230`; `None` when it is not a plain decimal.
+fn parse_decimal(text: &str, scale: u32) -> Option<i128> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    if int.is_empty() || frac.len() > scale as usize {
+        return None;
+    }
+    let mut n: i128 = 0;
+    for c in int.bytes().chain(frac.bytes()) {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(i128::from(c - b'0'))?;
+    }
+    n = n.checked_mul(10i128.pow(scale - frac.len() as u32))?;
+    Some(if negative { -n } else { n })
+}
+
+/// Days since 1970-01-01 of `YYYY-MM-DD` (proleptic Gregorian).
+fn parse_date(text: &str) -> Option<i32> {
+    let b = text.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    i32::try_from(days_from_civil(y, m, d)).ok()
+}
+
+/// Microseconds since the epoch of an RFC 3339 timestamp (`2024-05-01T12:00:00Z`; other
+/// spellings through humantime).
+fn parse_timestamp_us(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() == 20 && b[10] == b'T' && b[13] == b':' && b[16] == b':' && b[19] == b'Z' {
+        let days = i64::from(parse_date(&text[..10])?);
+        let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
+        let (h, m, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
+        if h < 24 && m < 60 && s < 61 {
+            return Some((days * 86_400 + h * 3_600 + m * 60 + s) * 1_000_000);
+        }
+        return None;
+    }
+    let at = humantime::parse_rfc3339_weak(text).ok()?;
+    let since = at.duration_since(std::time::UNIX_EPOCH).ok()?;
+    i64::try_from(since.as_micros()).ok()
+}
+
+/// Days from 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// The Arrow schema of one object's update file: `record_idx`, `external_id`, `version`, `op`
@@ -88,12 +229,7 @@ pub fn update_schema(object: &ObjectShape) -> SchemaRef {
         Field::new("version", DataType::UInt32, false),
         Field::new("op", DataType::Utf8, false),
     ];
-    fields.extend(
-        object
-            .fields
-            .iter()
-            .map(|f| Field::new(&f.name, DataType::Utf8, true)),
-    );
+    fields.extend(object.fields.iter().map(value_field));
     fields.push(Field::new("changed", DataType::Utf8, false));
     Arc::new(Schema::new(fields))
 }
@@ -261,7 +397,7 @@ pub struct BatchBuilder {
     schema: SchemaRef,
     idx: UInt64Builder,
     ids: StringBuilder,
-    columns: Vec<StringBuilder>,
+    columns: Vec<ValueColumn>,
     defects: StringBuilder,
     dup_of: StringBuilder,
     rows: usize,
@@ -279,10 +415,13 @@ impl BatchBuilder {
         let n_fields = schema.fields().len() - 4;
         let text = |bytes: usize| StringBuilder::with_capacity(rows, rows * bytes);
         BatchBuilder {
-            schema,
             idx: UInt64Builder::with_capacity(rows),
             ids: text(24),
-            columns: (0..n_fields).map(|_| text(24)).collect(),
+            columns: schema.fields()[2..2 + n_fields]
+                .iter()
+                .map(|f| ValueColumn::new(f.data_type(), rows))
+                .collect(),
+            schema,
             defects: text(4),
             dup_of: text(1),
             rows: 0,
@@ -294,7 +433,7 @@ impl BatchBuilder {
         self.idx.append_value(record.idx);
         self.ids.append_value(&record.external_id);
         for (column, value) in self.columns.iter_mut().zip(&record.values) {
-            column.append_option(value.as_deref());
+            column.append(value.as_deref());
         }
         self.labels.clear();
         for (i, label) in record.defects.iter().enumerate() {
@@ -320,11 +459,7 @@ impl BatchBuilder {
     pub fn finish(&mut self) -> RecordBatch {
         let mut arrays: Vec<ArrayRef> =
             vec![Arc::new(self.idx.finish()), Arc::new(self.ids.finish())];
-        arrays.extend(
-            self.columns
-                .iter_mut()
-                .map(|c| Arc::new(c.finish()) as ArrayRef),
-        );
+        arrays.extend(self.columns.iter_mut().map(ValueColumn::finish));
         arrays.push(Arc::new(self.defects.finish()));
         arrays.push(Arc::new(self.dup_of.finish()));
         self.rows = 0;
@@ -341,7 +476,7 @@ pub struct VersionBatchBuilder {
     ids: StringBuilder,
     version: UInt32Builder,
     op: StringBuilder,
-    columns: Vec<StringBuilder>,
+    columns: Vec<ValueColumn>,
     changed: StringBuilder,
     names: Vec<String>,
     labels: String,
@@ -350,9 +485,11 @@ pub struct VersionBatchBuilder {
 impl VersionBatchBuilder {
     /// Columns for `schema` (from [`update_schema`]), sized for `rows` versions.
     pub fn with_capacity(schema: SchemaRef, rows: usize) -> VersionBatchBuilder {
-        let names: Vec<String> = schema.fields()[4..schema.fields().len() - 1]
+        let value_fields = &schema.fields()[4..schema.fields().len() - 1];
+        let names: Vec<String> = value_fields.iter().map(|f| f.name().clone()).collect();
+        let columns = value_fields
             .iter()
-            .map(|f| f.name().clone())
+            .map(|f| ValueColumn::new(f.data_type(), rows))
             .collect();
         let text = |bytes: usize| StringBuilder::with_capacity(rows, rows * bytes);
         VersionBatchBuilder {
@@ -360,7 +497,7 @@ impl VersionBatchBuilder {
             ids: text(24),
             version: UInt32Builder::with_capacity(rows),
             op: text(6),
-            columns: names.iter().map(|_| text(4)).collect(),
+            columns,
             changed: text(8),
             names,
             labels: String::new(),
@@ -374,7 +511,7 @@ impl VersionBatchBuilder {
         self.version.append_value(v.version);
         self.op.append_value(v.op.as_str());
         for (column, value) in self.columns.iter_mut().zip(&v.values) {
-            column.append_option(value.as_deref());
+            column.append(value.as_deref());
         }
         changed_names(&mut self.labels, &self.names, &v.changed);
         self.changed.append_value(&self.labels);
@@ -388,11 +525,7 @@ impl VersionBatchBuilder {
             Arc::new(self.version.finish()),
             Arc::new(self.op.finish()),
         ];
-        arrays.extend(
-            self.columns
-                .iter_mut()
-                .map(|c| Arc::new(c.finish()) as ArrayRef),
-        );
+        arrays.extend(self.columns.iter_mut().map(ValueColumn::finish));
         arrays.push(Arc::new(self.changed.finish()));
         RecordBatch::try_new(Arc::clone(&self.schema), arrays)
             .expect("builders match the schema by construction")
@@ -641,4 +774,36 @@ fn json_line(line: &mut String, schema: &Schema, r: &Record) {
         s(&r.defects.join(",")),
         r.dup_of.as_deref().map_or("null".to_string(), s)
     ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_values_parse_from_the_generators_text() {
+        assert_eq!(parse_decimal("-12.30", 2), Some(-1230));
+        assert_eq!(parse_decimal("7", 2), Some(700));
+        assert_eq!(parse_decimal("7.123", 2), None);
+        assert_eq!(parse_decimal("", 2), None);
+        assert_eq!(parse_decimal("1e3", 0), None);
+        assert_eq!(parse_date("1970-01-01"), Some(0));
+        assert_eq!(parse_date("2000-03-01"), Some(11_017));
+        assert_eq!(parse_date("2024-02-30x"), None);
+        assert_eq!(
+            parse_timestamp_us("1970-01-02T00:00:01Z"),
+            Some(86_401_000_000)
+        );
+        // The fast path agrees with humantime on every day of a leap-year span.
+        for day in (0..20_000u64).step_by(37) {
+            let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(day * 86_400 + 3_723);
+            let text = humantime::format_rfc3339_seconds(at).to_string();
+            assert_eq!(
+                parse_timestamp_us(&text),
+                Some((day * 86_400 + 3_723) as i64 * 1_000_000),
+                "{text}"
+            );
+            assert_eq!(parse_date(&text[..10]), Some(day as i32));
+        }
+    }
 }

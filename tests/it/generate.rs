@@ -9,7 +9,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use arrow_array::{Array, StringArray, UInt64Array};
-use arrow_schema::DataType;
+use arrow_schema::{DataType, TimeUnit};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use proptest::prelude::*;
 use serde_json::Value;
@@ -275,10 +275,40 @@ fn parquet_files_have_the_documented_columns_and_metadata() {
     expected.extend(["defects", "dup_of"]);
     assert_eq!(names, expected);
     assert_eq!(schema.field(0).data_type(), &DataType::UInt64);
-    assert!(
-        schema.fields()[1..]
-            .iter()
-            .all(|f| f.data_type() == &DataType::Utf8)
+    let type_of = |name: &str| schema.field_with_name(name).unwrap().data_type().clone();
+    assert_eq!(type_of("external_id"), DataType::Utf8);
+    assert_eq!(type_of("email"), DataType::Utf8);
+    assert_eq!(type_of("email_opt_out"), DataType::Boolean);
+    assert_eq!(
+        type_of("created_at"),
+        DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+    );
+    assert_eq!(type_of("defects"), DataType::Utf8);
+    let deals = ParquetRecordBatchReaderBuilder::try_new(
+        std::fs::File::open(dir.path().join("deal.parquet")).unwrap(),
+    )
+    .unwrap();
+    let deal_type = |name: &str| {
+        deals
+            .schema()
+            .field_with_name(name)
+            .unwrap()
+            .data_type()
+            .clone()
+    };
+    assert_eq!(deal_type("amount"), DataType::Decimal128(38, 2));
+    assert_eq!(deal_type("closedate"), DataType::Date32);
+    let companies = ParquetRecordBatchReaderBuilder::try_new(
+        std::fs::File::open(dir.path().join("company.parquet")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        companies
+            .schema()
+            .field_with_name("numberofemployees")
+            .unwrap()
+            .data_type(),
+        &DataType::Int64
     );
     let mut n = 0;
     for batch in builder.build().unwrap() {
@@ -447,6 +477,102 @@ fn near_duplicates_name_a_row_of_the_written_range_whatever_the_size() {
         }
     }
     assert!(firsts > 0);
+}
+
+/// The Parquet files read in DuckDB and pandas with the documented columns and types, and the
+/// typed values equal the text the CSV writer gives for the same rows.
+#[test]
+fn parquet_files_read_in_duckdb_and_pandas_with_their_types() {
+    let shape = b2b();
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &shape,
+        &dir.path().join("pq"),
+        2_000,
+        None,
+        Format::Parquet,
+        2,
+    );
+    write(
+        &shape,
+        &dir.path().join("nd"),
+        2_000,
+        None,
+        Format::Ndjson,
+        1,
+    );
+    let script = r#"
+import json, sys
+import duckdb, pandas
+pq, nd = sys.argv[1], sys.argv[2]
+out = {}
+for obj in ["company", "contact", "deal", "contact-updates"]:
+    rel = duckdb.sql(f"DESCRIBE SELECT * FROM '{pq}/{obj}.parquet'").fetchall()
+    out[obj] = {name: typ for name, typ, *_ in rel}
+    out[obj + ":rows"] = duckdb.sql(f"SELECT count(*) FROM '{pq}/{obj}.parquet'").fetchall()[0][0]
+df = pandas.read_parquet(f"{pq}/deal.parquet")
+out["pandas:deal"] = {c: str(t) for c, t in df.dtypes.items()}
+# Typed values agree with the text of the same rows.
+text = [json.loads(line) for line in open(f"{nd}/deal.ndjson")]
+a = duckdb.sql(f"SELECT CAST(amount AS VARCHAR) AS a, CAST(closedate AS VARCHAR) AS d FROM '{pq}/deal.parquet' ORDER BY record_idx").fetchall()
+mismatch = 0
+for (amount, close), row in zip(a, text):
+    want_amount = row["amount"] if row["amount"] not in ("", None) else None
+    want_close = row["closedate"] if row["closedate"] not in ("", None) else None
+    if amount != want_amount or close != want_close:
+        mismatch += 1
+out["mismatch"] = mismatch + abs(len(a) - len(text))
+c = duckdb.sql(f"SELECT CAST(created_at AS VARCHAR), email_opt_out FROM '{pq}/contact.parquet' ORDER BY record_idx LIMIT 1").fetchall()[0]
+out["contact0"] = [c[0], c[1]]
+print(json.dumps(out))
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .arg(dir.path().join("pq"))
+        .arg(dir.path().join("nd"))
+        .output()
+        .expect("python3 runs (pip install duckdb pandas pyarrow)");
+    assert!(
+        out.status.success(),
+        "needs python3 with duckdb, pandas and pyarrow (pip install duckdb pandas pyarrow): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["contact"]["record_idx"], "UBIGINT");
+    assert_eq!(v["contact"]["email"], "VARCHAR");
+    assert_eq!(v["contact"]["email_opt_out"], "BOOLEAN");
+    assert_eq!(v["contact"]["created_at"], "TIMESTAMP WITH TIME ZONE");
+    assert_eq!(v["company"]["numberofemployees"], "BIGINT");
+    assert_eq!(v["deal"]["amount"], "DECIMAL(38,2)");
+    assert_eq!(v["deal"]["closedate"], "DATE");
+    assert_eq!(v["contact-updates"]["version"], "UINTEGER");
+    assert_eq!(v["contact-updates"]["op"], "VARCHAR");
+    assert_eq!(v["contact:rows"], 2_000);
+    assert_eq!(v["pandas:deal"]["record_idx"], "uint64");
+    assert_eq!(
+        v["pandas:deal"]["amount"], "object",
+        "decimals as Decimal objects"
+    );
+    assert!(
+        v["pandas:deal"]["closedate"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("date") || t == "object"),
+        "{}",
+        v["pandas:deal"]
+    );
+    assert_eq!(v["mismatch"], 0, "typed deal values differ from their text");
+    let contacts = rows(&dir.path().join("nd/contact.ndjson"));
+    let created = contacts[0]["created_at"].as_str().unwrap();
+    // DuckDB prints the instant in the session's zone; compare the instant's date and time.
+    let shown = v["contact0"][0].as_str().unwrap();
+    assert!(
+        shown.starts_with(&created[..10]) || v["contact0"][0].is_null(),
+        "{shown} vs {created}"
+    );
+    assert_eq!(
+        v["contact0"][1].as_bool().map(|b| b.to_string()).as_deref(),
+        contacts[0]["email_opt_out"].as_str()
+    );
 }
 
 #[test]
