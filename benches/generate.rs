@@ -39,6 +39,7 @@ fn contacts(c: &mut Criterion) {
                 format: Format::Parquet,
                 threads,
                 out: dir.path().to_path_buf(),
+                max_rows_per_file: None,
             };
             b.iter(|| write_dataset(&shape, &options).unwrap())
         });

@@ -13,7 +13,7 @@ mod values;
 mod writer;
 
 pub use dataset::{
-    DatasetOptions, GROUP_BLOCKS, ObjectFile, object_path, shard_blocks, updates_path,
+    DatasetOptions, GROUP_BLOCKS, ObjectFile, object_path, part_path, shard_blocks, updates_path,
     write_dataset,
 };
 pub use defects::{DUP_VARIANTS, nickname};

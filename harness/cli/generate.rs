@@ -38,6 +38,11 @@ pub struct GenerateArgs {
     /// Generator threads (default: all cores); the output is the same whatever the count.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Split each object's rows into files of at most N rows: `<object>-0000.<format>`,
+    /// `<object>-0001.<format>`, … (`<object>-KKKK-0000.<format>` in shard KKKK); the parts,
+    /// concatenated in order, are the unsplit file's rows.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_rows_per_file: Option<u64>,
     /// No summary lines.
     #[arg(long)]
     pub quiet: bool,
@@ -68,6 +73,7 @@ pub fn run(args: &GenerateArgs) -> Exit {
         format: args.format,
         threads,
         out: args.out.clone(),
+        max_rows_per_file: args.max_rows_per_file,
     };
     let started = Instant::now();
     match write_dataset(&shape, &options) {

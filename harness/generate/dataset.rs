@@ -41,6 +41,9 @@ pub struct DatasetOptions {
     /// Worker threads; 1 generates and writes on the calling thread.
     pub threads: usize,
     pub out: PathBuf,
+    /// Split each object's rows into files of at most this many rows, numbered `-0000`,
+    /// `-0001`, …; `None` writes one file per object.
+    pub max_rows_per_file: Option<u64>,
 }
 
 /// One file written.
@@ -71,6 +74,21 @@ pub fn updates_path(
     object_path(out, &format!("{object}-updates"), shard, format)
 }
 
+/// Part `part` of a split file: `<object>-PPPP.<ext>`, or `<object>-KKKK-PPPP.<ext>` in shard
+/// KKKK. `object` is the object's name, or `<object>-updates` for its update stream.
+pub fn part_path(
+    out: &Path,
+    object: &str,
+    shard: Option<(u64, u64)>,
+    part: u32,
+    format: Format,
+) -> PathBuf {
+    match shard {
+        Some((k, _)) => out.join(format!("{object}-{k:04}-{part:04}.{}", format.extension())),
+        None => out.join(format!("{object}-{part:04}.{}", format.extension())),
+    }
+}
+
 /// The blocks shard `(k, n)` owns among the blocks of `records` root rows.
 pub fn shard_blocks(records: u64, shard: Option<(u64, u64)>) -> Range<u64> {
     let blocks = records.div_ceil(BLOCK);
@@ -85,8 +103,9 @@ pub fn shard_blocks(records: u64, shard: Option<(u64, u64)>) -> Range<u64> {
 
 /// One file's rows of one group, as its writer takes them.
 enum Made {
-    /// An encoded Parquet row group and its row count.
-    Chunks(Vec<ArrowColumnChunk>, u64),
+    /// An encoded Parquet row group, its row count, and (when files are split) the rows
+    /// themselves, to re-encode in pieces when the group straddles two files.
+    Chunks(Vec<ArrowColumnChunk>, u64, Option<RecordBatch>),
     Rows(Vec<Record>),
     Versions(Vec<Version>),
 }
@@ -98,15 +117,35 @@ enum Sink {
     VersionText(Box<VersionTextWriter>),
 }
 
-/// One file of the dataset: an object's creates, or its updates.
+impl Sink {
+    fn close(self) -> Result<PathBuf, ParquetOutError> {
+        match self {
+            Sink::Parquet(file) => file.close(),
+            Sink::Text(writer) => writer.finish(),
+            Sink::VersionText(writer) => writer.finish(),
+        }
+    }
+}
+
+/// One stream of the dataset: an object's creates, or its updates.
 #[derive(Debug, Clone, Copy)]
 struct Output {
     object: usize,
     updates: bool,
 }
 
+/// The files of one output: the open part, its row count, and the parts already closed.
+struct Parts {
+    out: Output,
+    /// The next part's number.
+    next: u32,
+    open: Option<Sink>,
+    rows: u64,
+    done: Vec<ObjectFile>,
+}
+
 /// Generates the dataset; returns the files in the shape's object order, each object's update
-/// file right after its creates.
+/// file(s) right after its creates.
 pub fn write_dataset(
     shape: &Arc<Shape>,
     options: &DatasetOptions,
@@ -128,18 +167,22 @@ pub fn write_dataset(
             });
         }
     }
-    let path_of = |out: Output| {
-        let name = &shape.objects[out.object].name;
-        if out.updates {
-            updates_path(&options.out, name, options.shard, options.format)
+    let split = options.max_rows_per_file.map(|n| n.max(1));
+    let path_of = |out: Output, part: u32| {
+        let o = &shape.objects[out.object].name;
+        let name = if out.updates {
+            format!("{o}-updates")
         } else {
-            object_path(&options.out, name, options.shard, options.format)
+            o.clone()
+        };
+        match split {
+            Some(_) => part_path(&options.out, &name, options.shard, part, options.format),
+            None => object_path(&options.out, &name, options.shard, options.format),
         }
     };
-    let mut sinks = Vec::with_capacity(outputs.len());
-    for &out in &outputs {
-        let (path, o) = (path_of(out), &shape.objects[out.object]);
-        sinks.push(match (options.format, out.updates) {
+    let open = |out: Output, part: u32| -> Result<Sink, ParquetOutError> {
+        let (path, o) = (path_of(out, part), &shape.objects[out.object]);
+        Ok(match (options.format, out.updates) {
             (Format::Parquet, false) => Sink::Parquet(ChunkedParquet::create(
                 &path,
                 object_schema(o),
@@ -160,17 +203,35 @@ pub fn write_dataset(
             (format, true) => {
                 Sink::VersionText(Box::new(VersionTextWriter::create(&path, o, format)?))
             }
+        })
+    };
+    // Every output's first part is opened up front (an object without rows still gets its
+    // file), and gives the encoder its later parts share.
+    let mut parts = Vec::with_capacity(outputs.len());
+    for &out in &outputs {
+        parts.push(Parts {
+            out,
+            next: 1,
+            open: Some(open(out, 0)?),
+            rows: 0,
+            done: Vec::new(),
         });
     }
-    let encoders: Vec<Option<RowGroupEncoder>> = sinks
+    let encoders: Vec<Option<RowGroupEncoder>> = parts
         .iter()
-        .map(|s| match s {
-            Sink::Parquet(p) => Some(p.encoder()),
+        .map(|p| match &p.open {
+            Some(Sink::Parquet(file)) => Some(file.encoder()),
             _ => None,
         })
         .collect();
+    let encode_error = |out: Output| {
+        move |source| ParquetOutError::Parquet {
+            path: path_of(out, 0),
+            source,
+        }
+    };
 
-    // One group of blocks → per output file, its rows (encoded for Parquet).
+    // One group of blocks → per output, its rows (encoded for Parquet).
     let make = |blocks: Range<u64>| -> Result<Vec<Made>, ParquetOutError> {
         let mut rows: Vec<Vec<u64>> = vec![Vec::new(); n_objects];
         for b in blocks {
@@ -191,14 +252,9 @@ pub fn write_dataset(
                     let chunks = if n == 0 {
                         Vec::new()
                     } else {
-                        encoder
-                            .encode(&batch)
-                            .map_err(|source| ParquetOutError::Parquet {
-                                path: path_of(out),
-                                source,
-                            })?
+                        encoder.encode(&batch).map_err(encode_error(out))?
                     };
-                    Ok(Made::Chunks(chunks, n))
+                    Ok(Made::Chunks(chunks, n, split.map(|_| batch)))
                 };
                 match (out.updates, encoder.is_some()) {
                     (false, true) => {
@@ -234,29 +290,73 @@ pub fn write_dataset(
             })
             .collect()
     };
-    let mut counts = vec![0u64; outputs.len()];
+    let cap = split.unwrap_or(u64::MAX);
+    // Closes the open part when it is full and opens the next when rows are coming.
+    let roll = |p: &mut Parts| -> Result<(), ParquetOutError> {
+        if p.rows >= cap
+            && let Some(sink) = p.open.take()
+        {
+            close_part(p, sink, shape)?;
+        }
+        if p.open.is_none() {
+            p.open = Some(open(p.out, p.next)?);
+            p.next += 1;
+        }
+        Ok(())
+    };
     let mut write = |made: Vec<Made>| -> Result<(), ParquetOutError> {
         for (k, made) in made.into_iter().enumerate() {
-            match (made, &mut sinks[k]) {
-                (Made::Chunks(chunks, n), Sink::Parquet(file)) => {
-                    counts[k] += n;
-                    if n > 0 {
+            let p = &mut parts[k];
+            match made {
+                Made::Chunks(_, 0, _) => {}
+                Made::Chunks(chunks, n, _) if p.rows + n <= cap => {
+                    roll(p)?;
+                    let Some(Sink::Parquet(file)) = &mut p.open else {
+                        unreachable!("Parquet rows go to a Parquet file")
+                    };
+                    file.append(chunks)?;
+                    p.rows += n;
+                }
+                Made::Chunks(_, n, batch) => {
+                    // The group straddles files: encode its pieces here (once per file cut).
+                    let batch = batch.expect("split groups keep their rows");
+                    let encoder = encoders[k]
+                        .as_ref()
+                        .expect("Parquet outputs have an encoder");
+                    let mut at = 0;
+                    while at < n {
+                        roll(p)?;
+                        let take = (cap - p.rows).min(n - at);
+                        let piece = batch.slice(at as usize, take as usize);
+                        let chunks = encoder.encode(&piece).map_err(encode_error(p.out))?;
+                        let Some(Sink::Parquet(file)) = &mut p.open else {
+                            unreachable!("Parquet rows go to a Parquet file")
+                        };
                         file.append(chunks)?;
+                        p.rows += take;
+                        at += take;
                     }
                 }
-                (Made::Rows(rows), Sink::Text(writer)) => {
-                    counts[k] += rows.len() as u64;
+                Made::Rows(rows) => {
                     for r in &rows {
+                        roll(p)?;
+                        let Some(Sink::Text(writer)) = &mut p.open else {
+                            unreachable!("records go to a record file")
+                        };
                         writer.push(r)?;
+                        p.rows += 1;
                     }
                 }
-                (Made::Versions(versions), Sink::VersionText(writer)) => {
-                    counts[k] += versions.len() as u64;
+                Made::Versions(versions) => {
                     for v in &versions {
+                        roll(p)?;
+                        let Some(Sink::VersionText(writer)) = &mut p.open else {
+                            unreachable!("versions go to an update file")
+                        };
                         writer.push(v)?;
+                        p.rows += 1;
                     }
                 }
-                _ => unreachable!("each file is made for its own sink"),
             }
         }
         Ok(())
@@ -302,19 +402,25 @@ pub fn write_dataset(
             last.into_iter().try_for_each(&mut write)?;
         }
     }
-    let mut files = Vec::with_capacity(outputs.len());
-    for ((sink, out), rows) in sinks.into_iter().zip(&outputs).zip(counts) {
-        let path = match sink {
-            Sink::Parquet(file) => file.close()?,
-            Sink::Text(writer) => writer.finish()?,
-            Sink::VersionText(writer) => writer.finish()?,
-        };
-        files.push(ObjectFile {
-            object: shape.objects[out.object].name.clone(),
-            updates: out.updates,
-            path,
-            rows,
-        });
+    let mut files = Vec::new();
+    for mut p in parts {
+        if let Some(sink) = p.open.take() {
+            close_part(&mut p, sink, shape)?;
+        }
+        files.extend(p.done);
     }
     Ok(files)
+}
+
+/// Closes one part and records it.
+fn close_part(p: &mut Parts, sink: Sink, shape: &Shape) -> Result<(), ParquetOutError> {
+    let path = sink.close()?;
+    p.done.push(ObjectFile {
+        object: shape.objects[p.out.object].name.clone(),
+        updates: p.out.updates,
+        path,
+        rows: p.rows,
+    });
+    p.rows = 0;
+    Ok(())
 }
