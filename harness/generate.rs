@@ -20,4 +20,4 @@ pub use defects::{DUP_VARIANTS, nickname};
 pub use layout::{BLOCK, generation_order, owner_of, rows_of_block};
 pub use record::{Generator, Record};
 pub use updates::{History, Op, Version};
-pub use writer::{Format, RecordWriter, object_schema, record_schema, update_schema};
+pub use writer::{Codec, Format, RecordWriter, object_schema, record_schema, update_schema};

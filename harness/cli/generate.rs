@@ -10,7 +10,7 @@ use clap::Args;
 
 use super::Exit;
 use crate::config::Source;
-use crate::generate::{DatasetOptions, Format, write_dataset};
+use crate::generate::{Codec, DatasetOptions, Format, write_dataset};
 use crate::shape::Shape;
 
 /// Flags of `generate`. Flag names are a contract: scripts and CI pipelines call them.
@@ -43,6 +43,9 @@ pub struct GenerateArgs {
     /// concatenated in order, are the unsplit file's rows.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_rows_per_file: Option<u64>,
+    /// Parquet compression: snappy (default) or none (faster to write, about twice the size).
+    #[arg(long, value_name = "CODEC", default_value = "snappy")]
+    pub compression: Codec,
     /// No summary lines.
     #[arg(long)]
     pub quiet: bool,
@@ -74,6 +77,7 @@ pub fn run(args: &GenerateArgs) -> Exit {
         threads,
         out: args.out.clone(),
         max_rows_per_file: args.max_rows_per_file,
+        compression: args.compression,
     };
     let started = Instant::now();
     match write_dataset(&shape, &options) {

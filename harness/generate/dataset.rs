@@ -22,7 +22,7 @@ use super::writer::{
     BatchBuilder, VersionBatchBuilder, VersionTextWriter, object_schema, parquet_properties,
     update_properties, update_schema,
 };
-use super::{Format, Generator, Record, RecordWriter, Version};
+use super::{Codec, Format, Generator, Record, RecordWriter, Version};
 use crate::parquet_out::ParquetOutError;
 use crate::shape::Shape;
 
@@ -44,6 +44,8 @@ pub struct DatasetOptions {
     /// Split each object's rows into files of at most this many rows, numbered `-0000`,
     /// `-0001`, …; `None` writes one file per object.
     pub max_rows_per_file: Option<u64>,
+    /// Parquet page compression.
+    pub compression: Codec,
 }
 
 /// One file written.
@@ -186,12 +188,12 @@ pub fn write_dataset(
             (Format::Parquet, false) => Sink::Parquet(ChunkedParquet::create(
                 &path,
                 object_schema(o),
-                parquet_properties(shape, out.object, options.seed),
+                parquet_properties(shape, out.object, options.seed, options.compression),
             )?),
             (Format::Parquet, true) => Sink::Parquet(ChunkedParquet::create(
                 &path,
                 update_schema(o),
-                update_properties(shape, out.object, options.seed),
+                update_properties(shape, out.object, options.seed, options.compression),
             )?),
             (format, false) => Sink::Text(Box::new(RecordWriter::create_for(
                 &path,

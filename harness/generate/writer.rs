@@ -234,6 +234,36 @@ pub fn update_schema(object: &ObjectShape) -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
+/// How generated Parquet pages are compressed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Codec {
+    /// Snappy (the default): files about half the size for little CPU; every reader has it.
+    #[default]
+    Snappy,
+    /// No compression: the fastest to write, the largest files.
+    None,
+}
+
+impl Codec {
+    fn compression(self) -> Compression {
+        match self {
+            Codec::Snappy => Compression::SNAPPY,
+            Codec::None => Compression::UNCOMPRESSED,
+        }
+    }
+}
+
+impl std::str::FromStr for Codec {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Codec, String> {
+        match s {
+            "snappy" => Ok(Codec::Snappy),
+            "none" | "uncompressed" => Ok(Codec::None),
+            _ => Err(format!("{s:?}: the compression is snappy or none")),
+        }
+    }
+}
+
 /// Streams rows of one object into one file.
 ///
 /// ```
@@ -309,7 +339,7 @@ impl RecordWriter {
             Format::Parquet => Sink::Parquet(Box::new(ParquetOut::with_properties(
                 path,
                 Arc::clone(&schema),
-                parquet_properties(shape, object, seed),
+                parquet_properties(shape, object, seed, Codec::default()),
             )?)),
             Format::Csv | Format::Ndjson => {
                 if let Some(dir) = path.parent() {
@@ -665,7 +695,12 @@ impl VersionTextWriter {
 
 /// How an object's update file is encoded: like its creates, with `op` and `changed` as
 /// dictionaries and the stream named in the metadata.
-pub(crate) fn update_properties(shape: &Shape, object: usize, seed: u64) -> WriterProperties {
+pub(crate) fn update_properties(
+    shape: &Shape,
+    object: usize,
+    seed: u64,
+    codec: Codec,
+) -> WriterProperties {
     let spec = &shape.objects[object];
     let metadata = vec![
         KeyValue::new("syncproof.shape".to_string(), shape.source_text.clone()),
@@ -674,7 +709,7 @@ pub(crate) fn update_properties(shape: &Shape, object: usize, seed: u64) -> Writ
         KeyValue::new("syncproof.stream".to_string(), "updates".to_string()),
     ];
     WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
+        .set_compression(codec.compression())
         .set_dictionary_enabled(false)
         .set_statistics_enabled(EnabledStatistics::Chunk)
         .set_key_value_metadata(Some(metadata))
@@ -687,7 +722,12 @@ pub(crate) fn update_properties(shape: &Shape, object: usize, seed: u64) -> Writ
 /// key-value metadata. Dictionaries only where values repeat (names, cities, enums, defects): on
 /// unique columns (ids, emails, phones) they cost time and fall back anyway. Statistics per
 /// column chunk, not per page: readers prune by row group.
-pub(crate) fn parquet_properties(shape: &Shape, object: usize, seed: u64) -> WriterProperties {
+pub(crate) fn parquet_properties(
+    shape: &Shape,
+    object: usize,
+    seed: u64,
+    codec: Codec,
+) -> WriterProperties {
     let spec = &shape.objects[object];
     let metadata = vec![
         KeyValue::new("syncproof.shape".to_string(), shape.source_text.clone()),
@@ -695,7 +735,7 @@ pub(crate) fn parquet_properties(shape: &Shape, object: usize, seed: u64) -> Wri
         KeyValue::new("syncproof.object".to_string(), spec.name.clone()),
     ];
     let mut props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
+        .set_compression(codec.compression())
         .set_dictionary_enabled(false)
         .set_statistics_enabled(EnabledStatistics::Chunk)
         .set_key_value_metadata(Some(metadata))

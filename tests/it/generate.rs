@@ -15,7 +15,7 @@ use proptest::prelude::*;
 use serde_json::Value;
 use syncproof::config::Source;
 use syncproof::generate::{
-    DatasetOptions, Format, Generator, Record, rows_of_block, write_dataset,
+    Codec, DatasetOptions, Format, Generator, Record, rows_of_block, write_dataset,
 };
 use syncproof::shape::Shape;
 
@@ -42,6 +42,7 @@ fn write(
         threads,
         out: out.to_path_buf(),
         max_rows_per_file: None,
+        compression: Codec::default(),
     };
     write_dataset(shape, &options).unwrap();
 }
@@ -359,6 +360,7 @@ fn split_files_add_up_to_the_unsplit_file() {
             threads: 2,
             out: parts.clone(),
             max_rows_per_file: Some(n),
+            compression: Codec::default(),
         };
         let files = write_dataset(&shape, &options).unwrap();
         for object in ["company", "contact", "contact-updates", "deal"] {
