@@ -198,6 +198,31 @@ mod tests {
         )
     }
 
+    proptest::proptest! {
+        /// Version `v` of row `i` is a pure function of (shape, seed, i, v): made fresh, made
+        /// over another version's buffers, or as part of the whole history, it is the same.
+        #[test]
+        fn versions_are_a_pure_function_of_seed_row_and_version(
+            seed in proptest::prelude::any::<u64>(),
+            idx in 0u64..10_000_000,
+            other in 0u64..10_000_000,
+        ) {
+            let shape = b2b();
+            let a = Generator::new(Arc::clone(&shape), seed);
+            let b = Generator::new(shape, seed);
+            let mut history = Vec::new();
+            a.versions_into(idx, &mut history);
+            proptest::prop_assert_eq!(history.len() as u32, b.history(idx).versions());
+            let mut reused = Version::default();
+            b.versions_into(other, &mut Vec::new());
+            for (k, v) in history.iter().enumerate() {
+                b.version_into(other, 1, &mut reused);
+                proptest::prop_assert!(b.version_into(idx, k as u32 + 1, &mut reused));
+                proptest::prop_assert_eq!(&reused, v);
+            }
+        }
+    }
+
     #[test]
     fn versions_follow_the_history_and_change_only_listed_fields() {
         let shape = b2b();
