@@ -1,13 +1,14 @@
 //! Throughput of `syncproof generate`: the demo's contacts (every field, 4 locales, labelled
 //! defects) written to Parquet on one thread and on all cores, and the row maker alone. Each
-//! bench declares `Throughput::Elements`, so results read as rows/s. Results and commands:
+//! bench declares `Throughput::Elements`, so results read as rows/s; one more writes without
+//! compression, to weigh snappy's cost. Results and commands:
 //! BENCHMARKS.md; the Python peers (Faker, Mimesis) are in benches/peers/.
 
 use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use syncproof::generate::{DatasetOptions, Format, Generator, write_dataset};
+use syncproof::generate::{Codec, DatasetOptions, Format, Generator, write_dataset};
 use syncproof::shape::Shape;
 
 const N: u64 = 100_000;
@@ -26,9 +27,10 @@ fn contacts(c: &mut Criterion) {
             }
         })
     });
-    for (name, threads) in [
-        ("contacts_to_parquet_1_thread", 1),
-        ("contacts_to_parquet_all_threads", cores),
+    for (name, threads, compression) in [
+        ("contacts_to_parquet_1_thread", 1, Codec::Snappy),
+        ("contacts_to_parquet_all_threads", cores, Codec::Snappy),
+        ("contacts_to_parquet_1_thread_uncompressed", 1, Codec::None),
     ] {
         group.bench_function(name, |b| {
             let dir = tempfile::tempdir().unwrap();
@@ -39,6 +41,8 @@ fn contacts(c: &mut Criterion) {
                 format: Format::Parquet,
                 threads,
                 out: dir.path().to_path_buf(),
+                max_rows_per_file: None,
+                compression,
             };
             b.iter(|| write_dataset(&shape, &options).unwrap())
         });

@@ -8,13 +8,16 @@ mod defects;
 mod layout;
 mod record;
 mod tables;
+mod updates;
 mod values;
 mod writer;
 
 pub use dataset::{
-    DatasetOptions, GROUP_BLOCKS, ObjectFile, object_path, shard_blocks, write_dataset,
+    DatasetOptions, GROUP_BLOCKS, ObjectFile, object_path, part_path, shard_blocks, updates_path,
+    write_dataset,
 };
 pub use defects::{DUP_VARIANTS, nickname};
 pub use layout::{BLOCK, generation_order, owner_of, rows_of_block};
 pub use record::{Generator, Record};
-pub use writer::{Format, RecordWriter, object_schema, record_schema};
+pub use updates::{History, Op, Version};
+pub use writer::{Codec, Format, RecordWriter, object_schema, record_schema, update_schema};

@@ -14,7 +14,7 @@ pub use dist::{CountDist, NumberDist, probit};
 pub use file::RESERVED;
 pub use spec::{
     Case, Comparator, DefectRates, FieldKind, FieldSpec, LOCAL_PARTS, Layout, Locale, ObjectShape,
-    Params, PhoneFormat, Shape,
+    Params, PhoneFormat, Shape, UpdateSpec,
 };
 
 /// The demo's contact shape, embedded so `demo` needs no file.

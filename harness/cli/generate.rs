@@ -10,7 +10,7 @@ use clap::Args;
 
 use super::Exit;
 use crate::config::Source;
-use crate::generate::{DatasetOptions, Format, write_dataset};
+use crate::generate::{Codec, DatasetOptions, Format, write_dataset};
 use crate::shape::Shape;
 
 /// Flags of `generate`. Flag names are a contract: scripts and CI pipelines call them.
@@ -38,6 +38,14 @@ pub struct GenerateArgs {
     /// Generator threads (default: all cores); the output is the same whatever the count.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Split each object's rows into files of at most N rows: `<object>-0000.<format>`,
+    /// `<object>-0001.<format>`, … (`<object>-KKKK-0000.<format>` in shard KKKK); the parts,
+    /// concatenated in order, are the unsplit file's rows.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_rows_per_file: Option<u64>,
+    /// Parquet compression: snappy (default) or none (faster to write, about twice the size).
+    #[arg(long, value_name = "CODEC", default_value = "snappy")]
+    pub compression: Codec,
     /// No summary lines.
     #[arg(long)]
     pub quiet: bool,
@@ -68,6 +76,8 @@ pub fn run(args: &GenerateArgs) -> Exit {
         format: args.format,
         threads,
         out: args.out.clone(),
+        max_rows_per_file: args.max_rows_per_file,
+        compression: args.compression,
     };
     let started = Instant::now();
     match write_dataset(&shape, &options) {

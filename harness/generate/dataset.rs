@@ -13,12 +13,16 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use arrow_array::RecordBatch;
 use parquet::arrow::arrow_writer::ArrowColumnChunk;
 
 use super::chunked::{ChunkedParquet, RowGroupEncoder};
 use super::layout::{BLOCK, rows_of_block};
-use super::writer::{BatchBuilder, object_schema, parquet_properties};
-use super::{Format, Generator, Record, RecordWriter};
+use super::writer::{
+    BatchBuilder, VersionBatchBuilder, VersionTextWriter, object_schema, parquet_properties,
+    update_properties, update_schema,
+};
+use super::{Codec, Format, Generator, Record, RecordWriter, Version};
 use crate::parquet_out::ParquetOutError;
 use crate::shape::Shape;
 
@@ -37,12 +41,19 @@ pub struct DatasetOptions {
     /// Worker threads; 1 generates and writes on the calling thread.
     pub threads: usize,
     pub out: PathBuf,
+    /// Split each object's rows into files of at most this many rows, numbered `-0000`,
+    /// `-0001`, …; `None` writes one file per object.
+    pub max_rows_per_file: Option<u64>,
+    /// Parquet page compression.
+    pub compression: Codec,
 }
 
 /// One file written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectFile {
     pub object: String,
+    /// True for the object's update file (`<object>-updates.<ext>`), false for its creates.
+    pub updates: bool,
     pub path: PathBuf,
     pub rows: u64,
 }
@@ -52,6 +63,31 @@ pub fn object_path(out: &Path, object: &str, shard: Option<(u64, u64)>, format: 
     match shard {
         Some((k, _)) => out.join(format!("{object}-{k:04}.{}", format.extension())),
         None => out.join(format!("{object}.{}", format.extension())),
+    }
+}
+
+/// The update file of `object` under `out`: `<object>-updates.<ext>` (`-NNNN` for a shard).
+pub fn updates_path(
+    out: &Path,
+    object: &str,
+    shard: Option<(u64, u64)>,
+    format: Format,
+) -> PathBuf {
+    object_path(out, &format!("{object}-updates"), shard, format)
+}
+
+/// Part `part` of a split file: `<object>-PPPP.<ext>`, or `<object>-KKKK-PPPP.<ext>` in shard
+/// KKKK. `object` is the object's name, or `<object>-updates` for its update stream.
+pub fn part_path(
+    out: &Path,
+    object: &str,
+    shard: Option<(u64, u64)>,
+    part: u32,
+    format: Format,
+) -> PathBuf {
+    match shard {
+        Some((k, _)) => out.join(format!("{object}-{k:04}-{part:04}.{}", format.extension())),
+        None => out.join(format!("{object}-{part:04}.{}", format.extension())),
     }
 }
 
@@ -67,20 +103,51 @@ pub fn shard_blocks(records: u64, shard: Option<(u64, u64)>) -> Range<u64> {
     }
 }
 
-/// One object's rows of one group, as its writer takes them.
+/// One file's rows of one group, as its writer takes them.
 enum Made {
-    /// An encoded Parquet row group and its row count.
-    Chunks(Vec<ArrowColumnChunk>, u64),
+    /// An encoded Parquet row group, its row count, and (when files are split) the rows
+    /// themselves, to re-encode in pieces when the group straddles two files.
+    Chunks(Vec<ArrowColumnChunk>, u64, Option<RecordBatch>),
     Rows(Vec<Record>),
+    Versions(Vec<Version>),
 }
 
-#[allow(clippy::large_enum_variant)] // one per object file: a few hundred bytes do not matter
+#[allow(clippy::large_enum_variant)] // one per file: a few hundred bytes do not matter
 enum Sink {
     Parquet(ChunkedParquet),
     Text(Box<RecordWriter>),
+    VersionText(Box<VersionTextWriter>),
 }
 
-/// Generates the dataset; returns the files in the shape's object order.
+impl Sink {
+    fn close(self) -> Result<PathBuf, ParquetOutError> {
+        match self {
+            Sink::Parquet(file) => file.close(),
+            Sink::Text(writer) => writer.finish(),
+            Sink::VersionText(writer) => writer.finish(),
+        }
+    }
+}
+
+/// One stream of the dataset: an object's creates, or its updates.
+#[derive(Debug, Clone, Copy)]
+struct Output {
+    object: usize,
+    updates: bool,
+}
+
+/// The files of one output: the open part, its row count, and the parts already closed.
+struct Parts {
+    out: Output,
+    /// The next part's number.
+    next: u32,
+    open: Option<Sink>,
+    rows: u64,
+    done: Vec<ObjectFile>,
+}
+
+/// Generates the dataset; returns the files in the shape's object order, each object's update
+/// file(s) right after its creates.
 pub fn write_dataset(
     shape: &Arc<Shape>,
     options: &DatasetOptions,
@@ -89,41 +156,84 @@ pub fn write_dataset(
     let generators: Vec<Generator> = (0..n_objects)
         .map(|i| Generator::for_object(Arc::clone(shape), options.seed, i))
         .collect();
-    let mut sinks = Vec::with_capacity(n_objects);
-    for (i, o) in shape.objects.iter().enumerate() {
-        let path = object_path(&options.out, &o.name, options.shard, options.format);
-        sinks.push(match options.format {
-            Format::Parquet => Sink::Parquet(ChunkedParquet::create(
+    let mut outputs = Vec::new();
+    for (object, o) in shape.objects.iter().enumerate() {
+        outputs.push(Output {
+            object,
+            updates: false,
+        });
+        if o.updates.is_some() {
+            outputs.push(Output {
+                object,
+                updates: true,
+            });
+        }
+    }
+    let split = options.max_rows_per_file.map(|n| n.max(1));
+    let path_of = |out: Output, part: u32| {
+        let o = &shape.objects[out.object].name;
+        let name = if out.updates {
+            format!("{o}-updates")
+        } else {
+            o.clone()
+        };
+        match split {
+            Some(_) => part_path(&options.out, &name, options.shard, part, options.format),
+            None => object_path(&options.out, &name, options.shard, options.format),
+        }
+    };
+    let open = |out: Output, part: u32| -> Result<Sink, ParquetOutError> {
+        let (path, o) = (path_of(out, part), &shape.objects[out.object]);
+        Ok(match (options.format, out.updates) {
+            (Format::Parquet, false) => Sink::Parquet(ChunkedParquet::create(
                 &path,
                 object_schema(o),
-                parquet_properties(shape, i, options.seed),
+                parquet_properties(shape, out.object, options.seed, options.compression),
             )?),
-            format => Sink::Text(Box::new(RecordWriter::create_for(
+            (Format::Parquet, true) => Sink::Parquet(ChunkedParquet::create(
+                &path,
+                update_schema(o),
+                update_properties(shape, out.object, options.seed, options.compression),
+            )?),
+            (format, false) => Sink::Text(Box::new(RecordWriter::create_for(
                 &path,
                 shape,
-                i,
+                out.object,
                 options.seed,
                 format,
             )?)),
+            (format, true) => {
+                Sink::VersionText(Box::new(VersionTextWriter::create(&path, o, format)?))
+            }
+        })
+    };
+    // Every output's first part is opened up front (an object without rows still gets its
+    // file), and gives the encoder its later parts share.
+    let mut parts = Vec::with_capacity(outputs.len());
+    for &out in &outputs {
+        parts.push(Parts {
+            out,
+            next: 1,
+            open: Some(open(out, 0)?),
+            rows: 0,
+            done: Vec::new(),
         });
     }
-    let encoders: Vec<Option<RowGroupEncoder>> = sinks
+    let encoders: Vec<Option<RowGroupEncoder>> = parts
         .iter()
-        .map(|s| match s {
-            Sink::Parquet(p) => Some(p.encoder()),
-            Sink::Text(_) => None,
+        .map(|p| match &p.open {
+            Some(Sink::Parquet(file)) => Some(file.encoder()),
+            _ => None,
         })
         .collect();
-    let path_of = |o: usize| {
-        object_path(
-            &options.out,
-            &shape.objects[o].name,
-            options.shard,
-            options.format,
-        )
+    let encode_error = |out: Output| {
+        move |source| ParquetOutError::Parquet {
+            path: path_of(out, 0),
+            source,
+        }
     };
 
-    // One group of blocks → per object, its rows (encoded for Parquet).
+    // One group of blocks → per output, its rows (encoded for Parquet).
     let make = |blocks: Range<u64>| -> Result<Vec<Made>, ParquetOutError> {
         let mut rows: Vec<Vec<u64>> = vec![Vec::new(); n_objects];
         for b in blocks {
@@ -134,53 +244,121 @@ pub fn write_dataset(
                 rows[o].extend(r);
             }
         }
-        rows.into_iter()
-            .enumerate()
-            .map(|(o, rows)| match &encoders[o] {
-                Some(encoder) => {
-                    let mut batch =
-                        BatchBuilder::with_capacity(object_schema(&shape.objects[o]), rows.len());
-                    let mut record = Record::default();
-                    for &i in &rows {
-                        generators[o].record_into(i, &mut record);
-                        batch.push(&record);
-                    }
-                    let n = rows.len() as u64;
+        outputs
+            .iter()
+            .zip(&encoders)
+            .map(|(&out, encoder)| {
+                let (generator, rows) = (&generators[out.object], &rows[out.object]);
+                let encode = |batch: RecordBatch, n: u64| -> Result<Made, ParquetOutError> {
+                    let encoder = encoder.as_ref().expect("Parquet outputs have an encoder");
                     let chunks = if n == 0 {
                         Vec::new()
                     } else {
-                        encoder.encode(&batch.finish()).map_err(|source| {
-                            ParquetOutError::Parquet {
-                                path: path_of(o),
-                                source,
-                            }
-                        })?
+                        encoder.encode(&batch).map_err(encode_error(out))?
                     };
-                    Ok(Made::Chunks(chunks, n))
+                    Ok(Made::Chunks(chunks, n, split.map(|_| batch)))
+                };
+                match (out.updates, encoder.is_some()) {
+                    (false, true) => {
+                        let o = &shape.objects[out.object];
+                        let mut batch = BatchBuilder::with_capacity(object_schema(o), rows.len());
+                        let mut record = Record::default();
+                        for &i in rows {
+                            generator.record_into(i, &mut record);
+                            batch.push(&record);
+                        }
+                        encode(batch.finish(), rows.len() as u64)
+                    }
+                    (false, false) => Ok(Made::Rows(
+                        rows.iter().map(|&i| generator.record(i)).collect(),
+                    )),
+                    (true, parquet) => {
+                        let mut versions = Vec::new();
+                        for &i in rows {
+                            generator.versions_into(i, &mut versions);
+                        }
+                        if !parquet {
+                            return Ok(Made::Versions(versions));
+                        }
+                        let o = &shape.objects[out.object];
+                        let mut batch =
+                            VersionBatchBuilder::with_capacity(update_schema(o), versions.len());
+                        for v in &versions {
+                            batch.push(v);
+                        }
+                        encode(batch.finish(), versions.len() as u64)
+                    }
                 }
-                None => Ok(Made::Rows(
-                    rows.into_iter().map(|i| generators[o].record(i)).collect(),
-                )),
             })
             .collect()
     };
-    let mut counts = vec![0u64; n_objects];
+    let cap = split.unwrap_or(u64::MAX);
+    // Closes the open part when it is full and opens the next when rows are coming.
+    let roll = |p: &mut Parts| -> Result<(), ParquetOutError> {
+        if p.rows >= cap
+            && let Some(sink) = p.open.take()
+        {
+            close_part(p, sink, shape)?;
+        }
+        if p.open.is_none() {
+            p.open = Some(open(p.out, p.next)?);
+            p.next += 1;
+        }
+        Ok(())
+    };
     let mut write = |made: Vec<Made>| -> Result<(), ParquetOutError> {
-        for (o, made) in made.into_iter().enumerate() {
-            match (made, &mut sinks[o]) {
-                (Made::Chunks(chunks, n), Sink::Parquet(file)) => {
-                    counts[o] += n;
-                    if n > 0 {
+        for (k, made) in made.into_iter().enumerate() {
+            let p = &mut parts[k];
+            match made {
+                Made::Chunks(_, 0, _) => {}
+                Made::Chunks(chunks, n, _) if p.rows + n <= cap => {
+                    roll(p)?;
+                    let Some(Sink::Parquet(file)) = &mut p.open else {
+                        unreachable!("Parquet rows go to a Parquet file")
+                    };
+                    file.append(chunks)?;
+                    p.rows += n;
+                }
+                Made::Chunks(_, n, batch) => {
+                    // The group straddles files: encode its pieces here (once per file cut).
+                    let batch = batch.expect("split groups keep their rows");
+                    let encoder = encoders[k]
+                        .as_ref()
+                        .expect("Parquet outputs have an encoder");
+                    let mut at = 0;
+                    while at < n {
+                        roll(p)?;
+                        let take = (cap - p.rows).min(n - at);
+                        let piece = batch.slice(at as usize, take as usize);
+                        let chunks = encoder.encode(&piece).map_err(encode_error(p.out))?;
+                        let Some(Sink::Parquet(file)) = &mut p.open else {
+                            unreachable!("Parquet rows go to a Parquet file")
+                        };
                         file.append(chunks)?;
+                        p.rows += take;
+                        at += take;
                     }
                 }
-                (Made::Rows(rows), Sink::Text(writer)) => {
-                    counts[o] += rows.len() as u64;
+                Made::Rows(rows) => {
                     for r in &rows {
+                        roll(p)?;
+                        let Some(Sink::Text(writer)) = &mut p.open else {
+                            unreachable!("records go to a record file")
+                        };
                         writer.push(r)?;
+                        p.rows += 1;
                     }
                 }
-                _ => unreachable!("each object is made for its own sink"),
+                Made::Versions(versions) => {
+                    for v in &versions {
+                        roll(p)?;
+                        let Some(Sink::VersionText(writer)) = &mut p.open else {
+                            unreachable!("versions go to an update file")
+                        };
+                        writer.push(v)?;
+                        p.rows += 1;
+                    }
+                }
             }
         }
         Ok(())
@@ -226,17 +404,25 @@ pub fn write_dataset(
             last.into_iter().try_for_each(&mut write)?;
         }
     }
-    let mut files = Vec::with_capacity(n_objects);
-    for ((sink, o), rows) in sinks.into_iter().zip(&shape.objects).zip(counts) {
-        let path = match sink {
-            Sink::Parquet(file) => file.close()?,
-            Sink::Text(writer) => writer.finish()?,
-        };
-        files.push(ObjectFile {
-            object: o.name.clone(),
-            path,
-            rows,
-        });
+    let mut files = Vec::new();
+    for mut p in parts {
+        if let Some(sink) = p.open.take() {
+            close_part(&mut p, sink, shape)?;
+        }
+        files.extend(p.done);
     }
     Ok(files)
+}
+
+/// Closes one part and records it.
+fn close_part(p: &mut Parts, sink: Sink, shape: &Shape) -> Result<(), ParquetOutError> {
+    let path = sink.close()?;
+    p.done.push(ObjectFile {
+        object: shape.objects[p.out.object].name.clone(),
+        updates: p.out.updates,
+        path,
+        rows: p.rows,
+    });
+    p.rows = 0;
+    Ok(())
 }

@@ -157,29 +157,29 @@ pub fn inject(generator: &Generator, record: &mut Record, rng: &mut RowRng) {
     }
 }
 
-/// Another row of the same object, under the same owner, that surely exists when `idx` does: a
-/// near-duplicate contact sits at the same company as its original. For the root: up to 50 rows
-/// back within its parent's run (or forward, for the run's first row); for others: the previous
-/// sibling. `None` when the row has no sibling.
+/// An earlier row of the same object, which exists whenever `idx` does (whatever `--records`
+/// cuts, a row's predecessors are generated): a near-duplicate contact copies its original's
+/// company. For the root: up to 50 rows back within its parent's run (the row before, for the
+/// run's first row); for others: the previous sibling. `None` when there is no such row.
 fn other_row(generator: &Generator, idx: u64, pick: u64) -> Option<u64> {
     let shape = generator.shape();
     let back = pick >> 8;
     match generator.object().layout {
         Layout::Root => {
-            let (first, count) = match shape.root().owning_reference() {
+            let first = match shape.root().owning_reference() {
                 Some(_) => {
                     let parent = super::layout::parent_of_root(shape, generator.seed(), idx);
-                    super::layout::root_rows_of_parent(shape, generator.seed(), parent)
+                    super::layout::root_rows_of_parent(shape, generator.seed(), parent).0
                 }
-                None => (0, u64::MAX),
+                None => 0,
             };
             if idx > first {
                 Some(idx - 1 - back % (idx - first).min(50))
             } else {
-                // The run's first row copies the next one. Known wart: when `records` cuts the
-                // dataset's last run right after its first row, `dup_of` names a row past the end.
-                // A run of one has no sibling.
-                (count > 1).then(|| idx + 1)
+                // The run's first row copies the row before it (the previous parent's last one,
+                // whose values, company included, it takes): never a later row, which a shorter
+                // `--records` would cut. Row 0 has nothing before it.
+                idx.checked_sub(1)
             }
         }
         Layout::ParentOfRoot => (!idx.is_multiple_of(super::layout::BLOCK)).then(|| idx - 1),
@@ -195,8 +195,28 @@ fn near_duplicate(generator: &Generator, record: &mut Record, original: u64, pic
     let fields = &generator.object().fields;
     let (values, _) = generator.clean(original);
     let mut copied = record.values.clone();
+    // References stay the row's own (the layout decides them); so do its owner's company and
+    // domain when the original sits under another owner (a run's first contact copying the
+    // previous company's last one): the same person, entered again at another company.
+    let (shape, seed, object) = (
+        generator.shape(),
+        generator.seed(),
+        generator.object_index(),
+    );
+    let same_owner = super::layout::owner_of(shape, seed, object, original)
+        == super::layout::owner_of(shape, seed, object, record.idx);
     for (i, f) in fields.iter().enumerate() {
-        if !(f.unique || matches!(f.kind, FieldKind::ExternalId | FieldKind::Uuid)) {
+        let own = f.unique
+            || matches!(
+                f.kind,
+                FieldKind::ExternalId | FieldKind::Uuid | FieldKind::Reference
+            )
+            || (!same_owner
+                && matches!(
+                    f.kind,
+                    FieldKind::Company | FieldKind::Domain | FieldKind::Url
+                ));
+        if !own {
             copied[i] = values[i].clone();
         }
     }

@@ -19,16 +19,26 @@ use super::record::{splitmix64, unit};
 /// Root rows per layout block; also the unit of sharding and of parallel work.
 pub const BLOCK: u64 = 1024;
 
-/// The counts of root rows owned by successive parents of block `b`, cut to the block's size.
+/// The counts of root rows owned by successive parents of block `b`, cut to the block's size,
+/// with their running ends (`ends[k]` = rows of the block owned by parents `0..=k`).
+#[derive(Debug)]
+pub struct Runs {
+    pub counts: Vec<u32>,
+    pub ends: Vec<u32>,
+}
+
+/// The runs of block `block`.
 ///
-/// Consecutive rows share a block, so each thread keeps the last block's runs. The cache is keyed
-/// by everything the runs depend on (the distribution itself, the seed, the block), never by an
-/// address, so it cannot serve another shape's runs.
-pub fn parent_runs(shape: &Shape, seed: u64, block: u64) -> Vec<u32> {
+/// Consecutive rows share a block, so each thread keeps the last block's runs (shared, not
+/// copied, with every caller). The cache is keyed by everything the runs depend on (the
+/// distribution itself, the seed, the block), never by an address, so it cannot serve another
+/// shape's runs.
+pub fn parent_runs(shape: &Shape, seed: u64, block: u64) -> std::rc::Rc<Runs> {
     use std::cell::RefCell;
+    use std::rc::Rc;
     type Key = (CountDist, u64, u64);
     thread_local! {
-        static LAST: RefCell<Option<(Key, Vec<u32>)>> = const { RefCell::new(None) };
+        static LAST: RefCell<Option<(Key, Rc<Runs>)>> = const { RefCell::new(None) };
     }
     let (_, _, dist) = shape
         .root()
@@ -41,10 +51,18 @@ pub fn parent_runs(shape: &Shape, seed: u64, block: u64) -> Vec<u32> {
             && *b == block
             && d == dist
         {
-            return runs.clone();
+            return Rc::clone(runs);
         }
-        let runs = compute_runs(dist, seed, block);
-        *last = Some(((dist.clone(), seed, block), runs.clone()));
+        let counts = compute_runs(dist, seed, block);
+        let ends = counts
+            .iter()
+            .scan(0u32, |end, n| {
+                *end += n;
+                Some(*end)
+            })
+            .collect();
+        let runs = Rc::new(Runs { counts, ends });
+        *last = Some(((dist.clone(), seed, block), Rc::clone(&runs)));
         runs
     })
 }
@@ -66,14 +84,12 @@ fn compute_runs(dist: &CountDist, seed: u64, block: u64) -> Vec<u32> {
 /// The parent row of root row `idx`.
 pub fn parent_of_root(shape: &Shape, seed: u64, idx: u64) -> u64 {
     let block = idx / BLOCK;
-    let mut offset = idx % BLOCK;
-    for (k, n) in parent_runs(shape, seed, block).into_iter().enumerate() {
-        if offset < u64::from(n) {
-            return block * BLOCK + k as u64;
-        }
-        offset -= u64::from(n);
-    }
-    unreachable!("runs cover the block")
+    let offset = (idx % BLOCK) as u32;
+    let runs = parent_runs(shape, seed, block);
+    // The first parent whose run ends after `offset`; runs cover the block.
+    let k = runs.ends.partition_point(|&end| end <= offset);
+    debug_assert!(k < runs.ends.len(), "runs cover the block");
+    block * BLOCK + k as u64
 }
 
 /// The root rows `(first, count)` owned by parent row `parent`, ignoring `records`.
@@ -81,8 +97,8 @@ pub fn root_rows_of_parent(shape: &Shape, seed: u64, parent: u64) -> (u64, u64) 
     let block = parent / BLOCK;
     let k = (parent % BLOCK) as usize;
     let runs = parent_runs(shape, seed, block);
-    let first = block * BLOCK + runs[..k].iter().map(|n| u64::from(*n)).sum::<u64>();
-    (first, u64::from(runs[k]))
+    let first = block * BLOCK + u64::from(if k == 0 { 0 } else { runs.ends[k - 1] });
+    (first, u64::from(runs.counts[k]))
 }
 
 /// Rows of `object` reserved per owner row (the largest count allowed, at least 1).
@@ -151,12 +167,12 @@ pub fn rows_of_block(shape: &Shape, seed: u64, records: u64, block: u64) -> Vec<
             Layout::Root => {}
             Layout::ParentOfRoot => {
                 let mut first = start;
-                for (k, n) in parent_runs(shape, seed, block).into_iter().enumerate() {
+                for (k, n) in parent_runs(shape, seed, block).counts.iter().enumerate() {
                     if first >= end {
                         break;
                     }
                     rows[object].push(start + k as u64);
-                    first += u64::from(n);
+                    first += u64::from(*n);
                 }
             }
             Layout::ChildOf { owner, .. } => {

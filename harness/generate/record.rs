@@ -34,6 +34,8 @@ pub struct Generator {
     seed: u64,
     seed_tag: u32,
     object: usize,
+    /// `<id_prefix>-<seed tag>-` per object: the external id's head, formatted once.
+    id_heads: Arc<[String]>,
 }
 
 impl Generator {
@@ -46,11 +48,18 @@ impl Generator {
     /// Rows of object number `object` of the shape.
     pub fn for_object(shape: Arc<Shape>, seed: u64, object: usize) -> Generator {
         assert!(object < shape.objects.len(), "object index out of range");
+        let seed_tag = (splitmix64(seed) >> 32) as u32;
+        let id_heads = shape
+            .objects
+            .iter()
+            .map(|o| format!("{}-{seed_tag:08x}-", o.id_prefix))
+            .collect();
         Generator {
-            seed_tag: (splitmix64(seed) >> 32) as u32,
+            seed_tag,
             shape,
             seed,
             object,
+            id_heads,
         }
     }
 
@@ -109,12 +118,19 @@ impl Generator {
     }
 
     fn id_into(&self, object: usize, idx: u64, out: &mut String) {
-        use std::fmt::Write;
-        let _ = write!(
-            out,
-            "{}-{:08x}-{idx}",
-            self.shape.objects[object].id_prefix, self.seed_tag
-        );
+        out.push_str(&self.id_heads[object]);
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut n = idx;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        out.push_str(std::str::from_utf8(&digits[at..]).expect("ASCII digits"));
     }
 
     /// Row `idx` before defects: values with their nulls and blanks, and the gap labels.
@@ -126,14 +142,7 @@ impl Generator {
 
     fn clean_into(&self, idx: u64, out: &mut Vec<Option<String>>, labels: &mut Vec<String>) {
         let object = self.object();
-        let (mut rng, mut person) = self.start(self.object, idx);
-        let owner = layout::owner_of(&self.shape, self.seed, self.object, idx);
-        if let Some((o, i)) = owner {
-            // A contact works at its company; a deal is with its company.
-            let (_, owner_person) = self.start(o, i);
-            person.company = owner_person.company;
-            person.domain = owner_person.domain;
-        }
+        let (mut rng, person) = self.start_row(idx);
         out.resize(object.fields.len(), None);
         for (field, slot) in object.fields.iter().zip(out.iter_mut()) {
             // Every field draws the same number of values whatever its outcome, so one field's
@@ -162,6 +171,23 @@ impl Generator {
                 value.clear();
             }
         }
+    }
+
+    /// The random stream of row `idx` and its person, who works at the owner's company (a
+    /// contact at its company; a deal is with its company).
+    fn start_row(&self, idx: u64) -> (RowRng, Person) {
+        let (rng, mut person) = self.start(self.object, idx);
+        if let Some((o, i)) = layout::owner_of(&self.shape, self.seed, self.object, idx) {
+            let (_, owner_person) = self.start(o, i);
+            person.company = owner_person.company;
+            person.domain = owner_person.domain;
+        }
+        (rng, person)
+    }
+
+    /// The person row `idx` starts from (names, locale, company).
+    pub(crate) fn person(&self, idx: u64) -> Person {
+        self.start_row(idx).1
     }
 
     /// The row of `target` that row `idx` of this object refers to: its owner, an owner further
@@ -209,7 +235,7 @@ impl Generator {
 }
 
 /// Makes a value unique by construction, from the row index.
-fn unique(kind: FieldKind, params: &Params, value: String, idx: u64) -> String {
+pub(crate) fn unique(kind: FieldKind, params: &Params, value: String, idx: u64) -> String {
     match kind {
         FieldKind::Email => match value.split_once('@') {
             Some((local, domain)) => format!("{local}.{idx}@{domain}"),
@@ -328,6 +354,18 @@ mod tests {
         let ids: std::collections::HashSet<_> = (0..10_000).map(|i| g.external_id(i)).collect();
         assert_eq!(ids.len(), 10_000);
         assert_ne!(generator(42).external_id(7), generator(43).external_id(7));
+    }
+
+    #[test]
+    fn external_ids_are_spelt_prefix_tag_index() {
+        let g = generator(9);
+        let mut out = String::new();
+        for idx in [0, 7, 10, 999, 1_000_000, u64::MAX] {
+            out.clear();
+            g.id_into(g.object_index(), idx, &mut out);
+            assert_eq!(out, g.external_id(idx));
+            assert_eq!(out, format!("sp-{:08x}-{idx}", g.seed_tag));
+        }
     }
 
     #[test]

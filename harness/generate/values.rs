@@ -40,6 +40,19 @@ impl Person {
     }
 }
 
+impl Person {
+    /// This person under `other`'s names (a name change keeps the company and locale).
+    pub fn renamed(self, other: &Person) -> Person {
+        Person {
+            first: other.first,
+            last: other.last,
+            first_slug: other.first_slug,
+            last_slug: other.last_slug,
+            ..self
+        }
+    }
+}
+
 /// Appends a value for `field` to `out` (the generator reuses one buffer per column).
 pub fn make_into<R: Rng + ?Sized>(field: &FieldSpec, p: &Person, rng: &mut R, out: &mut String) {
     use std::fmt::Write;
@@ -169,12 +182,11 @@ pub fn make_into<R: Rng + ?Sized>(field: &FieldSpec, p: &Person, rng: &mut R, ou
             };
             let offset = span.mul_f64(rng.random::<f64>());
             let at = from + std::time::Duration::from_secs(offset.as_secs());
-            let start = out.len();
-            let written = write!(out, "{}", humantime::format_rfc3339_seconds(at));
-            if field.kind == FieldKind::Date {
-                out.truncate(start + 10);
-            }
-            written
+            let secs = at
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            rfc3339_into(secs, field.kind == FieldKind::Date, out);
+            Ok(())
         }
     };
     let case = field.case;
@@ -294,6 +306,46 @@ fn company_into<R: Rng + ?Sized>(
         out.push(' ');
         out.push_str(suffix);
     }
+}
+
+/// Appends `2024-05-01T12:00:00Z` (or `2024-05-01` when `date_only`) for `secs` since the
+/// epoch: what `humantime::format_rfc3339_seconds` writes, without its formatter.
+fn rfc3339_into(secs: u64, date_only: bool, out: &mut String) {
+    // Howard Hinnant's civil_from_days.
+    let z = (secs / 86_400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    fn digits(out: &mut String, n: i64, width: usize) {
+        let mut buf = [b'0'; 4];
+        let mut n = n.clamp(0, 9_999);
+        for slot in buf[..width].iter_mut().rev() {
+            *slot = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        out.push_str(std::str::from_utf8(&buf[..width]).expect("ASCII digits"));
+    }
+    digits(out, y, 4);
+    out.push('-');
+    digits(out, m, 2);
+    out.push('-');
+    digits(out, d, 2);
+    if date_only {
+        return;
+    }
+    let t = (secs % 86_400) as i64;
+    out.push('T');
+    digits(out, t / 3_600, 2);
+    out.push(':');
+    digits(out, t / 60 % 60, 2);
+    out.push(':');
+    digits(out, t % 60, 2);
+    out.push('Z');
 }
 
 /// A date (`2024-05-01`) or timestamp (`2024-05-01T12:00:00Z`).
@@ -604,6 +656,23 @@ mod tests {
                 (count as f64 / n as f64 - share).abs() < 0.05,
                 "{count} of {n}"
             );
+        }
+    }
+
+    #[test]
+    fn timestamps_are_spelt_as_humantime_spells_them() {
+        for secs in (0..4_102_444_800u64)
+            .step_by(7_777_777)
+            .chain([951_782_400, 86_399])
+        {
+            let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+            let want = humantime::format_rfc3339_seconds(at).to_string();
+            let mut got = String::new();
+            rfc3339_into(secs, false, &mut got);
+            assert_eq!(got, want);
+            got.clear();
+            rfc3339_into(secs, true, &mut got);
+            assert_eq!(got, want[..10]);
         }
     }
 

@@ -10,18 +10,21 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::builder::{StringBuilder, UInt64Builder};
+use arrow_array::builder::{
+    BooleanBuilder, Date32Builder, Decimal128Builder, Int64Builder, StringBuilder,
+    TimestampMicrosecondBuilder, UInt32Builder, UInt64Builder,
+};
 use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
-use super::Record;
+use super::{Record, Version};
 use crate::parquet_out::{ParquetOut, ParquetOutError};
-use crate::shape::{FieldKind, ObjectShape, Shape};
+use crate::shape::{FieldKind, FieldSpec, ObjectShape, Params, Shape};
 
 const BATCH_ROWS: usize = 8192;
 
@@ -67,15 +70,198 @@ pub fn object_schema(object: &ObjectShape) -> SchemaRef {
         Field::new("record_idx", DataType::UInt64, false),
         Field::new("external_id", DataType::Utf8, false),
     ];
-    fields.extend(
-        object
-            .fields
-            .iter()
-            .map(|f| Field::new(&f.name, DataType::Utf8, true)),
-    );
+    fields.extend(object.fields.iter().map(value_field));
     fields.push(Field::new("defects", DataType::Utf8, false));
     fields.push(Field::new("dup_of", DataType::Utf8, true));
     Arc::new(Schema::new(fields))
+}
+
+/// The Parquet column of one field: integers as int64, decimals as decimal128(38, scale),
+/// booleans as bool, dates as date32, timestamps as timestamp(µs, UTC), everything else as
+/// UTF-8. Always nullable: a typed column holds null where the source value is blank (`""`).
+fn value_field(f: &FieldSpec) -> Field {
+    Field::new(&f.name, value_type(f), true)
+}
+
+fn value_type(f: &FieldSpec) -> DataType {
+    match (f.kind, &f.params) {
+        (FieldKind::Integer, _) => DataType::Int64,
+        (FieldKind::Decimal, Params::Number { scale, .. }) => {
+            DataType::Decimal128(38, *scale as i8)
+        }
+        (FieldKind::Boolean, _) => DataType::Boolean,
+        (FieldKind::Date, _) => DataType::Date32,
+        (FieldKind::Timestamp, _) => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        _ => DataType::Utf8,
+    }
+}
+
+/// One field's column, typed as [`value_field`] says; fills from the generator's text values.
+#[derive(Debug)]
+enum ValueColumn {
+    Text(StringBuilder),
+    Int(Int64Builder),
+    Decimal(Decimal128Builder, u32),
+    Bool(BooleanBuilder),
+    Date(Date32Builder),
+    Time(TimestampMicrosecondBuilder),
+}
+
+impl ValueColumn {
+    fn new(data_type: &DataType, rows: usize) -> ValueColumn {
+        match data_type {
+            DataType::Int64 => ValueColumn::Int(Int64Builder::with_capacity(rows)),
+            DataType::Decimal128(p, s) => ValueColumn::Decimal(
+                Decimal128Builder::with_capacity(rows)
+                    .with_precision_and_scale(*p, *s)
+                    .expect("a valid decimal type"),
+                *s as u32,
+            ),
+            DataType::Boolean => ValueColumn::Bool(BooleanBuilder::with_capacity(rows)),
+            DataType::Date32 => ValueColumn::Date(Date32Builder::with_capacity(rows)),
+            DataType::Timestamp(..) => ValueColumn::Time(
+                TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC"),
+            ),
+            _ => ValueColumn::Text(StringBuilder::with_capacity(rows, rows * 16)),
+        }
+    }
+
+    fn append(&mut self, value: Option<&str>) {
+        match self {
+            ValueColumn::Text(b) => b.append_option(value),
+            ValueColumn::Int(b) => b.append_option(value.and_then(|v| v.parse().ok())),
+            ValueColumn::Decimal(b, scale) => {
+                b.append_option(value.and_then(|v| parse_decimal(v, *scale)))
+            }
+            ValueColumn::Bool(b) => b.append_option(value.and_then(|v| match v {
+                "true" => Some(true),
+                "false" => Some(false),
+                _ => None,
+            })),
+            ValueColumn::Date(b) => b.append_option(value.and_then(parse_date)),
+            ValueColumn::Time(b) => b.append_option(value.and_then(parse_timestamp_us)),
+        }
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            ValueColumn::Text(b) => Arc::new(b.finish()),
+            ValueColumn::Int(b) => Arc::new(b.finish()),
+            ValueColumn::Decimal(b, _) => Arc::new(b.finish()),
+            ValueColumn::Bool(b) => Arc::new(b.finish()),
+            ValueColumn::Date(b) => Arc::new(b.finish()),
+            ValueColumn::Time(b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+/// `-12.30` at scale 2 → `-1230`; `None` when it is not a plain decimal.
+fn parse_decimal(text: &str, scale: u32) -> Option<i128> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    if int.is_empty() || frac.len() > scale as usize {
+        return None;
+    }
+    let mut n: i128 = 0;
+    for c in int.bytes().chain(frac.bytes()) {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(i128::from(c - b'0'))?;
+    }
+    n = n.checked_mul(10i128.pow(scale - frac.len() as u32))?;
+    Some(if negative { -n } else { n })
+}
+
+/// Days since 1970-01-01 of `YYYY-MM-DD` (proleptic Gregorian).
+fn parse_date(text: &str) -> Option<i32> {
+    let b = text.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    i32::try_from(days_from_civil(y, m, d)).ok()
+}
+
+/// Microseconds since the epoch of an RFC 3339 timestamp (`2024-05-01T12:00:00Z`; other
+/// spellings through humantime).
+fn parse_timestamp_us(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() == 20 && b[10] == b'T' && b[13] == b':' && b[16] == b':' && b[19] == b'Z' {
+        let days = i64::from(parse_date(&text[..10])?);
+        let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
+        let (h, m, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
+        if h < 24 && m < 60 && s < 61 {
+            return Some((days * 86_400 + h * 3_600 + m * 60 + s) * 1_000_000);
+        }
+        return None;
+    }
+    let at = humantime::parse_rfc3339_weak(text).ok()?;
+    let since = at.duration_since(std::time::UNIX_EPOCH).ok()?;
+    i64::try_from(since.as_micros()).ok()
+}
+
+/// Days from 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The Arrow schema of one object's update file: `record_idx`, `external_id`, `version`, `op`
+/// (`update` | `delete`), one column per field (null = unchanged) and `changed` (the names of
+/// the fields the version changes, comma-separated).
+pub fn update_schema(object: &ObjectShape) -> SchemaRef {
+    let mut fields = vec![
+        Field::new("record_idx", DataType::UInt64, false),
+        Field::new("external_id", DataType::Utf8, false),
+        Field::new("version", DataType::UInt32, false),
+        Field::new("op", DataType::Utf8, false),
+    ];
+    fields.extend(object.fields.iter().map(value_field));
+    fields.push(Field::new("changed", DataType::Utf8, false));
+    Arc::new(Schema::new(fields))
+}
+
+/// How generated Parquet pages are compressed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Codec {
+    /// Snappy (the default): files about half the size for little CPU; every reader has it.
+    #[default]
+    Snappy,
+    /// No compression: the fastest to write, the largest files.
+    None,
+}
+
+impl Codec {
+    fn compression(self) -> Compression {
+        match self {
+            Codec::Snappy => Compression::SNAPPY,
+            Codec::None => Compression::UNCOMPRESSED,
+        }
+    }
+}
+
+impl std::str::FromStr for Codec {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Codec, String> {
+        match s {
+            "snappy" => Ok(Codec::Snappy),
+            "none" | "uncompressed" => Ok(Codec::None),
+            _ => Err(format!("{s:?}: the compression is snappy or none")),
+        }
+    }
 }
 
 /// Streams rows of one object into one file.
@@ -153,7 +339,7 @@ impl RecordWriter {
             Format::Parquet => Sink::Parquet(Box::new(ParquetOut::with_properties(
                 path,
                 Arc::clone(&schema),
-                parquet_properties(shape, object, seed),
+                parquet_properties(shape, object, seed, Codec::default()),
             )?)),
             Format::Csv | Format::Ndjson => {
                 if let Some(dir) = path.parent() {
@@ -241,7 +427,7 @@ pub struct BatchBuilder {
     schema: SchemaRef,
     idx: UInt64Builder,
     ids: StringBuilder,
-    columns: Vec<StringBuilder>,
+    columns: Vec<ValueColumn>,
     defects: StringBuilder,
     dup_of: StringBuilder,
     rows: usize,
@@ -259,10 +445,13 @@ impl BatchBuilder {
         let n_fields = schema.fields().len() - 4;
         let text = |bytes: usize| StringBuilder::with_capacity(rows, rows * bytes);
         BatchBuilder {
-            schema,
             idx: UInt64Builder::with_capacity(rows),
             ids: text(24),
-            columns: (0..n_fields).map(|_| text(24)).collect(),
+            columns: schema.fields()[2..2 + n_fields]
+                .iter()
+                .map(|f| ValueColumn::new(f.data_type(), rows))
+                .collect(),
+            schema,
             defects: text(4),
             dup_of: text(1),
             rows: 0,
@@ -274,7 +463,7 @@ impl BatchBuilder {
         self.idx.append_value(record.idx);
         self.ids.append_value(&record.external_id);
         for (column, value) in self.columns.iter_mut().zip(&record.values) {
-            column.append_option(value.as_deref());
+            column.append(value.as_deref());
         }
         self.labels.clear();
         for (i, label) in record.defects.iter().enumerate() {
@@ -300,11 +489,7 @@ impl BatchBuilder {
     pub fn finish(&mut self) -> RecordBatch {
         let mut arrays: Vec<ArrayRef> =
             vec![Arc::new(self.idx.finish()), Arc::new(self.ids.finish())];
-        arrays.extend(
-            self.columns
-                .iter_mut()
-                .map(|c| Arc::new(c.finish()) as ArrayRef),
-        );
+        arrays.extend(self.columns.iter_mut().map(ValueColumn::finish));
         arrays.push(Arc::new(self.defects.finish()));
         arrays.push(Arc::new(self.dup_of.finish()));
         self.rows = 0;
@@ -313,11 +498,236 @@ impl BatchBuilder {
     }
 }
 
+/// Arrow columns of one object's versions, filled version by version.
+#[derive(Debug)]
+pub struct VersionBatchBuilder {
+    schema: SchemaRef,
+    idx: UInt64Builder,
+    ids: StringBuilder,
+    version: UInt32Builder,
+    op: StringBuilder,
+    columns: Vec<ValueColumn>,
+    changed: StringBuilder,
+    names: Vec<String>,
+    labels: String,
+}
+
+impl VersionBatchBuilder {
+    /// Columns for `schema` (from [`update_schema`]), sized for `rows` versions.
+    pub fn with_capacity(schema: SchemaRef, rows: usize) -> VersionBatchBuilder {
+        let value_fields = &schema.fields()[4..schema.fields().len() - 1];
+        let names: Vec<String> = value_fields.iter().map(|f| f.name().clone()).collect();
+        let columns = value_fields
+            .iter()
+            .map(|f| ValueColumn::new(f.data_type(), rows))
+            .collect();
+        let text = |bytes: usize| StringBuilder::with_capacity(rows, rows * bytes);
+        VersionBatchBuilder {
+            idx: UInt64Builder::with_capacity(rows),
+            ids: text(24),
+            version: UInt32Builder::with_capacity(rows),
+            op: text(6),
+            columns,
+            changed: text(8),
+            names,
+            labels: String::new(),
+            schema,
+        }
+    }
+
+    pub fn push(&mut self, v: &Version) {
+        self.idx.append_value(v.idx);
+        self.ids.append_value(&v.external_id);
+        self.version.append_value(v.version);
+        self.op.append_value(v.op.as_str());
+        for (column, value) in self.columns.iter_mut().zip(&v.values) {
+            column.append(value.as_deref());
+        }
+        changed_names(&mut self.labels, &self.names, &v.changed);
+        self.changed.append_value(&self.labels);
+    }
+
+    /// The versions pushed so far, as one batch; the builder starts empty again.
+    pub fn finish(&mut self) -> RecordBatch {
+        let mut arrays: Vec<ArrayRef> = vec![
+            Arc::new(self.idx.finish()),
+            Arc::new(self.ids.finish()),
+            Arc::new(self.version.finish()),
+            Arc::new(self.op.finish()),
+        ];
+        arrays.extend(self.columns.iter_mut().map(ValueColumn::finish));
+        arrays.push(Arc::new(self.changed.finish()));
+        RecordBatch::try_new(Arc::clone(&self.schema), arrays)
+            .expect("builders match the schema by construction")
+    }
+}
+
+/// `changed` as comma-separated field names, into `out`.
+fn changed_names(out: &mut String, names: &[String], changed: &[usize]) {
+    out.clear();
+    for (k, &i) in changed.iter().enumerate() {
+        if k > 0 {
+            out.push(',');
+        }
+        out.push_str(&names[i]);
+    }
+}
+
+/// A CSV or NDJSON file of one object's versions, renamed into place when finished.
+pub struct VersionTextWriter {
+    out: BufWriter<File>,
+    tmp: PathBuf,
+    path: PathBuf,
+    format: Format,
+    names: Vec<String>,
+    line: String,
+    labels: String,
+}
+
+impl std::fmt::Debug for VersionTextWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VersionTextWriter")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl VersionTextWriter {
+    /// Opens `<path>.tmp` for `object`'s versions and writes the CSV header.
+    pub fn create(
+        path: &Path,
+        object: &ObjectShape,
+        format: Format,
+    ) -> Result<VersionTextWriter, ParquetOutError> {
+        let io = |source| ParquetOutError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let tmp = path.with_extension(format!("{}.tmp", format.extension()));
+        let mut out = BufWriter::with_capacity(1 << 20, File::create(&tmp).map_err(io)?);
+        if format == Format::Csv {
+            let header: Vec<String> = update_schema(object)
+                .fields()
+                .iter()
+                .map(|f| csv_cell(f.name()))
+                .collect();
+            writeln!(out, "{}", header.join(",")).map_err(io)?;
+        }
+        Ok(VersionTextWriter {
+            out,
+            tmp,
+            path: path.to_path_buf(),
+            format,
+            names: object.fields.iter().map(|f| f.name.clone()).collect(),
+            line: String::new(),
+            labels: String::new(),
+        })
+    }
+
+    pub fn push(&mut self, v: &Version) -> Result<(), ParquetOutError> {
+        use std::fmt::Write as _;
+        let line = &mut self.line;
+        line.clear();
+        changed_names(&mut self.labels, &self.names, &v.changed);
+        if self.format == Format::Csv {
+            let _ = write!(
+                line,
+                "{},{},{},{}",
+                v.idx,
+                csv_cell(&v.external_id),
+                v.version,
+                v.op.as_str()
+            );
+            for value in &v.values {
+                line.push(',');
+                if let Some(value) = value {
+                    line.push_str(&csv_cell(value));
+                }
+            }
+            line.push(',');
+            if !self.labels.is_empty() {
+                line.push_str(&csv_cell(&self.labels));
+            }
+        } else {
+            let s = |v: &str| serde_json::to_string(v).expect("strings serialise");
+            let _ = write!(
+                line,
+                "{{\"record_idx\":{},\"external_id\":{},\"version\":{},\"op\":\"{}\"",
+                v.idx,
+                s(&v.external_id),
+                v.version,
+                v.op.as_str()
+            );
+            for (name, value) in self.names.iter().zip(&v.values) {
+                let _ = write!(
+                    line,
+                    ",{}:{}",
+                    s(name),
+                    value.as_deref().map_or("null".to_string(), s)
+                );
+            }
+            let _ = write!(line, ",\"changed\":{}}}", s(&self.labels));
+        }
+        line.push('\n');
+        self.out
+            .write_all(line.as_bytes())
+            .map_err(|source| ParquetOutError::Io {
+                path: self.path.clone(),
+                source,
+            })
+    }
+
+    /// Flushes, syncs and renames the file into place.
+    pub fn finish(self) -> Result<PathBuf, ParquetOutError> {
+        let io = |source| ParquetOutError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        let file = self.out.into_inner().map_err(|e| io(e.into_error()))?;
+        file.sync_all().map_err(io)?;
+        std::fs::rename(&self.tmp, &self.path).map_err(io)?;
+        Ok(self.path)
+    }
+}
+
+/// How an object's update file is encoded: like its creates, with `op` and `changed` as
+/// dictionaries and the stream named in the metadata.
+pub(crate) fn update_properties(
+    shape: &Shape,
+    object: usize,
+    seed: u64,
+    codec: Codec,
+) -> WriterProperties {
+    let spec = &shape.objects[object];
+    let metadata = vec![
+        KeyValue::new("syncproof.shape".to_string(), shape.source_text.clone()),
+        KeyValue::new("syncproof.seed".to_string(), seed.to_string()),
+        KeyValue::new("syncproof.object".to_string(), spec.name.clone()),
+        KeyValue::new("syncproof.stream".to_string(), "updates".to_string()),
+    ];
+    WriterProperties::builder()
+        .set_compression(codec.compression())
+        .set_dictionary_enabled(false)
+        .set_statistics_enabled(EnabledStatistics::Chunk)
+        .set_key_value_metadata(Some(metadata))
+        .set_column_dictionary_enabled(ColumnPath::from("op"), true)
+        .set_column_dictionary_enabled(ColumnPath::from("changed"), true)
+        .build()
+}
+
 /// How a generated object's Parquet file is encoded, with the shape, seed and object in its
 /// key-value metadata. Dictionaries only where values repeat (names, cities, enums, defects): on
 /// unique columns (ids, emails, phones) they cost time and fall back anyway. Statistics per
 /// column chunk, not per page: readers prune by row group.
-pub(crate) fn parquet_properties(shape: &Shape, object: usize, seed: u64) -> WriterProperties {
+pub(crate) fn parquet_properties(
+    shape: &Shape,
+    object: usize,
+    seed: u64,
+    codec: Codec,
+) -> WriterProperties {
     let spec = &shape.objects[object];
     let metadata = vec![
         KeyValue::new("syncproof.shape".to_string(), shape.source_text.clone()),
@@ -325,7 +735,7 @@ pub(crate) fn parquet_properties(shape: &Shape, object: usize, seed: u64) -> Wri
         KeyValue::new("syncproof.object".to_string(), spec.name.clone()),
     ];
     let mut props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
+        .set_compression(codec.compression())
         .set_dictionary_enabled(false)
         .set_statistics_enabled(EnabledStatistics::Chunk)
         .set_key_value_metadata(Some(metadata))
@@ -404,4 +814,36 @@ fn json_line(line: &mut String, schema: &Schema, r: &Record) {
         s(&r.defects.join(",")),
         r.dup_of.as_deref().map_or("null".to_string(), s)
     ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_values_parse_from_the_generators_text() {
+        assert_eq!(parse_decimal("-12.30", 2), Some(-1230));
+        assert_eq!(parse_decimal("7", 2), Some(700));
+        assert_eq!(parse_decimal("7.123", 2), None);
+        assert_eq!(parse_decimal("", 2), None);
+        assert_eq!(parse_decimal("1e3", 0), None);
+        assert_eq!(parse_date("1970-01-01"), Some(0));
+        assert_eq!(parse_date("2000-03-01"), Some(11_017));
+        assert_eq!(parse_date("2024-02-30x"), None);
+        assert_eq!(
+            parse_timestamp_us("1970-01-02T00:00:01Z"),
+            Some(86_401_000_000)
+        );
+        // The fast path agrees with humantime on every day of a leap-year span.
+        for day in (0..20_000u64).step_by(37) {
+            let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(day * 86_400 + 3_723);
+            let text = humantime::format_rfc3339_seconds(at).to_string();
+            assert_eq!(
+                parse_timestamp_us(&text),
+                Some((day * 86_400 + 3_723) as i64 * 1_000_000),
+                "{text}"
+            );
+            assert_eq!(parse_date(&text[..10]), Some(day as i32));
+        }
+    }
 }

@@ -9,13 +9,16 @@ use serde::Deserialize;
 use super::dist::{CountDist, NumberDist};
 use super::spec::{
     Case, Comparator, DefectRates, FieldKind, FieldSpec, LOCAL_PARTS, Layout, Locale, ObjectShape,
-    Params, PhoneFormat, Shape,
+    Params, PhoneFormat, Shape, UpdateSpec,
 };
 use crate::config::{ConfigError, Source};
 use crate::units::fraction;
 
 /// Column names the writers use for ground truth; a field may not take them.
 pub const RESERVED: [&str; 4] = ["record_idx", "external_id", "defects", "dup_of"];
+
+/// Ground-truth columns of update files; an object with updates may not name a field so.
+pub const UPDATE_COLUMNS: [&str; 3] = ["version", "op", "changed"];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -40,6 +43,38 @@ struct ObjectFile {
     fields: Vec<FieldFile>,
     #[serde(default)]
     defects: DefectRates,
+    updates: Option<UpdatesFile>,
+}
+
+/// `[objects.updates]`: the object's update stream.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdatesFile {
+    rate: f64,
+    #[serde(default = "one")]
+    max_versions: u32,
+    #[serde(default = "one")]
+    max_fields: u32,
+    #[serde(default)]
+    delete_rate: f64,
+    #[serde(default)]
+    fields: Vec<UpdateField>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateField {
+    name: String,
+    #[serde(default = "unit_weight")]
+    weight: f64,
+}
+
+fn unit_weight() -> f64 {
+    1.0
 }
 
 #[derive(Debug, Deserialize)]
@@ -154,6 +189,9 @@ fn locate(text: &str, object: &str, field: Option<&str>, key: &str) -> Option<us
             table = t.trim_matches(|c| c == '[' || c == ']').trim().to_string();
             if table == "objects" {
                 in_object = false;
+            }
+            if in_object && table == "objects.updates" && key.starts_with("updates") {
+                anchor = Some(i + 1);
             }
             in_field = false;
             continue;
@@ -302,12 +340,90 @@ fn object(src: &Source, o: &ObjectFile, names: &[&str]) -> Result<ObjectShape, C
             ));
         }
     }
+    let updates = match &o.updates {
+        Some(u) => Some(updates(&at, u, &fields)?),
+        None => None,
+    };
     Ok(ObjectShape {
         id_prefix: o.id_prefix.clone().unwrap_or_else(|| o.name.clone()),
         name: o.name.clone(),
         fields,
         defects: o.defects.clone(),
         layout: Layout::Root,
+        updates,
+    })
+}
+
+/// Validates `[objects.updates]` against the object's fields.
+fn updates(at: &At<'_>, u: &UpdatesFile, fields: &[FieldSpec]) -> Result<UpdateSpec, ConfigError> {
+    fraction(u.rate).map_err(|e| at.err("updates.rate", e))?;
+    fraction(u.delete_rate).map_err(|e| at.err("updates.delete_rate", e))?;
+    if !(1..=1000).contains(&u.max_versions) {
+        return Err(at.err("updates.max_versions", "must be between 1 and 1000"));
+    }
+    if u.fields.is_empty() {
+        return Err(at.err(
+            "updates.fields",
+            "name the fields an update may change: fields = [{ name = \"..\", weight = 1.0 }, ...]",
+        ));
+    }
+    let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+    if let Some(taken) = names.iter().find(|n| UPDATE_COLUMNS.contains(n)) {
+        return Err(at.err(
+            "updates",
+            format!("field \"{taken}\" clashes with a column of the update files ({}); rename the field", UPDATE_COLUMNS.join(", ")),
+        ));
+    }
+    let mut indices = Vec::with_capacity(u.fields.len());
+    for uf in &u.fields {
+        let i = names.iter().position(|n| *n == uf.name).ok_or_else(|| {
+            at.err(
+                "updates.fields",
+                format!(
+                    "no field \"{}\"{} in this object (fields: {})",
+                    uf.name,
+                    suggestion(&uf.name, &names),
+                    names.join(", ")
+                ),
+            )
+        })?;
+        if matches!(
+            fields[i].kind,
+            FieldKind::Reference | FieldKind::ExternalId | FieldKind::Uuid
+        ) {
+            return Err(at.err(
+                "updates.fields",
+                format!(
+                    "\"{}\" is a {:?} field: identities and references do not change in updates; remove it",
+                    uf.name, fields[i].kind
+                ),
+            ));
+        }
+        if indices.contains(&i) {
+            return Err(at.err(
+                "updates.fields",
+                format!("field \"{}\" is listed twice", uf.name),
+            ));
+        }
+        indices.push(i);
+    }
+    if u.max_fields == 0 || u.max_fields as usize > indices.len() {
+        return Err(at.err(
+            "updates.max_fields",
+            format!(
+                "must be between 1 and the number of fields listed ({})",
+                indices.len()
+            ),
+        ));
+    }
+    let fields = cumulative(indices.into_iter().zip(u.fields.iter().map(|f| f.weight)))
+        .map_err(|m| at.err("updates.fields", m))?;
+    Ok(UpdateSpec {
+        rate: u.rate,
+        max_versions: u.max_versions,
+        max_fields: u.max_fields,
+        delete_rate: u.delete_rate,
+        fields,
     })
 }
 
@@ -973,6 +1089,62 @@ mod tests {
             assert!(err.message.contains(needle), "{err}");
             assert_eq!(err.line, Some(*line), "{err}");
         }
+    }
+
+    /// `[objects.updates]` mistakes are refused with the line of the key and what to write.
+    #[test]
+    fn wrong_update_streams_are_refused_with_line_key_and_fix() {
+        let object = "[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"email\"\nkind = \"email\"\n\
+                      [[objects.fields]]\nname = \"key\"\nkind = \"uuid\"\n[objects.updates]\n";
+        let cases: &[(&str, usize, &str)] = &[
+            (
+                "rate = 1.5\nfields = [{ name = \"email\" }]\n",
+                12,
+                "not a fraction",
+            ),
+            (
+                "rate = 0.5\nfields = [{ name = \"emial\" }]\n",
+                13,
+                "did you mean \"email\"",
+            ),
+            (
+                "rate = 0.5\nfields = [{ name = \"key\" }]\n",
+                13,
+                "identities and references do not change",
+            ),
+            (
+                "rate = 0.5\nmax_fields = 2\nfields = [{ name = \"email\" }]\n",
+                13,
+                "between 1 and the number of fields listed (1)",
+            ),
+            (
+                "rate = 0.5\nmax_versions = 0\nfields = [{ name = \"email\" }]\n",
+                13,
+                "between 1 and 1000",
+            ),
+            ("rate = 0.5\n", 11, "name the fields an update may change"),
+            (
+                "rate = 0.5\nfields = [{ name = \"email\", weight = -1.0 }]\n",
+                13,
+                "non-negative",
+            ),
+        ];
+        for (body, line, needle) in cases {
+            let err = error_of(&format!("{HEAD}{object}{body}"));
+            assert!(err.message.contains(needle), "{body}: {err}");
+            assert_eq!(err.line, Some(*line), "{body}: {err}");
+        }
+        let ok = Shape::from_source(&Source::embedded(
+            "s.toml",
+            &format!("{HEAD}{object}rate = 0.25\ndelete_rate = 0.1\nfields = [{{ name = \"email\", weight = 2.0 }}]\n"),
+        ))
+        .unwrap();
+        let spec = ok.root().updates.clone().unwrap();
+        assert_eq!(
+            (spec.rate, spec.delete_rate, spec.max_versions),
+            (0.25, 0.1, 1)
+        );
+        assert_eq!(spec.fields, vec![(0, 1.0)]);
     }
 
     #[test]

@@ -284,6 +284,23 @@ impl DefectRates {
     }
 }
 
+/// The update stream of one object: which rows get later versions, how many, which fields each
+/// version changes, and which rows end deleted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateSpec {
+    /// Share of rows that get at least one update.
+    pub rate: f64,
+    /// An updated row gets `1..=max_versions` updates (uniform).
+    pub max_versions: u32,
+    /// Each update changes `1..=max_fields` distinct fields (uniform).
+    pub max_fields: u32,
+    /// Share of rows deleted after their updates (their last version's op is `delete`).
+    pub delete_rate: f64,
+    /// Fields that may change, by index in the object's fields, with cumulative weights (last is
+    /// 1.0).
+    pub fields: Vec<(usize, f64)>,
+}
+
 /// How many rows of an object exist, given the root's row count.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Layout {
@@ -304,6 +321,8 @@ pub struct ObjectShape {
     pub fields: Vec<FieldSpec>,
     pub defects: DefectRates,
     pub layout: Layout,
+    /// Later versions of this object's rows, when the shape declares `[objects.updates]`.
+    pub updates: Option<UpdateSpec>,
 }
 
 impl ObjectShape {

@@ -327,7 +327,19 @@ fn stream_parquet(path: &Path, sink: &mut dyn RowSink) -> Result<ReadSummary, Ex
             .columns()
             .iter()
             .map(|c| {
-                arrow_cast::cast(c, &arrow_schema::DataType::Utf8)
+                // A zoned timestamp holds UTC instants: read them as naive UTC (casting a named
+                // zone to text would need a time-zone database).
+                let c = match c.data_type() {
+                    arrow_schema::DataType::Timestamp(unit, Some(_)) => arrow_array::make_array(
+                        c.to_data()
+                            .into_builder()
+                            .data_type(arrow_schema::DataType::Timestamp(*unit, None))
+                            .build()
+                            .map_err(|e| format(format!("a timestamp column: {e}")))?,
+                    ),
+                    _ => c.clone(),
+                };
+                arrow_cast::cast(&c, &arrow_schema::DataType::Utf8)
                     .map_err(|e| format(format!("a column cannot be read as text: {e}")))
             })
             .collect::<Result<_, _>>()?;
