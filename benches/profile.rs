@@ -27,6 +27,8 @@ fn profiling(c: &mut Criterion) {
         format: Format::Csv,
         threads: 1,
         out: dir.path().to_path_buf(),
+        max_rows_per_file: None,
+        compression: syncproof::generate::Codec::Snappy,
     };
     write_dataset(&std::sync::Arc::new(shape), &options).unwrap();
     let generated = dir.path().join("contact.csv");

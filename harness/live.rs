@@ -261,6 +261,9 @@ mod tests {
             retry_after: None,
             early_retry: false,
             quota_used: Some(0.5),
+            attempt: Some(1),
+            daily_used: None,
+            burst_per_s: None,
         }));
         let live = LiveFigures::new(10);
         live.publish(&ledger, 3, 12.5);

@@ -8,6 +8,7 @@ mod client;
 mod engine;
 mod hubspot;
 mod inflight;
+mod limiter;
 mod plan;
 mod probe;
 mod retry;
@@ -25,6 +26,7 @@ pub mod hubspot_paths {
     pub use super::hubspot::{BATCH_READ, BATCH_UPSERT, SEARCH};
 }
 pub use inflight::{InFlight, Pending};
+pub use limiter::ClientLimiter;
 pub use plan::{
     CrmKnobs, DEMO_PLAN, DEMO_SLA, LoadPlan, MAX_CLOCK_SPEED, Plan, PlanOverrides, RUN_DIR_SHAPE,
     RUN_DIR_SLA, RelayPlan, Secret, Topology, VerifyPlan,

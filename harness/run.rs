@@ -321,6 +321,9 @@ async fn run_in(
         events: tx.clone(),
         inflight: Arc::clone(&inflight),
         call_ids: Arc::clone(&call_ids),
+        limiter: plan.load.limit.and_then(|(rate, burst)| {
+            crate::replay::ClientLimiter::new(rate, burst, &shared_clock)
+        }),
     });
     let verify_ctx = Arc::new(VerifyContext {
         client: target.clone(),

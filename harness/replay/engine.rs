@@ -38,6 +38,8 @@ pub struct ReplayContext {
     pub events: mpsc::Sender<Message>,
     pub inflight: Arc<InFlight>,
     pub call_ids: Arc<AtomicU64>,
+    /// `[load] limit`: write calls wait here first.
+    pub limiter: Option<super::ClientLimiter>,
 }
 
 /// A set of record indices of a range, one bit each (a resumed run's finished records).
@@ -283,6 +285,15 @@ async fn send_batch(
     // A resumed batch continues its records' attempt count, for the events and the policy.
     let before = batch.iter().map(|(_, _, n)| *n).max().unwrap_or(0);
     for attempt in 1.. {
+        if let Some(limiter) = &ctx.limiter {
+            tokio::select! {
+                _ = cancel.cancelled() => {
+                    settle(&ctx, &batch, ctx.clock.now());
+                    return;
+                }
+                _ = limiter.wait() => {}
+            }
+        }
         let call_id = ctx.call_ids.fetch_add(1, Ordering::Relaxed);
         let sent_at = ctx.clock.now();
         let response = ctx.client.post(BATCH_UPSERT, &body).await;
@@ -313,7 +324,7 @@ async fn send_batch(
                 sent_at,
                 done_at,
                 n_records: records.len() as u32,
-                attempt: Some(attempt),
+                attempt: Some(before + attempt),
                 retry_after: response.retry_after,
                 early_retry: not_before.is_some_and(|nb| sent_at < nb),
                 quota_used: response.quota_used,

@@ -164,6 +164,11 @@ struct LoadFile {
     /// How the rate changes over the run; empty: `rate` throughout.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     stages: Vec<super::stages::StageFile>,
+    /// A client-side limit on write calls (e.g. the contract's "19/s"), and its burst.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    limit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    limit_burst: Option<u32>,
 }
 
 fn default_batch() -> usize {
@@ -273,6 +278,8 @@ pub struct LoadPlan {
     pub clock_speed: f64,
     /// How the rate changes over the run (empty: `rate` throughout).
     pub stages: Vec<super::Stage>,
+    /// Client-side limit on write calls: at most this rate, in bursts of at most the count.
+    pub limit: Option<(Rate, u32)>,
 }
 
 /// How the target is observed.
@@ -470,6 +477,17 @@ impl Plan {
                 .enumerate()
                 .map(|(i, f)| super::Stage::from_file(src, i, f))
                 .collect::<Result<_, _>>()?,
+            limit: match &l.limit {
+                None => None,
+                Some(text) => {
+                    let rate: Rate = text.parse().map_err(|e| src.invalid("load.limit", e))?;
+                    let burst = l.limit_burst.unwrap_or(1);
+                    if burst == 0 {
+                        return Err(src.invalid("load.limit_burst", "must be at least 1"));
+                    }
+                    Some((rate, burst))
+                }
+            },
         };
         if !(l.clock_speed.is_finite() && (1.0..=MAX_CLOCK_SPEED).contains(&l.clock_speed)) {
             let message = format!(

@@ -204,3 +204,44 @@ fn quota_edge_eventual_search_and_locks() {
     every_policy_against("eventual-search");
     every_policy_against("locked");
 }
+
+/// The built-in mock's source allows 10 calls a second; the harness writes 30 records a second,
+/// one per call. Without a client-side limit the vendor throttles it; with `limit = "9/s"` it
+/// never has to, and every record still arrives. On a 10× clock, so the limiter's period is
+/// checked on the run's clock, not the wall's.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_side_limit_keeps_the_vendor_from_throttling() {
+    use super::support::{get, plan_text, run};
+    let free = plan_text(60, 7, "", 0.0)
+        .replacen(
+            "burst_max = 100000",
+            "burst_max = 10\nburst_window = \"1s\"",
+            1,
+        )
+        .replace(
+            "rate = \"1500/s\"\nbatch_size = 25",
+            "rate = \"30/s\"\nbatch_size = 1\nclock_speed = 10",
+        );
+    assert!(free.contains("clock_speed = 10"), "the template changed");
+    let limited = free.replace(
+        "clock_speed = 10",
+        "clock_speed = 10\nlimit = \"9/s\"\nlimit_burst = 9",
+    );
+    let throttled = |s: &Value| {
+        s["ground_truth"]["source"]["accounting"]["faults"]["throttled_burst"]
+            .as_u64()
+            .or_else(|| s["ground_truth"]["source"]["faults"]["throttled_burst"].as_u64())
+            .unwrap_or(0)
+    };
+    let a = tempfile::tempdir().unwrap();
+    let (_, unlimited) = run(a.path(), &free).await;
+    let b = tempfile::tempdir().unwrap();
+    let (_, paced) = run(b.path(), &limited).await;
+    for s in [&unlimited, &paced] {
+        assert_eq!(get(s, "records.sent"), 60.0);
+        assert_eq!(get(s, "records.delivered"), 60.0);
+    }
+    assert!(throttled(&unlimited) > 0, "{}", unlimited["ground_truth"]);
+    assert_eq!(throttled(&paced), 0, "{}", paced["ground_truth"]);
+    assert_eq!(get(&paced, "api.throttled_calls"), 0.0);
+}
