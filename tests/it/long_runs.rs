@@ -17,51 +17,20 @@ use arrow_array::types::{UInt32Type, UInt64Type};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::Value;
 
-use super::support::{FAST_VERIFY, datasets};
+use super::support::{FAST_VERIFY, MockProcess, blocking_get, datasets, syncproof_bin};
 
 fn syncproof() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_syncproof"))
+    syncproof_bin()
 }
 
-/// `syncproof mock` on a free loopback port; killed when dropped.
-struct Mock {
-    child: Child,
-    base: String,
-}
+/// `syncproof mock` without rate limits (the runs here test durability, not throttling).
+struct Mock;
 
 impl Mock {
-    fn start(token: &str, extra: &[&str]) -> Mock {
-        let mut child = syncproof()
-            .args(["mock", "--port", "0", "--no-limits", "--token", token])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = lines.next().unwrap().unwrap();
-        let base = first.split(" at ").nth(1).unwrap().trim().to_string();
-        // Keep reading its output so the pipe never fills.
-        std::thread::spawn(move || lines.for_each(drop));
-        Mock { child, base }
-    }
-
-    fn stats(&self) -> Value {
-        blocking_get(&format!("{}/__syncproof/stats", self.base))
-    }
-}
-
-fn blocking_get(url: &str) -> Value {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async { reqwest::get(url).await.unwrap().json().await.unwrap() })
-}
-
-impl Drop for Mock {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn start(token: &str, extra: &[&str]) -> MockProcess {
+        let mut flags = vec!["--no-limits"];
+        flags.extend_from_slice(extra);
+        MockProcess::start(token, &flags)
     }
 }
 
@@ -432,7 +401,7 @@ fn a_running_run_serves_prometheus_metrics_and_an_interim_summary() {
         .expect("the metrics address is printed");
     std::thread::spawn(move || lines.for_each(drop));
     wait_for_segments(&run, 2, &mut child);
-    let text = blocking_text(&url);
+    let text = blocking_get(&url);
     let sent: f64 = text
         .lines()
         .find_map(|l| l.strip_prefix("syncproof_records_sent_total "))
@@ -454,12 +423,4 @@ fn a_running_run_serves_prometheus_metrics_and_an_interim_summary() {
     // The final summary replaces the interim one.
     assert!(run.join("summary.json").exists());
     assert!(!run.join("interim-summary.json").exists());
-}
-
-fn blocking_text(url: &str) -> String {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async { reqwest::get(url).await.unwrap().text().await.unwrap() })
 }

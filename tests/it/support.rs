@@ -122,3 +122,54 @@ pub fn within_binomial(observed: f64, n: f64, p: f64, k: f64) -> bool {
     let sd = (n * p * (1.0 - p)).sqrt().max(1.0);
     (observed - n * p).abs() <= k * sd
 }
+
+/// The `syncproof` binary under test.
+pub fn syncproof_bin() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_syncproof"))
+}
+
+/// `syncproof mock` in its own process on a free loopback port, accepting `token`; killed when
+/// dropped. `extra` adds flags (`--faults`, `--clock-speed`, `--no-limits`, ...).
+pub struct MockProcess {
+    child: std::process::Child,
+    pub base: String,
+}
+
+impl MockProcess {
+    pub fn start(token: &str, extra: &[&str]) -> MockProcess {
+        use std::io::BufRead;
+        let mut child = syncproof_bin()
+            .args(["mock", "--port", "0", "--token", token])
+            .args(extra)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().unwrap().unwrap();
+        let base = first.split(" at ").nth(1).unwrap().trim().to_string();
+        // Keep reading its output so the pipe never fills.
+        std::thread::spawn(move || lines.for_each(drop));
+        MockProcess { child, base }
+    }
+
+    /// `GET /__syncproof/stats`: what the mock saw and did.
+    pub fn stats(&self) -> Value {
+        serde_json::from_str(&blocking_get(&format!("{}/__syncproof/stats", self.base))).unwrap()
+    }
+}
+
+impl Drop for MockProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A GET from synchronous test code; the body as text.
+pub fn blocking_get(url: &str) -> String {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async { reqwest::get(url).await.unwrap().text().await.unwrap() })
+}
