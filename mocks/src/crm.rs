@@ -74,6 +74,13 @@ pub struct CrmConfig {
     /// shorter timeout sees a timeout).
     pub blackhole_rate: f64,
     pub blackhole_for: Duration,
+    /// Fraction of requests whose connection is reset before anything is done: the client sees
+    /// a transport error and nothing was written (`connection-reset`).
+    pub reset_rate: f64,
+    /// Fraction of responses whose body trickles out over `slow_body_for` (`slow-body`): the
+    /// work is done, the answer is slow to arrive.
+    pub slow_body_rate: f64,
+    pub slow_body_for: Duration,
     /// Lock contention: a batch upsert touching a record written less than this long ago is
     /// answered 423 (the `locked` overlay: 2 s, as HubSpot documents).
     pub lock_for: Option<Duration>,
@@ -114,6 +121,9 @@ impl Default for CrmConfig {
             lock_for: None,
             blackhole_rate: 0.0,
             blackhole_for: Duration::from_secs(30),
+            reset_rate: 0.0,
+            slow_body_rate: 0.0,
+            slow_body_for: Duration::from_secs(5),
             webhooks: None,
             latency: LogNormal::ZERO,
             search_lag: Duration::ZERO,
@@ -155,6 +165,8 @@ impl Crm {
         cfg.error_rate = rate(cfg.error_rate);
         cfg.commit_then_drop_rate = rate(cfg.commit_then_drop_rate);
         cfg.blackhole_rate = rate(cfg.blackhole_rate);
+        cfg.reset_rate = rate(cfg.reset_rate);
+        cfg.slow_body_rate = rate(cfg.slow_body_rate);
         cfg.daily_used_at_start = rate(cfg.daily_used_at_start);
         let limits = Limits {
             burst_max: cfg.burst_max,

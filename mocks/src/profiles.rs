@@ -41,6 +41,8 @@ pub const OVERLAYS: &[&str] = &[
     "maintenance-window",
     "blackhole",
     "locked",
+    "connection-reset",
+    "slow-body",
 ];
 
 /// A profile or overlay name that does not exist.
@@ -152,6 +154,11 @@ pub fn apply_overlay(cfg: &mut CrmConfig, name: &str) -> Result<(), ProfileError
         }
         // 1 % of requests hang for 30 s, then answer 504: past most clients' timeouts.
         "blackhole" => cfg.blackhole_rate = cfg.blackhole_rate.max(0.01),
+        // 1 % of connections reset before the request is handled: nothing written, the client
+        // sees a transport error.
+        "connection-reset" => cfg.reset_rate = cfg.reset_rate.max(0.01),
+        // 2 % of answers trickle their body out over 5 s: done, but slow to say so.
+        "slow-body" => cfg.slow_body_rate = cfg.slow_body_rate.max(0.02),
         // Upserting a record again within 2 s of its last write: 423 Locked.
         "locked" => cfg.lock_for = Some(Duration::from_secs(2)),
         // Search sees writes only after a few moments ("it may take a few moments").

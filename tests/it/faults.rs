@@ -164,6 +164,18 @@ fn blackhole() {
 }
 
 #[test]
+fn connection_reset() {
+    let f = every_policy_against("connection-reset");
+    assert!(f["connection_reset"].as_u64().unwrap() > 0, "{f}");
+}
+
+#[test]
+fn slow_body() {
+    let f = every_policy_against("slow-body");
+    assert!(f["slow_body"].as_u64().unwrap() > 0, "{f}");
+}
+
+#[test]
 fn quota_edge_eventual_search_and_locks() {
     every_policy_against("quota-edge");
     every_policy_against("eventual-search");

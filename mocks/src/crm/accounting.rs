@@ -114,6 +114,10 @@ pub(crate) enum Fault {
     ThrottledConcurrency,
     /// A session token past its time to live.
     SessionExpired,
+    /// The connection reset before the request was handled (`connection-reset`).
+    ConnectionReset,
+    /// The answer's body trickled out slowly (`slow-body`).
+    SlowBody,
 }
 
 impl Fault {
@@ -127,6 +131,8 @@ impl Fault {
             Fault::CommitThenDrop => "commit_then_drop",
             Fault::Maintenance => "maintenance",
             Fault::Blackhole => "blackhole",
+            Fault::ConnectionReset => "connection_reset",
+            Fault::SlowBody => "slow_body",
             Fault::ThrottledAllocation => "throttled_allocation",
             Fault::ThrottledConcurrency => "throttled_concurrency",
             Fault::SessionExpired => "session_expired",

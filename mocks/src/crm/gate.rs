@@ -31,6 +31,8 @@ pub(crate) struct Dice {
     pub(crate) fault: Option<usize>,
     pub(crate) drop: bool,
     pub(crate) blackhole: bool,
+    pub(crate) reset: bool,
+    pub(crate) slow: bool,
 }
 
 /// Draws a request's [`Dice`] from `cfg`'s rates, in one lock so the draws are deterministic
@@ -42,11 +44,16 @@ pub(crate) fn roll(cfg: &CrmConfig, rng: &Mutex<ChaCha8Rng>) -> Dice {
         .then(|| rng.random_range(0..TRANSIENT_STATUSES.len()));
     let drop = cfg.commit_then_drop_rate > 0.0 && rng.random::<f64>() < cfg.commit_then_drop_rate;
     let blackhole = cfg.blackhole_rate > 0.0 && rng.random::<f64>() < cfg.blackhole_rate;
+    // Drawn only when configured, so configurations without them keep their sequences.
+    let reset = cfg.reset_rate > 0.0 && rng.random::<f64>() < cfg.reset_rate;
+    let slow = cfg.slow_body_rate > 0.0 && rng.random::<f64>() < cfg.slow_body_rate;
     Dice {
         latency,
         fault,
         drop,
         blackhole,
+        reset,
+        slow,
     }
 }
 
@@ -136,6 +143,8 @@ pub(crate) async fn gate(State(crm): State<Arc<Crm>>, request: Request, next: Ne
         fault,
         drop,
         blackhole,
+        reset,
+        slow,
     } = roll(&crm.cfg, &crm.fault_rng);
     let is_write = matches!(
         endpoint,
@@ -167,6 +176,11 @@ pub(crate) async fn gate(State(crm): State<Arc<Crm>>, request: Request, next: Ne
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
             response
+        }
+        Some(_) if reset => {
+            crm.count_fault(Fault::ConnectionReset);
+            lock(&crm.tally).call(endpoint, 0);
+            return super::dropped::reset_connection();
         }
         Some(_) if blackhole => {
             crm.count_fault(Fault::Blackhole);
@@ -210,6 +224,11 @@ pub(crate) async fn gate(State(crm): State<Arc<Crm>>, request: Request, next: Ne
     if drop && is_write && response.status().is_success() {
         crm.count_fault(Fault::CommitThenDrop);
         return super::dropped::drop_after_commit(response);
+    }
+    if slow {
+        crm.count_fault(Fault::SlowBody);
+        return super::dropped::trickle(response, crm.cfg.clock.to_real(crm.cfg.slow_body_for))
+            .await;
     }
     response
 }
