@@ -86,3 +86,68 @@ async fn a_real_runs_summary_validates_and_broken_ones_do_not() {
         );
     }
 }
+
+/// A run's events read in DuckDB with the columns and types the README documents, and their
+/// counts are the summary's: every first attempt is a record sent, every `observed` row a record
+/// delivered, every write `call` row a write call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runs_events_read_in_duckdb_with_the_documented_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let (outcome, s) = run(dir.path(), &plan_text(600, 21, "loss_rate = 0.02", 0.02)).await;
+    let script = r#"
+import json, sys
+import duckdb
+events = sys.argv[1] + "/events/*.parquet"
+out = {"types": {n: t for n, t, *_ in duckdb.sql(f"DESCRIBE SELECT * FROM '{events}'").fetchall()}}
+q = lambda sql: duckdb.sql(sql.replace("EV", f"'{events}'")).fetchall()[0][0]
+out["first_attempts"] = q("SELECT count(*) FROM EV WHERE kind = 'attempt' AND attempt = 1")
+out["observed"] = q("SELECT count(*) FROM EV WHERE kind = 'observed'")
+out["lost"] = q("SELECT count(*) FROM EV WHERE kind = 'lost'")
+out["write_calls"] = q("SELECT count(*) FROM EV WHERE kind = 'call' AND endpoint LIKE 'write:%'")
+out["p50"] = q("SELECT quantile_cont(latency_ms, 0.5) FROM EV WHERE kind = 'observed'")
+print(json.dumps(out))
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(&outcome.dir)
+        .output()
+        .expect("python3 runs (pip install duckdb)");
+    assert!(
+        out.status.success(),
+        "needs python3 with duckdb (pip install duckdb): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ts = "TIMESTAMP WITH TIME ZONE";
+    for (column, ty) in [
+        ("kind", "VARCHAR"),
+        ("record_idx", "UBIGINT"),
+        ("external_id", "VARCHAR"),
+        ("call_id", "UBIGINT"),
+        ("attempt", "UINTEGER"),
+        ("endpoint", "VARCHAR"),
+        ("status", "USMALLINT"),
+        ("outcome", "VARCHAR"),
+        ("scheduled_at", ts),
+        ("sent_at", ts),
+        ("done_at", ts),
+        ("service_ms", "DOUBLE"),
+        ("latency_ms", "DOUBLE"),
+        ("retry_after_ms", "UBIGINT"),
+        ("n_records", "UINTEGER"),
+        ("copies", "UINTEGER"),
+    ] {
+        assert_eq!(v["types"][column], ty, "{column}: {}", v["types"]);
+    }
+    assert_eq!(v["first_attempts"], s["records"]["sent"]);
+    assert_eq!(v["observed"], s["records"]["delivered"]);
+    assert_eq!(v["lost"], s["records"]["lost"]);
+    assert_eq!(v["write_calls"], s["api"]["calls"]);
+    let p50 = v["p50"].as_f64().unwrap();
+    let summary_p50 = s["latency"]["sync_ms"]["p50"].as_f64().unwrap();
+    // HDR buckets keep 3 significant digits; DuckDB interpolates exactly.
+    assert!(
+        (p50 - summary_p50).abs() <= summary_p50 * 0.02 + 1.0,
+        "DuckDB p50 {p50} vs summary {summary_p50}"
+    );
+}
