@@ -354,7 +354,7 @@ async fn run_in(
             // Every record of the range was handled (the run was not interrupted).
             range.clone().map(|i| (i, generator.external_id(i))),
             plan.verify.search_rate.interval(),
-            &plan.retry,
+            &plan.retry.for_verification(),
             clock,
             &tx,
             &call_ids,

@@ -45,6 +45,18 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// The policy of the harness's own verification calls (read-back is paced by its poll, the
+    /// final reconciliation retries with this): the plan's back-off, but at least 8 attempts and
+    /// always honouring `Retry-After`. The plan's `[retry]` describes the client under test; a
+    /// plan that tries writes once must not make the measuring instrument give up on one 5xx.
+    pub fn for_verification(&self) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: self.max_attempts.max(8),
+            honor_retry_after: true,
+            ..self.clone()
+        }
+    }
+
     /// The wait before attempt `failed_attempt + 1`, or `None` when the record should give up.
     pub fn next_delay<R: Rng + ?Sized>(
         &self,
@@ -73,6 +85,29 @@ impl RetryPolicy {
 
 #[cfg(test)]
 mod tests {
+    use super::RetryPolicy as Policy;
+
+    #[test]
+    fn verification_keeps_the_back_off_but_never_tries_once() {
+        let once = Policy {
+            max_attempts: 1,
+            honor_retry_after: false,
+            ..Policy::default()
+        };
+        let v = once.for_verification();
+        assert_eq!(v.max_attempts, 8);
+        assert!(v.honor_retry_after);
+        assert_eq!(
+            (v.base_delay, v.max_delay),
+            (once.base_delay, once.max_delay)
+        );
+        let many = Policy {
+            max_attempts: 12,
+            ..Policy::default()
+        };
+        assert_eq!(many.for_verification().max_attempts, 12);
+    }
+
     use super::*;
     use rand::SeedableRng;
 
