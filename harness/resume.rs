@@ -208,8 +208,7 @@ mod tests {
     use super::*;
     use crate::measure::{Event, EventKind, EventLog, Message, Outcome};
 
-    fn attempt(clock: &RunClock, idx: u64, n: u32, outcome: Outcome) -> Message {
-        let _ = clock;
+    fn attempt(idx: u64, n: u32, outcome: Outcome) -> Message {
         let mut e = Event::new(
             EventKind::Attempt,
             idx,
@@ -229,14 +228,14 @@ mod tests {
         let seen =
             |idx, kind| Message::Event(Event::new(kind, idx, format!("id-{idx}"), Micros(0)));
         for m in [
-            attempt(&clock, 0, 1, Outcome::Ok),
+            attempt(0, 1, Outcome::Ok),
             seen(0, EventKind::Observed),
-            attempt(&clock, 1, 1, Outcome::Ok),
+            attempt(1, 1, Outcome::Ok),
             seen(1, EventKind::Lost),
-            attempt(&clock, 2, 1, Outcome::Ok),
-            attempt(&clock, 3, 1, Outcome::Transient),
-            attempt(&clock, 3, 2, Outcome::Throttled),
-            attempt(&clock, 4, 1, Outcome::GaveUp),
+            attempt(2, 1, Outcome::Ok),
+            attempt(3, 1, Outcome::Transient),
+            attempt(3, 2, Outcome::Throttled),
+            attempt(4, 1, Outcome::GaveUp),
         ] {
             log.append(&m).unwrap();
         }

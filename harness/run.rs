@@ -301,6 +301,7 @@ async fn run_in(
         clock,
         real_base_us: resumed.real_us,
         real_start: started,
+        closed: 0,
     };
     let collector = tokio::spawn(collect(
         rx,
@@ -515,6 +516,8 @@ struct Checkpointing {
     clock: RunClock,
     real_base_us: u64,
     real_start: Instant,
+    /// Segments closed when the last checkpoint was written.
+    closed: usize,
 }
 
 impl Checkpointing {
@@ -532,6 +535,15 @@ impl Checkpointing {
         std::fs::write(&tmp, text)
             .and_then(|()| std::fs::rename(&tmp, &path))
             .map_err(|source| CheckpointError::Write { path, source })
+    }
+
+    /// Writes a checkpoint when a segment closed since the last one.
+    fn after_close(&mut self, log: &EventLog, ledger: &Ledger) -> Result<(), RunError> {
+        if log.closed().len() > self.closed {
+            self.closed = log.closed().len();
+            self.write(log, ledger)?;
+        }
+        Ok(())
     }
 
     fn write(&self, log: &EventLog, ledger: &Ledger) -> Result<(), CheckpointError> {
@@ -564,7 +576,7 @@ async fn collect(
     mut rx: mpsc::Receiver<Message>,
     mut log: EventLog,
     mut ledger: Ledger,
-    checkpointing: Checkpointing,
+    mut checkpointing: Checkpointing,
     progress: bool,
     planned: u64,
 ) -> (Ledger, Result<Vec<PathBuf>, RunError>) {
@@ -573,7 +585,7 @@ async fn collect(
     let mut tick = tokio::time::interval(checkpointing.every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;
-    let mut closed = log.closed().len();
+    checkpointing.closed = log.closed().len();
     let mut publish = tokio::time::interval(std::time::Duration::from_secs(1));
     publish.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -588,30 +600,22 @@ async fn collect(
             }
             _ = tick.tick() => {
                 if failure.is_none() {
-                    match log.close_segment() {
-                        Ok(_) => {}
-                        Err(e) => failure = Some(e.into()),
-                    }
-                }
-                if failure.is_none() && log.closed().len() > closed {
-                    closed = log.closed().len();
-                    if let Err(e) = checkpointing.write(&log, &ledger) {
-                        failure = Some(e.into());
-                    }
+                    failure = log
+                        .close_segment()
+                        .map_err(RunError::from)
+                        .and_then(|_| checkpointing.after_close(&log, &ledger))
+                        .err();
                 }
                 continue;
             }
         };
         ledger.apply(&message);
         if failure.is_none() {
-            if let Err(e) = log.append(&message) {
-                failure = Some(e.into());
-            } else if log.closed().len() > closed {
-                closed = log.closed().len();
-                if let Err(e) = checkpointing.write(&log, &ledger) {
-                    failure = Some(e.into());
-                }
-            }
+            failure = log
+                .append(&message)
+                .map_err(RunError::from)
+                .and_then(|()| checkpointing.after_close(&log, &ledger))
+                .err();
         }
         view.update(&ledger);
     }

@@ -338,25 +338,7 @@ mod tests {
         )
         .unwrap();
         let verdicts = judge(&sla, &metrics);
-        let run = RunInfo {
-            id: "r1".into(),
-            plan: plan.into(),
-            seed: 7,
-            started_at: "s".into(),
-            finished_at: "f".into(),
-            duration_s: 1.0,
-            complete: true,
-            records_planned: 10,
-            shard: None,
-            rate_per_s: 1.0,
-            verify_poll_interval_ms: 200,
-            verify_window_ms: 8000,
-            clock_speed: 1.0,
-            real_duration_s: None,
-            resumes: 0,
-            cpu_s: None,
-            peak_rss_mib: None,
-        };
+        let run = RunInfo::example("r1", plan, 7);
         Summary::build(&run, &ledger, &card, &metrics, verdicts, None)
     }
 

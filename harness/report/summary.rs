@@ -60,6 +60,32 @@ pub struct RunInfo {
     pub peak_rss_mib: Option<f64>,
 }
 
+#[cfg(test)]
+impl RunInfo {
+    /// A finished one-second run of 10 records, for tests of what is built from a `RunInfo`.
+    pub(crate) fn example(id: &str, plan: &str, seed: u64) -> RunInfo {
+        RunInfo {
+            id: id.into(),
+            plan: plan.into(),
+            seed,
+            started_at: "s".into(),
+            finished_at: "f".into(),
+            duration_s: 1.0,
+            complete: true,
+            records_planned: 10,
+            shard: None,
+            rate_per_s: 1.0,
+            verify_poll_interval_ms: 200,
+            verify_window_ms: 8000,
+            clock_speed: 1.0,
+            real_duration_s: None,
+            resumes: 0,
+            cpu_s: None,
+            peak_rss_mib: None,
+        }
+    }
+}
+
 fn is_zero(n: &u32) -> bool {
     *n == 0
 }
@@ -305,25 +331,7 @@ mod tests {
         ledger.counts.sent = 10;
         ledger.counts.lost = 1;
         let metrics = Metrics::collect(&ledger, &card);
-        let run = RunInfo {
-            id: "r".into(),
-            plan: "p".into(),
-            seed: 1,
-            started_at: "s".into(),
-            finished_at: "f".into(),
-            duration_s: 1.0,
-            complete: true,
-            records_planned: 10,
-            shard: None,
-            rate_per_s: 1.0,
-            verify_poll_interval_ms: 200,
-            verify_window_ms: 8000,
-            clock_speed: 1.0,
-            real_duration_s: None,
-            resumes: 0,
-            cpu_s: None,
-            peak_rss_mib: None,
-        };
+        let run = RunInfo::example("r", "p", 1);
         let summary = Summary::build(&run, &ledger, &card, &metrics, Vec::new(), None);
         for (path, evidence) in &metrics.figures {
             let v = lookup(&summary.json, path).unwrap_or_else(|| panic!("{path} missing"));

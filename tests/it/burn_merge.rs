@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use crate::support::{datasets, plan_text, run};
+use crate::support::{datasets, plan_text, read_summary, run};
 
 fn syncproof() -> Command {
     Command::new(env!("CARGO_BIN_EXE_syncproof"))
@@ -86,9 +86,7 @@ async fn burn_and_merge_work_on_a_finished_run() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let back: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(merged.join("summary.json")).unwrap())
-            .unwrap();
+    let back: serde_json::Value = read_summary(&merged);
     for key in [
         "records",
         "latency",

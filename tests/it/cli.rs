@@ -1,6 +1,7 @@
 //! The binary as a user meets it: help lists the knobs, bad input is refused in one line that
 //! names the file, the key and the fix, with exit code 2 and no run directory claiming success.
 
+use crate::support::read_summary;
 use std::process::Command;
 
 fn syncproof() -> Command {
@@ -174,8 +175,7 @@ fn a_sample_too_small_to_decide_exits_4_and_says_what_would() {
         table.contains("INCONCLUSIVE") && table.contains("overall: INCONCLUSIVE"),
         "{table}"
     );
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value = read_summary(&out);
     let loss = summary["sla"]
         .as_array()
         .unwrap()
@@ -377,8 +377,7 @@ fn ctrl_c_drains_and_leaves_a_report_marked_partial() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(3), "{rest:?}");
     assert!(rest.iter().any(|l| l.contains("interrupted")), "{rest:?}");
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value = read_summary(&out);
     assert_eq!(summary["run"]["complete"], false);
     let sent = summary["records"]["sent"].as_f64().unwrap();
     assert!(sent > 0.0 && sent < 100_000.0, "sent {sent}");

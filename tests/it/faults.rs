@@ -10,7 +10,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use super::support::{MockProcess, datasets, syncproof_bin};
+use super::support::{MockProcess, datasets, read_summary, syncproof_bin};
 
 const TOKEN: &str = "faults-t0k3n";
 const SPEED: &str = "20";
@@ -88,7 +88,7 @@ search_rate = "4/s"
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_str(&std::fs::read_to_string(dir.join("run/summary.json")).unwrap()).unwrap()
+    read_summary(&dir.join("run"))
 }
 
 /// Runs every policy against `overlay` and checks the accounting; returns the faults the mocks

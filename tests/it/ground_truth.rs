@@ -2,7 +2,7 @@
 //! the mock's own count exactly, and the mock's count must match its knob within a stated
 //! binomial tolerance (4.5 standard deviations: a false alarm about once in 150,000 runs).
 
-use crate::support::{get, run, within_binomial};
+use crate::support::{get, read_summary, run, within_binomial};
 
 const RECORDS: u64 = 3000;
 
@@ -261,9 +261,7 @@ async fn four_shards_merged_equal_the_unsharded_run() {
     let out = tempfile::tempdir().unwrap();
     let merged_dir = out.path().join("merged");
     syncproof::report::merge_runs(&runs, &merged_dir).unwrap();
-    let merged: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(merged_dir.join("summary.json")).unwrap())
-            .unwrap();
+    let merged: serde_json::Value = read_summary(&merged_dir);
     for path in [
         "records.sent",
         "records.delivered",

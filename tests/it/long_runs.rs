@@ -17,21 +17,17 @@ use arrow_array::types::{UInt32Type, UInt64Type};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::Value;
 
-use super::support::{FAST_VERIFY, MockProcess, blocking_get, datasets, syncproof_bin};
+use super::support::{
+    FAST_VERIFY, MockProcess, blocking_get, datasets, read_summary, syncproof_bin,
+};
 
 fn syncproof() -> Command {
     syncproof_bin()
 }
 
 /// `syncproof mock` without rate limits (the runs here test durability, not throttling).
-struct Mock;
-
-impl Mock {
-    fn start(token: &str, extra: &[&str]) -> MockProcess {
-        let mut flags = vec!["--no-limits"];
-        flags.extend_from_slice(extra);
-        MockProcess::start(token, &flags)
-    }
+fn mock(token: &str, extra: &[&str]) -> MockProcess {
+    MockProcess::start(token, &[&["--no-limits"], extra].concat())
 }
 
 /// An API-PoC plan against `base`, with the token in a file beside it.
@@ -72,10 +68,6 @@ max_attempts = 10
     let path = dir.join("plan.toml");
     std::fs::write(&path, text).unwrap();
     path
-}
-
-fn summary(run: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap()
 }
 
 /// (record, attempt) → rows, and record → observed/lost rows, over every kept segment.
@@ -166,7 +158,7 @@ fn kill_9_at_any_point_then_resume_gives_the_figures_of_an_uninterrupted_run() {
     let tmp = tempfile::tempdir().unwrap();
 
     // The reference: the same plan, never interrupted, against its own mock.
-    let whole_mock = Mock::start(token, &faults);
+    let whole_mock = mock(token, &faults);
     let whole_dir = tmp.path().join("whole");
     std::fs::create_dir_all(&whole_dir).unwrap();
     let whole_plan = plan(&whole_dir, &whole_mock.base, token, N);
@@ -181,11 +173,11 @@ fn kill_9_at_any_point_then_resume_gives_the_figures_of_an_uninterrupted_run() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let whole = summary(&whole_run);
+    let whole = read_summary(&whole_run);
     assert_eq!(whole["records"]["sent"], N);
 
     // Killed twice, at different points, and resumed each time.
-    let mock = Mock::start(token, &faults);
+    let mock = mock(token, &faults);
     let dir = tmp.path().join("killed");
     std::fs::create_dir_all(&dir).unwrap();
     let plan_path = plan(&dir, &mock.base, token, N);
@@ -223,7 +215,7 @@ fn kill_9_at_any_point_then_resume_gives_the_figures_of_an_uninterrupted_run() {
         "{}",
         String::from_utf8_lossy(&last.stderr)
     );
-    let resumed = summary(&run);
+    let resumed = read_summary(&run);
     assert_eq!(resumed["run"]["complete"], true);
     assert_eq!(resumed["run"]["resumes"], 2);
     for path in FIGURES {
@@ -290,7 +282,7 @@ fn the_built_in_mock_integration_cannot_be_resumed_and_says_why() {
         .unwrap();
     assert!(out.status.code().is_some());
     // Pretend it was interrupted: its summary says incomplete.
-    let mut s = summary(&run);
+    let mut s = read_summary(&run);
     s["run"]["complete"] = Value::Bool(false);
     std::fs::write(run.join("summary.json"), s.to_string()).unwrap();
     let again = syncproof()
@@ -324,7 +316,7 @@ fn two_weeks_plan_at_2000x(records: &str, rate: &str, out: &Path) -> Value {
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    summary(out)
+    read_summary(out)
 }
 
 #[test]
@@ -381,7 +373,7 @@ fn fourteen_simulated_days_at_2000x_reset_the_daily_quota_fourteen_times_in_flat
 #[test]
 fn a_running_run_serves_prometheus_metrics_and_an_interim_summary() {
     let token = "metrics-t0k3n";
-    let mock = Mock::start(token, &[]);
+    let mock = mock(token, &[]);
     let tmp = tempfile::tempdir().unwrap();
     let plan_path = plan(tmp.path(), &mock.base, token, 3000);
     let run = tmp.path().join("run");

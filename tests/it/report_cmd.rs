@@ -2,6 +2,7 @@
 //! files come back byte for byte, the exit code follows the verdicts, and a directory without
 //! `summary.json` is refused with exit 2 and a message that says what it is missing.
 
+use crate::support::read_summary;
 use std::process::Command;
 
 use crate::html_report::hostile_run;
@@ -23,9 +24,7 @@ async fn report_re_renders_the_same_files_and_exits_by_the_verdicts() {
         std::fs::remove_file(run_dir.join(n)).unwrap();
     }
     let out = syncproof().arg("report").arg(&run_dir).output().unwrap();
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run_dir.join("summary.json")).unwrap())
-            .unwrap();
+    let summary: serde_json::Value = read_summary(&run_dir);
     let want = match summary["verdict"].as_str().unwrap() {
         "pass" => 0,
         "fail" => 1,

@@ -105,10 +105,13 @@ pub async fn run_with(dir: &Path, text: &str, overrides: &PlanOverrides) -> (Run
     let outcome = execute(plan, options, CancellationToken::new())
         .await
         .unwrap();
-    let summary: Value =
-        serde_json::from_str(&std::fs::read_to_string(outcome.dir.join("summary.json")).unwrap())
-            .unwrap();
+    let summary: Value = read_summary(&outcome.dir);
     (outcome, summary)
+}
+
+/// The `summary.json` of the run directory `dir`.
+pub fn read_summary(dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
 }
 
 pub fn get(summary: &Value, path: &str) -> f64 {
