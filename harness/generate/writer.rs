@@ -701,21 +701,40 @@ pub(crate) fn update_properties(
     seed: u64,
     codec: Codec,
 ) -> WriterProperties {
-    let spec = &shape.objects[object];
-    let metadata = vec![
+    common_properties(shape, object, seed, codec, Some("updates"))
+        .set_column_dictionary_enabled(ColumnPath::from("op"), true)
+        .set_column_dictionary_enabled(ColumnPath::from("changed"), true)
+        .build()
+}
+
+/// What every generated Parquet file shares: the codec, dictionaries off by default, statistics
+/// per column chunk, and the shape, seed, object (and stream, for updates) in its metadata.
+fn common_properties(
+    shape: &Shape,
+    object: usize,
+    seed: u64,
+    codec: Codec,
+    stream: Option<&str>,
+) -> parquet::file::properties::WriterPropertiesBuilder {
+    let mut metadata = vec![
         KeyValue::new("syncproof.shape".to_string(), shape.source_text.clone()),
         KeyValue::new("syncproof.seed".to_string(), seed.to_string()),
-        KeyValue::new("syncproof.object".to_string(), spec.name.clone()),
-        KeyValue::new("syncproof.stream".to_string(), "updates".to_string()),
+        KeyValue::new(
+            "syncproof.object".to_string(),
+            shape.objects[object].name.clone(),
+        ),
     ];
+    if let Some(stream) = stream {
+        metadata.push(KeyValue::new(
+            "syncproof.stream".to_string(),
+            stream.to_string(),
+        ));
+    }
     WriterProperties::builder()
         .set_compression(codec.compression())
         .set_dictionary_enabled(false)
         .set_statistics_enabled(EnabledStatistics::Chunk)
         .set_key_value_metadata(Some(metadata))
-        .set_column_dictionary_enabled(ColumnPath::from("op"), true)
-        .set_column_dictionary_enabled(ColumnPath::from("changed"), true)
-        .build()
 }
 
 /// How a generated object's Parquet file is encoded, with the shape, seed and object in its
@@ -728,19 +747,13 @@ pub(crate) fn parquet_properties(
     seed: u64,
     codec: Codec,
 ) -> WriterProperties {
-    let spec = &shape.objects[object];
-    let metadata = vec![
-        KeyValue::new("syncproof.shape".to_string(), shape.source_text.clone()),
-        KeyValue::new("syncproof.seed".to_string(), seed.to_string()),
-        KeyValue::new("syncproof.object".to_string(), spec.name.clone()),
-    ];
-    let mut props = WriterProperties::builder()
-        .set_compression(codec.compression())
-        .set_dictionary_enabled(false)
-        .set_statistics_enabled(EnabledStatistics::Chunk)
-        .set_key_value_metadata(Some(metadata))
+    let mut props = common_properties(shape, object, seed, codec, None)
         .set_column_dictionary_enabled(ColumnPath::from("defects"), true);
-    for f in spec.fields.iter().filter(|f| repeats(f.kind)) {
+    for f in shape.objects[object]
+        .fields
+        .iter()
+        .filter(|f| repeats(f.kind))
+    {
         props = props.set_column_dictionary_enabled(ColumnPath::from(f.name.as_str()), true);
     }
     props.build()
