@@ -119,18 +119,7 @@ impl Generator {
 
     fn id_into(&self, object: usize, idx: u64, out: &mut String) {
         out.push_str(&self.id_heads[object]);
-        let mut digits = [0u8; 20];
-        let mut at = digits.len();
-        let mut n = idx;
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        out.push_str(std::str::from_utf8(&digits[at..]).expect("ASCII digits"));
+        push_decimal(out, idx);
     }
 
     /// Row `idx` before defects: values with their nulls and blanks, and the gap labels.
@@ -148,7 +137,9 @@ impl Generator {
             // Every field draws the same number of values whatever its outcome, so one field's
             // gap does not shift the values of the fields after it.
             let gap = rng.random::<f64>();
-            let value = slot.get_or_insert_with(String::new);
+            // A slot emptied by a gap gets a buffer that fits most values at once, rather
+            // than growing it byte by byte through several reallocations.
+            let value = slot.get_or_insert_with(|| String::with_capacity(32));
             value.clear();
             values::make_into(field, &person, &mut rng, value);
             match (&field.params, field.kind) {
@@ -232,6 +223,22 @@ impl Generator {
             self.seed ^ splitmix64(idx ^ 0x5eed) ^ object_salt,
         ))
     }
+}
+
+/// Appends `n` in decimal, as `Display` spells it, without the formatting machinery (a row
+/// spells several numbers; `write!` costs more than the digits).
+pub(crate) fn push_decimal(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&digits[at..]).expect("ASCII digits"));
 }
 
 /// Makes a value unique by construction, from the row index.

@@ -5,6 +5,7 @@
 
 use rand::Rng;
 
+use super::record::push_decimal;
 use super::tables::tables;
 use crate::shape::{FieldKind, FieldSpec, Locale, Params, PhoneFormat};
 
@@ -156,8 +157,17 @@ pub fn make_into<R: Rng + ?Sized>(field: &FieldSpec, p: &Person, rng: &mut R, ou
             let street = pick(&tables(locale).streets, rng);
             let number = rng.random_range(1..400u32);
             match locale {
-                Locale::EnUs | Locale::FrFr => write!(out, "{number} {street}"),
-                _ => write!(out, "{street} {number}"),
+                Locale::EnUs | Locale::FrFr => {
+                    push_decimal(out, number.into());
+                    out.push(' ');
+                    out.write_str(street)
+                }
+                _ => {
+                    out.push_str(street);
+                    out.push(' ');
+                    push_decimal(out, number.into());
+                    Ok(())
+                }
             }
         }
         FieldKind::City => out.write_str(pick(&tables(locale).cities, rng).as_str()),
@@ -455,7 +465,6 @@ fn postal_template(locale: Locale) -> &'static str {
 
 /// Appends an email coherent with the person: `first.last@companydomain` or a free-mail address.
 fn email_into<R: Rng + ?Sized>(p: &Person, rng: &mut R, out: &mut String) {
-    use std::fmt::Write;
     let (first, last) = (p.first_slug, p.last_slug);
     let n: u32 = rng.random_range(1..1000);
     let style = rng.random_range(0..3);
@@ -465,7 +474,10 @@ fn email_into<R: Rng + ?Sized>(p: &Person, rng: &mut R, out: &mut String) {
         FREE_MAIL[rng.random_range(0..FREE_MAIL.len())]
     };
     if first.is_empty() || last.is_empty() {
-        let _ = write!(out, "user{n}{}", rng.random_range(1000..9999));
+        out.push_str("user");
+        push_decimal(out, n.into());
+        // Drawn as i32: another type would change the digits.
+        push_decimal(out, rng.random_range(1000..9999i32) as u64);
     } else {
         match style {
             0 => {
@@ -478,7 +490,10 @@ fn email_into<R: Rng + ?Sized>(p: &Person, rng: &mut R, out: &mut String) {
                 out.push_str(last);
             }
             _ => {
-                let _ = write!(out, "{first}.{last}{n}");
+                out.push_str(first);
+                out.push('.');
+                out.push_str(last);
+                push_decimal(out, n.into());
             }
         }
     }
