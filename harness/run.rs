@@ -174,6 +174,13 @@ pub async fn resume(
              process with a kind = \"hubspot\" plan, which can be resumed",
         ));
     }
+    if !plan.dialect.resumable() {
+        return Err(not(
+            "its REST target is read back by the ids its creates answered with, which lived \
+             inside the interrupted process; read back by {external_id} to make such a run \
+             resumable, or run the plan again",
+        ));
+    }
     let sla = SlaSpec::from_source(&plan.sla, &plan.shape)?;
     let kept = keep_checkpointed(dir, &checkpoint).map_err(|source| RunError::Io {
         path: dir.join("events"),
@@ -252,8 +259,11 @@ async fn run_in(
             (Some(integration), source, target)
         }
         Topology::ApiPoc { base_url, token } => {
-            let api = CrmClient::new(base_url, token.expose(), plan.load.timeout)
+            let mut api = CrmClient::new(base_url, token.expose(), plan.load.timeout)
                 .map_err(RunError::Client)?;
+            if let Some((header, value)) = plan.dialect.auth_header(token.expose()) {
+                api = api.with_auth_header(&header, value);
+            }
             (None, api.clone(), api)
         }
     };
@@ -312,10 +322,11 @@ async fn run_in(
         range.end - range.start,
     ));
 
+    let dialect = plan.dialect.build(&plan.verify.id_property, &fields);
     let replay_ctx = Arc::new(ReplayContext {
         generator: generator.clone(),
         client: source,
-        id_property: plan.verify.id_property.clone(),
+        dialect: Arc::clone(&dialect),
         load: plan.load.clone(),
         retry: plan.retry.clone(),
         clock,
@@ -328,6 +339,7 @@ async fn run_in(
     });
     let verify_ctx = Arc::new(VerifyContext {
         client: target.clone(),
+        dialect: Arc::clone(&dialect),
         plan: plan.verify.clone(),
         clock,
         events: tx.clone(),
@@ -350,6 +362,7 @@ async fn run_in(
     } else {
         reconcile(
             &target,
+            dialect.as_ref(),
             &plan.verify.id_property,
             &fields,
             // Every record of the range was handled (the run was not interrupted).

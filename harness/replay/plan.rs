@@ -50,6 +50,13 @@ enum TargetKind {
     /// and read back: an API PoC.
     #[serde(rename = "hubspot")]
     Hubspot,
+    /// One Salesforce org (or `syncproof mock --profile salesforce-*`), written to by external
+    /// id and read back with SOQL: an API PoC.
+    #[serde(rename = "salesforce")]
+    Salesforce,
+    /// Any REST API the plan describes with path and body templates: an API PoC.
+    #[serde(rename = "rest")]
+    Rest,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -67,6 +74,21 @@ struct TargetFile {
     /// ...or a file holding it (relative to the plan).
     #[serde(skip_serializing_if = "Option::is_none")]
     token_file: Option<String>,
+    /// `kind = "salesforce"`: `v62.0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    api_version: Option<String>,
+    /// `kind = "salesforce"`: the sObject, e.g. `Contact`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    object: Option<String>,
+    /// `kind = "salesforce"`: the external-id custom field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    external_id_field: Option<String>,
+    /// `kind = "salesforce"` or `"rest"`: shape field → the API's field name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    fields: BTreeMap<String, String>,
+    /// `kind = "rest"`: the templates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rest: Option<super::target_plan::RestFile>,
     #[serde(default)]
     source: CrmFile,
     #[serde(default)]
@@ -335,6 +357,8 @@ pub struct Plan {
     /// `--shard K/N`: this run sends only its slice of the record indices.
     pub shard: Option<(u64, u64)>,
     pub topology: Topology,
+    /// The API the target speaks (HubSpot for the built-in mock).
+    pub dialect: super::DialectPlan,
     pub source: CrmKnobs,
     pub target: CrmKnobs,
     pub relay: RelayPlan,
@@ -454,11 +478,31 @@ impl Plan {
             batch_size: r.batch_size.clamp(1, 100),
             max_retries: r.max_retries,
         };
+        let kind = match file.target.kind {
+            TargetKind::MockIntegration => "mock-integration",
+            TargetKind::Hubspot => "hubspot",
+            TargetKind::Salesforce => "salesforce",
+            TargetKind::Rest => "rest",
+        };
+        let t = &file.target;
+        let dialect = super::DialectPlan::from_keys(
+            src,
+            kind,
+            &super::target_plan::DialectKeys {
+                api_version: t.api_version.as_deref(),
+                object: t.object.as_deref(),
+                external_id_field: t.external_id_field.as_deref(),
+                fields: &t.fields,
+                rest: t.rest.as_ref(),
+            },
+            &shape,
+        )?;
         let l = &file.load;
-        if !(1..=100).contains(&l.batch_size) {
+        let max_batch = dialect.max_batch();
+        if !(1..=max_batch).contains(&l.batch_size) {
             return Err(src.invalid(
                 "load.batch_size",
-                "must be 1..=100 (the vendor's batch cap)",
+                format!("must be 1..={max_batch} (the cap of a kind = \"{kind}\" write call)"),
             ));
         }
         if l.concurrency == 0 {
@@ -566,6 +610,7 @@ impl Plan {
             sla,
             shard: overrides.shard,
             topology,
+            dialect,
             source: crm("target.source", &file.target.source)?,
             target: crm("target.target", &file.target.target)?,
             relay,
@@ -589,15 +634,27 @@ fn topology(src: &Source, t: &TargetFile) -> Result<Topology, ConfigError> {
             if let Some((key, _)) = real_only.iter().find(|(_, set)| *set) {
                 return Err(src.invalid(
                     key,
-                    "is only for kind = \"hubspot\" (the built-in mock needs no URL or token)",
+                    "is only for a real target (kind = \"hubspot\", \"salesforce\" or \"rest\"); the built-in mock needs no URL or token",
                 ));
             }
             Ok(Topology::MockIntegration)
         }
-        TargetKind::Hubspot => {
-            let base_url = t.base_url.clone().ok_or_else(|| {
-                src.invalid("target.base_url", "kind = \"hubspot\" needs base_url = \"https://api.hubapi.com\" (or a sandbox or mock URL)")
-            })?;
+        TargetKind::Hubspot | TargetKind::Salesforce | TargetKind::Rest => {
+            let example = match t.kind {
+                TargetKind::Salesforce => {
+                    "kind = \"salesforce\" needs base_url = \"https://yourorg.my.salesforce.com\" (the instance URL, a sandbox's, or a mock's)"
+                }
+                TargetKind::Rest => {
+                    "kind = \"rest\" needs base_url = \"https://api.example.com\" (the API's root; paths are relative to it)"
+                }
+                _ => {
+                    "kind = \"hubspot\" needs base_url = \"https://api.hubapi.com\" (or a sandbox or mock URL)"
+                }
+            };
+            let base_url = t
+                .base_url
+                .clone()
+                .ok_or_else(|| src.invalid("target.base_url", example))?;
             if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
                 return Err(src.invalid(
                     "target.base_url",
@@ -614,7 +671,7 @@ fn topology(src: &Source, t: &TargetFile) -> Result<Topology, ConfigError> {
                     .to_string(),
                 (Some(_), Some(_)) => return Err(src.invalid("target.token_file", "give token_env or token_file, not both")),
                 (None, None) => {
-                    return Err(src.invalid("target", "kind = \"hubspot\" needs token_env = \"HUBSPOT_TOKEN\" or token_file = \"...\" (credentials never go in the plan)"));
+                    return Err(src.invalid("target", "a real target needs token_env = \"HUBSPOT_TOKEN\" (or SALESFORCE_TOKEN, API_TOKEN...) or token_file = \"...\" (credentials never go in the plan)"));
                 }
             };
             if token.is_empty() {

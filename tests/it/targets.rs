@@ -1,0 +1,327 @@
+//! API PoCs against the other target kinds, over real loopback HTTP: Salesforce (the mock org:
+//! sObject Collections upserts by external id, SOQL read-back and reconciliation,
+//! `Sforce-Limit-Info`, per-record rejections) and a generic REST API described by templates
+//! (the HubSpot mock's single-record endpoints standing in). Every record is accounted for
+//! against what the mock holds.
+
+use std::collections::BTreeMap;
+
+use syncproof::config::Source;
+use syncproof::replay::{Plan, PlanOverrides};
+use syncproof_mocks::{Crm, CrmConfig, Org, OrgConfig, serve};
+use tokio_util::sync::CancellationToken;
+
+use crate::support::{FAST_VERIFY, datasets, get, run};
+
+const SECRET: &str = "00Dxx0000001gPL!AQ4AQFake.Session.Token";
+
+fn salesforce_plan(base_url: &str, records: u64) -> String {
+    let d = datasets();
+    format!(
+        r#"
+name = "sf-api-poc"
+seed = 11
+records = {records}
+shape = "{shape}"
+sla = "{sla}"
+
+[target]
+kind = "salesforce"
+base_url = "{base_url}"
+token_file = "token.txt"
+api_version = "v62.0"
+object = "Contact"
+external_id_field = "Syncproof_Id__c"
+
+[target.fields]
+firstname = "FirstName"
+lastname = "LastName"
+email = "Email"
+phone = "Phone"
+jobtitle = "Title"
+address = "MailingStreet"
+city = "MailingCity"
+zip = "MailingPostalCode"
+country = "MailingCountry"
+
+[load]
+rate = "1500/s"
+batch_size = 200
+linger = "50ms"
+
+[retry]
+base_delay = "20ms"
+max_delay = "200ms"
+
+{FAST_VERIFY}"#,
+        shape = d.join("shapes/contacts.toml").display(),
+        sla = d.join("sla/demo.toml").display(),
+    )
+}
+
+async fn serve_org(cfg: OrgConfig) -> (std::sync::Arc<Org>, String, CancellationToken) {
+    let shutdown = CancellationToken::new();
+    let org = Org::new(cfg);
+    let (addr, _server) = serve(org.app(), shutdown.clone()).await.unwrap();
+    (org, format!("http://{addr}"), shutdown)
+}
+
+fn org_config(unique_fields: Vec<String>) -> OrgConfig {
+    OrgConfig {
+        base: CrmConfig {
+            tokens: vec![SECRET.into()],
+            daily_max: 1_000_000,
+            ..OrgConfig::default().base
+        },
+        unique_fields,
+        ..OrgConfig::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_salesforce_api_poc_upserts_by_external_id_and_reads_back_with_soql() {
+    let (org, base, shutdown) = serve_org(org_config(Vec::new())).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token.txt"), SECRET).unwrap();
+    let (_, s) = run(dir.path(), &salesforce_plan(&base, 1000)).await;
+    shutdown.cancel();
+
+    assert_eq!(get(&s, "records.sent"), 1000.0);
+    assert_eq!(get(&s, "records.delivered"), 1000.0);
+    assert_eq!(get(&s, "records.lost"), 0.0);
+    // Mapped fields and the `{name}__c` custom fields all came back as written.
+    assert_eq!(get(&s, "accuracy.overall"), 1.0);
+    assert_eq!(get(&s, "duplicates.extra_copies"), 0.0);
+    // Ground truth: the org holds each external id once, written by 200-record collections.
+    let held = org.copies_by_field("Contact", "Syncproof_Id__c");
+    assert_eq!(held.len(), 1000);
+    assert!(held.values().all(|n| *n == 1));
+    let a = org.accounting();
+    let upserts: u64 = a.calls["collections_upsert"].values().sum();
+    assert_eq!(upserts as f64, get(&s, "api.calls"));
+    assert_eq!(upserts, 5, "1000 records in 200-record collections");
+    assert!(a.calls["query"].values().sum::<u64>() > 0);
+    // Sforce-Limit-Info became the daily quota figure: the org's own count of requests.
+    let (used, max) = org.api_usage();
+    let peak = get(&s, "api.daily_quota_peak_pct");
+    assert!(
+        peak > 0.0 && peak <= 100.0 * used as f64 / max as f64,
+        "{peak} vs {used}/{max}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_record_rejections_in_a_collection_are_given_up_alone_and_counted_lost() {
+    // `company__c` must be unique: a record repeating a company is refused with DUPLICATE_VALUE
+    // inside a 200 answer, while the rest of its collection is written.
+    let (org, base, shutdown) = serve_org(org_config(vec!["company__c".into()])).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token.txt"), SECRET).unwrap();
+    let (_, s) = run(dir.path(), &salesforce_plan(&base, 600)).await;
+    shutdown.cancel();
+
+    let held = org.copies_by_field("Contact", "Syncproof_Id__c").len() as f64;
+    let (sent, delivered, lost) = (
+        get(&s, "records.sent"),
+        get(&s, "records.delivered"),
+        get(&s, "records.lost"),
+    );
+    assert_eq!(sent, 600.0);
+    assert_eq!(sent, delivered + lost);
+    assert_eq!(delivered, held, "delivered = what the org holds");
+    assert!(lost > 0.0, "the generator repeats some company names");
+    assert_eq!(get(&s, "records.gave_up"), lost, "rejected, never retried");
+    // Rejected records were not sent again: one write attempt each.
+    assert_eq!(get(&s, "retries.record_attempts"), 600.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn salesforce_request_limits_are_throttling_retried_until_delivered() {
+    // One request at a time may run past 1 ms; each takes about 3 ms: concurrent writes and
+    // reads are refused with 403 REQUEST_LIMIT_EXCEEDED, and retried.
+    let mut cfg = org_config(Vec::new());
+    cfg.long_running_after = std::time::Duration::from_millis(1);
+    cfg.long_running_max = 1;
+    cfg.base.latency = syncproof_mocks::LogNormal {
+        median: std::time::Duration::from_millis(3),
+        sigma: 0.1,
+        max: std::time::Duration::from_millis(10),
+    };
+    let (org, base, shutdown) = serve_org(cfg).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token.txt"), SECRET).unwrap();
+    let text = salesforce_plan(&base, 800)
+        .replace("batch_size = 200", "batch_size = 50\nconcurrency = 4")
+        .replace("[retry]", "[retry]\nmax_attempts = 30");
+    let (_, s) = run(dir.path(), &text).await;
+    shutdown.cancel();
+
+    let throttled = get(&s, "api.throttled_calls");
+    let refused = org
+        .accounting()
+        .faults
+        .get("throttled_concurrency")
+        .copied();
+    assert!(throttled > 0.0, "the limit was hit");
+    assert_eq!(Some(throttled as u64), refused, "each refusal counted once");
+    assert_eq!(get(&s, "records.delivered"), 800.0);
+    assert_eq!(get(&s, "records.lost"), 0.0);
+    assert_eq!(org.copies_by_field("Contact", "Syncproof_Id__c").len(), 800);
+}
+
+fn rest_plan(base_url: &str, read_path: &str) -> String {
+    let d = datasets();
+    let props = "firstname,lastname,email,phone,company,jobtitle,address,city,zip,country,lifecyclestage,created_at,syncproof_id";
+    format!(
+        r#"
+name = "rest-api-poc"
+seed = 5
+records = 300
+shape = "{shape}"
+sla = "{sla}"
+
+[target]
+kind = "rest"
+base_url = "{base_url}"
+token_file = "token.txt"
+
+[target.rest]
+method = "POST"
+path = "/crm/v3/objects/contacts"
+body = '''{{"properties": "{{{{fields}}}}"}}'''
+read_path = "{read_path}?properties={props}"
+id_pointer = "/id"
+fields_pointer = "/properties"
+auth_header = "Authorization"
+
+[load]
+rate = "600/s"
+batch_size = 1
+concurrency = 16
+
+[retry]
+base_delay = "20ms"
+max_delay = "200ms"
+
+[verify]
+poll_interval = "100ms"
+window = "5s"
+read_rate = "2000/s"
+search_rate = "2000/s"
+"#,
+        shape = d.join("shapes/contacts.toml").display(),
+        sla = d.join("sla/demo.toml").display(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rest_target_described_by_templates_is_written_and_read_back_both_ways() {
+    for (read_path, query) in [
+        ("/crm/v3/objects/contacts/{id}", "?properties="),
+        (
+            "/crm/v3/objects/contacts/{external_id}",
+            "?idProperty=syncproof_id&properties=",
+        ),
+    ] {
+        let shutdown = CancellationToken::new();
+        let crm = Crm::new(CrmConfig {
+            tokens: vec![SECRET.into()],
+            burst_max: 0,
+            search_per_second: 0,
+            ..CrmConfig::default()
+        });
+        let (addr, _server) = serve(crm.router(), shutdown.clone()).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("token.txt"), SECRET).unwrap();
+        let text = rest_plan(&format!("http://{addr}"), read_path).replace("?properties=", query);
+        let (_, s) = run(dir.path(), &text).await;
+        shutdown.cancel();
+
+        assert_eq!(get(&s, "records.sent"), 300.0, "{read_path}");
+        assert_eq!(get(&s, "records.delivered"), 300.0, "{read_path}");
+        assert_eq!(get(&s, "records.lost"), 0.0, "{read_path}");
+        assert_eq!(get(&s, "accuracy.overall"), 1.0, "{read_path}");
+        // One create per record, each holding its external id.
+        let a = crm.accounting();
+        assert_eq!(
+            a.calls["create"].values().sum::<u64>() as f64,
+            get(&s, "api.calls")
+        );
+        let held: BTreeMap<String, u64> = crm.copies_by_property("syncproof_id");
+        assert_eq!(held.len(), 300, "{read_path}");
+    }
+}
+
+#[test]
+fn bad_target_keys_are_refused_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let load = |text: &str| {
+        let path = dir.path().join("plan.toml");
+        std::fs::write(&path, text).unwrap();
+        std::fs::write(dir.path().join("token.txt"), SECRET).unwrap();
+        Plan::load(&Source::read(&path).unwrap(), &PlanOverrides::default())
+            .map(|_| ())
+            .unwrap_err()
+            .to_string()
+    };
+    let sf = salesforce_plan("http://127.0.0.1:9", 10);
+    let err = load(&sf.replace("Syncproof_Id__c", "SyncproofId"));
+    assert!(
+        err.contains("target.external_id_field") && err.contains("__c"),
+        "{err}"
+    );
+    let err = load(&sf.replace("phone = \"Phone\"", "phnoe = \"Phone\""));
+    assert!(
+        err.contains("target.fields") && err.contains("did you mean \"phone\""),
+        "{err}"
+    );
+    let err = load(&sf.replace("batch_size = 200", "batch_size = 201"));
+    assert!(
+        err.contains("load.batch_size") && err.contains("1..=200"),
+        "{err}"
+    );
+    let err = load(&sf.replace("v62.0", "62"));
+    assert!(err.contains("target.api_version"), "{err}");
+
+    let rest = rest_plan("http://127.0.0.1:9", "/c/{id}");
+    let err = load(&rest.replace("{{fields}}", "{{emial}}"));
+    assert!(
+        err.contains("target.rest.body") && err.contains("did you mean \"email\""),
+        "{err}"
+    );
+    let err = load(&rest.replace("/c/{id}", "/c/{uuid}"));
+    assert!(
+        err.contains("target.rest.read_path") && err.contains("{uuid}"),
+        "{err}"
+    );
+    let err = load(&rest.replace("batch_size = 1", "batch_size = 10"));
+    assert!(
+        err.contains("load.batch_size") && err.contains("1..=1"),
+        "{err}"
+    );
+    let err = load(&rest.replace("id_pointer = \"/id\"", "id_pointer = \"id\""));
+    assert!(err.contains("target.rest.id_pointer"), "{err}");
+    let err = load(&rest.replace("[target.rest]", "object = \"Contact\"\n[target.rest]"));
+    assert!(
+        err.contains("target.object") && err.contains("kind = \"rest\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_shipped_salesforce_and_rest_plans_are_valid_up_to_their_credential() {
+    for (file, variable) in [
+        (
+            "plans/salesforce-api-poc.toml",
+            "SALESFORCE_TOKEN is not set",
+        ),
+        ("plans/rest-api-poc.toml", "API_TOKEN is not set"),
+    ] {
+        let path = datasets().join(file);
+        let err = Plan::load(&Source::read(&path).unwrap(), &PlanOverrides::default())
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(variable), "{file}: {err}");
+    }
+}
