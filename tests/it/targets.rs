@@ -83,7 +83,9 @@ async fn a_salesforce_api_poc_upserts_by_external_id_and_reads_back_with_soql() 
     let (org, base, shutdown) = serve_org(org_config(Vec::new())).await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("token.txt"), SECRET).unwrap();
-    let (_, s) = run(dir.path(), &salesforce_plan(&base, 1000)).await;
+    // A long linger: every collection fills to Salesforce's 200.
+    let text = salesforce_plan(&base, 1000).replace("linger = \"50ms\"", "linger = \"2s\"");
+    let (_, s) = run(dir.path(), &text).await;
     shutdown.cancel();
 
     assert_eq!(get(&s, "records.sent"), 1000.0);
@@ -130,9 +132,10 @@ async fn per_record_rejections_in_a_collection_are_given_up_alone_and_counted_lo
     assert_eq!(sent, delivered + lost);
     assert_eq!(delivered, held, "delivered = what the org holds");
     assert!(lost > 0.0, "the generator repeats some company names");
-    assert_eq!(get(&s, "records.gave_up"), lost, "rejected, never retried");
-    // Rejected records were not sent again: one write attempt each.
+    assert_eq!(get(&s, "retries.gave_up"), lost, "rejected, never retried");
+    // Rejected records were not sent again, nor their accepted neighbours: one attempt each.
     assert_eq!(get(&s, "retries.record_attempts"), 600.0);
+    assert_eq!(get(&s, "retries.retried"), 0.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
