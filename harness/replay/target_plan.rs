@@ -138,6 +138,22 @@ impl DialectPlan {
         Some((header.clone(), value))
     }
 
+    /// The cheap read `probe-limits` repeats: HubSpot's one-contact list, a one-row SOQL
+    /// query; `None` for a REST target, whose API has no read known to be cheap.
+    pub fn probe_path(&self) -> Option<String> {
+        match self {
+            DialectPlan::Hubspot => Some(super::probe::PROBE_PATH.to_string()),
+            DialectPlan::Salesforce {
+                api_version,
+                object,
+                ..
+            } => Some(format!(
+                "/services/data/{api_version}/query?q=SELECT+Id+FROM+{object}+LIMIT+1"
+            )),
+            DialectPlan::Rest(_) => None,
+        }
+    }
+
     /// A run of this dialect keeps per-record state a resume would not have.
     pub fn resumable(&self) -> bool {
         !matches!(self, DialectPlan::Rest(r) if r.read_path.contains("{id}"))

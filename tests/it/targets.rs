@@ -172,6 +172,43 @@ async fn salesforce_request_limits_are_throttling_retried_until_delivered() {
     assert_eq!(org.copies_by_field("Contact", "Syncproof_Id__c").len(), 800);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probing_a_salesforce_org_finds_its_allocation_and_its_403() {
+    let mut cfg = org_config(Vec::new());
+    cfg.base.daily_max = 40;
+    let (org, base, shutdown) = serve_org(cfg).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token.txt"), SECRET).unwrap();
+    let path = crate::support::write_plan(dir.path(), &salesforce_plan(&base, 10));
+    let plan = Plan::load(&Source::read(&path).unwrap(), &PlanOverrides::default()).unwrap();
+    let client =
+        syncproof::replay::CrmClient::new(&base, SECRET, std::time::Duration::from_secs(5))
+            .unwrap();
+    let options = syncproof::replay::ProbeOptions {
+        max_calls: 120,
+        max_duration: std::time::Duration::from_secs(3),
+        concurrency: 2,
+        poll: std::time::Duration::from_millis(20),
+        path: plan.dialect.probe_path().unwrap(),
+    };
+    let report = syncproof::replay::probe_limits(&client, &options).await;
+    shutdown.cancel();
+
+    assert_eq!(report.throttle_status, Some(403));
+    assert_eq!(
+        report.throttle_policy.as_deref(),
+        Some("REQUEST_LIMIT_EXCEEDED")
+    );
+    // The allocation admits 40 requests; the probe saw it through Sforce-Limit-Info.
+    assert_eq!(report.admitted_before_throttle, Some(40));
+    assert_eq!(report.headers.daily, Some(40));
+    assert_eq!(org.accounting().calls["query"].get(&200), Some(&40));
+    assert_eq!(
+        report.recovery_ms, None,
+        "a rolling 24-hour allocation does not recover"
+    );
+}
+
 fn rest_plan(base_url: &str, read_path: &str) -> String {
     let d = datasets();
     let props = "firstname,lastname,email,phone,company,jobtitle,address,city,zip,country,lifecyclestage,created_at,syncproof_id";
