@@ -85,9 +85,13 @@ async fn a_salesforce_api_poc_upserts_by_external_id_and_reads_back_with_soql() 
     std::fs::write(dir.path().join("token.txt"), SECRET).unwrap();
     // A long linger: every collection fills to Salesforce's 200.
     let text = salesforce_plan(&base, 1000).replace("linger = \"50ms\"", "linger = \"2s\"");
-    let (_, s) = run(dir.path(), &text).await;
+    let (outcome, s) = run(dir.path(), &text).await;
     shutdown.cancel();
 
+    assert!(
+        crate::api_poc::files_containing(&outcome.dir, SECRET.as_bytes()).is_empty(),
+        "the session token is in no file of the run directory"
+    );
     assert_eq!(get(&s, "records.sent"), 1000.0);
     assert_eq!(get(&s, "records.delivered"), 1000.0);
     assert_eq!(get(&s, "records.lost"), 0.0);
