@@ -21,15 +21,7 @@ mod target_plan;
 pub use client::{CallResponse, CrmClient, RateHeaders};
 pub use dialect::{Dialect, Request, WriteItem};
 pub use engine::{Carried, RecordSet, ReplayContext, ReplayReport, Work, replay};
-pub use hubspot::{
-    Hubspot, TargetCopy, batch_read_body, batch_upsert_body, next_after as next_search_page,
-    parse_results as parse_target_results, search_in_body,
-};
-
-/// The endpoint paths of the HubSpot dialect.
-pub mod hubspot_paths {
-    pub use super::hubspot::{BATCH_READ, BATCH_UPSERT, SEARCH};
-}
+pub use hubspot::{Hubspot, TargetCopy};
 pub use inflight::{InFlight, Pending};
 pub use limiter::ClientLimiter;
 pub use plan::{
