@@ -78,7 +78,15 @@ pub async fn run(args: ProbeArgs) -> Exit {
                     return Exit::BadInput;
                 }
             };
-            match plan.dialect.probe_path() {
+            // An integration PoC's load falls on the system syncproof writes to: probe that one.
+            let (dialect, real) = match &plan.topology {
+                Topology::ApiPoc { base_url, token } => (&plan.dialect, Some((base_url, token))),
+                Topology::Integration { from, .. } => {
+                    (&plan.write_dialect, Some((&from.base_url, &from.token)))
+                }
+                Topology::MockIntegration => (&plan.dialect, None),
+            };
+            match dialect.probe_path() {
                 Some(probe) => options.path = probe,
                 None => {
                     eprintln!(
@@ -88,7 +96,7 @@ pub async fn run(args: ProbeArgs) -> Exit {
                     return Exit::BadInput;
                 }
             }
-            if let Topology::ApiPoc { base_url, token } = &plan.topology {
+            if let Some((base_url, token)) = real {
                 match CrmClient::new(base_url, token.expose(), Duration::from_secs(30)) {
                     Ok(client) => (client, base_url.clone()),
                     Err(e) => {

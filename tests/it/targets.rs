@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use syncproof::config::Source;
-use syncproof::replay::{Plan, PlanOverrides};
+use syncproof::replay::{Plan, PlanOverrides, Topology};
 use syncproof_mocks::{Crm, CrmConfig, Org, OrgConfig, serve};
 use tokio_util::sync::CancellationToken;
 
@@ -360,6 +360,10 @@ fn the_shipped_salesforce_and_rest_plans_are_valid_up_to_their_credential() {
             "SALESFORCE_TOKEN is not set",
         ),
         ("plans/rest-api-poc.toml", "API_TOKEN is not set"),
+        (
+            "plans/integration-poc.toml",
+            "target.from.token_env: the environment variable SOURCE_TOKEN is not set",
+        ),
     ] {
         let path = datasets().join(file);
         let err = Plan::load(&Source::read(&path).unwrap(), &PlanOverrides::default())
@@ -368,4 +372,86 @@ fn the_shipped_salesforce_and_rest_plans_are_valid_up_to_their_credential() {
             .to_string();
         assert!(err.contains(variable), "{file}: {err}");
     }
+}
+
+#[test]
+fn an_integration_plan_names_the_system_a_mistake_belongs_to() {
+    let d = datasets();
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("token"), "t").unwrap();
+    let base = format!(
+        r#"name = "i"
+seed = 1
+records = 10
+shape = "{shape}"
+sla = "{sla}"
+
+[target]
+kind = "integration"
+
+[target.from]
+kind = "hubspot"
+base_url = "http://127.0.0.1:9"
+token_file = "token"
+
+[target.to]
+kind = "salesforce"
+base_url = "http://127.0.0.1:10"
+token_file = "token"
+object = "Contact"
+external_id_field = "Syncproof_Id__c"
+
+[load]
+rate = "10/s"
+batch_size = 100
+"#,
+        shape = d.join("shapes/contacts.toml").display(),
+        sla = d.join("sla/demo.toml").display(),
+    );
+    let load = |text: &str| {
+        let path = tmp.path().join("plan.toml");
+        std::fs::write(&path, text).unwrap();
+        Plan::load(&Source::read(&path).unwrap(), &PlanOverrides::default())
+    };
+    // Valid: HubSpot in, Salesforce out; writes are capped by the source's batch size.
+    let plan = load(&base).unwrap();
+    assert!(matches!(plan.topology, Topology::Integration { .. }));
+    assert_eq!(plan.write_dialect.max_batch(), 100);
+    assert_eq!(plan.dialect.max_batch(), 200);
+    // A key of the wrong kind is named with its table, on its line.
+    let err = load(&base.replace(
+        "base_url = \"http://127.0.0.1:9\"",
+        "base_url = \"http://127.0.0.1:9\"\nobject = \"Contact\"",
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("target.from.object") && err.contains(":13:"),
+        "{err}"
+    );
+    let err = load(&base.replace("kind = \"hubspot\"", "kind = \"mock-integration\""))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("target.from.kind"), "{err}");
+    // Credentials belong to each system, never to [target] itself.
+    let err = load(&base.replace(
+        "kind = \"integration\"",
+        "kind = \"integration\"\nbase_url = \"http://127.0.0.1:1\"",
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("target.base_url") && err.contains("[target.from]"),
+        "{err}"
+    );
+    // Without both systems the plan says what it needs.
+    let (head, tail) = base.split_once("[target.to]").unwrap();
+    let without_to = format!("{head}{}", &tail[tail.find("[load]").unwrap()..]);
+    let err = load(&without_to).unwrap_err().to_string();
+    assert!(err.contains("[target.to]"), "{err}");
+    // from/to are refused on an API PoC.
+    let err = load(&base.replace("kind = \"integration\"", "kind = \"hubspot\""))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("integration"), "{err}");
 }
