@@ -5,26 +5,23 @@
 //! slow target cannot hide its slowness by slowing the client down (no coordinated omission).
 
 mod client;
+mod dialect;
 mod engine;
 mod hubspot;
 mod inflight;
 mod limiter;
 mod plan;
 mod probe;
+mod rest;
 mod retry;
+mod salesforce;
 mod stages;
+mod target_plan;
 
 pub use client::{CallResponse, CrmClient, RateHeaders};
+pub use dialect::{Dialect, Request, WriteItem};
 pub use engine::{Carried, RecordSet, ReplayContext, ReplayReport, Work, replay};
-pub use hubspot::{
-    TargetCopy, batch_read_body, batch_upsert_body, next_after as next_search_page,
-    parse_results as parse_target_results, search_in_body,
-};
-
-/// The endpoint paths of the HubSpot dialect.
-pub mod hubspot_paths {
-    pub use super::hubspot::{BATCH_READ, BATCH_UPSERT, SEARCH};
-}
+pub use hubspot::{Hubspot, TargetCopy};
 pub use inflight::{InFlight, Pending};
 pub use limiter::ClientLimiter;
 pub use plan::{
@@ -32,5 +29,8 @@ pub use plan::{
     RUN_DIR_SLA, RelayPlan, Secret, Topology, VerifyPlan,
 };
 pub use probe::{ProbeOptions, ProbeReport, probe_limits};
-pub use retry::{RetryPolicy, classify};
+pub use rest::Rest;
+pub use retry::{RetryPolicy, classify, classify_response};
+pub use salesforce::Salesforce;
 pub use stages::{Schedule, Stage};
+pub use target_plan::{DialectPlan, RestPlan};

@@ -170,8 +170,16 @@ pub async fn resume(
     if plan.topology == Topology::MockIntegration {
         return Err(not(
             "the built-in mock integration lived inside the interrupted process and its records \
-             died with it; run the plan again, or rehearse against `syncproof mock` in its own \
-             process with a kind = \"hubspot\" plan, which can be resumed",
+             died with it; run the plan again, or serve the same integration in its own process \
+             (`syncproof mock --integration PLAN`) and point a kind = \"integration\" plan at \
+             its two URLs (datasets/plans/integration-poc.toml): that run can be resumed",
+        ));
+    }
+    if !plan.dialect.resumable() || !plan.write_dialect.resumable() {
+        return Err(not(
+            "its REST target is read back by the ids its creates answered with, which lived \
+             inside the interrupted process; read back by {external_id} to make such a run \
+             resumable, or run the plan again",
         ));
     }
     let sla = SlaSpec::from_source(&plan.sla, &plan.shape)?;
@@ -191,6 +199,20 @@ pub async fn resume(
     let result = run_in(&plan, &sla, dir, &run_id, start, &options, cancel).await;
     failed_note(dir, &result);
     result
+}
+
+/// The client of one real system, speaking `dialect`'s authentication.
+fn api_client(
+    base_url: &str,
+    token: &crate::replay::Secret,
+    dialect: &crate::replay::DialectPlan,
+    timeout: std::time::Duration,
+) -> Result<CrmClient, RunError> {
+    let mut api = CrmClient::new(base_url, token.expose(), timeout).map_err(RunError::Client)?;
+    if let Some((header, value)) = dialect.auth_header(token.expose()) {
+        api = api.with_auth_header(&header, value);
+    }
+    Ok(api)
 }
 
 fn failed_note(dir: &Path, result: &Result<RunOutcome, RunError>) {
@@ -252,9 +274,18 @@ async fn run_in(
             (Some(integration), source, target)
         }
         Topology::ApiPoc { base_url, token } => {
-            let api = CrmClient::new(base_url, token.expose(), plan.load.timeout)
-                .map_err(RunError::Client)?;
+            let api = api_client(base_url, token, &plan.dialect, plan.load.timeout)?;
             (None, api.clone(), api)
+        }
+        Topology::Integration { from, to } => {
+            let source = api_client(
+                &from.base_url,
+                &from.token,
+                &plan.write_dialect,
+                plan.load.timeout,
+            )?;
+            let target = api_client(&to.base_url, &to.token, &plan.dialect, plan.load.timeout)?;
+            (None, source, target)
         }
     };
 
@@ -312,10 +343,17 @@ async fn run_in(
         range.end - range.start,
     ));
 
+    let dialect = plan.dialect.build(&plan.verify.id_property, &fields);
+    // One instance where syncproof writes and reads the same system: a dialect may learn from
+    // its writes what its reads need (the ids a REST API answered with).
+    let write_dialect = match plan.topology {
+        Topology::Integration { .. } => plan.write_dialect.build(&plan.verify.id_property, &fields),
+        _ => Arc::clone(&dialect),
+    };
     let replay_ctx = Arc::new(ReplayContext {
         generator: generator.clone(),
         client: source,
-        id_property: plan.verify.id_property.clone(),
+        dialect: write_dialect,
         load: plan.load.clone(),
         retry: plan.retry.clone(),
         clock,
@@ -328,6 +366,7 @@ async fn run_in(
     });
     let verify_ctx = Arc::new(VerifyContext {
         client: target.clone(),
+        dialect: Arc::clone(&dialect),
         plan: plan.verify.clone(),
         clock,
         events: tx.clone(),
@@ -350,6 +389,7 @@ async fn run_in(
     } else {
         reconcile(
             &target,
+            dialect.as_ref(),
             &plan.verify.id_property,
             &fields,
             // Every record of the range was handled (the run was not interrupted).
@@ -656,7 +696,9 @@ fn millis_rounded(d: std::time::Duration) -> f64 {
     (d.as_secs_f64() * 1000.0).round() / 1000.0
 }
 
-fn integration_config(
+/// The built-in mock integration a `kind = "mock-integration"` plan describes (also what
+/// `syncproof mock --integration PLAN` serves in its own process).
+pub fn integration_config(
     plan: &Plan,
     fields: &[String],
     clock: syncproof_mocks::Clock,

@@ -5,6 +5,7 @@
 //! token endpoint `/services/oauth2/token`) instead of the HubSpot contacts API.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 
 use clap::Args;
 use rand::Rng;
@@ -54,6 +55,13 @@ pub struct MockArgs {
     /// (`syncproof run --clock-speed N`).
     #[arg(long, value_name = "N", default_value_t = 1.0, value_parser = super::args::parse_clock_speed)]
     pub clock_speed: f64,
+    /// Serve the whole mock integration a `kind = "mock-integration"` plan describes (source
+    /// CRM, reference relay, target CRM, with the plan's limits, faults, relay defects and
+    /// clock) in this process, so that a `kind = "integration"` plan pointed at its two URLs
+    /// outlives a crash of the harness and can be resumed. `--profile`, `--faults`,
+    /// `--no-limits` and `--webhook-url` do not apply; `--clock-speed` overrides the plan's.
+    #[arg(long, value_name = "PLAN", conflicts_with_all = ["faults", "no_limits", "webhook_url"])]
+    pub integration: Option<PathBuf>,
 }
 
 /// The engine being served.
@@ -109,6 +117,9 @@ fn configure(args: &MockArgs) -> Result<(CrmConfig, Option<syncproof_mocks::OrgC
 }
 
 pub async fn run(args: MockArgs) -> Exit {
+    if let Some(plan) = args.integration.clone() {
+        return integration(args, plan).await;
+    }
     let (mut cfg, org_cfg) = match configure(&args) {
         Ok(configured) => configured,
         Err(e) => {
@@ -226,6 +237,85 @@ pub async fn run(args: MockArgs) -> Exit {
         a.records_created,
         a.records_updated,
         a.daily_resets
+    );
+    Exit::Pass
+}
+
+/// `--integration PLAN`: the plan's built-in integration, served until Ctrl-C.
+async fn integration(args: MockArgs, path: PathBuf) -> Exit {
+    let plan = match crate::config::Source::read(&path)
+        .and_then(|src| crate::replay::Plan::load(&src, &crate::replay::PlanOverrides::default()))
+    {
+        Ok(plan) => plan,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::BadInput;
+        }
+    };
+    if plan.topology != crate::replay::Topology::MockIntegration {
+        eprintln!(
+            "error: {}: --integration serves the mock integration of a kind = \"mock-integration\" plan; this plan targets real systems",
+            path.display()
+        );
+        return Exit::BadInput;
+    }
+    let speed = if args.clock_speed != 1.0 {
+        args.clock_speed
+    } else {
+        plan.load.clock_speed
+    };
+    let clock = syncproof_mocks::Clock::with_speed(speed);
+    let token = args.token.clone().unwrap_or_else(|| random_hex(32));
+    let mut cfg = crate::run::integration_config(&plan, &plan.shape.field_names(), clock);
+    cfg.harness_token = token.clone();
+    cfg.relay_token = random_hex(32);
+    let integration = match syncproof_mocks::Integration::start(cfg).await {
+        Ok(started) => started,
+        Err(e) => {
+            eprintln!("error: cannot serve the mock integration on loopback: {e}");
+            return Exit::RunFailed;
+        }
+    };
+    let mut ctrl_c = Box::pin(tokio::signal::ctrl_c());
+    let early = tokio::select! {
+        biased;
+        result = &mut ctrl_c => Some(result),
+        () = std::future::ready(()) => None,
+    };
+    let (source, target) = (integration.source_url(), integration.target_url());
+    println!(
+        "syncproof mock: integration of {} at {source} -> {target}",
+        path.display()
+    );
+    println!("source: {source}");
+    println!("target: {target}");
+    println!("token: {token}");
+    if speed != 1.0 {
+        println!(
+            "clock: {speed}× real time (a simulated day every {:.1} s)",
+            86_400.0 / speed
+        );
+    }
+    println!(
+        "stats: {source}/__syncproof/stats   {target}/__syncproof/stats   id property: {}",
+        plan.verify.id_property
+    );
+    println!("Ctrl-C stops it.");
+    let stopped = match early {
+        Some(result) => result,
+        None => ctrl_c.await,
+    };
+    if stopped.is_err() {
+        eprintln!("error: cannot listen for Ctrl-C; stopping");
+    }
+    let truth = integration.shutdown().await;
+    println!(
+        "stopped: source {} records, relay {} forwarded, {} lost, {} duplicated; target {} records",
+        truth.source.records_created,
+        truth.relay.forwarded,
+        truth.relay.lost,
+        truth.relay.duplicated,
+        truth.target.records_created
     );
     Exit::Pass
 }

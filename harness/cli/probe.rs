@@ -44,7 +44,7 @@ pub struct ProbeArgs {
 }
 
 pub async fn run(args: ProbeArgs) -> Exit {
-    let options = ProbeOptions {
+    let mut options = ProbeOptions {
         max_calls: args.max_calls,
         max_duration: args.max_duration,
         concurrency: args.concurrency.max(1),
@@ -78,7 +78,25 @@ pub async fn run(args: ProbeArgs) -> Exit {
                     return Exit::BadInput;
                 }
             };
-            if let Topology::ApiPoc { base_url, token } = &plan.topology {
+            // An integration PoC's load falls on the system syncproof writes to: probe that one.
+            let (dialect, real) = match &plan.topology {
+                Topology::ApiPoc { base_url, token } => (&plan.dialect, Some((base_url, token))),
+                Topology::Integration { from, .. } => {
+                    (&plan.write_dialect, Some((&from.base_url, &from.token)))
+                }
+                Topology::MockIntegration => (&plan.dialect, None),
+            };
+            match dialect.probe_path() {
+                Some(probe) => options.path = probe,
+                None => {
+                    eprintln!(
+                        "error: {}: probe-limits knows no cheap read of a kind = \"rest\" target; watch api.throttled_calls in a short run instead",
+                        path.display()
+                    );
+                    return Exit::BadInput;
+                }
+            }
+            if let Some((base_url, token)) = real {
                 match CrmClient::new(base_url, token.expose(), Duration::from_secs(30)) {
                     Ok(client) => (client, base_url.clone()),
                     Err(e) => {

@@ -33,6 +33,21 @@ pub struct RateHeaders {
 }
 
 impl RateHeaders {
+    /// Salesforce's `Sforce-Limit-Info: api-usage=used/max` (its rolling 24-hour allocation) as
+    /// the daily quota, when no HubSpot daily headers were sent.
+    fn or_salesforce(mut self, headers: &HeaderMap) -> RateHeaders {
+        if self.daily.is_none()
+            && let Some((used, max)) = headers
+                .get("sforce-limit-info")
+                .and_then(|v| v.to_str().ok())
+                .and_then(super::salesforce::limit_info)
+        {
+            self.daily = Some(max);
+            self.daily_remaining = Some(max.saturating_sub(used));
+        }
+        self
+    }
+
     /// Share of the daily quota used (0..=1), when the daily headers were sent.
     pub fn daily_used(&self) -> Option<f64> {
         let (daily, remaining) = (self.daily?, self.daily_remaining?);
@@ -52,6 +67,9 @@ pub struct CrmClient {
     http: reqwest::Client,
     base: String,
     token: String,
+    /// `(header, value)` sent instead of `Authorization: Bearer` (a generic REST target's
+    /// `auth_header`).
+    auth_header: Option<(String, String)>,
 }
 
 impl CrmClient {
@@ -64,7 +82,15 @@ impl CrmClient {
             http,
             base: base.trim_end_matches('/').to_string(),
             token: token.to_string(),
+            auth_header: None,
         })
+    }
+
+    /// Sends the credential as `header: value` (the value already holding it) instead of a
+    /// bearer token.
+    pub fn with_auth_header(mut self, header: &str, value: String) -> CrmClient {
+        self.auth_header = Some((header.to_string(), value));
+        self
     }
 
     pub fn base(&self) -> &str {
@@ -83,8 +109,24 @@ impl CrmClient {
             .await
     }
 
+    /// Sends a request a target's dialect built.
+    pub async fn send_request(&self, request: &super::Request) -> CallResponse {
+        let mut builder = self.http.request(
+            request.method.clone(),
+            format!("{}{}", self.base, request.path),
+        );
+        if let Some(body) = &request.body {
+            builder = builder.json(body);
+        }
+        self.send(builder).await
+    }
+
     async fn send(&self, request: reqwest::RequestBuilder) -> CallResponse {
-        let result = request.bearer_auth(&self.token).send().await;
+        let request = match &self.auth_header {
+            Some((name, value)) => request.header(name.as_str(), value.as_str()),
+            None => request.bearer_auth(&self.token),
+        };
+        let result = request.send().await;
         let response = match result {
             Ok(r) => r,
             Err(e) => return transport_error(&e),
@@ -106,7 +148,8 @@ impl CrmClient {
                 interval_ms: header_u64(&headers, "x-hubspot-ratelimit-interval-milliseconds"),
                 daily: header_u64(&headers, "x-hubspot-ratelimit-daily"),
                 daily_remaining: header_u64(&headers, "x-hubspot-ratelimit-daily-remaining"),
-            },
+            }
+            .or_salesforce(&headers),
             error: None,
         }
     }

@@ -4,8 +4,9 @@
 //! cap is reached the dispatcher waits, but a record's latency is still measured from its
 //! intended time, so queueing in the client counts against the system, as it would in production.
 //!
-//! Workers send `batch/upsert` keyed by the external id, so the client's own retries are
-//! idempotent. Every call and every record attempt goes to the collector as an event. Nothing is
+//! Workers send what the target's [`Dialect`] builds: an upsert keyed by the external id where
+//! the API has one, so the client's own retries are idempotent; records a batch API answers for
+//! one by one are retried or settled one by one. Every call and every record attempt goes to the collector as an event. Nothing is
 //! detached: workers live in a `JoinSet`, a panic in one surfaces in the run's result, and
 //! cancellation stops scheduling, ends back-off waits, and lets calls in flight finish.
 
@@ -21,8 +22,9 @@ use tokio::task::JoinSet;
 use tokio::time::sleep_until;
 use tokio_util::sync::CancellationToken;
 
-use super::hubspot::{BATCH_UPSERT, batch_upsert_body};
-use super::{CrmClient, InFlight, LoadPlan, Pending, RetryPolicy, classify};
+use super::{
+    CrmClient, Dialect, InFlight, LoadPlan, Pending, RetryPolicy, WriteItem, classify_response,
+};
 use crate::generate::{Generator, Record};
 use crate::measure::{CallRecord, Event, EventKind, Message, Micros, Outcome, RunClock};
 
@@ -31,7 +33,8 @@ use crate::measure::{CallRecord, Event, EventKind, Message, Micros, Outcome, Run
 pub struct ReplayContext {
     pub generator: Generator,
     pub client: CrmClient,
-    pub id_property: String,
+    /// How the target's API is spoken (HubSpot, Salesforce, a plan-described REST API).
+    pub dialect: Arc<dyn Dialect>,
     pub load: LoadPlan,
     pub retry: RetryPolicy,
     pub clock: RunClock,
@@ -247,7 +250,9 @@ async fn flush(
     workers.spawn(send_batch(Arc::clone(ctx), records, permit, cancel.clone()));
 }
 
-/// Sends one batch until it is acknowledged, rejected, out of retries or cancelled.
+/// Sends one batch until every record in it is acknowledged, rejected, out of retries or
+/// cancelled. Records the target answered for one by one (a 200 with per-record failures) are
+/// settled one by one: acknowledged and rejected ones leave the batch, the rest are sent again.
 async fn send_batch(
     ctx: Arc<ReplayContext>,
     batch: Vec<Item>,
@@ -259,17 +264,16 @@ async fn send_batch(
         .map(|(i, _, _)| ctx.generator.record(*i))
         .collect();
     let fields = ctx.generator.shape().fields();
-    let body = batch_upsert_body(
-        &ctx.id_property,
-        records.iter().map(|r| {
-            let props = fields
+    let values: Vec<Vec<(&str, &str)>> = records
+        .iter()
+        .map(|r| {
+            fields
                 .iter()
                 .zip(&r.values)
                 .filter_map(|(f, v)| v.as_deref().map(|v| (f.name.as_str(), v)))
-                .collect();
-            (r.external_id.as_str(), props)
-        }),
-    );
+                .collect()
+        })
+        .collect();
     for (record, (idx, scheduled_at, _)) in records.iter().zip(&batch) {
         ctx.inflight.insert(
             *idx,
@@ -284,46 +288,56 @@ async fn send_batch(
     let mut not_before: Option<Micros> = None;
     // A resumed batch continues its records' attempt count, for the events and the policy.
     let before = batch.iter().map(|(_, _, n)| *n).max().unwrap_or(0);
+    // Positions in `batch` of the records still being written.
+    let mut open: Vec<usize> = (0..batch.len()).collect();
     for attempt in 1.. {
         if let Some(limiter) = &ctx.limiter {
             tokio::select! {
                 _ = cancel.cancelled() => {
-                    settle(&ctx, &batch, ctx.clock.now());
+                    settle(&ctx, &batch, &open, ctx.clock.now());
                     return;
                 }
                 _ = limiter.wait() => {}
             }
         }
+        let items: Vec<WriteItem<'_>> = open
+            .iter()
+            .map(|&k| WriteItem {
+                external_id: &records[k].external_id,
+                fields: &values[k],
+            })
+            .collect();
+        let request = ctx.dialect.write(&items);
         let call_id = ctx.call_ids.fetch_add(1, Ordering::Relaxed);
         let sent_at = ctx.clock.now();
-        let response = ctx.client.post(BATCH_UPSERT, &body).await;
+        let response = ctx.client.send_request(&request).await;
         let done_at = ctx.clock.now();
-        let outcome = classify(response.status);
+        let outcome = classify_response(&response);
+        let outcomes = ctx.dialect.write_outcomes(&response, &items);
         if let Some(error) = &response.error {
             tracing::debug!(call_id, attempt, error, "write call failed");
         }
-        let delay = match outcome {
-            Outcome::Ok => None,
-            _ => ctx
-                .retry
-                .next_delay(before + attempt, outcome, response.retry_after, &mut rng),
-        };
-        let record_outcome = match (outcome, delay) {
-            (Outcome::Ok, _) => Outcome::Ok,
-            (_, None) => Outcome::GaveUp,
-            (o, Some(_)) => o,
-        };
+        // One back-off for the call, drawn for the worst of what is left to retry.
+        let delay = outcomes
+            .iter()
+            .copied()
+            .filter(|o| o.is_retryable())
+            .max()
+            .and_then(|o| {
+                ctx.retry
+                    .next_delay(before + attempt, o, response.retry_after, &mut rng)
+            });
         emit(
             &ctx,
             Message::Call(CallRecord {
                 call_id,
-                endpoint: "write:batch_upsert",
+                endpoint: ctx.dialect.write_endpoint(),
                 is_write: true,
                 status: response.status,
                 outcome,
                 sent_at,
                 done_at,
-                n_records: records.len() as u32,
+                n_records: items.len() as u32,
                 attempt: Some(before + attempt),
                 retry_after: response.retry_after,
                 early_retry: not_before.is_some_and(|nb| sent_at < nb),
@@ -333,12 +347,27 @@ async fn send_batch(
             }),
         )
         .await;
-        for (record, (idx, scheduled_at, prior)) in records.iter().zip(&batch) {
+        drop(items);
+        let mut retry = Vec::new();
+        let mut finished = Vec::new();
+        for (&k, &o) in open.iter().zip(&outcomes) {
+            let record_outcome = match (o, delay) {
+                (Outcome::Ok, _) => Outcome::Ok,
+                (o, Some(_)) if o.is_retryable() => {
+                    retry.push(k);
+                    o
+                }
+                _ => Outcome::GaveUp,
+            };
+            if record_outcome == Outcome::Ok || record_outcome == Outcome::GaveUp {
+                finished.push(k);
+            }
+            let (idx, scheduled_at, prior) = batch[k];
             let mut e = Event::new(
                 EventKind::Attempt,
-                *idx,
-                record.external_id.clone(),
-                *scheduled_at,
+                idx,
+                records[k].external_id.clone(),
+                scheduled_at,
             );
             e.call_id = Some(call_id);
             e.attempt = Some(prior + attempt);
@@ -348,14 +377,15 @@ async fn send_batch(
             e.done_at = Some(done_at);
             emit(&ctx, Message::Event(e)).await;
         }
-        let Some(delay) = delay else {
-            settle(&ctx, &batch, done_at);
+        settle(&ctx, &batch, &finished, done_at);
+        open = retry;
+        let Some(delay) = delay.filter(|_| !open.is_empty()) else {
             return;
         };
         not_before = response.retry_after.map(|wait| done_at.plus(wait));
         tokio::select! {
             _ = cancel.cancelled() => {
-                settle(&ctx, &batch, ctx.clock.now());
+                settle(&ctx, &batch, &open, ctx.clock.now());
                 return;
             }
             _ = ctx.clock.sleep(delay) => {}
@@ -363,9 +393,9 @@ async fn send_batch(
     }
 }
 
-fn settle(ctx: &ReplayContext, batch: &[Item], at: Micros) {
-    for (idx, _, _) in batch {
-        ctx.inflight.settle(*idx, at);
+fn settle(ctx: &ReplayContext, batch: &[Item], which: &[usize], at: Micros) {
+    for &k in which {
+        ctx.inflight.settle(batch[k].0, at);
     }
 }
 

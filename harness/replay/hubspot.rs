@@ -1,14 +1,100 @@
 //! The HubSpot CRM v3 dialect: request bodies for batch upsert, batch read and search, and the
 //! parsing of their results into [`TargetCopy`]s. Only what the harness sends and reads; the
-//! mock in `syncproof-mocks` serves the same shapes.
+//! mock in `syncproof-mocks` serves the same shapes. [`Hubspot`] is the [`Dialect`] over them.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
+use super::CallResponse;
+use super::dialect::{Dialect, Request, WriteItem};
+
 pub const BATCH_UPSERT: &str = "/crm/v3/objects/contacts/batch/upsert";
 pub const BATCH_READ: &str = "/crm/v3/objects/contacts/batch/read";
 pub const SEARCH: &str = "/crm/v3/objects/contacts/search";
+
+/// HubSpot's contacts API: `batch/upsert` by `idProperty` (100 a call), `batch/read` by it,
+/// `search` with `IN` on it, paged by `after`.
+#[derive(Debug, Clone)]
+pub struct Hubspot {
+    pub id_property: String,
+}
+
+/// Records a `search` page holds (HubSpot's maximum).
+const SEARCH_PAGE: u32 = 200;
+
+impl Dialect for Hubspot {
+    fn write_endpoint(&self) -> &'static str {
+        "write:batch_upsert"
+    }
+
+    fn read_endpoint(&self) -> &'static str {
+        "read:batch_read"
+    }
+
+    fn search_endpoint(&self) -> &'static str {
+        "search:search"
+    }
+
+    fn max_batch(&self) -> usize {
+        100
+    }
+
+    fn write(&self, records: &[WriteItem<'_>]) -> Request {
+        Request::post(
+            BATCH_UPSERT,
+            batch_upsert_body(
+                &self.id_property,
+                records.iter().map(|r| (r.external_id, r.fields.to_vec())),
+            ),
+        )
+    }
+
+    fn read(&self, ids: &[&str]) -> Vec<Request> {
+        vec![Request::post(
+            BATCH_READ,
+            batch_read_body(&self.id_property, ids),
+        )]
+    }
+
+    fn search(&self, ids: &[&str], fields: &[String]) -> Vec<Request> {
+        let mut wanted = fields.to_vec();
+        if !wanted.contains(&self.id_property) {
+            wanted.push(self.id_property.clone());
+        }
+        vec![Request::post(
+            SEARCH,
+            search_in_body(&self.id_property, ids, &wanted, 0, SEARCH_PAGE),
+        )]
+    }
+
+    fn lookup_outcome(&self, response: &CallResponse) -> crate::measure::Outcome {
+        // `batch/read` answers 207 when some ids are not there (yet): its copies are good.
+        match response.status {
+            207 => crate::measure::Outcome::Ok,
+            _ => super::classify_response(response),
+        }
+    }
+
+    fn copies(&self, _request: &Request, response: &CallResponse) -> Vec<TargetCopy> {
+        response
+            .body
+            .as_ref()
+            .map(parse_results)
+            .unwrap_or_default()
+    }
+
+    fn next_page(&self, request: &Request, response: &CallResponse) -> Option<Request> {
+        let next = next_after(response.body.as_ref()?)?;
+        let mut body = request.body.clone()?;
+        let current: u64 = body.get("after")?.as_str()?.parse().ok()?;
+        if next <= current {
+            return None;
+        }
+        body["after"] = Value::from(next.to_string());
+        Some(Request::post(request.path.clone(), body))
+    }
+}
 
 /// One record as the target holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]

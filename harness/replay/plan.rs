@@ -50,6 +50,17 @@ enum TargetKind {
     /// and read back: an API PoC.
     #[serde(rename = "hubspot")]
     Hubspot,
+    /// One Salesforce org (or `syncproof mock --profile salesforce-*`), written to by external
+    /// id and read back with SOQL: an API PoC.
+    #[serde(rename = "salesforce")]
+    Salesforce,
+    /// Any REST API the plan describes with path and body templates: an API PoC.
+    #[serde(rename = "rest")]
+    Rest,
+    /// An integration PoC against real systems (or `syncproof mock --integration`): write to
+    /// `[target.from]`, observe `[target.to]`, where the integration under test writes.
+    #[serde(rename = "integration")]
+    Integration,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -67,6 +78,27 @@ struct TargetFile {
     /// ...or a file holding it (relative to the plan).
     #[serde(skip_serializing_if = "Option::is_none")]
     token_file: Option<String>,
+    /// `kind = "salesforce"`: `v62.0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    api_version: Option<String>,
+    /// `kind = "salesforce"`: the sObject, e.g. `Contact`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    object: Option<String>,
+    /// `kind = "salesforce"`: the external-id custom field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    external_id_field: Option<String>,
+    /// `kind = "salesforce"` or `"rest"`: shape field → the API's field name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    fields: BTreeMap<String, String>,
+    /// `kind = "rest"`: the templates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rest: Option<super::target_plan::RestFile>,
+    /// `kind = "integration"`: the system syncproof writes to (the integration's source).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    from: Option<Box<TargetFile>>,
+    /// `kind = "integration"`: the system the integration writes to, where syncproof observes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    to: Option<Box<TargetFile>>,
     #[serde(default)]
     source: CrmFile,
     #[serde(default)]
@@ -319,8 +351,18 @@ pub enum Topology {
     /// Integration PoC against the built-in mock: write to the source mock, the reference relay
     /// moves records to the target mock, observe the target.
     MockIntegration,
-    /// API PoC: write to one HubSpot-compatible API and read it back there.
+    /// API PoC: write to one API and read it back there.
     ApiPoc { base_url: String, token: Secret },
+    /// Integration PoC against systems that outlive the harness (vendors, sandboxes, or
+    /// `syncproof mock --integration`): write to `from`, observe `to`.
+    Integration { from: Endpoint, to: Endpoint },
+}
+
+/// One system of an integration PoC: where it is and the credential it takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub base_url: String,
+    pub token: Secret,
 }
 
 /// A validated plan.
@@ -335,6 +377,12 @@ pub struct Plan {
     /// `--shard K/N`: this run sends only its slice of the record indices.
     pub shard: Option<(u64, u64)>,
     pub topology: Topology,
+    /// The API of the system syncproof reads back and reconciles (HubSpot for the built-in
+    /// mock; `[target.to]`'s for an integration PoC).
+    pub dialect: super::DialectPlan,
+    /// The API of the system syncproof writes to: `dialect` but for an integration PoC, whose
+    /// `[target.from]` may speak another (HubSpot to Salesforce, say).
+    pub write_dialect: super::DialectPlan,
     pub source: CrmKnobs,
     pub target: CrmKnobs,
     pub relay: RelayPlan,
@@ -454,11 +502,22 @@ impl Plan {
             batch_size: r.batch_size.clamp(1, 100),
             max_retries: r.max_retries,
         };
+        let (write_dialect, dialect) = match (&file.target.from, &file.target.to) {
+            (Some(from), Some(to)) if file.target.kind == TargetKind::Integration => (
+                dialect_of(src, from, "target.from", &shape)?,
+                dialect_of(src, to, "target.to", &shape)?,
+            ),
+            _ => {
+                let d = dialect_of(src, &file.target, "target", &shape)?;
+                (d.clone(), d)
+            }
+        };
         let l = &file.load;
-        if !(1..=100).contains(&l.batch_size) {
+        let max_batch = write_dialect.max_batch();
+        if !(1..=max_batch).contains(&l.batch_size) {
             return Err(src.invalid(
                 "load.batch_size",
-                "must be 1..=100 (the vendor's batch cap)",
+                format!("must be 1..={max_batch} (the cap of one write call to the system syncproof writes to)"),
             ));
         }
         if l.concurrency == 0 {
@@ -533,16 +592,28 @@ impl Plan {
         let mut for_run_dir = file.clone();
         for_run_dir.shape = RUN_DIR_SHAPE.into();
         for_run_dir.sla = RUN_DIR_SLA.into();
-        if let Some(token_file) = &mut for_run_dir.target.token_file {
+        // The run directory's plan must find the token file wherever the run is resumed from.
+        let target = &mut for_run_dir.target;
+        let nested = [target.from.as_deref_mut(), target.to.as_deref_mut()];
+        for token_file in nested
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.token_file.as_mut())
+            .chain(target.token_file.as_mut())
+        {
             let path = src.resolve(token_file);
             *token_file = std::fs::canonicalize(&path)
                 .unwrap_or(path)
                 .display()
                 .to_string();
         }
-        if let Topology::ApiPoc { base_url, .. } = &topology
+        let urls: Vec<&str> = match &topology {
+            Topology::MockIntegration => Vec::new(),
+            Topology::ApiPoc { base_url, .. } => vec![base_url],
+            Topology::Integration { from, to } => vec![&from.base_url, &to.base_url],
+        };
+        if let Some(base_url) = urls.into_iter().find(|u| !is_loopback(u))
             && l.clock_speed != 1.0
-            && !is_loopback(base_url)
         {
             let message = format!(
                 "{base_url} is not on loopback: only a mock (built-in, or `syncproof mock` on \
@@ -566,6 +637,8 @@ impl Plan {
             sla,
             shard: overrides.shard,
             topology,
+            dialect,
+            write_dialect,
             source: crm("target.source", &file.target.source)?,
             target: crm("target.target", &file.target.target)?,
             relay,
@@ -576,9 +649,80 @@ impl Plan {
     }
 }
 
+/// The API `t` speaks; `prefix` is where `t` sits in the plan (`target`, `target.from`,
+/// `target.to`), so an error names the key the user wrote.
+fn dialect_of(
+    src: &Source,
+    t: &TargetFile,
+    prefix: &str,
+    shape: &Shape,
+) -> Result<super::DialectPlan, ConfigError> {
+    let kind = match t.kind {
+        TargetKind::MockIntegration => "mock-integration",
+        TargetKind::Hubspot => "hubspot",
+        TargetKind::Salesforce => "salesforce",
+        TargetKind::Rest => "rest",
+        TargetKind::Integration if prefix == "target" => {
+            return Err(src.invalid(
+                "target",
+                "kind = \"integration\" needs a [target.from] table (the system syncproof writes \
+                 to) and a [target.to] table (where the integration writes), each with its own \
+                 kind, base_url and token (see datasets/plans/integration-poc.toml)",
+            ));
+        }
+        TargetKind::Integration => "integration",
+    };
+    if prefix != "target" && matches!(kind, "mock-integration" | "integration") {
+        return Err(src.invalid(
+            &format!("{prefix}.kind"),
+            "must be \"hubspot\", \"salesforce\" or \"rest\": one system of the integration",
+        ));
+    }
+    super::DialectPlan::from_keys(
+        src,
+        kind,
+        &super::target_plan::DialectKeys {
+            api_version: t.api_version.as_deref(),
+            object: t.object.as_deref(),
+            external_id_field: t.external_id_field.as_deref(),
+            fields: &t.fields,
+            rest: t.rest.as_ref(),
+        },
+        shape,
+    )
+    .map_err(|e| rekey(src, e, prefix))
+}
+
+/// An error about `target.<key>` raised for the system at `prefix`, re-addressed to
+/// `<prefix>.<key>`.
+fn rekey(src: &Source, mut e: ConfigError, prefix: &str) -> ConfigError {
+    if prefix != "target"
+        && let Some(rest) = e.message.strip_prefix("target.")
+    {
+        let key = rest.split(':').next().unwrap_or(rest);
+        let full = format!("{prefix}.{key}");
+        e.line = crate::config::find_key_line(&src.text, &full).or(e.line);
+        e.message = format!("{prefix}.{rest}");
+    }
+    e
+}
+
 /// The topology a plan's `[target]` names, with its credential read from the environment or a
 /// file. The credential never enters the effective plan: only the variable or file name does.
 fn topology(src: &Source, t: &TargetFile) -> Result<Topology, ConfigError> {
+    if t.kind != TargetKind::Integration
+        && let Some(key) = [
+            ("target.from", t.from.is_some()),
+            ("target.to", t.to.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(key, set)| set.then_some(key))
+    {
+        return Err(src.invalid(
+            key,
+            "is only for kind = \"integration\" (write to one system, observe another)",
+        ));
+    }
     let real_only = [
         ("target.base_url", t.base_url.is_some()),
         ("target.token_env", t.token_env.is_some()),
@@ -589,43 +733,91 @@ fn topology(src: &Source, t: &TargetFile) -> Result<Topology, ConfigError> {
             if let Some((key, _)) = real_only.iter().find(|(_, set)| *set) {
                 return Err(src.invalid(
                     key,
-                    "is only for kind = \"hubspot\" (the built-in mock needs no URL or token)",
+                    "is only for a real target (kind = \"hubspot\", \"salesforce\", \"rest\" or \"integration\"); the built-in mock needs no URL or token",
                 ));
             }
             Ok(Topology::MockIntegration)
         }
-        TargetKind::Hubspot => {
-            let base_url = t.base_url.clone().ok_or_else(|| {
-                src.invalid("target.base_url", "kind = \"hubspot\" needs base_url = \"https://api.hubapi.com\" (or a sandbox or mock URL)")
-            })?;
-            if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
+        TargetKind::Integration => {
+            if let Some((key, _)) = real_only.iter().find(|(_, set)| *set) {
                 return Err(src.invalid(
-                    "target.base_url",
-                    format!("{base_url:?} is not an http(s) URL"),
+                    key,
+                    "belongs in [target.from] or [target.to]: each system of an integration has its own URL and credential",
                 ));
             }
-            let token = match (&t.token_env, &t.token_file) {
-                (Some(var), None) => std::env::var(var).map_err(|_| {
-                    src.invalid("target.token_env", format!("the environment variable {var} is not set (export it, or use token_file)"))
-                })?,
-                (None, Some(file)) => std::fs::read_to_string(src.resolve(file))
-                    .map_err(|e| src.invalid("target.token_file", format!("cannot read {file}: {e} (the path is relative to the plan)")))?
-                    .trim()
-                    .to_string(),
-                (Some(_), Some(_)) => return Err(src.invalid("target.token_file", "give token_env or token_file, not both")),
-                (None, None) => {
-                    return Err(src.invalid("target", "kind = \"hubspot\" needs token_env = \"HUBSPOT_TOKEN\" or token_file = \"...\" (credentials never go in the plan)"));
-                }
+            // Both are present: the dialects were read first.
+            let (Some(from), Some(to)) = (&t.from, &t.to) else {
+                return Err(src.invalid(
+                    "target",
+                    "kind = \"integration\" needs [target.from] and [target.to]",
+                ));
             };
-            if token.is_empty() {
-                return Err(src.invalid("target", "the token is empty"));
-            }
-            Ok(Topology::ApiPoc {
-                base_url,
-                token: Secret(token),
+            Ok(Topology::Integration {
+                from: endpoint(src, from, "target.from")?,
+                to: endpoint(src, to, "target.to")?,
             })
         }
+        TargetKind::Hubspot | TargetKind::Salesforce | TargetKind::Rest => {
+            let Endpoint { base_url, token } = endpoint(src, t, "target")?;
+            Ok(Topology::ApiPoc { base_url, token })
+        }
     }
+}
+
+/// The URL and credential of one real system, at `prefix` in the plan.
+fn endpoint(src: &Source, t: &TargetFile, prefix: &str) -> Result<Endpoint, ConfigError> {
+    let key = |k: &str| format!("{prefix}.{k}");
+    let example = match t.kind {
+        TargetKind::Salesforce => {
+            "kind = \"salesforce\" needs base_url = \"https://yourorg.my.salesforce.com\" (the instance URL, a sandbox's, or a mock's)"
+        }
+        TargetKind::Rest => {
+            "kind = \"rest\" needs base_url = \"https://api.example.com\" (the API's root; paths are relative to it)"
+        }
+        _ => {
+            "kind = \"hubspot\" needs base_url = \"https://api.hubapi.com\" (or a sandbox or mock URL)"
+        }
+    };
+    let base_url = t
+        .base_url
+        .clone()
+        .ok_or_else(|| src.invalid(&key("base_url"), example))?;
+    if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
+        return Err(src.invalid(
+            &key("base_url"),
+            format!("{base_url:?} is not an http(s) URL"),
+        ));
+    }
+    let token = match (&t.token_env, &t.token_file) {
+        (Some(var), None) => std::env::var(var).map_err(|_| {
+            src.invalid(
+                &key("token_env"),
+                format!("the environment variable {var} is not set (export it, or use token_file)"),
+            )
+        })?,
+        (None, Some(file)) => std::fs::read_to_string(src.resolve(file))
+            .map_err(|e| {
+                src.invalid(
+                    &key("token_file"),
+                    format!("cannot read {file}: {e} (the path is relative to the plan)"),
+                )
+            })?
+            .trim()
+            .to_string(),
+        (Some(_), Some(_)) => {
+            return Err(src.invalid(&key("token_file"), "give token_env or token_file, not both"));
+        }
+        (None, None) => {
+            return Err(src.invalid(prefix, "a real system needs token_env = \"HUBSPOT_TOKEN\" (or SALESFORCE_TOKEN, API_TOKEN...) or token_file = \"...\" (credentials never go in the plan)"));
+        }
+    };
+    if token.is_empty() {
+        return Err(src.invalid(prefix, "the token is empty"));
+    }
+    Ok(Endpoint {
+        base_url,
+        token: Secret(token),
+    })
 }
 
 /// True for an `http(s)://` URL whose host is 127.0.0.0/8, `::1` or `localhost`.

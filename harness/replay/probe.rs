@@ -1,7 +1,8 @@
 //! Probing a target's rate limits: what the vendor *does*, next to what its headers *say*.
 //!
 //! Three phases, each bounded in calls and time:
-//! 1. **Burst**: cheap reads (`GET /crm/v3/objects/contacts?limit=1`) with a few in flight, as
+//! 1. **Burst**: cheap reads (`GET /crm/v3/objects/contacts?limit=1`, or the target dialect's own,
+//!    see [`crate::replay::DialectPlan::probe_path`]) with a few in flight, as
 //!    fast as the target answers, until the first throttle (429, or 403 `REQUEST_LIMIT_EXCEEDED`).
 //!    The calls admitted among those sent until then are the effective burst.
 //! 2. **Retry-After honesty**: wait exactly what `Retry-After` said, send one call. Admitted:
@@ -23,7 +24,8 @@ use tokio::time::Instant;
 use super::{CallResponse, CrmClient, RateHeaders};
 use crate::measure::LatencyHistogram;
 
-const PROBE_PATH: &str = "/crm/v3/objects/contacts?limit=1";
+/// HubSpot's cheap read, the default.
+pub const PROBE_PATH: &str = "/crm/v3/objects/contacts?limit=1";
 
 /// Bounds of a probe.
 #[derive(Debug, Clone)]
@@ -36,6 +38,8 @@ pub struct ProbeOptions {
     pub concurrency: usize,
     /// Gap between recovery polls.
     pub poll: Duration,
+    /// The cheap read each probe call sends (relative to the base URL).
+    pub path: String,
 }
 
 impl Default for ProbeOptions {
@@ -45,6 +49,7 @@ impl Default for ProbeOptions {
             max_duration: Duration::from_secs(90),
             concurrency: 8,
             poll: Duration::from_millis(100),
+            path: PROBE_PATH.to_string(),
         }
     }
 }
@@ -120,6 +125,7 @@ pub async fn probe_limits(client: &CrmClient, options: &ProbeOptions) -> ProbeRe
     let mut workers = JoinSet::new();
     for _ in 0..options.concurrency.max(1) {
         let (client, state, max_calls) = (client.clone(), Arc::clone(&state), options.max_calls);
+        let path = options.path.clone();
         workers.spawn(async move {
             loop {
                 {
@@ -132,7 +138,7 @@ pub async fn probe_limits(client: &CrmClient, options: &ProbeOptions) -> ProbeRe
                     }
                 }
                 let sent = Instant::now();
-                let response = client.get(PROBE_PATH).await;
+                let response = client.get(&path).await;
                 let done = Instant::now();
                 let mut s = state.lock().await;
                 s.calls += 1;
@@ -184,7 +190,7 @@ pub async fn probe_limits(client: &CrmClient, options: &ProbeOptions) -> ProbeRe
     let mut recovered: Option<Instant> = None;
     if let Some(wait) = first.retry_after {
         tokio::time::sleep_until(throttled_at + wait).await;
-        let response = client.get(PROBE_PATH).await;
+        let response = client.get(&options.path).await;
         calls += 1;
         let honest = !is_throttle(&response);
         report.retry_after_honest = Some(honest);
@@ -194,7 +200,7 @@ pub async fn probe_limits(client: &CrmClient, options: &ProbeOptions) -> ProbeRe
     }
     while recovered.is_none() && calls < options.max_calls && Instant::now() < deadline {
         tokio::time::sleep(options.poll).await;
-        let response = client.get(PROBE_PATH).await;
+        let response = client.get(&options.path).await;
         calls += 1;
         if !is_throttle(&response) && (200..300).contains(&response.status) {
             recovered = Some(Instant::now());

@@ -22,6 +22,27 @@ pub fn classify(status: u16) -> Outcome {
     }
 }
 
+/// Classifies a whole response: its status, and the vendor signals a status alone hides
+/// (Salesforce throttles with 403 `REQUEST_LIMIT_EXCEEDED`, not 429).
+pub fn classify_response(response: &super::CallResponse) -> Outcome {
+    if response.status == 403 && response.body.as_ref().is_some_and(is_request_limit) {
+        return Outcome::Throttled;
+    }
+    classify(response.status)
+}
+
+/// A Salesforce error body (`[{"errorCode": "REQUEST_LIMIT_EXCEEDED", ...}]`) saying the org's
+/// API allocation or concurrency limit refused the call.
+fn is_request_limit(body: &serde_json::Value) -> bool {
+    let code = |e: &serde_json::Value| {
+        e.get("errorCode").and_then(serde_json::Value::as_str) == Some("REQUEST_LIMIT_EXCEEDED")
+    };
+    match body {
+        serde_json::Value::Array(errors) => errors.iter().any(code),
+        other => code(other),
+    }
+}
+
 /// How many times and how patiently a failed call is retried.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryPolicy {
@@ -121,6 +142,26 @@ mod tests {
         assert_eq!(classify(0), Outcome::Transport);
         assert_eq!(classify(400), Outcome::Rejected);
         assert_eq!(classify(401), Outcome::Rejected);
+    }
+
+    #[test]
+    fn a_salesforce_request_limit_is_throttling_not_a_rejection() {
+        let response = |status, body| crate::replay::CallResponse {
+            status,
+            body: Some(body),
+            retry_after: None,
+            quota_used: None,
+            limits: crate::replay::RateHeaders::default(),
+            error: None,
+        };
+        let limit = serde_json::json!([{ "errorCode": "REQUEST_LIMIT_EXCEEDED", "message": "TotalRequests Limit exceeded." }]);
+        assert_eq!(classify_response(&response(403, limit)), Outcome::Throttled);
+        let denied = serde_json::json!([{ "errorCode": "INSUFFICIENT_ACCESS", "message": "no" }]);
+        assert_eq!(classify_response(&response(403, denied)), Outcome::Rejected);
+        assert_eq!(
+            classify_response(&response(429, serde_json::Value::Null)),
+            Outcome::Throttled
+        );
     }
 
     #[test]

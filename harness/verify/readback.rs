@@ -1,5 +1,5 @@
-//! Read-back of in-flight records at the target by external id (`batch/read` with
-//! `idProperty`), oldest first, paced below the target's per-app limit. The time a record is
+//! Read-back of in-flight records at the target by external id (the dialect's read: HubSpot's
+//! `batch/read` with `idProperty`, a SOQL `IN`, a REST GET per record), oldest first, paced below the target's per-app limit. The time a record is
 //! "first seen" is the completion time of the read that found it: an upper bound, never an
 //! under-report; its resolution is the poll interval, stated in the summary.
 
@@ -11,23 +11,24 @@ use tokio::sync::mpsc;
 use tokio::time::sleep_until;
 use tokio_util::sync::CancellationToken;
 
+use crate::measure::Outcome;
 use crate::measure::{CallRecord, Event, EventKind, Message, Micros, RunClock};
 use crate::replay::{
-    CallResponse, CrmClient, InFlight, TargetCopy, VerifyPlan, batch_read_body, classify,
+    CallResponse, CrmClient, Dialect, InFlight, TargetCopy, VerifyPlan, classify_response,
 };
 
 /// What the observer needs.
 #[derive(Debug)]
 pub struct VerifyContext {
     pub client: CrmClient,
+    /// How the target is read (the same dialect the writes speak).
+    pub dialect: Arc<dyn Dialect>,
     pub plan: VerifyPlan,
     pub clock: RunClock,
     pub events: mpsc::Sender<Message>,
     pub inflight: Arc<InFlight>,
     pub call_ids: Arc<AtomicU64>,
 }
-
-const READ_BATCH: usize = 100;
 
 /// Watches the target until sending is done and nothing is in flight, or until cancelled.
 /// Returns the indices of the records declared lost.
@@ -58,55 +59,51 @@ pub async fn observe(
         if sending_done.is_cancelled() && ctx.inflight.is_empty() {
             break;
         }
-        let candidates = ctx.inflight.oldest(calls_per_tick * READ_BATCH);
-        for chunk in candidates.chunks(READ_BATCH) {
-            tokio::select! {
-                _ = cancel.cancelled() => return lost,
-                _ = sleep_until(ctx.clock.instant(next_call)) => {}
-            }
-            let sent_at = ctx.clock.now();
-            next_call = sent_at.plus(read_gap);
+        let per_read = ctx.dialect.max_lookup();
+        let candidates = ctx.inflight.oldest(calls_per_tick * per_read);
+        for chunk in candidates.chunks(per_read) {
             let ids: Vec<&str> = chunk.iter().map(|(_, p)| p.external_id.as_str()).collect();
-            let body = batch_read_body(&ctx.plan.id_property, &ids);
-            let response = ctx
-                .client
-                .post(crate::replay::hubspot_paths::BATCH_READ, &body)
-                .await;
-            let done_at = ctx.clock.now();
-            let call = verification_call(
-                &ctx.call_ids,
-                "read:batch_read",
-                &response,
-                (sent_at, done_at),
-                chunk.len(),
-            );
-            let _ = ctx.events.send(Message::Call(call)).await;
-            if let Some(wait) = response.retry_after {
-                next_call = next_call.max(done_at.plus(wait));
-            }
-            let Some(body) = response
-                .body
-                .filter(|_| matches!(response.status, 200 | 207))
-            else {
-                continue;
-            };
             let by_id: HashMap<&str, u64> = chunk
                 .iter()
                 .map(|(idx, p)| (p.external_id.as_str(), *idx))
                 .collect();
-            for copy in crate::replay::parse_target_results(&body) {
-                let Some(idx) = found_idx(&copy, &ctx.plan.id_property, &by_id) else {
+            for request in ctx.dialect.read(&ids) {
+                tokio::select! {
+                    _ = cancel.cancelled() => return lost,
+                    _ = sleep_until(ctx.clock.instant(next_call)) => {}
+                }
+                let sent_at = ctx.clock.now();
+                next_call = sent_at.plus(read_gap);
+                let response = ctx.client.send_request(&request).await;
+                let done_at = ctx.clock.now();
+                let call = verification_call(
+                    &ctx.call_ids,
+                    ctx.dialect.read_endpoint(),
+                    &response,
+                    (sent_at, done_at),
+                    ids.len(),
+                );
+                let _ = ctx.events.send(Message::Call(call)).await;
+                if let Some(wait) = response.retry_after {
+                    next_call = next_call.max(done_at.plus(wait));
+                }
+                if ctx.dialect.lookup_outcome(&response) != Outcome::Ok {
                     continue;
-                };
-                if let Some(pending) = ctx.inflight.remove(idx) {
-                    let mut e = Event::new(
-                        EventKind::Observed,
-                        idx,
-                        pending.external_id,
-                        pending.scheduled_at,
-                    );
-                    e.done_at = Some(done_at);
-                    let _ = ctx.events.send(Message::Event(e)).await;
+                }
+                for copy in ctx.dialect.copies(&request, &response) {
+                    let Some(idx) = found_idx(&copy, &ctx.plan.id_property, &by_id) else {
+                        continue;
+                    };
+                    if let Some(pending) = ctx.inflight.remove(idx) {
+                        let mut e = Event::new(
+                            EventKind::Observed,
+                            idx,
+                            pending.external_id,
+                            pending.scheduled_at,
+                        );
+                        e.done_at = Some(done_at);
+                        let _ = ctx.events.send(Message::Event(e)).await;
+                    }
                 }
             }
         }
@@ -132,7 +129,7 @@ pub(super) fn verification_call(
         endpoint,
         is_write: false,
         status: response.status,
-        outcome: classify(response.status),
+        outcome: classify_response(response),
         sent_at,
         done_at,
         n_records: n_records as u32,

@@ -73,8 +73,8 @@ impl Integration {
         let source = Crm::new(accepting(on_clock(cfg.source), tokens));
         let target = Crm::new(accepting(on_clock(cfg.target), tokens));
         let shutdown = CancellationToken::new();
-        let (source_addr, source_task) = serve(source.router(), shutdown.clone()).await?;
-        let (target_addr, target_task) = match serve(target.router(), shutdown.clone()).await {
+        let (source_addr, source_task) = serve(source.app(), shutdown.clone()).await?;
+        let (target_addr, target_task) = match serve(target.app(), shutdown.clone()).await {
             Ok(served) => served,
             Err(err) => {
                 shutdown.cancel();

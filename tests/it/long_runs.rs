@@ -18,7 +18,8 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::Value;
 
 use super::support::{
-    FAST_VERIFY, MockProcess, blocking_get, datasets, read_summary, syncproof_bin,
+    FAST_VERIFY, MockIntegrationProcess, MockProcess, blocking_get, datasets, read_summary,
+    syncproof_bin,
 };
 
 fn syncproof() -> Command {
@@ -261,6 +262,216 @@ fn kill_9_at_any_point_then_resume_gives_the_figures_of_an_uninterrupted_run() {
         .output()
         .unwrap();
     assert_eq!(changed.status.code(), Some(2));
+}
+
+/// The mock integration `syncproof mock --integration` serves: writes that commit and lose
+/// their answer (retries), and a relay that loses 3% of the records and lags.
+fn integration_mock_plan(dir: &Path) -> PathBuf {
+    let d = datasets();
+    let text = format!(
+        r#"
+name = "integration-mock"
+seed = 21
+records = 1
+shape = "{shape}"
+sla = "{sla}"
+
+[target]
+kind = "mock-integration"
+
+[target.source]
+burst_max = 100000
+daily_max = 100000000
+search_per_second = 10000
+commit_then_drop_rate = 0.01
+
+[target.target]
+burst_max = 100000
+daily_max = 100000000
+search_per_second = 10000
+
+[target.relay]
+lag = "30ms"
+lag_max = "300ms"
+loss_rate = 0.03
+poll_interval = "50ms"
+write_interval = "20ms"
+
+[load]
+rate = "1/s"
+"#,
+        shape = d.join("shapes/contacts.toml").display(),
+        sla = d.join("sla/demo.toml").display(),
+    );
+    let path = dir.join("mock.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// An integration-PoC plan: write to `source`, observe `target`, one token file for both.
+fn integration_plan(dir: &Path, source: &str, target: &str, token: &str, records: u64) -> PathBuf {
+    std::fs::write(dir.join("token"), token).unwrap();
+    let d = datasets();
+    let text = format!(
+        r#"
+name = "integration-resume"
+seed = 9
+records = {records}
+shape = "{shape}"
+sla = "{sla}"
+checkpoint_every = "250ms"
+
+[target]
+kind = "integration"
+
+[target.from]
+kind = "hubspot"
+base_url = "{source}"
+token_file = "token"
+
+[target.to]
+kind = "hubspot"
+base_url = "{target}"
+token_file = "token"
+
+[load]
+rate = "400/s"
+batch_size = 20
+linger = "50ms"
+concurrency = 4
+timeout = "5s"
+
+[retry]
+base_delay = "20ms"
+max_delay = "200ms"
+max_attempts = 10
+
+{FAST_VERIFY}"#,
+        shape = d.join("shapes/contacts.toml").display(),
+        sla = d.join("sla/demo.toml").display(),
+    );
+    let path = dir.join("plan.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn an_integration_poc_against_a_mock_integration_in_its_own_process_survives_kill_9() {
+    const N: u64 = 1500;
+    let token = "integration-t0k3n";
+    let tmp = tempfile::tempdir().unwrap();
+    let mock_plan = integration_mock_plan(tmp.path());
+
+    // The reference: never interrupted, against its own integration.
+    let whole_mock = MockIntegrationProcess::start(&mock_plan, token);
+    let whole_dir = tmp.path().join("whole");
+    std::fs::create_dir_all(&whole_dir).unwrap();
+    let whole_plan = integration_plan(&whole_dir, &whole_mock.source, &whole_mock.target, token, N);
+    let whole_run = whole_dir.join("run");
+    let out = syncproof()
+        .args(["run", whole_plan.to_str().unwrap(), "--quiet", "--out"])
+        .arg(&whole_run)
+        .output()
+        .unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0 | 1 | 4)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let whole = read_summary(&whole_run);
+    assert_eq!(whole["records"]["sent"], N);
+    // The relay's losses are the integration's: the harness sees them at the target.
+    let whole_lost = whole["records"]["lost"].as_u64().unwrap();
+    assert!(
+        whole_lost > 0,
+        "a 3% loss rate over {N} records lost nothing"
+    );
+
+    // The same plan, killed twice and resumed: the integration lives on in its own process.
+    let mock = MockIntegrationProcess::start(&mock_plan, token);
+    let dir = tmp.path().join("killed");
+    std::fs::create_dir_all(&dir).unwrap();
+    let plan_path = integration_plan(&dir, &mock.source, &mock.target, token, N);
+    let run = dir.join("run");
+    let mut child = syncproof()
+        .args(["run", plan_path.to_str().unwrap(), "--quiet", "--out"])
+        .arg(&run)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_segments(&run, 3, &mut child);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut again = syncproof()
+        .args(["run", "--quiet", "--resume"])
+        .arg(&run)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_segments(&run, 6, &mut again);
+    again.kill().unwrap();
+    again.wait().unwrap();
+    let last = syncproof()
+        .args(["run", "--quiet", "--resume"])
+        .arg(&run)
+        .output()
+        .unwrap();
+    assert!(
+        matches!(last.status.code(), Some(0 | 1 | 4)),
+        "{}",
+        String::from_utf8_lossy(&last.stderr)
+    );
+    let resumed = read_summary(&run);
+    assert_eq!(resumed["run"]["complete"], true);
+    assert_eq!(resumed["run"]["resumes"], 2);
+    // The relay decides each record's fate from its id: the same records are lost either way.
+    for path in ["records.sent", "records.delivered", "records.lost"] {
+        assert_eq!(
+            figure(&resumed, path),
+            figure(&whole, path),
+            "{path}: resumed vs uninterrupted"
+        );
+    }
+    let (attempts, finals) = event_rows(&run);
+    assert!(
+        attempts.values().all(|n| *n == 1),
+        "an attempt logged twice"
+    );
+    assert_eq!(attempts.keys().filter(|(_, a)| *a == 1).count() as u64, N);
+    assert_eq!(finals.len() as u64, N);
+    assert!(finals.values().all(|n| *n == 1), "a record finished twice");
+
+    // Ground truth: the source holds every record once; the target what was delivered.
+    assert_eq!(MockIntegrationProcess::stats(&mock.source)["records"], N);
+    assert_eq!(
+        MockIntegrationProcess::stats(&mock.target)["records"],
+        resumed["records"]["delivered"]
+    );
+    // The token is in no file of the run directory.
+    for entry in walk(&run) {
+        let bytes = std::fs::read(&entry).unwrap();
+        assert!(
+            !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+            "the token leaked into {}",
+            entry.display()
+        );
+    }
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }
 
 #[test]

@@ -19,6 +19,7 @@ fn options() -> ProbeOptions {
         max_duration: Duration::from_secs(20),
         concurrency: 4,
         poll: Duration::from_millis(20),
+        ..ProbeOptions::default()
     }
 }
 

@@ -161,6 +161,51 @@ impl MockProcess {
     }
 }
 
+/// `syncproof mock --integration PLAN` in its own process: source CRM, relay, target CRM.
+pub struct MockIntegrationProcess {
+    child: std::process::Child,
+    pub source: String,
+    pub target: String,
+}
+
+impl MockIntegrationProcess {
+    pub fn start(plan: &Path, token: &str) -> MockIntegrationProcess {
+        use std::io::BufRead;
+        let mut child = syncproof_bin()
+            .args(["mock", "--token", token, "--integration"])
+            .arg(plan)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut url = |prefix: &str| loop {
+            let line = lines.next().unwrap().unwrap();
+            if let Some(url) = line.strip_prefix(prefix) {
+                return url.trim().to_string();
+            }
+        };
+        let (source, target) = (url("source:"), url("target:"));
+        std::thread::spawn(move || lines.for_each(drop));
+        MockIntegrationProcess {
+            child,
+            source,
+            target,
+        }
+    }
+
+    /// `GET /__syncproof/stats` of the source or the target CRM.
+    pub fn stats(url: &str) -> Value {
+        serde_json::from_str(&blocking_get(&format!("{url}/__syncproof/stats"))).unwrap()
+    }
+}
+
+impl Drop for MockIntegrationProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for MockProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -1,0 +1,403 @@
+//! A generic REST target, described by the plan instead of coded: one record per call, sent with
+//! the plan's method to a path template with a JSON body template; read back with a GET of a
+//! second path template; the created id and (optionally) the stored field values found by JSON
+//! pointers in the answers. For APIs the harness has no dialect for.
+//!
+//! Templates: in paths, `{external_id}` (and, in the read path, `{id}`: the id the create
+//! answered with) are replaced percent-encoded. In the body, every JSON string is a template:
+//! `{{external_id}}`, `{{field}}` for a shape field (a string that is only a placeholder of a
+//! null field becomes JSON `null`), and `{{fields}}` alone for an object of every non-null field
+//! under its API name (`[target.fields]`, else the shape name) plus the external id under the
+//! plan's `id_property`.
+//!
+//! A read path with `{id}` needs the created ids: they are kept in memory (one short string per
+//! acknowledged record), so such a run grows with its length and cannot be resumed. A read path
+//! by `{external_id}` keeps nothing. Without a search, reconciliation reads each record once and
+//! cannot see duplicates; the report's duplicate figures then cover nothing.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use serde_json::{Map, Value};
+
+use super::dialect::{Dialect, Request, WriteItem};
+use super::{CallResponse, TargetCopy, classify_response};
+use crate::measure::Outcome;
+
+/// A REST API as the plan describes it.
+#[derive(Debug)]
+pub struct Rest {
+    pub method: reqwest::Method,
+    pub path: String,
+    pub body: Value,
+    pub read_path: String,
+    /// JSON pointer to the record's id in the write's and the read's answer.
+    pub id_pointer: String,
+    /// JSON pointer to an object of the stored field values in a read's answer.
+    pub fields_pointer: Option<String>,
+    pub id_property: String,
+    /// Shape field name → API name, for every field of the shape.
+    pub fields: BTreeMap<String, String>,
+    /// External id → created id, kept only when the read path needs `{id}`. A
+    /// `std::sync::Mutex`: an insert or a lookup, never held across an await.
+    created: Option<Mutex<HashMap<String, String>>>,
+}
+
+/// The placeholders a path may use.
+pub const PATH_PLACEHOLDERS: [&str; 2] = ["external_id", "id"];
+
+impl Rest {
+    #[allow(clippy::too_many_arguments)] // each is one key of the plan's [target.rest]
+    pub fn new(
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+        read_path: &str,
+        id_pointer: &str,
+        fields_pointer: Option<&str>,
+        id_property: &str,
+        shape_fields: &[String],
+        mapping: &BTreeMap<String, String>,
+    ) -> Rest {
+        let fields = shape_fields
+            .iter()
+            .map(|f| (f.clone(), mapping.get(f).unwrap_or(f).clone()))
+            .collect();
+        Rest {
+            method,
+            path: path.to_string(),
+            body,
+            read_path: read_path.to_string(),
+            id_pointer: id_pointer.to_string(),
+            fields_pointer: fields_pointer.map(str::to_string),
+            id_property: id_property.to_string(),
+            fields,
+            created: read_path
+                .contains("{id}")
+                .then(|| Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// True when read-back needs the ids the creates answered with (kept in memory).
+    pub fn reads_by_created_id(&self) -> bool {
+        self.created.is_some()
+    }
+
+    fn created(&self) -> Option<std::sync::MutexGuard<'_, HashMap<String, String>>> {
+        self.created
+            .as_ref()
+            .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn read_request(&self, external_id: &str) -> Option<Request> {
+        let mut path = self
+            .read_path
+            .replace("{external_id}", &encode_segment(external_id));
+        if path.contains("{id}") {
+            let id = self.created()?.get(external_id).cloned()?;
+            path = path.replace("{id}", &encode_segment(&id));
+        }
+        Some(Request {
+            record: Some(external_id.to_string()),
+            ..Request::get(path)
+        })
+    }
+}
+
+impl Dialect for Rest {
+    fn write_endpoint(&self) -> &'static str {
+        "write:rest"
+    }
+
+    fn read_endpoint(&self) -> &'static str {
+        "read:rest"
+    }
+
+    fn search_endpoint(&self) -> &'static str {
+        "search:rest_read"
+    }
+
+    fn max_batch(&self) -> usize {
+        1
+    }
+
+    fn max_lookup(&self) -> usize {
+        1
+    }
+
+    fn write(&self, records: &[WriteItem<'_>]) -> Request {
+        let record = records.first().copied().unwrap_or(WriteItem {
+            external_id: "",
+            fields: &[],
+        });
+        Request {
+            method: self.method.clone(),
+            path: self
+                .path
+                .replace("{external_id}", &encode_segment(record.external_id)),
+            body: Some(fill(&self.body, &record, &self.fields, &self.id_property)),
+            record: Some(record.external_id.to_string()),
+        }
+    }
+
+    fn write_outcomes(&self, response: &CallResponse, records: &[WriteItem<'_>]) -> Vec<Outcome> {
+        let outcome = classify_response(response);
+        if outcome == Outcome::Ok
+            && let Some(mut created) = self.created()
+        {
+            let id = response
+                .body
+                .as_ref()
+                .and_then(|b| b.pointer(&self.id_pointer))
+                .and_then(scalar);
+            match (id, records.first()) {
+                (Some(id), Some(record)) => {
+                    created.insert(record.external_id.to_string(), id);
+                }
+                _ => tracing::warn!(
+                    pointer = self.id_pointer,
+                    "a create was acknowledged without an id there; it cannot be read back"
+                ),
+            }
+        }
+        vec![outcome; records.len()]
+    }
+
+    fn read(&self, ids: &[&str]) -> Vec<Request> {
+        ids.iter().filter_map(|id| self.read_request(id)).collect()
+    }
+
+    fn search(&self, ids: &[&str], _fields: &[String]) -> Vec<Request> {
+        self.read(ids)
+    }
+
+    fn lookup_outcome(&self, response: &CallResponse) -> Outcome {
+        match response.status {
+            404 | 410 => Outcome::Ok,
+            _ => classify_response(response),
+        }
+    }
+
+    fn copies(&self, request: &Request, response: &CallResponse) -> Vec<TargetCopy> {
+        let (Some(body), Some(external_id)) = (&response.body, &request.record) else {
+            return Vec::new();
+        };
+        if !(200..300).contains(&response.status) {
+            return Vec::new();
+        }
+        let object_id = body
+            .pointer(&self.id_pointer)
+            .and_then(scalar)
+            .and_then(|id| id.parse().ok())
+            .unwrap_or(0);
+        let mut properties = BTreeMap::new();
+        if let Some(stored) = self
+            .fields_pointer
+            .as_deref()
+            .and_then(|p| body.pointer(p))
+            .and_then(Value::as_object)
+        {
+            for (shape, api) in &self.fields {
+                if let Some(v) = stored.get(api) {
+                    properties.insert(shape.clone(), scalar(v));
+                }
+            }
+        }
+        properties.insert(self.id_property.clone(), Some(external_id.clone()));
+        vec![TargetCopy {
+            object_id,
+            properties,
+        }]
+    }
+
+    fn next_page(&self, _request: &Request, _response: &CallResponse) -> Option<Request> {
+        None
+    }
+}
+
+/// A JSON scalar as text; `None` for null, arrays and objects.
+fn scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// The body template with `record`'s values in it.
+fn fill(
+    template: &Value,
+    record: &WriteItem<'_>,
+    names: &BTreeMap<String, String>,
+    id_property: &str,
+) -> Value {
+    match template {
+        Value::String(s) => fill_string(s, record, names, id_property),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| fill(v, record, names, id_property))
+                .collect(),
+        ),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), fill(v, record, names, id_property)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn fill_string(
+    s: &str,
+    record: &WriteItem<'_>,
+    names: &BTreeMap<String, String>,
+    id_property: &str,
+) -> Value {
+    let value = |name: &str| -> Option<&str> {
+        if name == "external_id" {
+            return Some(record.external_id);
+        }
+        record
+            .fields
+            .iter()
+            .find(|(f, _)| *f == name)
+            .map(|(_, v)| *v)
+    };
+    if let Some(name) = s.strip_prefix("{{").and_then(|r| r.strip_suffix("}}"))
+        && !name.contains("{{")
+    {
+        if name == "fields" {
+            let mut all = Map::new();
+            for (f, v) in record.fields {
+                let api = names.get(*f).map_or(*f, String::as_str);
+                all.insert(api.to_string(), Value::from(*v));
+            }
+            all.insert(id_property.to_string(), Value::from(record.external_id));
+            return Value::Object(all);
+        }
+        return value(name).map_or(Value::Null, Value::from);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let Some(len) = rest[start + 2..].find("}}") else {
+            break;
+        };
+        let name = &rest[start + 2..start + 2 + len];
+        out.push_str(value(name).unwrap_or_default());
+        rest = &rest[start + 2 + len + 2..];
+    }
+    out.push_str(rest);
+    Value::from(out)
+}
+
+/// The `{{name}}` placeholders of a body template, for the plan to check against the shape.
+pub fn body_placeholders(template: &Value, out: &mut Vec<String>) {
+    match template {
+        Value::String(s) => {
+            let mut rest = s.as_str();
+            while let Some(start) = rest.find("{{") {
+                let Some(len) = rest[start + 2..].find("}}") else {
+                    break;
+                };
+                out.push(rest[start + 2..start + 2 + len].to_string());
+                rest = &rest[start + 2 + len + 2..];
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| body_placeholders(v, out)),
+        Value::Object(map) => map.values().for_each(|v| body_placeholders(v, out)),
+        _ => {}
+    }
+}
+
+/// A path segment, percent-encoded (an external id may hold `/`, `?` or spaces).
+fn encode_segment(value: &str) -> String {
+    let mut url = reqwest::Url::parse("http://x/").expect("a constant URL");
+    url.path_segments_mut()
+        .expect("an http URL has path segments")
+        .push(value);
+    url.path().trim_start_matches('/').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rest(read_path: &str) -> Rest {
+        Rest::new(
+            reqwest::Method::POST,
+            "/v1/people",
+            json!({ "ref": "{{external_id}}", "props": "{{fields}}", "greeting": "Hi {{firstname}}!", "phone": "{{phone}}" }),
+            read_path,
+            "/id",
+            Some("/props"),
+            "syncproof_id",
+            &["firstname".to_string(), "phone".to_string()],
+            &BTreeMap::from([("firstname".to_string(), "first_name".to_string())]),
+        )
+    }
+
+    #[test]
+    fn bodies_fill_placeholders_and_null_fields_become_null() {
+        let fields = [("firstname", "Ada")];
+        let request = rest("/v1/people/{external_id}").write(&[WriteItem {
+            external_id: "sp 1/2",
+            fields: &fields,
+        }]);
+        assert_eq!(
+            request.body.unwrap(),
+            json!({ "ref": "sp 1/2", "props": { "first_name": "Ada", "syncproof_id": "sp 1/2" }, "greeting": "Hi Ada!", "phone": null })
+        );
+        let reads = rest("/v1/people/{external_id}").read(&["sp 1/2"]);
+        assert_eq!(reads[0].path, "/v1/people/sp%201%2F2");
+        let mut names = Vec::new();
+        body_placeholders(&rest("/").body, &mut names);
+        names.sort();
+        assert_eq!(names, ["external_id", "fields", "firstname", "phone"]);
+    }
+
+    #[test]
+    fn reads_by_created_id_use_the_id_the_create_answered_with() {
+        let d = rest("/v1/people/{id}");
+        assert!(
+            d.read(&["sp-1"]).is_empty(),
+            "no id known before the create"
+        );
+        let created = CallResponse {
+            status: 201,
+            body: Some(json!({ "id": 42 })),
+            retry_after: None,
+            quota_used: None,
+            limits: Default::default(),
+            error: None,
+        };
+        let item = WriteItem {
+            external_id: "sp-1",
+            fields: &[],
+        };
+        assert_eq!(d.write_outcomes(&created, &[item]), [Outcome::Ok]);
+        let read = d.read(&["sp-1"]).remove(0);
+        assert_eq!(read.path, "/v1/people/42");
+        let answer = CallResponse {
+            body: Some(json!({ "id": "42", "props": { "first_name": "Ada", "phone": null } })),
+            status: 200,
+            ..created
+        };
+        let copies = d.copies(&read, &answer);
+        assert_eq!(copies[0].object_id, 42);
+        assert_eq!(copies[0].get("firstname"), Some("Ada"));
+        assert_eq!(copies[0].get("phone"), None);
+        assert_eq!(copies[0].get("syncproof_id"), Some("sp-1"));
+        let gone = CallResponse {
+            status: 404,
+            body: Some(json!({ "message": "not found" })),
+            ..answer
+        };
+        assert_eq!(d.lookup_outcome(&gone), Outcome::Ok);
+        assert!(d.copies(&read, &gone).is_empty());
+    }
+}
