@@ -31,6 +31,7 @@ pub mod serve;
 pub mod webhooks;
 
 pub use clock::Clock;
+pub use crm::oauth::{HUBSPOT_ACCESS_TTL, OAuthConfig};
 pub use crm::{Crm, CrmAccounting, CrmConfig};
 pub use dist::LogNormal;
 pub use integration::{Integration, IntegrationConfig, IntegrationTruth};
