@@ -4,6 +4,7 @@
 //! Latency is measured from each record's *intended* send time on the open-loop schedule, so a
 //! slow target cannot hide its slowness by slowing the client down (no coordinated omission).
 
+mod auth;
 mod client;
 mod engine;
 mod hubspot;
@@ -13,7 +14,9 @@ mod plan;
 mod probe;
 mod retry;
 mod stages;
+pub mod tls;
 
+pub use auth::{AuthStats, Credential, OAuthCredentials};
 pub use client::{CallResponse, CrmClient, RateHeaders};
 pub use engine::{Carried, RecordSet, ReplayContext, ReplayReport, Work, replay};
 pub use hubspot::{

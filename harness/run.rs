@@ -251,12 +251,45 @@ async fn run_in(
             let target = client(&integration.target_url())?;
             (Some(integration), source, target)
         }
-        Topology::ApiPoc { base_url, token } => {
-            let api = CrmClient::new(base_url, token.expose(), plan.load.timeout)
-                .map_err(RunError::Client)?;
+        Topology::ApiPoc {
+            base_url,
+            credential,
+            ca_pem,
+        } => {
+            let api = CrmClient::with_credential(
+                base_url,
+                credential,
+                plan.load.timeout,
+                ca_pem.as_deref(),
+                shared_clock,
+            )
+            .map_err(RunError::Client)?;
             (None, api.clone(), api)
         }
     };
+
+    // How the target is reached, for the summary: its TLS version from a handshake of our own
+    // (reqwest does not expose it), and later what the OAuth session did.
+    let (target_kind, target_url, tls_version) = match &plan.topology {
+        Topology::MockIntegration => (
+            "mock-integration",
+            target.base().to_string(),
+            crate::replay::tls::PLAIN_HTTP.to_string(),
+        ),
+        Topology::ApiPoc {
+            base_url, ca_pem, ..
+        } => {
+            let extra = ca_pem
+                .as_deref()
+                .and_then(|pem| crate::replay::tls::parse_ca_pem(pem).ok())
+                .unwrap_or_default();
+            let version = crate::replay::tls::tls_version(base_url, &extra).await;
+            ("hubspot", without_userinfo(base_url), version)
+        }
+    };
+    if crate::replay::tls::below_tls12(&tls_version) {
+        tracing::warn!(target = %target_url, tls = %tls_version, "the target's TLS is below 1.2 or unknown");
+    }
 
     let events_dir = dir.join("events");
     let resumed = match start {
@@ -424,6 +457,18 @@ async fn run_in(
         peak_rss_mib: usage.map(|u| (u.peak_rss_mib * 10.0).round() / 10.0),
     };
     let mut summary = Summary::build(&info, &ledger, &card, &metrics, verdicts, ground_truth);
+    summary.json["target"] = json!({
+        "kind": target_kind,
+        "base_url": target_url,
+        "tls_version": tls_version,
+        "tls_below_1_2": crate::replay::tls::below_tls12(&tls_version),
+        "auth": match target.auth_stats() {
+            Some(stats) => json!({ "kind": "oauth", "refreshes": stats.refreshes,
+                "refreshed_after_401": stats.refreshed_after_401,
+                "refresh_failures": stats.refresh_failures }),
+            None => json!({ "kind": "token" }),
+        },
+    });
     summary.json["files"] = json!({
         "records": relative(dir, &records_path),
         "events": segments.iter().map(|p| relative(dir, p)).collect::<Vec<_>>(),
@@ -724,6 +769,18 @@ fn prepare_dir(dir: PathBuf) -> Result<PathBuf, RunError> {
     })?;
     let _ = std::fs::remove_file(dir.join("FAILED"));
     Ok(dir)
+}
+
+/// A URL with any `user:password@` part removed, for the summary.
+fn without_userinfo(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) => {
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            parsed.to_string().trim_end_matches('/').to_string()
+        }
+        Err(_) => url.to_string(),
+    }
 }
 
 fn relative(dir: &Path, path: &Path) -> Value {

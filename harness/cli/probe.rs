@@ -78,8 +78,19 @@ pub async fn run(args: ProbeArgs) -> Exit {
                     return Exit::BadInput;
                 }
             };
-            if let Topology::ApiPoc { base_url, token } = &plan.topology {
-                match CrmClient::new(base_url, token.expose(), Duration::from_secs(30)) {
+            if let Topology::ApiPoc {
+                base_url,
+                credential,
+                ca_pem,
+            } = &plan.topology
+            {
+                match CrmClient::with_credential(
+                    base_url,
+                    credential,
+                    Duration::from_secs(30),
+                    ca_pem.as_deref(),
+                    syncproof_mocks::Clock::real(),
+                ) {
                     Ok(client) => (client, base_url.clone()),
                     Err(e) => {
                         eprintln!("error: cannot build an HTTP client for {base_url}: {e}");

@@ -1,12 +1,19 @@
-//! The HTTP client: one `reqwest` client per target, bearer auth, a timeout, and a response
-//! reduced to what the harness needs: status, JSON body, `Retry-After`, and how much of the
-//! vendor's rolling quota is used (from its rate-limit headers). Transport errors become status
-//! 0 with the error's message; nothing panics on a strange response.
+//! The HTTP client: one `reqwest` client per target, bearer auth (a fixed token, or OAuth
+//! refreshed before expiry and once on a 401: see `auth`), a timeout, certificate verification
+//! against the web PKI roots plus any CA the plan names, and a response reduced to what the
+//! harness needs: status, JSON body, `Retry-After`, and how much of the vendor's rolling quota
+//! is used (from its rate-limit headers). Transport errors, and a token that cannot be had,
+//! become status 0 with the error's message; nothing panics on a strange response.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 use serde_json::Value;
+use syncproof_mocks::Clock;
+
+use super::auth::{AuthStats, Bearer, Credential};
+use super::plan::Secret;
 
 /// What came back from one call.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,20 +58,49 @@ impl RateHeaders {
 pub struct CrmClient {
     http: reqwest::Client,
     base: String,
-    token: String,
+    bearer: Arc<Bearer>,
 }
 
 impl CrmClient {
+    /// A client with a fixed bearer token.
     pub fn new(base: &str, token: &str, timeout: Duration) -> Result<CrmClient, reqwest::Error> {
-        let http = reqwest::Client::builder()
+        CrmClient::with_credential(
+            base,
+            &Credential::Token(Secret::new(token)),
+            timeout,
+            None,
+            Clock::real(),
+        )
+    }
+
+    /// A client authenticated by `credential`, trusting the web PKI roots and, when given, the
+    /// extra CA certificates in `ca_pem` (PEM). OAuth expiry is timed on `clock`.
+    pub fn with_credential(
+        base: &str,
+        credential: &Credential,
+        timeout: Duration,
+        ca_pem: Option<&[u8]>,
+        clock: Clock,
+    ) -> Result<CrmClient, reqwest::Error> {
+        let mut builder = reqwest::Client::builder()
             .timeout(timeout)
-            .pool_max_idle_per_host(64)
-            .build()?;
+            .pool_max_idle_per_host(64);
+        if let Some(pem) = ca_pem {
+            for cert in reqwest::Certificate::from_pem_bundle(pem)? {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
         Ok(CrmClient {
-            http,
+            http: builder.build()?,
             base: base.trim_end_matches('/').to_string(),
-            token: token.to_string(),
+            bearer: Arc::new(Bearer::new(credential, clock)),
         })
+    }
+
+    /// What the OAuth session did (refreshes, refreshes after a 401, failures); `None` for a
+    /// fixed token.
+    pub fn auth_stats(&self) -> Option<AuthStats> {
+        self.bearer.stats()
     }
 
     pub fn base(&self) -> &str {
@@ -73,18 +109,36 @@ impl CrmClient {
 
     /// POSTs a JSON body to `path` (relative to the base URL).
     pub async fn post(&self, path: &str, body: &Value) -> CallResponse {
-        self.send(self.http.post(format!("{}{path}", self.base)).json(body))
-            .await
+        let url = format!("{}{path}", self.base);
+        self.send(|| self.http.post(&url).json(body)).await
     }
 
     /// GETs `path` (relative to the base URL, query included).
     pub async fn get(&self, path: &str) -> CallResponse {
-        self.send(self.http.get(format!("{}{path}", self.base)))
-            .await
+        let url = format!("{}{path}", self.base);
+        self.send(|| self.http.get(&url)).await
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder) -> CallResponse {
-        let result = request.bearer_auth(&self.token).send().await;
+    /// Sends with the current token; on a 401 with an OAuth credential, refreshes and sends
+    /// once more (the caller sees the second answer).
+    async fn send(&self, request: impl Fn() -> reqwest::RequestBuilder) -> CallResponse {
+        let token = match self.bearer.token(&self.http).await {
+            Ok(token) => token,
+            Err(e) => return no_token(e),
+        };
+        let response = self.send_once(request(), &token).await;
+        if response.status != 401 {
+            return response;
+        }
+        match self.bearer.after_401(&self.http, &token).await {
+            None => response,
+            Some(Ok(fresh)) => self.send_once(request(), &fresh).await,
+            Some(Err(e)) => no_token(e),
+        }
+    }
+
+    async fn send_once(&self, request: reqwest::RequestBuilder, token: &str) -> CallResponse {
+        let result = request.bearer_auth(token).send().await;
         let response = match result {
             Ok(r) => r,
             Err(e) => return transport_error(&e),
@@ -109,6 +163,18 @@ impl CrmClient {
             },
             error: None,
         }
+    }
+}
+
+/// No token to send (the OAuth refresh failed): like a transport error, retried by policy.
+fn no_token(message: String) -> CallResponse {
+    CallResponse {
+        status: 0,
+        body: None,
+        retry_after: None,
+        quota_used: None,
+        limits: RateHeaders::default(),
+        error: Some(message),
     }
 }
 

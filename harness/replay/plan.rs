@@ -67,12 +67,41 @@ struct TargetFile {
     /// ...or a file holding it (relative to the plan).
     #[serde(skip_serializing_if = "Option::is_none")]
     token_file: Option<String>,
+    /// `kind = "hubspot"`: an OAuth app instead of a token (`[target.oauth]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oauth: Option<OAuthFile>,
+    /// `kind = "hubspot"`: a PEM file of extra CA certificates to trust besides the web PKI
+    /// roots (e.g. what `syncproof mock --tls --ca-out` wrote). Verification stays on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ca_file: Option<String>,
     #[serde(default)]
     source: CrmFile,
     #[serde(default)]
     target: CrmFile,
     #[serde(default)]
     relay: RelayFile,
+}
+
+/// An OAuth app's credentials: each from an environment variable or a file (relative to the
+/// plan), never from the plan itself.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OAuthFile {
+    /// Default: `<base_url>/oauth/v1/token` (HubSpot's endpoint on the API host).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id_env: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id_file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_secret_env: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_secret_file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token_env: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token_file: Option<String>,
 }
 
 fn default_id_property() -> String {
@@ -319,8 +348,13 @@ pub enum Topology {
     /// Integration PoC against the built-in mock: write to the source mock, the reference relay
     /// moves records to the target mock, observe the target.
     MockIntegration,
-    /// API PoC: write to one HubSpot-compatible API and read it back there.
-    ApiPoc { base_url: String, token: Secret },
+    /// API PoC: write to one HubSpot-compatible API and read it back there, authenticated by
+    /// `credential`, trusting the web PKI roots plus `ca_pem` (the plan's `ca_file`).
+    ApiPoc {
+        base_url: String,
+        credential: super::Credential,
+        ca_pem: Option<Vec<u8>>,
+    },
 }
 
 /// A validated plan.
@@ -533,9 +567,22 @@ impl Plan {
         let mut for_run_dir = file.clone();
         for_run_dir.shape = RUN_DIR_SHAPE.into();
         for_run_dir.sla = RUN_DIR_SLA.into();
-        if let Some(token_file) = &mut for_run_dir.target.token_file {
-            let path = src.resolve(token_file);
-            *token_file = std::fs::canonicalize(&path)
+        // File names (never contents) go into the run directory's plan, made absolute so a
+        // resume from another directory finds them.
+        let t = &mut for_run_dir.target;
+        let files =
+            [&mut t.token_file, &mut t.ca_file]
+                .into_iter()
+                .chain(t.oauth.iter_mut().flat_map(|o| {
+                    [
+                        &mut o.client_id_file,
+                        &mut o.client_secret_file,
+                        &mut o.refresh_token_file,
+                    ]
+                }));
+        for file in files.flatten() {
+            let path = src.resolve(file);
+            *file = std::fs::canonicalize(&path)
                 .unwrap_or(path)
                 .display()
                 .to_string();
@@ -583,6 +630,8 @@ fn topology(src: &Source, t: &TargetFile) -> Result<Topology, ConfigError> {
         ("target.base_url", t.base_url.is_some()),
         ("target.token_env", t.token_env.is_some()),
         ("target.token_file", t.token_file.is_some()),
+        ("target.oauth", t.oauth.is_some()),
+        ("target.ca_file", t.ca_file.is_some()),
     ];
     match t.kind {
         TargetKind::MockIntegration => {
@@ -604,28 +653,134 @@ fn topology(src: &Source, t: &TargetFile) -> Result<Topology, ConfigError> {
                     format!("{base_url:?} is not an http(s) URL"),
                 ));
             }
-            let token = match (&t.token_env, &t.token_file) {
-                (Some(var), None) => std::env::var(var).map_err(|_| {
-                    src.invalid("target.token_env", format!("the environment variable {var} is not set (export it, or use token_file)"))
-                })?,
-                (None, Some(file)) => std::fs::read_to_string(src.resolve(file))
-                    .map_err(|e| src.invalid("target.token_file", format!("cannot read {file}: {e} (the path is relative to the plan)")))?
-                    .trim()
-                    .to_string(),
-                (Some(_), Some(_)) => return Err(src.invalid("target.token_file", "give token_env or token_file, not both")),
-                (None, None) => {
-                    return Err(src.invalid("target", "kind = \"hubspot\" needs token_env = \"HUBSPOT_TOKEN\" or token_file = \"...\" (credentials never go in the plan)"));
+            let credential = match (&t.token_env, &t.token_file, &t.oauth) {
+                (None, None, Some(o)) => super::Credential::OAuth(oauth(src, o, &base_url)?),
+                (_, _, Some(_)) => {
+                    return Err(src.invalid(
+                        "target.oauth",
+                        "give token_env/token_file or [target.oauth], not both",
+                    ));
+                }
+                (env, file, None) => super::Credential::Token(secret(
+                    src,
+                    "target.token",
+                    env.as_deref(),
+                    file.as_deref(),
+                    "HUBSPOT_TOKEN",
+                )?),
+            };
+            let ca_pem = match &t.ca_file {
+                None => None,
+                Some(file) => {
+                    let pem = std::fs::read(src.resolve(file)).map_err(|e| {
+                        src.invalid(
+                            "target.ca_file",
+                            format!("cannot read {file}: {e} (the path is relative to the plan)"),
+                        )
+                    })?;
+                    super::tls::parse_ca_pem(&pem).map_err(|e| {
+                        src.invalid("target.ca_file", format!("{file} {e} (give the CA certificate in PEM, e.g. what `syncproof mock --tls --ca-out` wrote)"))
+                    })?;
+                    Some(pem)
                 }
             };
-            if token.is_empty() {
-                return Err(src.invalid("target", "the token is empty"));
-            }
             Ok(Topology::ApiPoc {
                 base_url,
-                token: Secret(token),
+                credential,
+                ca_pem,
             })
         }
     }
+}
+
+/// One credential from `<key>_env` (an environment variable) or `<key>_file` (a file next to
+/// the plan), exactly one of them, non-empty.
+fn secret(
+    src: &Source,
+    key: &str,
+    env: Option<&str>,
+    file: Option<&str>,
+    example: &str,
+) -> Result<Secret, ConfigError> {
+    let value = match (env, file) {
+        (Some(var), None) => std::env::var(var).map_err(|_| {
+            src.invalid(
+                &format!("{key}_env"),
+                format!("the environment variable {var} is not set (export it, or use {key}_file)"),
+            )
+        })?,
+        (None, Some(file)) => std::fs::read_to_string(src.resolve(file))
+            .map_err(|e| {
+                src.invalid(
+                    &format!("{key}_file"),
+                    format!("cannot read {file}: {e} (the path is relative to the plan)"),
+                )
+            })?
+            .trim()
+            .to_string(),
+        (Some(_), Some(_)) => {
+            return Err(src.invalid(
+                &format!("{key}_file"),
+                format!("give {key}_env or {key}_file, not both"),
+            ));
+        }
+        (None, None) => {
+            return Err(src.invalid(
+                key.rsplit_once('.').map_or(key, |(table, _)| table),
+                format!(
+                    "needs {short}_env = \"{example}\" or {short}_file = \"...\"{alternative} (credentials never go in the plan)",
+                    short = key.rsplit('.').next().unwrap_or(key),
+                    alternative = if key == "target.token" { ", or a [target.oauth] table" } else { "" },
+                ),
+            ));
+        }
+    };
+    if value.trim().is_empty() {
+        return Err(src.invalid(key, "the credential is empty"));
+    }
+    Ok(Secret::new(value.trim()))
+}
+
+/// `[target.oauth]`: the three credentials and the token endpoint.
+fn oauth(
+    src: &Source,
+    o: &OAuthFile,
+    base_url: &str,
+) -> Result<super::OAuthCredentials, ConfigError> {
+    let token_url = o
+        .token_url
+        .clone()
+        .unwrap_or_else(|| format!("{}/oauth/v1/token", base_url.trim_end_matches('/')));
+    if reqwest::Url::parse(&token_url).is_err() {
+        return Err(src.invalid(
+            "target.oauth.token_url",
+            format!("{token_url:?} is not a URL"),
+        ));
+    }
+    Ok(super::OAuthCredentials {
+        token_url,
+        client_id: secret(
+            src,
+            "target.oauth.client_id",
+            o.client_id_env.as_deref(),
+            o.client_id_file.as_deref(),
+            "HUBSPOT_CLIENT_ID",
+        )?,
+        client_secret: secret(
+            src,
+            "target.oauth.client_secret",
+            o.client_secret_env.as_deref(),
+            o.client_secret_file.as_deref(),
+            "HUBSPOT_CLIENT_SECRET",
+        )?,
+        refresh_token: secret(
+            src,
+            "target.oauth.refresh_token",
+            o.refresh_token_env.as_deref(),
+            o.refresh_token_file.as_deref(),
+            "HUBSPOT_REFRESH_TOKEN",
+        )?,
+    })
 }
 
 /// True for an `http(s)://` URL whose host is 127.0.0.0/8, `::1` or `localhost`.

@@ -111,6 +111,35 @@ pub fn process_text(summary: &Value) -> String {
     parts.join(" ")
 }
 
+/// How the target was reached: its URL, TLS version (flagged below 1.2, and visibly "none" for
+/// plain HTTP) and authentication. Empty for summaries written before it was recorded.
+pub fn target_text(summary: &Value) -> String {
+    let t = &summary["target"];
+    let Some(tls) = t["tls_version"].as_str() else {
+        return String::new();
+    };
+    let url = t["base_url"].as_str().unwrap_or("?");
+    let mut text = format!("Target `{url}`, TLS: {tls}.");
+    if t["tls_below_1_2"].as_bool() == Some(true) {
+        text.push_str(
+            " **Flag: the connection is below TLS 1.2 (or its version is unknown); every CRM \
+             vendor requires 1.2 or later.**",
+        );
+    } else if tls == crate::replay::tls::PLAIN_HTTP && t["kind"] != "mock-integration" {
+        text.push_str(" **Unencrypted: acceptable for a loopback mock only.**");
+    }
+    if t["auth"]["kind"] == "oauth" {
+        let n = |k: &str| t["auth"][k].as_u64().unwrap_or(0);
+        text.push_str(&format!(
+            " OAuth: {} access tokens obtained ({} after a 401), {} refresh failures.",
+            n("refreshes"),
+            n("refreshed_after_401"),
+            n("refresh_failures")
+        ));
+    }
+    text
+}
+
 /// How long a run took, stating both clocks when it ran time-compressed.
 pub fn duration_text(summary: &Value) -> String {
     let run = &summary["run"];

@@ -204,7 +204,14 @@ mod tests {
             .unwrap();
         for host in ["127.0.0.1", "localhost"] {
             let url = format!("https://{host}:{}/ok", addr.port());
-            let body = trusting.get(&url).send().await.unwrap().text().await.unwrap();
+            let body = trusting
+                .get(&url)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
             assert_eq!(body, "fine", "{url}");
         }
         let stranger = reqwest::Client::new();

@@ -39,7 +39,7 @@ linger = "50ms"
     )
 }
 
-fn files_containing(dir: &Path, needle: &[u8]) -> Vec<String> {
+pub fn files_containing(dir: &Path, needle: &[u8]) -> Vec<String> {
     let mut hits = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
