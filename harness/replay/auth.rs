@@ -60,7 +60,7 @@ struct Access {
 #[derive(Debug)]
 pub(crate) enum Bearer {
     Static(Secret),
-    OAuth(OAuthSession),
+    OAuth(Box<OAuthSession>),
 }
 
 #[derive(Debug)]
@@ -83,14 +83,14 @@ impl Bearer {
     pub(crate) fn new(credential: &Credential, clock: Clock) -> Bearer {
         match credential {
             Credential::Token(secret) => Bearer::Static(secret.clone()),
-            Credential::OAuth(creds) => Bearer::OAuth(OAuthSession {
+            Credential::OAuth(creds) => Bearer::OAuth(Box::new(OAuthSession {
                 creds: creds.clone(),
                 clock,
                 current: tokio::sync::Mutex::new(None),
                 refreshes: AtomicU64::new(0),
                 after_401: AtomicU64::new(0),
                 failures: AtomicU64::new(0),
-            }),
+            })),
         }
     }
 

@@ -266,7 +266,7 @@ impl Crm {
             }
         }
         let any = self.cfg.tokens.is_empty() && self.cfg.oauth.is_none();
-        if any || self.cfg.tokens.iter().any(|t| *t == token) {
+        if any || self.cfg.tokens.contains(&token) {
             Ok(token)
         } else {
             unauthorized()
