@@ -1,5 +1,5 @@
 //! Credentials for an API target: a fixed private-app token, or an OAuth app whose access
-//! token is refreshed before it expires and once more when the API answers 401, so a run keeps
+//! token is refreshed before it expires and once for each 401 the API answers, so a run keeps
 //! going across many token lifetimes (HubSpot's last 30 minutes; under `--clock-speed` against
 //! the mock, a few real milliseconds).
 //!

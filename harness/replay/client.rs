@@ -1,5 +1,5 @@
 //! The HTTP client: one `reqwest` client per target, bearer auth (a fixed token, or OAuth
-//! refreshed before expiry and once on a 401: see `auth`), a timeout, certificate verification
+//! refreshed before expiry and once per 401: see `auth`), a timeout, certificate verification
 //! against the web PKI roots plus any CA the plan names, and a response reduced to what the
 //! harness needs: status, JSON body, `Retry-After`, and how much of the vendor's rolling quota
 //! is used (from its rate-limit headers). Transport errors, and a token that cannot be had,
@@ -52,6 +52,9 @@ impl RateHeaders {
         (ms > 0).then(|| max as f64 * 1000.0 / ms as f64)
     }
 }
+
+/// How often one call is sent again after a 401 with a freshly refreshed OAuth token.
+pub const AUTH_RESENDS: usize = 3;
 
 /// A client for one system's API.
 #[derive(Debug, Clone)]
@@ -119,22 +122,28 @@ impl CrmClient {
         self.send(|| self.http.get(&url)).await
     }
 
-    /// Sends with the current token; on a 401 with an OAuth credential, refreshes and sends
-    /// once more (the caller sees the second answer).
+    /// Sends with the current token. With an OAuth credential each 401 is answered by one
+    /// refresh and the call is sent again with the new token, at most
+    /// [`AUTH_RESENDS`] times (a token revoked right after it was issued is rare, but a run
+    /// that lasts weeks meets it); the caller sees the last answer.
     async fn send(&self, request: impl Fn() -> reqwest::RequestBuilder) -> CallResponse {
-        let token = match self.bearer.token(&self.http).await {
+        let mut token = match self.bearer.token(&self.http).await {
             Ok(token) => token,
             Err(e) => return no_token(e),
         };
-        let response = self.send_once(request(), &token).await;
-        if response.status != 401 {
-            return response;
+        let mut response = self.send_once(request(), &token).await;
+        for _ in 0..AUTH_RESENDS {
+            if response.status != 401 {
+                break;
+            }
+            token = match self.bearer.after_401(&self.http, &token).await {
+                None => break,
+                Some(Ok(fresh)) => fresh,
+                Some(Err(e)) => return no_token(e),
+            };
+            response = self.send_once(request(), &token).await;
         }
-        match self.bearer.after_401(&self.http, &token).await {
-            None => response,
-            Some(Ok(fresh)) => self.send_once(request(), &fresh).await,
-            Some(Err(e)) => no_token(e),
-        }
+        response
     }
 
     async fn send_once(&self, request: reqwest::RequestBuilder, token: &str) -> CallResponse {

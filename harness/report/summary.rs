@@ -352,6 +352,40 @@ mod tests {
     use crate::shape::Shape;
 
     #[test]
+    fn the_target_line_flags_old_tls_and_shows_plain_http_and_oauth() {
+        let t = |target: Value| target_text(&json!({ "target": target }));
+        let old = t(
+            json!({ "kind": "hubspot", "base_url": "https://crm.example",
+            "tls_version": "TLSv1_1", "tls_below_1_2": true, "auth": { "kind": "token" } }),
+        );
+        assert!(
+            old.contains("TLS: TLSv1_1.") && old.contains("below TLS 1.2"),
+            "{old}"
+        );
+        let plain = t(
+            json!({ "kind": "hubspot", "base_url": "http://127.0.0.1:8080",
+            "tls_version": "none (plain HTTP)", "tls_below_1_2": false,
+            "auth": { "kind": "oauth", "refreshes": 25, "refreshed_after_401": 2,
+                      "refresh_failures": 0 } }),
+        );
+        assert!(
+            plain.contains("TLS: none (plain HTTP).") && plain.contains("Unencrypted"),
+            "{plain}"
+        );
+        assert!(
+            plain.contains("OAuth: 25 access tokens obtained (2 after a 401)"),
+            "{plain}"
+        );
+        assert!(!plain.contains("below TLS 1.2"));
+        let modern = t(
+            json!({ "kind": "hubspot", "base_url": "https://api.hubapi.com",
+            "tls_version": "TLSv1.3", "tls_below_1_2": false, "auth": { "kind": "token" } }),
+        );
+        assert_eq!(modern, "Target `https://api.hubapi.com`, TLS: TLSv1.3.");
+        assert_eq!(target_text(&json!({})), "");
+    }
+
+    #[test]
     fn every_sla_figure_is_at_its_path_with_the_judged_value() {
         let shape = Shape::demo();
         let card = Scorecard::new(&shape);

@@ -32,7 +32,7 @@ fn compressed(base_url: &str, credential: &str, records: u64, hours: u64) -> Str
         )
         .replace(
             "poll_interval = \"100ms\"\nwindow = \"5s\"",
-            "poll_interval = \"1m\"\nwindow = \"2h\"",
+            "poll_interval = \"1m\"\nwindow = \"24h\"",
         )
 }
 
@@ -77,8 +77,13 @@ async fn an_oauth_api_poc_outlives_many_token_lifetimes_and_keeps_its_secrets() 
 
     assert_eq!(s["run"]["complete"], true);
     assert_eq!(get(&s, "records.sent"), 1200.0);
-    assert_eq!(get(&s, "records.delivered"), 1200.0);
-    assert_eq!(get(&s, "records.lost"), 0.0);
+    assert_eq!(
+        (get(&s, "records.delivered"), get(&s, "records.lost")),
+        (1200.0, 0.0),
+        "{}",
+        s["records"]
+    );
+    assert_eq!(get(&s, "retries.gave_up"), 0.0, "{}", s["retries"]);
     assert_eq!(crm.record_count(), 1200);
     let simulated_h = get(&s, "run.duration_s") / 3600.0;
     assert!(simulated_h >= 11.0, "{simulated_h} simulated hours");
@@ -194,4 +199,74 @@ fn a_run_against_the_tls_mock_verifies_its_certificate_and_records_tls_1_3() {
             .unwrap();
         assert_eq!(stats["records"], 300);
     });
+}
+
+#[tokio::test]
+async fn the_mock_cli_serves_oauth_with_credentials_from_the_environment() {
+    use std::io::BufRead;
+    let mut child = syncproof_bin()
+        .args(["mock", "--port", "0", "--token", "pat-fixed", "--oauth"])
+        .args(["--faults", "token-churn"])
+        .env("SYNCPROOF_OAUTH_CLIENT_ID", CLIENT_ID)
+        .env("SYNCPROOF_OAUTH_CLIENT_SECRET", CLIENT_SECRET)
+        .env("SYNCPROOF_OAUTH_REFRESH_TOKEN", REFRESH_TOKEN)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let base = first.split(" at ").nth(1).unwrap().trim().to_string();
+    let printed: Vec<String> = lines
+        .by_ref()
+        .map(Result::unwrap)
+        .take_while(|l| !l.starts_with("Ctrl-C"))
+        .collect();
+    std::thread::spawn(move || lines.for_each(drop));
+    let oauth_line = printed.iter().find(|l| l.starts_with("oauth: ")).unwrap();
+    assert!(oauth_line.contains("/oauth/v1/token"), "{oauth_line}");
+    assert!(
+        oauth_line.contains("from SYNCPROOF_OAUTH_CLIENT_SECRET")
+            && !oauth_line.contains(CLIENT_SECRET)
+            && !oauth_line.contains(REFRESH_TOKEN),
+        "secrets from the environment are not echoed: {oauth_line}"
+    );
+
+    let http = reqwest::Client::new();
+    let grant: serde_json::Value = http
+        .post(format!("{base}/oauth/v1/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", CLIENT_ID),
+            ("client_secret", CLIENT_SECRET),
+            ("refresh_token", REFRESH_TOKEN),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(grant["expires_in"], 1800);
+    let access = grant["access_token"].as_str().unwrap();
+    let list = http
+        .get(format!("{base}/crm/v3/objects/contacts"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    // token-churn may revoke it on its first use (1 %); either way HubSpot's answer.
+    assert!(
+        matches!(list.status().as_u16(), 200 | 401),
+        "{}",
+        list.status()
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let refused = syncproof_bin()
+        .args(["mock", "--port", "0", "--tls"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--ca-out"));
 }
