@@ -208,6 +208,7 @@ pub async fn run(args: MockArgs) -> Exit {
             let org = Org::new(syncproof_mocks::OrgConfig {
                 base: cfg,
                 long_running_max,
+                https: args.tls,
                 ..org_cfg
             });
             let app = org.app();

@@ -165,7 +165,10 @@ fn a_run_against_the_tls_mock_verifies_its_certificate_and_records_tls_1_3() {
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("TLS: TLSv1.3."), "{report}");
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
-    assert!(html.contains("TLS: TLSv1.3."), "the HTML report states it too");
+    assert!(
+        html.contains("TLS: TLSv1.3."),
+        "the HTML report states it too"
+    );
 
     // Without the CA the certificate does not verify: the harness's client gets no answer
     // and the probe says why instead of a version; with it, TLS 1.3.
