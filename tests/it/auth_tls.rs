@@ -275,3 +275,44 @@ async fn the_mock_cli_serves_oauth_with_credentials_from_the_environment() {
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--ca-out"));
 }
+
+#[test]
+fn bad_oauth_and_ca_keys_are_refused_by_name() {
+    use syncproof::config::Source;
+    use syncproof::replay::{Plan, PlanOverrides};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token.txt"), "pat-x").unwrap();
+    std::fs::write(dir.path().join("id.txt"), "id").unwrap();
+    std::fs::write(dir.path().join("not-a-cert.pem"), "hello").unwrap();
+    let load = |credential: &str| {
+        let path = dir.path().join("plan.toml");
+        std::fs::write(&path, plan("https://api.hubapi.com", credential)).unwrap();
+        Plan::load(&Source::read(&path).unwrap(), &PlanOverrides::default())
+            .unwrap_err()
+            .to_string()
+    };
+    let err = load("[target.oauth]\nclient_id_file = \"id.txt\"\nclient_secret_file = \"no.txt\"");
+    assert!(
+        err.contains("target.oauth.client_secret_file") && err.contains("no.txt"),
+        "{err}"
+    );
+    let err = load("[target.oauth]\nclient_id_file = \"id.txt\"\nclient_secret_file = \"id.txt\"");
+    assert!(
+        err.contains("refresh_token_env") && err.contains("never go in the plan"),
+        "{err}"
+    );
+    let err = load("token_file = \"token.txt\"\n[target.oauth]\nclient_id_file = \"id.txt\"");
+    assert!(err.contains("not both"), "{err}");
+    let err = load("[target.oauth]\nclient_id = \"inline\"");
+    assert!(err.contains("client_id"), "{err}");
+    let err = load("token_file = \"token.txt\"\nca_file = \"not-a-cert.pem\"");
+    assert!(
+        err.contains("target.ca_file") && err.contains("PEM"),
+        "{err}"
+    );
+    let err = load("token_file = \"token.txt\"\nca_file = \"missing.pem\"");
+    assert!(
+        err.contains("target.ca_file") && err.contains("missing.pem"),
+        "{err}"
+    );
+}
