@@ -4,6 +4,7 @@
 //! Latency is measured from each record's *intended* send time on the open-loop schedule, so a
 //! slow target cannot hide its slowness by slowing the client down (no coordinated omission).
 
+mod auth;
 mod client;
 mod dialect;
 mod engine;
@@ -17,7 +18,9 @@ mod retry;
 mod salesforce;
 mod stages;
 mod target_plan;
+pub mod tls;
 
+pub use auth::{AuthStats, Credential, OAuthCredentials};
 pub use client::{CallResponse, CrmClient, RateHeaders};
 pub use dialect::{Dialect, Request, WriteItem};
 pub use engine::{Carried, RecordSet, ReplayContext, ReplayReport, Work, replay};
@@ -25,8 +28,8 @@ pub use hubspot::{Hubspot, TargetCopy};
 pub use inflight::{InFlight, Pending};
 pub use limiter::ClientLimiter;
 pub use plan::{
-    CrmKnobs, DEMO_PLAN, DEMO_SLA, LoadPlan, MAX_CLOCK_SPEED, Plan, PlanOverrides, RUN_DIR_SHAPE,
-    RUN_DIR_SLA, RelayPlan, Secret, Topology, VerifyPlan,
+    CrmKnobs, DEMO_PLAN, DEMO_SLA, Endpoint, LoadPlan, MAX_CLOCK_SPEED, Plan, PlanOverrides,
+    RUN_DIR_SHAPE, RUN_DIR_SLA, RelayPlan, Secret, Topology, VerifyPlan,
 };
 pub use probe::{ProbeOptions, ProbeReport, probe_limits};
 pub use rest::Rest;

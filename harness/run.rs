@@ -201,18 +201,32 @@ pub async fn resume(
     result
 }
 
-/// The client of one real system, speaking `dialect`'s authentication.
+/// The client of one real system: its credential (sent as the dialect asks: a REST API may want
+/// its own header), its extra CA, OAuth expiry on the run's clock.
 fn api_client(
     base_url: &str,
-    token: &crate::replay::Secret,
+    credential: &crate::replay::Credential,
+    ca_pem: Option<&[u8]>,
     dialect: &crate::replay::DialectPlan,
     timeout: std::time::Duration,
+    clock: syncproof_mocks::Clock,
 ) -> Result<CrmClient, RunError> {
-    let mut api = CrmClient::new(base_url, token.expose(), timeout).map_err(RunError::Client)?;
-    if let Some((header, value)) = dialect.auth_header(token.expose()) {
+    let mut api = CrmClient::with_credential(base_url, credential, timeout, ca_pem, clock)
+        .map_err(RunError::Client)?;
+    if let crate::replay::Credential::Token(token) = credential
+        && let Some((header, value)) = dialect.auth_header(token.expose())
+    {
         api = api.with_auth_header(&header, value);
     }
     Ok(api)
+}
+
+/// The TLS version `base_url` negotiates, trusting the plan's extra CA too.
+async fn tls_of(base_url: &str, ca_pem: Option<&[u8]>) -> String {
+    let extra = ca_pem
+        .and_then(|pem| crate::replay::tls::parse_ca_pem(pem).ok())
+        .unwrap_or_default();
+    crate::replay::tls::tls_version(base_url, &extra).await
 }
 
 fn failed_note(dir: &Path, result: &Result<RunOutcome, RunError>) {
@@ -273,21 +287,72 @@ async fn run_in(
             let target = client(&integration.target_url())?;
             (Some(integration), source, target)
         }
-        Topology::ApiPoc { base_url, token } => {
-            let api = api_client(base_url, token, &plan.dialect, plan.load.timeout)?;
+        Topology::ApiPoc {
+            base_url,
+            credential,
+            ca_pem,
+        } => {
+            let api = api_client(
+                base_url,
+                credential,
+                ca_pem.as_deref(),
+                &plan.dialect,
+                plan.load.timeout,
+                shared_clock,
+            )?;
             (None, api.clone(), api)
         }
         Topology::Integration { from, to } => {
-            let source = api_client(
-                &from.base_url,
-                &from.token,
-                &plan.write_dialect,
-                plan.load.timeout,
-            )?;
-            let target = api_client(&to.base_url, &to.token, &plan.dialect, plan.load.timeout)?;
-            (None, source, target)
+            let client = |e: &crate::replay::Endpoint, dialect| {
+                api_client(
+                    &e.base_url,
+                    &e.credential,
+                    e.ca_pem.as_deref(),
+                    dialect,
+                    plan.load.timeout,
+                    shared_clock,
+                )
+            };
+            (
+                None,
+                client(from, &plan.write_dialect)?,
+                client(to, &plan.dialect)?,
+            )
         }
     };
+
+    // How the target is reached, for the summary: its TLS version from a handshake of our own
+    // (reqwest does not expose it), and later what the OAuth session did.
+    let (target_kind, target_url, tls_version) = match &plan.topology {
+        Topology::MockIntegration => (
+            "mock-integration",
+            target.base().to_string(),
+            crate::replay::tls::PLAIN_HTTP.to_string(),
+        ),
+        Topology::ApiPoc {
+            base_url, ca_pem, ..
+        } => (
+            plan.dialect.kind(),
+            without_userinfo(base_url),
+            tls_of(base_url, ca_pem.as_deref()).await,
+        ),
+        Topology::Integration { to, .. } => (
+            "integration",
+            without_userinfo(&to.base_url),
+            tls_of(&to.base_url, to.ca_pem.as_deref()).await,
+        ),
+    };
+    // An integration PoC reaches two systems: the one written to is recorded beside.
+    let source_tls = match &plan.topology {
+        Topology::Integration { from, .. } => Some((
+            without_userinfo(&from.base_url),
+            tls_of(&from.base_url, from.ca_pem.as_deref()).await,
+        )),
+        _ => None,
+    };
+    if crate::replay::tls::below_tls12(&tls_version) {
+        tracing::warn!(target = %target_url, tls = %tls_version, "the target's TLS is below 1.2 or unknown");
+    }
 
     let events_dir = dir.join("events");
     let resumed = match start {
@@ -464,6 +529,25 @@ async fn run_in(
         peak_rss_mib: usage.map(|u| (u.peak_rss_mib * 10.0).round() / 10.0),
     };
     let mut summary = Summary::build(&info, &ledger, &card, &metrics, verdicts, ground_truth);
+    summary.json["target"] = json!({
+        "kind": target_kind,
+        "base_url": target_url,
+        "tls_version": tls_version,
+        "tls_below_1_2": crate::replay::tls::below_tls12(&tls_version),
+        "auth": match target.auth_stats() {
+            Some(stats) => json!({ "kind": "oauth", "refreshes": stats.refreshes,
+                "refreshed_after_401": stats.refreshed_after_401,
+                "refresh_failures": stats.refresh_failures }),
+            None => json!({ "kind": "token" }),
+        },
+    });
+    if let Some((url, version)) = &source_tls {
+        summary.json["target"]["source"] = json!({
+            "base_url": url,
+            "tls_version": version,
+            "tls_below_1_2": crate::replay::tls::below_tls12(version),
+        });
+    }
     summary.json["files"] = json!({
         "records": relative(dir, &records_path),
         "events": segments.iter().map(|p| relative(dir, p)).collect::<Vec<_>>(),
@@ -766,6 +850,18 @@ fn prepare_dir(dir: PathBuf) -> Result<PathBuf, RunError> {
     })?;
     let _ = std::fs::remove_file(dir.join("FAILED"));
     Ok(dir)
+}
+
+/// A URL with any `user:password@` part removed, for the summary.
+fn without_userinfo(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) => {
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            parsed.to_string().trim_end_matches('/').to_string()
+        }
+        Err(_) => url.to_string(),
+    }
 }
 
 fn relative(dir: &Path, path: &Path) -> Value {

@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use clap::Args;
 use rand::Rng;
 use syncproof_mocks::{
-    Crm, CrmAccounting, CrmConfig, Org, SALESFORCE_OVERLAYS, SALESFORCE_PROFILES, WebhookConfig,
-    apply_overlay, profile, salesforce_profile, serve_at,
+    Crm, CrmAccounting, CrmConfig, OAuthConfig, Org, SALESFORCE_OVERLAYS, SALESFORCE_PROFILES,
+    TlsMaterial, WebhookConfig, apply_overlay, profile, salesforce_profile, serve_at, serve_tls_at,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -24,7 +24,8 @@ pub struct MockArgs {
     #[arg(long, default_value = "hubspot-pro")]
     pub profile: String,
     /// Fault overlays to stack, comma-separated: brownout, latency-realistic, eventual-search,
-    /// commit-then-drop, quota-edge, maintenance-window, blackhole, locked.
+    /// commit-then-drop, quota-edge, maintenance-window, blackhole, locked, connection-reset,
+    /// slow-body, token-churn (OAuth tokens revoked early; needs --oauth).
     #[arg(long, value_delimiter = ',')]
     pub faults: Vec<String>,
     /// Port to listen on (0: any free port).
@@ -59,9 +60,45 @@ pub struct MockArgs {
     /// CRM, reference relay, target CRM, with the plan's limits, faults, relay defects and
     /// clock) in this process, so that a `kind = "integration"` plan pointed at its two URLs
     /// outlives a crash of the harness and can be resumed. `--profile`, `--faults`,
-    /// `--no-limits` and `--webhook-url` do not apply; `--clock-speed` overrides the plan's.
-    #[arg(long, value_name = "PLAN", conflicts_with_all = ["faults", "no_limits", "webhook_url"])]
+    /// `--no-limits`, `--webhook-url`, `--oauth` and `--tls` do not apply; `--clock-speed`
+    /// overrides the plan's.
+    #[arg(long, value_name = "PLAN", conflicts_with_all = ["faults", "no_limits", "webhook_url", "oauth", "tls"])]
     pub integration: Option<PathBuf>,
+    /// Register an OAuth app (HubSpot profiles): `POST /oauth/v1/token` hands out 30-minute
+    /// access tokens on the mock's clock. Client id, client secret and an installed refresh
+    /// token come from SYNCPROOF_OAUTH_CLIENT_ID, SYNCPROOF_OAUTH_CLIENT_SECRET and
+    /// SYNCPROOF_OAUTH_REFRESH_TOKEN (default: random ones, printed). The `--token` private-app
+    /// token keeps working beside it.
+    #[arg(long)]
+    pub oauth: bool,
+    /// Serve HTTPS with a certificate for localhost, 127.0.0.1 and ::1, signed by a CA
+    /// generated at start (needs --ca-out).
+    #[arg(long, requires = "ca_out")]
+    pub tls: bool,
+    /// With --tls: write the CA certificate (PEM) here, for clients to trust
+    /// (`[target] ca_file` in a plan).
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    pub ca_out: Option<std::path::PathBuf>,
+}
+
+/// The OAuth app `--oauth` registers: each part from its environment variable or random.
+fn oauth_app() -> (OAuthConfig, [bool; 3]) {
+    let part = |var: &str, prefix: &str| match std::env::var(var) {
+        Ok(v) if !v.trim().is_empty() => (v.trim().to_string(), true),
+        _ => (format!("{prefix}{}", random_hex(32)), false),
+    };
+    let (client_id, id_env) = part("SYNCPROOF_OAUTH_CLIENT_ID", "");
+    let (client_secret, secret_env) = part("SYNCPROOF_OAUTH_CLIENT_SECRET", "");
+    let (refresh, refresh_env) = part("SYNCPROOF_OAUTH_REFRESH_TOKEN", "na1-");
+    (
+        OAuthConfig {
+            client_id,
+            client_secret,
+            refresh_tokens: vec![refresh],
+            ..OAuthConfig::default()
+        },
+        [id_env, secret_env, refresh_env],
+    )
 }
 
 /// The engine being served.
@@ -110,6 +147,12 @@ fn configure(args: &MockArgs) -> Result<(CrmConfig, Option<syncproof_mocks::OrgC
         }
         apply_overlay(&mut base, overlay).map_err(|e| format!("--faults: {e}"))?;
     }
+    if salesforce && args.oauth {
+        return Err(
+            "--oauth: the Salesforce profiles serve their own token endpoint (/services/oauth2/token)"
+                .into(),
+        );
+    }
     if salesforce && args.webhook_url.is_some() {
         return Err("--webhook-url: webhooks are served by the HubSpot profiles only".into());
     }
@@ -134,6 +177,28 @@ pub async fn run(args: MockArgs) -> Exit {
     if args.no_limits {
         (cfg.burst_max, cfg.daily_max, cfg.search_per_second) = (0, 0, 0);
     }
+    let oauth = args.oauth.then(oauth_app);
+    cfg.oauth = oauth.as_ref().map(|(app, _)| app.clone());
+    let tls = if args.tls {
+        match TlsMaterial::generate() {
+            Ok(tls) => Some(tls),
+            Err(e) => {
+                eprintln!("error: --tls: {e}");
+                return Exit::RunFailed;
+            }
+        }
+    } else {
+        None
+    };
+    if let (Some(tls), Some(path)) = (&tls, &args.ca_out)
+        && let Err(e) = std::fs::write(path, tls.ca_pem())
+    {
+        eprintln!(
+            "error: --ca-out: cannot write {}: {e} (choose a writable path)",
+            path.display()
+        );
+        return Exit::BadInput;
+    }
     let webhook_secret = args.webhook_url.as_ref().map(|url| {
         let secret = std::env::var("SYNCPROOF_WEBHOOK_SECRET").unwrap_or_else(|_| random_hex(32));
         cfg.webhooks = Some(WebhookConfig {
@@ -155,6 +220,7 @@ pub async fn run(args: MockArgs) -> Exit {
             let org = Org::new(syncproof_mocks::OrgConfig {
                 base: cfg,
                 long_running_max,
+                https: args.tls,
                 ..org_cfg
             });
             let app = org.app();
@@ -167,17 +233,21 @@ pub async fn run(args: MockArgs) -> Exit {
             (Engine::HubSpot(crm), app, emitter)
         }
     };
-    let (addr, server) =
-        match serve_at(app, SocketAddr::new(args.host, args.port), shutdown.clone()).await {
-            Ok(bound) => bound,
-            Err(e) => {
-                eprintln!(
-                    "error: cannot listen on {}:{}: {e} (choose another --port, or 0 for any)",
-                    args.host, args.port
-                );
-                return Exit::RunFailed;
-            }
-        };
+    let at = SocketAddr::new(args.host, args.port);
+    let bound = match &tls {
+        Some(tls) => serve_tls_at(app, at, tls, shutdown.clone()).await,
+        None => serve_at(app, at, shutdown.clone()).await,
+    };
+    let (addr, server) = match bound {
+        Ok(bound) => bound,
+        Err(e) => {
+            eprintln!(
+                "error: cannot listen on {}:{}: {e} (choose another --port, or 0 for any)",
+                args.host, args.port
+            );
+            return Exit::RunFailed;
+        }
+    };
     // Listen for Ctrl-C before telling anyone the mock is up: polling the listener once
     // installs the handler, so an early Ctrl-C stops the mock cleanly instead of killing it.
     let mut ctrl_c = Box::pin(tokio::signal::ctrl_c());
@@ -186,19 +256,49 @@ pub async fn run(args: MockArgs) -> Exit {
         result = &mut ctrl_c => Some(result),
         () = std::future::ready(()) => None,
     };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let faults = if args.faults.is_empty() {
         "none".to_string()
     } else {
         args.faults.join(",")
     };
     println!(
-        "syncproof mock: {} (faults: {faults}) at http://{addr}",
+        "syncproof mock: {} (faults: {faults}) at {scheme}://{addr}",
         args.profile
     );
     println!("token: {token}");
+    if let Some((app, from_env)) = &oauth {
+        let show = |value: &str, var: &str, env: bool| {
+            if env {
+                format!("from {var}")
+            } else {
+                value.to_string()
+            }
+        };
+        println!(
+            "oauth: POST {scheme}://{addr}/oauth/v1/token   client_id: {}   client_secret: {}   refresh_token: {}",
+            show(&app.client_id, "SYNCPROOF_OAUTH_CLIENT_ID", from_env[0]),
+            show(
+                &app.client_secret,
+                "SYNCPROOF_OAUTH_CLIENT_SECRET",
+                from_env[1]
+            ),
+            show(
+                &app.refresh_tokens[0],
+                "SYNCPROOF_OAUTH_REFRESH_TOKEN",
+                from_env[2]
+            ),
+        );
+    }
+    if let Some(path) = &args.ca_out {
+        println!(
+            "tls: CA certificate written to {} (trust it: `[target] ca_file`, curl --cacert)",
+            path.display()
+        );
+    }
     if let Engine::Salesforce(_) = engine {
         println!(
-            "instance_url: http://{addr}   REST API: http://{addr}/services/data/v60.0/   OAuth: POST http://{addr}/services/oauth2/token"
+            "instance_url: {scheme}://{addr}   REST API: {scheme}://{addr}/services/data/v60.0/   OAuth: POST {scheme}://{addr}/services/oauth2/token"
         );
     }
     if args.clock_speed != 1.0 {
@@ -208,7 +308,9 @@ pub async fn run(args: MockArgs) -> Exit {
             86_400.0 / args.clock_speed
         );
     }
-    println!("health: http://{addr}/__syncproof/health   stats: http://{addr}/__syncproof/stats");
+    println!(
+        "health: {scheme}://{addr}/__syncproof/health   stats: {scheme}://{addr}/__syncproof/stats"
+    );
     if let Some((url, secret)) = &webhook_secret {
         let from_env = std::env::var("SYNCPROOF_WEBHOOK_SECRET").is_ok();
         if from_env {

@@ -80,10 +80,15 @@ pub async fn run(args: ProbeArgs) -> Exit {
             };
             // An integration PoC's load falls on the system syncproof writes to: probe that one.
             let (dialect, real) = match &plan.topology {
-                Topology::ApiPoc { base_url, token } => (&plan.dialect, Some((base_url, token))),
-                Topology::Integration { from, .. } => {
-                    (&plan.write_dialect, Some((&from.base_url, &from.token)))
-                }
+                Topology::ApiPoc {
+                    base_url,
+                    credential,
+                    ca_pem,
+                } => (&plan.dialect, Some((base_url, credential, ca_pem))),
+                Topology::Integration { from, .. } => (
+                    &plan.write_dialect,
+                    Some((&from.base_url, &from.credential, &from.ca_pem)),
+                ),
                 Topology::MockIntegration => (&plan.dialect, None),
             };
             match dialect.probe_path() {
@@ -96,8 +101,14 @@ pub async fn run(args: ProbeArgs) -> Exit {
                     return Exit::BadInput;
                 }
             }
-            if let Some((base_url, token)) = real {
-                match CrmClient::new(base_url, token.expose(), Duration::from_secs(30)) {
+            if let Some((base_url, credential, ca_pem)) = real {
+                match CrmClient::with_credential(
+                    base_url,
+                    credential,
+                    Duration::from_secs(30),
+                    ca_pem.as_deref(),
+                    syncproof_mocks::Clock::real(),
+                ) {
                     Ok(client) => (client, base_url.clone()),
                     Err(e) => {
                         eprintln!("error: cannot build an HTTP client for {base_url}: {e}");

@@ -1,12 +1,19 @@
-//! The HTTP client: one `reqwest` client per target, bearer auth, a timeout, and a response
-//! reduced to what the harness needs: status, JSON body, `Retry-After`, and how much of the
-//! vendor's rolling quota is used (from its rate-limit headers). Transport errors become status
-//! 0 with the error's message; nothing panics on a strange response.
+//! The HTTP client: one `reqwest` client per target, bearer auth (a fixed token, or OAuth
+//! refreshed before expiry and once per 401: see `auth`), a timeout, certificate verification
+//! against the web PKI roots plus any CA the plan names, and a response reduced to what the
+//! harness needs: status, JSON body, `Retry-After`, and how much of the vendor's rolling quota
+//! is used (from its rate-limit headers). Transport errors, and a token that cannot be had,
+//! become status 0 with the error's message; nothing panics on a strange response.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 use serde_json::Value;
+use syncproof_mocks::Clock;
+
+use super::auth::{AuthStats, Bearer, Credential};
+use super::plan::Secret;
 
 /// What came back from one call.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,27 +68,53 @@ impl RateHeaders {
     }
 }
 
+/// How often one call is sent again after a 401 with a freshly refreshed OAuth token.
+pub const AUTH_RESENDS: usize = 3;
+
 /// A client for one system's API.
 #[derive(Debug, Clone)]
 pub struct CrmClient {
     http: reqwest::Client,
     base: String,
-    token: String,
+    bearer: Arc<Bearer>,
     /// `(header, value)` sent instead of `Authorization: Bearer` (a generic REST target's
     /// `auth_header`).
     auth_header: Option<(String, String)>,
 }
 
 impl CrmClient {
+    /// A client with a fixed bearer token.
     pub fn new(base: &str, token: &str, timeout: Duration) -> Result<CrmClient, reqwest::Error> {
-        let http = reqwest::Client::builder()
+        CrmClient::with_credential(
+            base,
+            &Credential::Token(Secret::new(token)),
+            timeout,
+            None,
+            Clock::real(),
+        )
+    }
+
+    /// A client authenticated by `credential`, trusting the web PKI roots and, when given, the
+    /// extra CA certificates in `ca_pem` (PEM). OAuth expiry is timed on `clock`.
+    pub fn with_credential(
+        base: &str,
+        credential: &Credential,
+        timeout: Duration,
+        ca_pem: Option<&[u8]>,
+        clock: Clock,
+    ) -> Result<CrmClient, reqwest::Error> {
+        let mut builder = reqwest::Client::builder()
             .timeout(timeout)
-            .pool_max_idle_per_host(64)
-            .build()?;
+            .pool_max_idle_per_host(64);
+        if let Some(pem) = ca_pem {
+            for cert in reqwest::Certificate::from_pem_bundle(pem)? {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
         Ok(CrmClient {
-            http,
+            http: builder.build()?,
             base: base.trim_end_matches('/').to_string(),
-            token: token.to_string(),
+            bearer: Arc::new(Bearer::new(credential, clock)),
             auth_header: None,
         })
     }
@@ -93,38 +126,69 @@ impl CrmClient {
         self
     }
 
+    /// What the OAuth session did (refreshes, refreshes after a 401, failures); `None` for a
+    /// fixed token.
+    pub fn auth_stats(&self) -> Option<AuthStats> {
+        self.bearer.stats()
+    }
+
     pub fn base(&self) -> &str {
         &self.base
     }
 
     /// POSTs a JSON body to `path` (relative to the base URL).
     pub async fn post(&self, path: &str, body: &Value) -> CallResponse {
-        self.send(self.http.post(format!("{}{path}", self.base)).json(body))
-            .await
+        let url = format!("{}{path}", self.base);
+        self.send(|| self.http.post(&url).json(body)).await
     }
 
     /// GETs `path` (relative to the base URL, query included).
     pub async fn get(&self, path: &str) -> CallResponse {
-        self.send(self.http.get(format!("{}{path}", self.base)))
-            .await
+        let url = format!("{}{path}", self.base);
+        self.send(|| self.http.get(&url)).await
     }
 
     /// Sends a request a target's dialect built.
     pub async fn send_request(&self, request: &super::Request) -> CallResponse {
-        let mut builder = self.http.request(
-            request.method.clone(),
-            format!("{}{}", self.base, request.path),
-        );
-        if let Some(body) = &request.body {
-            builder = builder.json(body);
-        }
-        self.send(builder).await
+        let url = format!("{}{}", self.base, request.path);
+        self.send(|| {
+            let builder = self.http.request(request.method.clone(), &url);
+            match &request.body {
+                Some(body) => builder.json(body),
+                None => builder,
+            }
+        })
+        .await
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder) -> CallResponse {
+    /// Sends with the current token. With an OAuth credential each 401 is answered by one
+    /// refresh and the call is sent again with the new token, at most
+    /// [`AUTH_RESENDS`] times (a token revoked right after it was issued is rare, but a run
+    /// that lasts weeks meets it); the caller sees the last answer.
+    async fn send(&self, request: impl Fn() -> reqwest::RequestBuilder) -> CallResponse {
+        let mut token = match self.bearer.token(&self.http).await {
+            Ok(token) => token,
+            Err(e) => return no_token(e),
+        };
+        let mut response = self.send_once(request(), &token).await;
+        for _ in 0..AUTH_RESENDS {
+            if response.status != 401 {
+                break;
+            }
+            token = match self.bearer.after_401(&self.http, &token).await {
+                None => break,
+                Some(Ok(fresh)) => fresh,
+                Some(Err(e)) => return no_token(e),
+            };
+            response = self.send_once(request(), &token).await;
+        }
+        response
+    }
+
+    async fn send_once(&self, request: reqwest::RequestBuilder, token: &str) -> CallResponse {
         let request = match &self.auth_header {
             Some((name, value)) => request.header(name.as_str(), value.as_str()),
-            None => request.bearer_auth(&self.token),
+            None => request.bearer_auth(token),
         };
         let result = request.send().await;
         let response = match result {
@@ -152,6 +216,18 @@ impl CrmClient {
             .or_salesforce(&headers),
             error: None,
         }
+    }
+}
+
+/// No token to send (the OAuth refresh failed): like a transport error, retried by policy.
+fn no_token(message: String) -> CallResponse {
+    CallResponse {
+        status: 0,
+        body: None,
+        retry_after: None,
+        quota_used: None,
+        limits: RateHeaders::default(),
+        error: Some(message),
     }
 }
 

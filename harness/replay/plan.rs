@@ -99,12 +99,41 @@ struct TargetFile {
     /// `kind = "integration"`: the system the integration writes to, where syncproof observes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     to: Option<Box<TargetFile>>,
+    /// `kind = "hubspot"`: an OAuth app instead of a token (`[target.oauth]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oauth: Option<OAuthFile>,
+    /// `kind = "hubspot"`: a PEM file of extra CA certificates to trust besides the web PKI
+    /// roots (e.g. what `syncproof mock --tls --ca-out` wrote). Verification stays on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ca_file: Option<String>,
     #[serde(default)]
     source: CrmFile,
     #[serde(default)]
     target: CrmFile,
     #[serde(default)]
     relay: RelayFile,
+}
+
+/// An OAuth app's credentials: each from an environment variable or a file (relative to the
+/// plan), never from the plan itself.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OAuthFile {
+    /// Default: `<base_url>/oauth/v1/token` (HubSpot's endpoint on the API host).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id_env: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id_file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_secret_env: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_secret_file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token_env: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token_file: Option<String>,
 }
 
 fn default_id_property() -> String {
@@ -351,18 +380,24 @@ pub enum Topology {
     /// Integration PoC against the built-in mock: write to the source mock, the reference relay
     /// moves records to the target mock, observe the target.
     MockIntegration,
-    /// API PoC: write to one API and read it back there.
-    ApiPoc { base_url: String, token: Secret },
+    /// API PoC: write to one API and read it back there, authenticated by `credential`,
+    /// trusting the web PKI roots plus `ca_pem` (the plan's `ca_file`).
+    ApiPoc {
+        base_url: String,
+        credential: super::Credential,
+        ca_pem: Option<Vec<u8>>,
+    },
     /// Integration PoC against systems that outlive the harness (vendors, sandboxes, or
     /// `syncproof mock --integration`): write to `from`, observe `to`.
     Integration { from: Endpoint, to: Endpoint },
 }
 
-/// One system of an integration PoC: where it is and the credential it takes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One real system: where it is, the credential it takes and the extra CA it is trusted by.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Endpoint {
     pub base_url: String,
-    pub token: Secret,
+    pub credential: super::Credential,
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 /// A validated plan.
@@ -592,21 +627,9 @@ impl Plan {
         let mut for_run_dir = file.clone();
         for_run_dir.shape = RUN_DIR_SHAPE.into();
         for_run_dir.sla = RUN_DIR_SLA.into();
-        // The run directory's plan must find the token file wherever the run is resumed from.
-        let target = &mut for_run_dir.target;
-        let nested = [target.from.as_deref_mut(), target.to.as_deref_mut()];
-        for token_file in nested
-            .into_iter()
-            .flatten()
-            .filter_map(|t| t.token_file.as_mut())
-            .chain(target.token_file.as_mut())
-        {
-            let path = src.resolve(token_file);
-            *token_file = std::fs::canonicalize(&path)
-                .unwrap_or(path)
-                .display()
-                .to_string();
-        }
+        // File names (never contents) go into the run directory's plan, made absolute so a
+        // resume from another directory finds them.
+        absolute_file_names(src, &mut for_run_dir.target);
         let urls: Vec<&str> = match &topology {
             Topology::MockIntegration => Vec::new(),
             Topology::ApiPoc { base_url, .. } => vec![base_url],
@@ -646,6 +669,33 @@ impl Plan {
             retry,
             verify,
         })
+    }
+}
+
+/// Makes every file name of `t` (token, CA, OAuth parts; `[target.from]`'s and `[target.to]`'s
+/// too) absolute.
+fn absolute_file_names(src: &Source, t: &mut TargetFile) {
+    let own = [&mut t.token_file, &mut t.ca_file]
+        .into_iter()
+        .chain(t.oauth.iter_mut().flat_map(|o| {
+            [
+                &mut o.client_id_file,
+                &mut o.client_secret_file,
+                &mut o.refresh_token_file,
+            ]
+        }));
+    for file in own.flatten() {
+        let path = src.resolve(file);
+        *file = std::fs::canonicalize(&path)
+            .unwrap_or(path)
+            .display()
+            .to_string();
+    }
+    for system in [t.from.as_deref_mut(), t.to.as_deref_mut()]
+        .into_iter()
+        .flatten()
+    {
+        absolute_file_names(src, system);
     }
 }
 
@@ -727,6 +777,8 @@ fn topology(src: &Source, t: &TargetFile) -> Result<Topology, ConfigError> {
         ("target.base_url", t.base_url.is_some()),
         ("target.token_env", t.token_env.is_some()),
         ("target.token_file", t.token_file.is_some()),
+        ("target.oauth", t.oauth.is_some()),
+        ("target.ca_file", t.ca_file.is_some()),
     ];
     match t.kind {
         TargetKind::MockIntegration => {
@@ -758,13 +810,22 @@ fn topology(src: &Source, t: &TargetFile) -> Result<Topology, ConfigError> {
             })
         }
         TargetKind::Hubspot | TargetKind::Salesforce | TargetKind::Rest => {
-            let Endpoint { base_url, token } = endpoint(src, t, "target")?;
-            Ok(Topology::ApiPoc { base_url, token })
+            let Endpoint {
+                base_url,
+                credential,
+                ca_pem,
+            } = endpoint(src, t, "target")?;
+            Ok(Topology::ApiPoc {
+                base_url,
+                credential,
+                ca_pem,
+            })
         }
     }
 }
 
-/// The URL and credential of one real system, at `prefix` in the plan.
+/// The URL, credential and extra CA of one real system, at `prefix` in the plan (`target`,
+/// `target.from`, `target.to`).
 fn endpoint(src: &Source, t: &TargetFile, prefix: &str) -> Result<Endpoint, ConfigError> {
     let key = |k: &str| format!("{prefix}.{k}");
     let example = match t.kind {
@@ -788,35 +849,134 @@ fn endpoint(src: &Source, t: &TargetFile, prefix: &str) -> Result<Endpoint, Conf
             format!("{base_url:?} is not an http(s) URL"),
         ));
     }
-    let token = match (&t.token_env, &t.token_file) {
+    let credential = match (&t.token_env, &t.token_file, &t.oauth) {
+        (None, None, Some(o)) => super::Credential::OAuth(oauth(src, o, &base_url, prefix)?),
+        (_, _, Some(_)) => {
+            return Err(src.invalid(
+                &key("oauth"),
+                format!("give token_env/token_file or [{prefix}.oauth], not both"),
+            ));
+        }
+        (env, file, None) => super::Credential::Token(secret(
+            src,
+            &key("token"),
+            env.as_deref(),
+            file.as_deref(),
+            match t.kind {
+                TargetKind::Salesforce => "SALESFORCE_TOKEN",
+                TargetKind::Rest => "API_TOKEN",
+                _ => "HUBSPOT_TOKEN",
+            },
+        )?),
+    };
+    let ca_pem = match &t.ca_file {
+        None => None,
+        Some(file) => {
+            let pem = std::fs::read(src.resolve(file)).map_err(|e| {
+                src.invalid(
+                    &key("ca_file"),
+                    format!("cannot read {file}: {e} (the path is relative to the plan)"),
+                )
+            })?;
+            super::tls::parse_ca_pem(&pem).map_err(|e| {
+                src.invalid(&key("ca_file"), format!("{file} {e} (give the CA certificate in PEM, e.g. what `syncproof mock --tls --ca-out` wrote)"))
+            })?;
+            Some(pem)
+        }
+    };
+    Ok(Endpoint {
+        base_url,
+        credential,
+        ca_pem,
+    })
+}
+
+/// One credential from `<key>_env` (an environment variable) or `<key>_file` (a file next to
+/// the plan), exactly one of them, non-empty.
+fn secret(
+    src: &Source,
+    key: &str,
+    env: Option<&str>,
+    file: Option<&str>,
+    example: &str,
+) -> Result<Secret, ConfigError> {
+    let value = match (env, file) {
         (Some(var), None) => std::env::var(var).map_err(|_| {
             src.invalid(
-                &key("token_env"),
-                format!("the environment variable {var} is not set (export it, or use token_file)"),
+                &format!("{key}_env"),
+                format!("the environment variable {var} is not set (export it, or use {key}_file)"),
             )
         })?,
         (None, Some(file)) => std::fs::read_to_string(src.resolve(file))
             .map_err(|e| {
                 src.invalid(
-                    &key("token_file"),
+                    &format!("{key}_file"),
                     format!("cannot read {file}: {e} (the path is relative to the plan)"),
                 )
             })?
             .trim()
             .to_string(),
         (Some(_), Some(_)) => {
-            return Err(src.invalid(&key("token_file"), "give token_env or token_file, not both"));
+            return Err(src.invalid(
+                &format!("{key}_file"),
+                format!("give {key}_env or {key}_file, not both"),
+            ));
         }
         (None, None) => {
-            return Err(src.invalid(prefix, "a real system needs token_env = \"HUBSPOT_TOKEN\" (or SALESFORCE_TOKEN, API_TOKEN...) or token_file = \"...\" (credentials never go in the plan)"));
+            return Err(src.invalid(
+                key.rsplit_once('.').map_or(key, |(table, _)| table),
+                format!(
+                    "needs {short}_env = \"{example}\" or {short}_file = \"...\"{alternative} (credentials never go in the plan)",
+                    short = key.rsplit('.').next().unwrap_or(key),
+                            alternative = if key.ends_with(".token") { format!(", or a [{}.oauth] table", key.trim_end_matches(".token")) } else { String::new() },
+                ),
+            ));
         }
     };
-    if token.is_empty() {
-        return Err(src.invalid(prefix, "the token is empty"));
+    if value.trim().is_empty() {
+        return Err(src.invalid(key, "the credential is empty"));
     }
-    Ok(Endpoint {
-        base_url,
-        token: Secret(token),
+    Ok(Secret::new(value.trim()))
+}
+
+/// `[target.oauth]`: the three credentials and the token endpoint.
+fn oauth(
+    src: &Source,
+    o: &OAuthFile,
+    base_url: &str,
+    prefix: &str,
+) -> Result<super::OAuthCredentials, ConfigError> {
+    let key = |k: &str| format!("{prefix}.oauth.{k}");
+    let token_url = o
+        .token_url
+        .clone()
+        .unwrap_or_else(|| format!("{}/oauth/v1/token", base_url.trim_end_matches('/')));
+    if reqwest::Url::parse(&token_url).is_err() {
+        return Err(src.invalid(&key("token_url"), format!("{token_url:?} is not a URL")));
+    }
+    Ok(super::OAuthCredentials {
+        token_url,
+        client_id: secret(
+            src,
+            &key("client_id"),
+            o.client_id_env.as_deref(),
+            o.client_id_file.as_deref(),
+            "HUBSPOT_CLIENT_ID",
+        )?,
+        client_secret: secret(
+            src,
+            &key("client_secret"),
+            o.client_secret_env.as_deref(),
+            o.client_secret_file.as_deref(),
+            "HUBSPOT_CLIENT_SECRET",
+        )?,
+        refresh_token: secret(
+            src,
+            &key("refresh_token"),
+            o.refresh_token_env.as_deref(),
+            o.refresh_token_file.as_deref(),
+            "HUBSPOT_REFRESH_TOKEN",
+        )?,
     })
 }
 

@@ -113,6 +113,15 @@ impl DialectPlan {
         }
     }
 
+    /// The plan's name of this kind of target (`[target] kind`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DialectPlan::Hubspot => "hubspot",
+            DialectPlan::Salesforce { .. } => "salesforce",
+            DialectPlan::Rest(_) => "rest",
+        }
+    }
+
     /// Most records one write call may carry.
     pub fn max_batch(&self) -> usize {
         match self {

@@ -43,6 +43,10 @@ pub fn render_markdown(summary: &Summary) -> String {
     if !process.is_empty() {
         let _ = writeln!(out, "{process}\n");
     }
+    let target = super::summary::target_text(j);
+    if !target.is_empty() {
+        let _ = writeln!(out, "{target}\n");
+    }
     out.push_str("## SLA verdicts\n\n| SLA | figure | actual | threshold | n | interval | verdict |\n|---|---|---|---|---|---|---|\n");
     for v in &summary.verdicts {
         let need = match (&v.note, v.samples_needed) {

@@ -111,6 +111,35 @@ pub fn process_text(summary: &Value) -> String {
     parts.join(" ")
 }
 
+/// How the target was reached: its URL, TLS version (flagged below 1.2, and visibly "none" for
+/// plain HTTP) and authentication. Empty for summaries written before it was recorded.
+pub fn target_text(summary: &Value) -> String {
+    let t = &summary["target"];
+    let Some(tls) = t["tls_version"].as_str() else {
+        return String::new();
+    };
+    let url = t["base_url"].as_str().unwrap_or("?");
+    let mut text = format!("Target `{url}`, TLS: {tls}.");
+    if t["tls_below_1_2"].as_bool() == Some(true) {
+        text.push_str(
+            " **Flag: the connection is below TLS 1.2 (or its version is unknown); every CRM \
+             vendor requires 1.2 or later.**",
+        );
+    } else if tls == crate::replay::tls::PLAIN_HTTP && t["kind"] != "mock-integration" {
+        text.push_str(" **Unencrypted: acceptable for a loopback mock only.**");
+    }
+    if t["auth"]["kind"] == "oauth" {
+        let n = |k: &str| t["auth"][k].as_u64().unwrap_or(0);
+        text.push_str(&format!(
+            " OAuth: {} access tokens obtained ({} after a 401), {} refresh failures.",
+            n("refreshes"),
+            n("refreshed_after_401"),
+            n("refresh_failures")
+        ));
+    }
+    text
+}
+
 /// How long a run took, stating both clocks when it ran time-compressed.
 pub fn duration_text(summary: &Value) -> String {
     let run = &summary["run"];
@@ -321,6 +350,40 @@ pub fn lookup<'a>(summary: &'a Value, path: &str) -> Option<&'a Value> {
 mod tests {
     use super::*;
     use crate::shape::Shape;
+
+    #[test]
+    fn the_target_line_flags_old_tls_and_shows_plain_http_and_oauth() {
+        let t = |target: Value| target_text(&json!({ "target": target }));
+        let old = t(
+            json!({ "kind": "hubspot", "base_url": "https://crm.example",
+            "tls_version": "TLSv1_1", "tls_below_1_2": true, "auth": { "kind": "token" } }),
+        );
+        assert!(
+            old.contains("TLS: TLSv1_1.") && old.contains("below TLS 1.2"),
+            "{old}"
+        );
+        let plain = t(
+            json!({ "kind": "hubspot", "base_url": "http://127.0.0.1:8080",
+            "tls_version": "none (plain HTTP)", "tls_below_1_2": false,
+            "auth": { "kind": "oauth", "refreshes": 25, "refreshed_after_401": 2,
+                      "refresh_failures": 0 } }),
+        );
+        assert!(
+            plain.contains("TLS: none (plain HTTP).") && plain.contains("Unencrypted"),
+            "{plain}"
+        );
+        assert!(
+            plain.contains("OAuth: 25 access tokens obtained (2 after a 401)"),
+            "{plain}"
+        );
+        assert!(!plain.contains("below TLS 1.2"));
+        let modern = t(
+            json!({ "kind": "hubspot", "base_url": "https://api.hubapi.com",
+            "tls_version": "TLSv1.3", "tls_below_1_2": false, "auth": { "kind": "token" } }),
+        );
+        assert_eq!(modern, "Target `https://api.hubapi.com`, TLS: TLSv1.3.");
+        assert_eq!(target_text(&json!({})), "");
+    }
 
     #[test]
     fn every_sla_figure_is_at_its_path_with_the_judged_value() {

@@ -8,7 +8,8 @@
 //!
 //! Files: `gate` (auth, limits, faults, latency, headers, accounting around every request),
 //! `objects` (create/read/list), `batch` (batch create/upsert/read), `search`, `store`,
-//! `limits`, `wire` (JSON shapes), `errors`, `accounting`.
+//! `limits`, `wire` (JSON shapes), `errors`, `accounting`, `oauth` (the token endpoint and
+//! access tokens that expire on the CRM's clock).
 
 pub(crate) mod accounting;
 mod batch;
@@ -16,6 +17,7 @@ pub(crate) mod dropped;
 mod errors;
 pub(crate) mod gate;
 mod limits;
+pub mod oauth;
 mod objects;
 mod search;
 pub(crate) mod store;
@@ -95,8 +97,15 @@ pub struct CrmConfig {
     pub webhooks: Option<crate::webhooks::WebhookConfig>,
     /// Lower-case `email` on write and lookup, as HubSpot does.
     pub lowercase_email: bool,
-    /// Accepted bearer tokens; empty = any non-empty bearer.
+    /// Accepted bearer tokens (private-app tokens); empty = any non-empty bearer, unless
+    /// `oauth` is set.
     pub tokens: Vec<String>,
+    /// An OAuth app: serves `POST /oauth/v1/token` and accepts the access tokens it hands out
+    /// until they expire (30 minutes on `clock`).
+    pub oauth: Option<oauth::OAuthConfig>,
+    /// Fraction of requests carrying a valid OAuth access token that revoke it early
+    /// (`token-churn`): that request and later ones with the token get 401.
+    pub token_churn_rate: f64,
     /// 429s carry `Retry-After` (whole seconds, rounded up, at least 1).
     pub retry_after_on_429: bool,
     /// Seeds the fault and latency RNG (deterministic per request order).
@@ -130,6 +139,8 @@ impl Default for CrmConfig {
             unique_properties: Vec::new(),
             lowercase_email: true,
             tokens: Vec::new(),
+            oauth: None,
+            token_churn_rate: 0.0,
             retry_after_on_429: true,
             seed: 0,
             clock: crate::Clock::real(),
@@ -146,6 +157,7 @@ pub struct Crm {
     limiter: Mutex<Limiter>,
     tally: Mutex<Tally>,
     fault_rng: Mutex<ChaCha8Rng>,
+    oauth_tokens: Mutex<oauth::Tokens>,
     webhook_counters: Arc<crate::webhooks::Counters>,
     /// When the mock was built (on its clock): the origin of the maintenance window.
     started: tokio::time::Instant,
@@ -167,6 +179,7 @@ impl Crm {
         cfg.blackhole_rate = rate(cfg.blackhole_rate);
         cfg.reset_rate = rate(cfg.reset_rate);
         cfg.slow_body_rate = rate(cfg.slow_body_rate);
+        cfg.token_churn_rate = rate(cfg.token_churn_rate);
         cfg.daily_used_at_start = rate(cfg.daily_used_at_start);
         let limits = Limits {
             burst_max: cfg.burst_max,
@@ -188,6 +201,12 @@ impl Crm {
             limiter: Mutex::new(Limiter::new(limits, now)),
             tally: Mutex::new(Tally::default()),
             fault_rng: Mutex::new(ChaCha8Rng::seed_from_u64(cfg.seed)),
+            oauth_tokens: Mutex::new(
+                cfg.oauth
+                    .as_ref()
+                    .map(oauth::Tokens::new)
+                    .unwrap_or_default(),
+            ),
             correlation: CorrelationIds::new(cfg.seed),
             cfg,
         })
@@ -209,6 +228,9 @@ impl Crm {
                 Arc::clone(self),
                 gate::gate,
             ))
+            // Added after the gate's layer, so outside it: getting a token needs no bearer and
+            // spends no API quota.
+            .route(oauth::TOKEN_PATH, post(oauth::token))
             .with_state(Arc::clone(self))
     }
 

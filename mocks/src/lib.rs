@@ -19,6 +19,8 @@
 //! - [`salesforce`]: the Salesforce-style org (`Org`): sObject CRUD, upsert by external id,
 //!   collections, composite, SOQL, limits and sessions, on the same store, faults and accounting.
 //! - [`serve`]: serves a router on `127.0.0.1:0` until cancelled.
+//! - [`tls`]: HTTPS for the mock: a CA generated at start, a certificate for loopback names,
+//!   and the TLS listener.
 
 pub mod clock;
 pub mod crm;
@@ -28,9 +30,11 @@ pub mod profiles;
 pub mod relay;
 pub mod salesforce;
 pub mod serve;
+pub mod tls;
 pub mod webhooks;
 
 pub use clock::Clock;
+pub use crm::oauth::{HUBSPOT_ACCESS_TTL, OAuthConfig};
 pub use crm::{Crm, CrmAccounting, CrmConfig};
 pub use dist::LogNormal;
 pub use integration::{Integration, IntegrationConfig, IntegrationTruth};
@@ -41,4 +45,5 @@ pub use profiles::{
 pub use relay::{RelayConfig, RelayHandle, RelayKnobs, RelayStats};
 pub use salesforce::{Org, OrgConfig};
 pub use serve::{serve, serve_at};
+pub use tls::{TlsMaterial, serve_tls_at};
 pub use webhooks::{WebhookConfig, WebhookStats, signature_v3};

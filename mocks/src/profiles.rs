@@ -43,6 +43,7 @@ pub const OVERLAYS: &[&str] = &[
     "locked",
     "connection-reset",
     "slow-body",
+    "token-churn",
 ];
 
 /// A profile or overlay name that does not exist.
@@ -161,6 +162,10 @@ pub fn apply_overlay(cfg: &mut CrmConfig, name: &str) -> Result<(), ProfileError
         "slow-body" => cfg.slow_body_rate = cfg.slow_body_rate.max(0.02),
         // Upserting a record again within 2 s of its last write: 423 Locked.
         "locked" => cfg.lock_for = Some(Duration::from_secs(2)),
+        // 1 % of requests with a valid OAuth access token revoke it early: 401
+        // EXPIRED_AUTHENTICATION before its 30 minutes are up (OAuth tokens only; a private-app
+        // token cannot be refreshed, so it is never churned).
+        "token-churn" => cfg.token_churn_rate = cfg.token_churn_rate.max(0.01),
         // Search sees writes only after a few moments ("it may take a few moments").
         "eventual-search" => cfg.search_lag = Duration::from_secs(2),
         _ => {

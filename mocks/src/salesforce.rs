@@ -62,6 +62,9 @@ pub struct OrgConfig {
     pub unique_fields: Vec<String>,
     /// Records per query page (Salesforce: up to 2,000).
     pub query_page: usize,
+    /// Served over TLS (`syncproof mock --tls`): the token answer's `instance_url` and `id`
+    /// say `https`, so clients that follow them stay on TLS.
+    pub https: bool,
 }
 
 impl Default for OrgConfig {
@@ -79,6 +82,7 @@ impl Default for OrgConfig {
             session_ttl: Duration::from_secs(2 * 60 * 60),
             unique_fields: Vec::new(),
             query_page: 2_000,
+            https: false,
         }
     }
 }
@@ -493,10 +497,11 @@ async fn token(
         .map(|d| d.as_millis())
         .unwrap_or_default();
     lock(&org.tally).call_named("oauth_token", 200);
+    let scheme = if org.cfg.https { "https" } else { "http" };
     axum::Json(json!({
         "access_token": access_token,
-        "instance_url": format!("http://{host}"),
-        "id": format!("http://{host}/id/00D5g0000000001AAA/0055g0000000001AAA"),
+        "instance_url": format!("{scheme}://{host}"),
+        "id": format!("{scheme}://{host}/id/00D5g0000000001AAA/0055g0000000001AAA"),
         "token_type": "Bearer",
         "issued_at": issued_at.to_string(),
         "signature": "bW9jaw==",

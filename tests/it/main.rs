@@ -1,6 +1,7 @@
 //! syncproof's integration tests: one binary, one module per area (see STYLE.md).
 
 mod api_poc;
+mod auth_tls;
 mod burn_merge;
 mod cli;
 mod dupes;

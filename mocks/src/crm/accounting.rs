@@ -118,6 +118,10 @@ pub(crate) enum Fault {
     ConnectionReset,
     /// The answer's body trickled out slowly (`slow-body`).
     SlowBody,
+    /// An OAuth access token used past its expiry.
+    TokenExpired,
+    /// A valid OAuth access token revoked early (`token-churn`).
+    TokenChurn,
 }
 
 impl Fault {
@@ -136,6 +140,8 @@ impl Fault {
             Fault::ThrottledAllocation => "throttled_allocation",
             Fault::ThrottledConcurrency => "throttled_concurrency",
             Fault::SessionExpired => "session_expired",
+            Fault::TokenExpired => "token_expired",
+            Fault::TokenChurn => "token_churn",
         }
     }
 }

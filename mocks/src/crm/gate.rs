@@ -33,6 +33,8 @@ pub(crate) struct Dice {
     pub(crate) blackhole: bool,
     pub(crate) reset: bool,
     pub(crate) slow: bool,
+    /// Revoke the request's OAuth token early (`token-churn`).
+    pub(crate) churn: bool,
 }
 
 /// Draws a request's [`Dice`] from `cfg`'s rates, in one lock so the draws are deterministic
@@ -47,6 +49,7 @@ pub(crate) fn roll(cfg: &CrmConfig, rng: &Mutex<ChaCha8Rng>) -> Dice {
     // Drawn only when configured, so configurations without them keep their sequences.
     let reset = cfg.reset_rate > 0.0 && rng.random::<f64>() < cfg.reset_rate;
     let slow = cfg.slow_body_rate > 0.0 && rng.random::<f64>() < cfg.slow_body_rate;
+    let churn = cfg.token_churn_rate > 0.0 && rng.random::<f64>() < cfg.token_churn_rate;
     Dice {
         latency,
         fault,
@@ -54,6 +57,7 @@ pub(crate) fn roll(cfg: &CrmConfig, rng: &Mutex<ChaCha8Rng>) -> Dice {
         blackhole,
         reset,
         slow,
+        churn,
     }
 }
 
@@ -89,10 +93,6 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
 }
 
 impl Crm {
-    fn accepts(&self, token: &str) -> bool {
-        self.cfg.tokens.is_empty() || self.cfg.tokens.iter().any(|t| t == token)
-    }
-
     pub(crate) fn count_fault(&self, fault: Fault) {
         lock(&self.tally).fault(fault);
     }
@@ -136,7 +136,6 @@ fn set_rate_headers(headers: &mut HeaderMap, view: RateView) {
 /// The middleware wrapping every route (and the fallbacks).
 pub(crate) async fn gate(State(crm): State<Arc<Crm>>, request: Request, next: Next) -> Response {
     let endpoint = Endpoint::classify(request.method(), request.uri().path());
-    let token = bearer(request.headers()).filter(|t| crm.accepts(t));
     let now = crm.now();
     let Dice {
         latency,
@@ -145,24 +144,19 @@ pub(crate) async fn gate(State(crm): State<Arc<Crm>>, request: Request, next: Ne
         blackhole,
         reset,
         slow,
+        churn,
     } = roll(&crm.cfg, &crm.fault_rng);
+    // The token names the app whose rolling window the request spends.
+    let auth = crm.authenticate(bearer(request.headers()), now, churn);
+    let token = auth.as_ref().ok().cloned();
     let is_write = matches!(
         endpoint,
         Endpoint::Create | Endpoint::BatchCreate | Endpoint::BatchUpsert
     );
 
-    let mut response = match &token {
-        None => {
-            crm.count_fault(Fault::Unauthorized);
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "INVALID_AUTHENTICATION",
-                "Authentication credentials not found. This API supports OAuth 2.0 authentication \
-                 and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
-            )
-            .into_response(crm.correlation.next())
-        }
-        Some(_) if crm.in_maintenance(now).is_some() => {
+    let mut response = match auth {
+        Err(err) => err.into_response(crm.correlation.next()),
+        Ok(_) if crm.in_maintenance(now).is_some() => {
             crm.count_fault(Fault::Maintenance);
             let left = crm.in_maintenance(now).unwrap_or_default();
             let mut response = ApiError::new(
@@ -177,12 +171,12 @@ pub(crate) async fn gate(State(crm): State<Arc<Crm>>, request: Request, next: Ne
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
             response
         }
-        Some(_) if reset => {
+        Ok(_) if reset => {
             crm.count_fault(Fault::ConnectionReset);
             lock(&crm.tally).call(endpoint, 0);
             return super::dropped::reset_connection();
         }
-        Some(_) if blackhole => {
+        Ok(_) if blackhole => {
             crm.count_fault(Fault::Blackhole);
             crm.cfg.clock.sleep(crm.cfg.blackhole_for).await;
             ApiError::new(
@@ -192,11 +186,11 @@ pub(crate) async fn gate(State(crm): State<Arc<Crm>>, request: Request, next: Ne
             )
             .into_response(crm.correlation.next())
         }
-        Some(app) => {
+        Ok(app) => {
             let admission = if endpoint == Endpoint::Search {
                 lock(&crm.limiter).admit_search(now)
             } else {
-                lock(&crm.limiter).admit(app, now)
+                lock(&crm.limiter).admit(&app, now)
             };
             match (admission, fault) {
                 (Admission::Throttled { limit, retry_after }, _) => {

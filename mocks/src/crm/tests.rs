@@ -13,6 +13,8 @@ use tower::ServiceExt;
 use super::{Crm, CrmConfig};
 use crate::dist::LogNormal;
 
+mod oauth;
+
 const TOKEN: &str = "harness";
 const CONTACTS: &str = "/crm/v3/objects/contacts";
 

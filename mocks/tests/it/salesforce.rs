@@ -950,3 +950,25 @@ async fn long_running_requests_past_the_concurrency_limit_are_refused() {
     let faults = sf.org.accounting().faults;
     assert_eq!(faults.get("throttled_concurrency"), Some(&1));
 }
+
+#[tokio::test]
+async fn an_org_served_over_tls_hands_out_an_https_instance_url() {
+    let sf = Sf::start(OrgConfig {
+        https: true,
+        ..OrgConfig::default()
+    })
+    .await;
+    let token: Value = sf
+        .token(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "id"),
+            ("client_secret", "s"),
+        ])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let host = sf.base.trim_start_matches("http://");
+    assert_eq!(token["instance_url"], format!("https://{host}"));
+    assert!(token["id"].as_str().unwrap().starts_with("https://"));
+}
