@@ -6,7 +6,6 @@
 //! malformed body gets a HubSpot `VALIDATION_ERROR`, never axum's plain-text rejection. Unknown
 //! request fields are ignored, as the vendor does (`associations` and the like).
 
-use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use serde::de::DeserializeOwned;
@@ -14,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::errors::ApiError;
-use super::store::{DEFAULT_PROPERTIES, InputProperties, Record, timestamp};
+use super::store::{DEFAULT_PROPERTIES, InputProperties, Name, Record, timestamp};
 
 /// `SimplePublicObject`, plus `new` when it is an item of an upsert response
 /// (`SimplePublicUpsertObject`).
@@ -22,7 +21,9 @@ use super::store::{DEFAULT_PROPERTIES, InputProperties, Record, timestamp};
 #[serde(rename_all = "camelCase")]
 pub(crate) struct SimplePublicObject {
     pub(crate) id: String,
-    pub(crate) properties: BTreeMap<String, Option<String>>,
+    /// Set properties by name, sorted and unique; written as a JSON object.
+    #[serde(serialize_with = "as_object")]
+    pub(crate) properties: Vec<(&'static str, String)>,
     pub(crate) created_at: String,
     pub(crate) updated_at: String,
     pub(crate) archived: bool,
@@ -30,6 +31,13 @@ pub(crate) struct SimplePublicObject {
     pub(crate) object_write_trace_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) new: Option<bool>,
+}
+
+fn as_object<S: serde::Serializer>(
+    properties: &[(&'static str, String)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(properties.iter().map(|(k, v)| (*k, v)))
 }
 
 impl SimplePublicObject {
@@ -40,11 +48,19 @@ impl SimplePublicObject {
         record: &Record,
         requested: impl IntoIterator<Item = &'a str>,
     ) -> Self {
-        let properties = requested
+        // A name no record ever stored is set on none.
+        let mut names: Vec<Name> = requested
             .into_iter()
             .chain(DEFAULT_PROPERTIES)
-            .filter_map(|name| Some((name.to_string(), Some(record.value(name)?.to_string()))))
+            .filter_map(Name::lookup)
             .collect();
+        names.sort_unstable();
+        names.dedup();
+        let mut properties: Vec<(&'static str, String)> = names
+            .into_iter()
+            .filter_map(|name| Some((name.as_str(), record.fields.get(name)?.to_string())))
+            .collect();
+        properties.sort_unstable_by_key(|(name, _)| *name);
         SimplePublicObject {
             id: record.id.to_string(),
             properties,
