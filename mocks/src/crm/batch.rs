@@ -22,8 +22,8 @@ use super::Crm;
 use super::errors::ApiError;
 use super::store::{Conflict, OBJECT_ID};
 use super::wire::{
-    BatchInput, BatchReadRequest, BatchResponse, CreateInput, SimplePublicObject, UpsertInput,
-    parse_body,
+    BatchInput, BatchReadRequest, BatchResponse, CreateInput, SimplePublicObject, Text,
+    UpsertInput, parse_body,
 };
 
 const MAX_INPUTS: usize = 100;
@@ -91,7 +91,7 @@ fn create_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
         match store.create(&input.properties) {
             Ok(record) => {
                 let mut object =
-                    SimplePublicObject::render(record, input.properties.keys().map(String::as_str));
+                    SimplePublicObject::render(record, input.properties.keys().map(Text::as_str));
                 object.object_write_trace_id = input.object_write_trace_id;
                 results.push(object);
             }
@@ -133,7 +133,7 @@ fn upsert_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
         let requested: Vec<&str> = input
             .properties
             .keys()
-            .map(String::as_str)
+            .map(Text::as_str)
             .chain([id_property])
             .collect();
         let existing = store.find(id_property, &input.id).map(|r| r.id);
@@ -144,7 +144,10 @@ fn upsert_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
             None if id_property == OBJECT_ID => None,
             None => {
                 let mut properties = input.properties.clone();
-                properties.insert(id_property.to_string(), Some(input.id.clone()));
+                properties.insert(
+                    Text(id_property.into()),
+                    Some(Text(input.id.as_str().into())),
+                );
                 Some(store.create(&properties).map(|record| (record, true)))
             }
         };

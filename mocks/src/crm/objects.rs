@@ -17,7 +17,9 @@ use axum::response::{IntoResponse, Response};
 use super::Crm;
 use super::errors::ApiError;
 use super::store::OBJECT_ID;
-use super::wire::{Collection, CreateInput, Paging, QueryParams, SimplePublicObject, parse_body};
+use super::wire::{
+    Collection, CreateInput, Paging, QueryParams, SimplePublicObject, Text, parse_body,
+};
 
 const LIST_DEFAULT_LIMIT: usize = 10;
 const LIST_MAX_LIMIT: usize = 100;
@@ -41,7 +43,7 @@ fn create_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
     let record = store
         .create(&input.properties)
         .map_err(|conflict| ApiError::conflict(conflict.existing_id))?;
-    let object = SimplePublicObject::render(record, input.properties.keys().map(String::as_str));
+    let object = SimplePublicObject::render(record, input.properties.keys().map(Text::as_str));
     Ok((StatusCode::CREATED, Json(object)).into_response())
 }
 

@@ -66,6 +66,18 @@ pub(crate) struct Conflict {
 /// Property values as they come in: `None` unsets.
 pub(crate) type InputProperties = BTreeMap<String, Option<String>>;
 
+/// A write's input as `(name, value)` pairs, one per name (`None` unsets): owned maps from the
+/// Salesforce parser, maps borrowing the request body from the HubSpot one.
+pub(crate) trait Input {
+    fn pairs(&self) -> impl Iterator<Item = (&str, Option<&str>)>;
+}
+
+impl Input for InputProperties {
+    fn pairs(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
+        self.iter().map(|(k, v)| (k.as_str(), v.as_deref()))
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Store {
     records: Vec<Record>,
@@ -239,11 +251,11 @@ impl Store {
         out
     }
 
-    fn changes<'a>(&self, input: &'a InputProperties) -> Changes<'a> {
+    fn changes<'a, I: Input + ?Sized>(&self, input: &'a I) -> Changes<'a> {
         input
-            .iter()
-            .filter(|(k, _)| !DEFAULT_PROPERTIES.contains(&k.as_str()))
-            .map(|(k, v)| (k.as_str(), v.as_deref().map(|v| self.normalised(k, v))))
+            .pairs()
+            .filter(|(k, _)| !DEFAULT_PROPERTIES.contains(k))
+            .map(|(k, v)| (k, v.map(|v| self.normalised(k, v))))
             .collect()
     }
 
@@ -285,7 +297,7 @@ impl Store {
     }
 
     /// Creates a record from `input` (null values are skipped; read-only defaults ignored).
-    pub(crate) fn create(&mut self, input: &InputProperties) -> Result<&Record, Conflict> {
+    pub(crate) fn create<I: Input + ?Sized>(&mut self, input: &I) -> Result<&Record, Conflict> {
         let changes = self.changes(input);
         self.conflict(&changes, None)?;
         let id = self.records.len() as u64 + 1;
@@ -328,10 +340,10 @@ impl Store {
 
     /// Overwrites the given properties of record `id` (null unsets) and bumps its timestamps.
     /// `None` when there is no such live record.
-    pub(crate) fn update(
+    pub(crate) fn update<I: Input + ?Sized>(
         &mut self,
         id: u64,
-        input: &InputProperties,
+        input: &I,
     ) -> Option<Result<&Record, Conflict>> {
         self.get(id)?;
         let changes = self.changes(input);

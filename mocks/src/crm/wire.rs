@@ -6,14 +6,15 @@
 //! malformed body gets a HubSpot `VALIDATION_ERROR`, never axum's plain-text rejection. Unknown
 //! request fields are ignored, as the vendor does (`associations` and the like).
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::errors::ApiError;
-use super::store::{DEFAULT_PROPERTIES, InputProperties, Name, Record, timestamp};
+use super::store::{DEFAULT_PROPERTIES, Fields, Input, Name, Record, timestamp};
 
 /// `SimplePublicObject`, plus `new` when it is an item of an upsert response
 /// (`SimplePublicUpsertObject`).
@@ -21,9 +22,7 @@ use super::store::{DEFAULT_PROPERTIES, InputProperties, Name, Record, timestamp}
 #[serde(rename_all = "camelCase")]
 pub(crate) struct SimplePublicObject {
     pub(crate) id: String,
-    /// Set properties by name, sorted and unique; written as a JSON object.
-    #[serde(serialize_with = "as_object")]
-    pub(crate) properties: Vec<(&'static str, String)>,
+    pub(crate) properties: Shown,
     pub(crate) created_at: String,
     pub(crate) updated_at: String,
     pub(crate) archived: bool,
@@ -33,11 +32,23 @@ pub(crate) struct SimplePublicObject {
     pub(crate) new: Option<bool>,
 }
 
-fn as_object<S: serde::Serializer>(
-    properties: &[(&'static str, String)],
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.collect_map(properties.iter().map(|(k, v)| (*k, v)))
+/// The properties an answer shows: a copy of the record's [`Fields`] (two allocations, not two
+/// per property) and which of them to show, written as a JSON object sorted by name.
+#[derive(Debug)]
+pub(crate) struct Shown {
+    fields: Fields,
+    /// Set in `fields`, unique, sorted by name.
+    names: Vec<(&'static str, Name)>,
+}
+
+impl Serialize for Shown {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(
+            self.names
+                .iter()
+                .filter_map(|(key, name)| Some((*key, self.fields.get(*name)?))),
+        )
+    }
 }
 
 impl SimplePublicObject {
@@ -49,21 +60,21 @@ impl SimplePublicObject {
         requested: impl IntoIterator<Item = &'a str>,
     ) -> Self {
         // A name no record ever stored is set on none.
-        let mut names: Vec<Name> = requested
+        let mut names: Vec<(&'static str, Name)> = requested
             .into_iter()
             .chain(DEFAULT_PROPERTIES)
             .filter_map(Name::lookup)
+            .filter(|name| record.fields.get(*name).is_some())
+            .map(|name| (name.as_str(), name))
             .collect();
         names.sort_unstable();
         names.dedup();
-        let mut properties: Vec<(&'static str, String)> = names
-            .into_iter()
-            .filter_map(|name| Some((name.as_str(), record.fields.get(name)?.to_string())))
-            .collect();
-        properties.sort_unstable_by_key(|(name, _)| *name);
         SimplePublicObject {
             id: record.id.to_string(),
-            properties,
+            properties: Shown {
+                fields: record.fields.clone(),
+                names,
+            },
             created_at: timestamp(record.created_at),
             updated_at: timestamp(record.updated_at),
             archived: record.archived,
@@ -144,11 +155,54 @@ impl BatchResponse {
     }
 }
 
+/// A string of a request body, borrowed from it unless it had escapes to undo.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Text<'a>(pub(crate) Cow<'a, str>);
+
+impl Text<'_> {
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(Visit)
+    }
+}
+
+/// A write's properties as the body has them: `null` unsets; the last of a repeated name wins.
+pub(crate) type BodyProperties<'a> = BTreeMap<Text<'a>, Option<Text<'a>>>;
+
+impl Input for BodyProperties<'_> {
+    fn pairs(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
+        self.iter()
+            .map(|(k, v)| (k.as_str(), v.as_ref().map(Text::as_str)))
+    }
+}
+
 /// `SimplePublicObjectInputForCreate` / `SimplePublicObjectBatchInputForCreate`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct CreateInput {
-    pub(crate) properties: InputProperties,
+pub(crate) struct CreateInput<'a> {
+    #[serde(borrow)]
+    pub(crate) properties: BodyProperties<'a>,
     #[serde(default)]
     pub(crate) object_write_trace_id: Option<String>,
 }
@@ -156,11 +210,12 @@ pub(crate) struct CreateInput {
 /// `SimplePublicObjectBatchInputUpsert`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct UpsertInput {
+pub(crate) struct UpsertInput<'a> {
     pub(crate) id: String,
     #[serde(default)]
     pub(crate) id_property: Option<String>,
-    pub(crate) properties: InputProperties,
+    #[serde(borrow)]
+    pub(crate) properties: BodyProperties<'a>,
     #[serde(default)]
     pub(crate) object_write_trace_id: Option<String>,
 }
@@ -229,7 +284,7 @@ pub(crate) struct SearchRequest {
 }
 
 /// Parses a JSON body, turning any failure into a `VALIDATION_ERROR` that says what was wrong.
-pub(crate) fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn parse_body<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|err| {
         ApiError::validation(format!(
             "Invalid input JSON on line {}, column {}: {err}",
@@ -277,5 +332,34 @@ impl QueryParams {
             }
         }
         params
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_strings_borrow_unless_escaped_and_the_last_repeat_wins() {
+        let body = br#"{"properties":{"a":"x\"y","b":null,"c":"plain","c":"again","d\u00e9":"1"}}"#;
+        let input: CreateInput = parse_body(body).unwrap();
+        let pairs: Vec<_> = input.properties.pairs().collect();
+        assert_eq!(
+            pairs,
+            vec![
+                ("a", Some("x\"y")),
+                ("b", None),
+                ("c", Some("again")),
+                ("dé", Some("1")),
+            ]
+        );
+        let c = &input.properties[&Text("c".into())];
+        assert!(matches!(c, Some(Text(Cow::Borrowed(_)))));
+        assert!(matches!(
+            &input.properties[&Text("a".into())],
+            Some(Text(Cow::Owned(_)))
+        ));
+        let err = parse_body::<CreateInput>(br#"{"properties":{"a":5}}"#).unwrap_err();
+        assert_eq!(err.status, axum::http::StatusCode::BAD_REQUEST);
     }
 }
