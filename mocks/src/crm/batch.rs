@@ -23,7 +23,7 @@ use super::errors::ApiError;
 use super::store::{Conflict, OBJECT_ID};
 use super::wire::{
     BatchInput, BatchReadRequest, BatchResponse, CreateInput, SimplePublicObject, Text,
-    UpsertInput, parse_body,
+    UpsertInput, json_response, parse_body,
 };
 
 const MAX_INPUTS: usize = 100;
@@ -63,16 +63,13 @@ fn write_outcome(
     } else {
         StatusCode::MULTI_STATUS
     };
-    Ok((
-        status,
-        Json(BatchResponse::complete(
-            started,
-            clock.wall_now(),
-            results,
-            &errors,
-        )),
-    )
-        .into_response())
+    let size_hint = 256
+        + results
+            .iter()
+            .map(SimplePublicObject::size_hint)
+            .sum::<usize>();
+    let answer = BatchResponse::complete(started, clock.wall_now(), results, &errors);
+    Ok(json_response(status, &answer, size_hint))
 }
 
 /// `POST /crm/v3/objects/contacts/batch/create`.

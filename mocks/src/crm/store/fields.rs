@@ -53,6 +53,11 @@ impl Fields {
         Some(self.at(i))
     }
 
+    /// Bytes of all values together.
+    pub(crate) fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
     /// `(name, value)` in name-id order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (Name, &str)> + '_ {
         (0..self.spans.len()).map(|i| (self.spans[i].0, self.at(i)))
