@@ -194,7 +194,7 @@ impl Store {
         if property == OBJECT_ID {
             return self.get(value.parse().ok()?);
         }
-        let value = self.normalised(property, value).into_owned();
+        let value = self.normalised(property, value);
         // A name no record ever stored has no record to find.
         let name = Name::lookup(property)?;
         if indexed(property) {
@@ -203,7 +203,7 @@ impl Store {
         } else {
             self.records
                 .iter()
-                .find(|r| !r.archived && r.fields.get(name) == Some(value.as_str()))
+                .find(|r| !r.archived && r.fields.get(name) == Some(&*value))
         }
     }
 
