@@ -2,7 +2,9 @@
 //! limits enforced at a ceiling a one-core load never reaches, so admission, the rolling window,
 //! the daily count and the rate headers run on every request while nothing is throttled; `email`
 //! unique (HubSpot's own unique property), one bearer token, the harness's `/__syncproof/stats`.
-//! The runtime is the `syncproof` binary's (multi-threaded, one worker per core it may use).
+//! The runtime is the bare handler's (`examples/bare.rs`: current-thread), so the comparison
+//! measures the vendor logic and not the scheduler; `syncproof mock` runs the same engine on the
+//! multi-threaded runtime (one worker when pinned to one core).
 //! `cargo run --release -p syncproof-mocks --example hubspot -- 127.0.0.1:8080`
 
 use std::time::Duration;
@@ -25,7 +27,7 @@ fn main() -> std::io::Result<()> {
         tokens: vec!["bench".into()],
         ..CrmConfig::default()
     };
-    tokio::runtime::Builder::new_multi_thread()
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
         .block_on(async move {

@@ -9,7 +9,7 @@
 
 mod fields;
 mod index;
-mod names;
+pub(crate) mod names;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -304,9 +304,14 @@ impl Store {
         let mono = self.clock.now();
         let now = self.clock.wall(mono);
         let stamp = rfc3339(now);
+        // Known names under one read lock; a name seen for the first time is interned after.
+        let reader = names::reader();
+        let known: Vec<Option<Name>> = changes.iter().map(|(k, _)| reader.lookup(k)).collect();
+        drop(reader);
         let mut pairs: Vec<(Name, Cow<'_, str>)> = changes
             .into_iter()
-            .filter_map(|(k, v)| Some((Name::intern(k), v?)))
+            .zip(known)
+            .filter_map(|((k, v), known)| Some((known.unwrap_or_else(|| Name::intern(k)), v?)))
             .collect();
         pairs.push((Name::intern(CREATE_DATE), Cow::Borrowed(&stamp)));
         pairs.push((Name::intern(LAST_MODIFIED), Cow::Borrowed(&stamp)));

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::errors::ApiError;
-use super::store::{DEFAULT_PROPERTIES, Fields, Input, Name, Record, timestamp};
+use super::store::{DEFAULT_PROPERTIES, Fields, Input, Name, Record, names, timestamp};
 
 /// `SimplePublicObject`, plus `new` when it is an item of an upsert response
 /// (`SimplePublicUpsertObject`).
@@ -60,13 +60,15 @@ impl SimplePublicObject {
         requested: impl IntoIterator<Item = &'a str>,
     ) -> Self {
         // A name no record ever stored is set on none.
+        let reader = names::reader();
         let mut names: Vec<(&'static str, Name)> = requested
             .into_iter()
             .chain(DEFAULT_PROPERTIES)
-            .filter_map(Name::lookup)
+            .filter_map(|name| reader.lookup(name))
             .filter(|name| record.fields.get(*name).is_some())
-            .map(|name| (name.as_str(), name))
+            .map(|name| (reader.name(name), name))
             .collect();
+        drop(reader);
         names.sort_unstable();
         names.dedup();
         SimplePublicObject {

@@ -20,6 +20,24 @@ struct Interner {
 
 static NAMES: LazyLock<RwLock<Interner>> = LazyLock::new(RwLock::default);
 
+/// Several lookups under one read lock (an answer looks up a dozen names or more).
+pub(crate) struct Reader<'a>(std::sync::RwLockReadGuard<'a, Interner>);
+
+impl Reader<'_> {
+    pub(crate) fn lookup(&self, name: &str) -> Option<Name> {
+        self.0.ids.get(name).copied()
+    }
+
+    pub(crate) fn name(&self, name: Name) -> &'static str {
+        self.0.names[name.0 as usize]
+    }
+}
+
+/// Reads names under one lock until the reader is dropped (do not intern meanwhile).
+pub(crate) fn reader() -> Reader<'static> {
+    Reader(NAMES.read().unwrap_or_else(PoisonError::into_inner))
+}
+
 impl Name {
     /// The name's id if some record ever stored it.
     pub(crate) fn lookup(name: &str) -> Option<Name> {
