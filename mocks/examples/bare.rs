@@ -1,5 +1,6 @@
 //! The baseline the mock is measured against: a bare axum handler that parses a contact and
-//! answers 201, with none of the vendor logic (no auth, limits, headers, store or accounting).
+//! answers 201 (and one that parses a 100-input batch and answers 200), with none of the vendor
+//! logic (no auth, limits, headers, store or accounting).
 //! `cargo run --release -p syncproof-mocks --example bare -- 127.0.0.1:8081`
 
 use axum::Router;
@@ -17,6 +18,22 @@ async fn create(body: Bytes) -> (StatusCode, &'static str) {
     }
 }
 
+/// A batch: parse it and answer 200 with the inputs as results, so the answer is about the size
+/// of the vendor's (which returns every record it wrote).
+async fn batch(body: Bytes) -> (StatusCode, String) {
+    match serde_json::from_slice::<serde_json::Value>(&body) {
+        Ok(mut v) if v.get("inputs").is_some_and(serde_json::Value::is_array) => {
+            let results = v["inputs"].take();
+            let answer = serde_json::json!({
+                "status": "COMPLETE", "results": results,
+                "startedAt": "2026-01-01T00:00:00.000Z", "completedAt": "2026-01-01T00:00:00.000Z",
+            });
+            (StatusCode::OK, answer.to_string())
+        }
+        _ => (StatusCode::BAD_REQUEST, r#"{"status":"error"}"#.to_string()),
+    }
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
     let addr = std::env::args()
@@ -26,7 +43,9 @@ async fn main() -> std::io::Result<()> {
     println!("bare handler at http://{}", listener.local_addr()?);
     axum::serve(
         listener,
-        Router::new().route("/crm/v3/objects/contacts", post(create)),
+        Router::new()
+            .route("/crm/v3/objects/contacts", post(create))
+            .route("/crm/v3/objects/contacts/batch/upsert", post(batch)),
     )
     .await
 }

@@ -22,8 +22,8 @@ use super::Crm;
 use super::errors::ApiError;
 use super::store::{Conflict, OBJECT_ID};
 use super::wire::{
-    BatchInput, BatchReadRequest, BatchResponse, CreateInput, SimplePublicObject, UpsertInput,
-    parse_body,
+    BatchInput, BatchReadRequest, BatchResponse, CreateInput, SimplePublicObject, Text,
+    UpsertInput, json_response, parse_body,
 };
 
 const MAX_INPUTS: usize = 100;
@@ -63,16 +63,13 @@ fn write_outcome(
     } else {
         StatusCode::MULTI_STATUS
     };
-    Ok((
-        status,
-        Json(BatchResponse::complete(
-            started,
-            clock.wall_now(),
-            results,
-            &errors,
-        )),
-    )
-        .into_response())
+    let size_hint = 256
+        + results
+            .iter()
+            .map(SimplePublicObject::size_hint)
+            .sum::<usize>();
+    let answer = BatchResponse::complete(started, clock.wall_now(), results, &errors);
+    Ok(json_response(status, &answer, size_hint))
 }
 
 /// `POST /crm/v3/objects/contacts/batch/create`.
@@ -91,7 +88,7 @@ fn create_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
         match store.create(&input.properties) {
             Ok(record) => {
                 let mut object =
-                    SimplePublicObject::render(record, input.properties.keys().map(String::as_str));
+                    SimplePublicObject::render(record, input.properties.keys().map(Text::as_str));
                 object.object_write_trace_id = input.object_write_trace_id;
                 results.push(object);
             }
@@ -133,7 +130,7 @@ fn upsert_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
         let requested: Vec<&str> = input
             .properties
             .keys()
-            .map(String::as_str)
+            .map(Text::as_str)
             .chain([id_property])
             .collect();
         let existing = store.find(id_property, &input.id).map(|r| r.id);
@@ -144,7 +141,10 @@ fn upsert_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
             None if id_property == OBJECT_ID => None,
             None => {
                 let mut properties = input.properties.clone();
-                properties.insert(id_property.to_string(), Some(input.id.clone()));
+                properties.insert(
+                    Text(id_property.into()),
+                    Some(Text(input.id.as_str().into())),
+                );
                 Some(store.create(&properties).map(|record| (record, true)))
             }
         };

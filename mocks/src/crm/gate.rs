@@ -115,9 +115,37 @@ impl Crm {
     }
 }
 
+/// A header value for `n`: most rate headers repeat the last value sent (the maxima, the
+/// interval), so each header keeps its last value per thread and clones it (a reference count)
+/// instead of allocating; a changed value costs one allocation.
+fn header_value(slot: usize, n: u64) -> HeaderValue {
+    thread_local! {
+        static LAST: std::cell::RefCell<[Option<(u64, HeaderValue)>; 5]> = Default::default();
+    }
+    LAST.with_borrow_mut(|last| match &last[slot] {
+        Some((cached, value)) if *cached == n => value.clone(),
+        _ => {
+            // Digits into a stack buffer, then one exact-size copy (`From<u64>` takes two).
+            let mut digits = [0u8; 20];
+            let mut cursor = std::io::Cursor::new(&mut digits[..]);
+            let value = match std::io::Write::write_fmt(&mut cursor, format_args!("{n}")) {
+                Ok(()) => {
+                    let len = usize::try_from(cursor.position()).unwrap_or(0);
+                    HeaderValue::from_bytes(&digits[..len]).unwrap_or_else(|_| HeaderValue::from(n))
+                }
+                Err(_) => HeaderValue::from(n),
+            };
+            last[slot] = Some((n, value.clone()));
+            value
+        }
+    })
+}
+
 fn set_rate_headers(headers: &mut HeaderMap, view: RateView) {
+    let mut slot = 0;
     let mut put = |name: &'static str, value: u64| {
-        headers.insert(HeaderName::from_static(name), HeaderValue::from(value));
+        headers.insert(HeaderName::from_static(name), header_value(slot, value));
+        slot += 1;
     };
     if let Some((max, remaining, interval)) = view.burst {
         put("x-hubspot-ratelimit-max", u64::from(max));

@@ -53,28 +53,49 @@ pub(crate) enum Admission {
     },
 }
 
-/// Timestamps of admitted requests inside a window of `width`.
+/// Admitted requests closer together than this share one entry of a window, so a window holds
+/// at most `width / GRAIN` entries however many requests it counts.
+const GRAIN: Duration = Duration::from_millis(1);
+
+/// Admitted requests inside a window of `width`, as runs: `(first, last, count)` of requests
+/// admitted within [`GRAIN`] of the run's first. A run leaves the window when its last request
+/// does, so a request is never released early (at most `GRAIN` late).
 #[derive(Debug, Default)]
 struct Window {
-    admitted: VecDeque<Instant>,
+    runs: VecDeque<(Instant, Instant, u32)>,
+    count: usize,
 }
 
 impl Window {
     fn expire(&mut self, now: Instant, width: Duration) {
-        while let Some(&oldest) = self.admitted.front() {
-            if now.duration_since(oldest) >= width {
-                self.admitted.pop_front();
+        while let Some(&(_, last, n)) = self.runs.front() {
+            if now.duration_since(last) >= width {
+                self.runs.pop_front();
+                self.count -= n as usize;
             } else {
                 break;
             }
         }
     }
 
+    fn admit(&mut self, now: Instant) {
+        self.count += 1;
+        if let Some((first, last, n)) = self.runs.back_mut()
+            && now.saturating_duration_since(*first) < GRAIN
+            && *n < u32::MAX
+        {
+            *last = (*last).max(now);
+            *n += 1;
+            return;
+        }
+        self.runs.push_back((now, now, 1));
+    }
+
     /// How long until the oldest admitted request leaves the window.
     fn wait(&self, now: Instant, width: Duration) -> Duration {
-        self.admitted
+        self.runs
             .front()
-            .map(|&oldest| (oldest + width).saturating_duration_since(now))
+            .map(|&(_, last, _)| (last + width).saturating_duration_since(now))
             .unwrap_or_default()
     }
 }
@@ -123,9 +144,15 @@ impl Limiter {
         } = self.limits;
         self.roll_day(now);
         if burst_max > 0 {
-            let window = self.per_app.entry(app.to_string()).or_default();
+            // Look up before inserting: no key allocation once the app has a window.
+            if !self.per_app.contains_key(app) {
+                self.per_app.insert(app.to_string(), Window::default());
+            }
+            let Some(window) = self.per_app.get_mut(app) else {
+                return Admission::Admitted;
+            };
             window.expire(now, burst_window);
-            if window.admitted.len() >= burst_max as usize {
+            if window.count >= burst_max as usize {
                 return Admission::Throttled {
                     limit: Exceeded::Burst,
                     retry_after: window.wait(now, burst_window),
@@ -138,12 +165,10 @@ impl Limiter {
                 retry_after: (self.day_started + DAY).saturating_duration_since(now),
             };
         }
-        if burst_max > 0 {
-            self.per_app
-                .entry(app.to_string())
-                .or_default()
-                .admitted
-                .push_back(now);
+        if burst_max > 0
+            && let Some(window) = self.per_app.get_mut(app)
+        {
+            window.admit(now);
         }
         self.day_count += 1;
         Admission::Admitted
@@ -156,13 +181,13 @@ impl Limiter {
             return Admission::Admitted;
         }
         self.search.expire(now, SEARCH_WINDOW);
-        if self.search.admitted.len() >= max as usize {
+        if self.search.count >= max as usize {
             return Admission::Throttled {
                 limit: Exceeded::Search,
                 retry_after: self.search.wait(now, SEARCH_WINDOW),
             };
         }
-        self.search.admitted.push_back(now);
+        self.search.admit(now);
         Admission::Admitted
     }
 
@@ -180,7 +205,7 @@ impl Limiter {
                 .and_then(|app| self.per_app.get_mut(app))
                 .map(|window| {
                     window.expire(now, burst_window);
-                    window.admitted.len()
+                    window.count
                 })
                 .unwrap_or(0);
             let remaining = (burst_max as usize).saturating_sub(used) as u32;
@@ -206,6 +231,27 @@ mod tests {
             },
             Instant::now(),
         )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_window_holds_runs_not_requests_and_never_releases_early() {
+        let mut limiter = limiter(1_000_000, 0);
+        let start = Instant::now();
+        // 100,000 requests over 100 ms, one every microsecond.
+        for i in 0..100_000u64 {
+            let now = start + Duration::from_micros(i);
+            assert_eq!(limiter.admit("app", now), Admission::Admitted);
+        }
+        let window = &limiter.per_app["app"];
+        assert_eq!(window.count, 100_000);
+        assert_eq!(window.runs.len(), 100, "one run a millisecond");
+        // The first run's last request came at 999 µs: it leaves at 10 s + 999 µs, not before.
+        let view = |l: &mut Limiter, at| l.view(Some("app"), start + at).burst.unwrap().1;
+        let before = Duration::from_secs(10) + Duration::from_micros(998);
+        assert_eq!(view(&mut limiter, before), 1_000_000 - 100_000);
+        let after = Duration::from_secs(10) + Duration::from_micros(999);
+        assert_eq!(view(&mut limiter, after), 1_000_000 - 99_000);
+        assert_eq!(limiter.per_app["app"].runs.len(), 99);
     }
 
     #[tokio::test(start_paused = true)]

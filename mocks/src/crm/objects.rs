@@ -17,7 +17,10 @@ use axum::response::{IntoResponse, Response};
 use super::Crm;
 use super::errors::ApiError;
 use super::store::OBJECT_ID;
-use super::wire::{Collection, CreateInput, Paging, QueryParams, SimplePublicObject, parse_body};
+use super::wire::{
+    Collection, CreateInput, Paging, QueryParams, SimplePublicObject, Text, json_response,
+    parse_body,
+};
 
 const LIST_DEFAULT_LIMIT: usize = 10;
 const LIST_MAX_LIMIT: usize = 100;
@@ -41,8 +44,12 @@ fn create_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
     let record = store
         .create(&input.properties)
         .map_err(|conflict| ApiError::conflict(conflict.existing_id))?;
-    let object = SimplePublicObject::render(record, input.properties.keys().map(String::as_str));
-    Ok((StatusCode::CREATED, Json(object)).into_response())
+    let object = SimplePublicObject::render(record, input.properties.keys().map(Text::as_str));
+    Ok(json_response(
+        StatusCode::CREATED,
+        &object,
+        object.size_hint(),
+    ))
 }
 
 /// `GET /crm/v3/objects/contacts/{id}?properties=…&idProperty=…`.
@@ -67,7 +74,7 @@ fn read_inner(
         .find(property, &id)
         .ok_or_else(|| ApiError::not_found(&id))?;
     let object = SimplePublicObject::render(record, params.properties.iter().map(String::as_str));
-    Ok(Json(object).into_response())
+    Ok(json_response(StatusCode::OK, &object, object.size_hint()))
 }
 
 /// `GET /crm/v3/objects/contacts?limit=…&after=…&properties=…`.

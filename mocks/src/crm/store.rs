@@ -1,15 +1,25 @@
-//! The record store: contacts with ascending numeric ids, a value index, and unique properties.
+//! The record store: contacts with ascending numeric ids, value indexes, and unique properties.
 //!
 //! Ids are dense (record `n` sits at index `n - 1`) and nothing is ever deleted, which is what
-//! makes the list cursor "the next id to return" tail-safe. Every stored property except the two
-//! timestamps is indexed by value, so `idProperty` lookups, unique checks, duplicate counts and
-//! equality search stay cheap on large stores. The write counters live here, beside the records
-//! they count, so they cannot drift from them.
+//! makes the list cursor "the next id to return" tail-safe. A record keeps its properties in
+//! compact [`Fields`] (interned names, values back to back), so memory grows with the records
+//! stored and stays near their wire size. A property gets a value index the first time it is
+//! looked up by value (`idProperty`, unique checks, equality search); writes keep it current.
+//! The write counters live here, beside the records they count, so they cannot drift from them.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+mod fields;
+mod index;
+pub(crate) mod names;
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 use std::time::SystemTime;
 
 use tokio::time::Instant;
+
+pub(crate) use fields::Fields;
+use index::ValueIndex;
+pub(crate) use names::Name;
 
 /// `hs_object_id`: the record id as a property.
 pub(crate) const OBJECT_ID: &str = "hs_object_id";
@@ -25,7 +35,7 @@ pub(crate) const DEFAULT_PROPERTIES: [&str; 3] = [CREATE_DATE, LAST_MODIFIED, OB
 pub(crate) struct Record {
     pub(crate) id: u64,
     /// Set properties only (an unset property is absent), including the three defaults.
-    pub(crate) properties: BTreeMap<String, String>,
+    pub(crate) fields: Fields,
     pub(crate) created_at: SystemTime,
     pub(crate) updated_at: SystemTime,
     /// When the last write happened, on the tokio clock (search lag is measured on it).
@@ -35,7 +45,14 @@ pub(crate) struct Record {
 
 impl Record {
     pub(crate) fn value(&self, property: &str) -> Option<&str> {
-        self.properties.get(property).map(String::as_str)
+        self.fields.get(Name::lookup(property)?)
+    }
+
+    /// `(name, value)` of every set property, in no particular order.
+    pub(crate) fn properties(&self) -> impl Iterator<Item = (&'static str, &str)> + '_ {
+        self.fields
+            .iter()
+            .map(|(name, value)| (name.as_str(), value))
     }
 }
 
@@ -49,11 +66,23 @@ pub(crate) struct Conflict {
 /// Property values as they come in: `None` unsets.
 pub(crate) type InputProperties = BTreeMap<String, Option<String>>;
 
+/// A write's input as `(name, value)` pairs, one per name (`None` unsets): owned maps from the
+/// Salesforce parser, maps borrowing the request body from the HubSpot one.
+pub(crate) trait Input {
+    fn pairs(&self) -> impl Iterator<Item = (&str, Option<&str>)>;
+}
+
+impl Input for InputProperties {
+    fn pairs(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
+        self.iter().map(|(k, v)| (k.as_str(), v.as_deref()))
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Store {
     records: Vec<Record>,
-    /// property → value → ids holding it (all but the timestamp properties).
-    index: HashMap<String, HashMap<String, BTreeSet<u64>>>,
+    /// Value indexes of the properties looked up by value so far (never the timestamps).
+    index: HashMap<Name, ValueIndex>,
     unique_properties: Vec<String>,
     lowercase_email: bool,
     pub(crate) records_created: u64,
@@ -81,6 +110,9 @@ fn indexed(property: &str) -> bool {
 fn rfc3339(t: SystemTime) -> String {
     humantime::format_rfc3339_millis(t).to_string()
 }
+
+/// The input's writable properties (the read-only defaults dropped), values normalised.
+type Changes<'a> = Vec<(&'a str, Option<Cow<'a, str>>)>;
 
 impl Store {
     pub(crate) fn new(unique_properties: Vec<String>, lowercase_email: bool) -> Self {
@@ -111,27 +143,50 @@ impl Store {
 
     /// Normalises a value the way the store keeps it (HubSpot lower-cases `email`).
     pub(crate) fn normalise(&self, property: &str, value: &str) -> String {
-        if self.lowercase_email && property == "email" {
-            value.to_lowercase()
+        self.normalised(property, value).into_owned()
+    }
+
+    fn normalised<'v>(&self, property: &str, value: &'v str) -> Cow<'v, str> {
+        if self.lowercase_email && property == "email" && value.chars().any(char::is_uppercase) {
+            Cow::Owned(value.to_lowercase())
         } else {
-            value.to_string()
+            Cow::Borrowed(value)
         }
     }
 
-    /// Builds `property`'s index the first time it is looked up; afterwards writes keep it
+    /// Builds `name`'s index the first time it is looked up; afterwards writes keep it
     /// current. Properties nobody looks up (most of a contact's) are never indexed, so a record
     /// costs its values and not an index entry per value.
-    fn ensure_index(&mut self, property: &str) {
-        if !indexed(property) || self.index.contains_key(property) {
-            return;
-        }
-        let mut by_value: HashMap<String, BTreeSet<u64>> = HashMap::new();
-        for record in &self.records {
-            if let Some(value) = record.properties.get(property) {
-                by_value.entry(value.clone()).or_default().insert(record.id);
+    fn ensure_index(&mut self, name: Name) -> &ValueIndex {
+        let records = &self.records;
+        self.index.entry(name).or_insert_with(|| {
+            let mut index = ValueIndex::default();
+            for record in records {
+                if let Some(value) = record.fields.get(name) {
+                    index.insert(value, record.id);
+                }
             }
-        }
-        self.index.insert(property.to_string(), by_value);
+            index
+        })
+    }
+
+    /// Ids, ascending, of all records (archived too) whose `name` is exactly `value`.
+    fn indexed_ids(&mut self, name: Name, value: &str) -> Vec<u64> {
+        self.ensure_index(name);
+        let Some(index) = self.index.get(&name) else {
+            return Vec::new();
+        };
+        index
+            .candidates(value)
+            .iter()
+            .copied()
+            .filter(|id| {
+                let record = usize::try_from(id - 1)
+                    .ok()
+                    .and_then(|i| self.records.get(i));
+                record.and_then(|r| r.fields.get(name)) == Some(value)
+            })
+            .collect()
     }
 
     /// The lowest-id live record whose `property` equals `value` (after normalisation).
@@ -139,32 +194,29 @@ impl Store {
         if property == OBJECT_ID {
             return self.get(value.parse().ok()?);
         }
-        let value = self.normalise(property, value);
-        self.ensure_index(property);
+        let value = self.normalised(property, value);
+        // A name no record ever stored has no record to find.
+        let name = Name::lookup(property)?;
         if indexed(property) {
-            let ids = self.index.get(property)?.get(&value)?;
-            ids.iter().find_map(|id| self.get(*id))
+            let ids = self.indexed_ids(name, &value);
+            ids.into_iter().find_map(|id| self.get(id))
         } else {
             self.records
                 .iter()
-                .find(|r| !r.archived && r.value(property) == Some(value.as_str()))
+                .find(|r| !r.archived && r.fields.get(name) == Some(&*value))
         }
     }
 
-    /// Ids of live records whose `property` equals `value` exactly (for indexed properties).
+    /// Ids of records (archived too) whose `property` equals `value` exactly (for indexed
+    /// properties).
     pub(crate) fn ids_with(&mut self, property: &str, value: &str) -> Option<Vec<u64>> {
         if !indexed(property) {
             return None;
         }
-        self.ensure_index(property);
-        let ids = self
-            .index
-            .get(property)
-            .and_then(|by_value| by_value.get(value));
-        Some(
-            ids.map(|ids| ids.iter().copied().collect())
-                .unwrap_or_default(),
-        )
+        let Some(name) = Name::lookup(property) else {
+            return Some(Vec::new());
+        };
+        Some(self.indexed_ids(name, value))
     }
 
     /// Live records with `id >= from`, ascending, at most `limit`, plus the id to continue from
@@ -188,82 +240,93 @@ impl Store {
     /// Live records per distinct non-empty value of `property`.
     pub(crate) fn copies_by_property(&self, property: &str) -> BTreeMap<String, u64> {
         let mut out = BTreeMap::new();
+        let Some(name) = Name::lookup(property) else {
+            return out;
+        };
         for record in self.records.iter().filter(|r| !r.archived) {
-            if let Some(value) = record.value(property).filter(|v| !v.is_empty()) {
+            if let Some(value) = record.fields.get(name).filter(|v| !v.is_empty()) {
                 *out.entry(value.to_string()).or_insert(0) += 1;
             }
         }
         out
     }
 
-    fn normalised_input(&self, input: &InputProperties) -> BTreeMap<String, Option<String>> {
+    fn changes<'a, I: Input + ?Sized>(&self, input: &'a I) -> Changes<'a> {
         input
-            .iter()
-            .filter(|(k, _)| !DEFAULT_PROPERTIES.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), v.as_deref().map(|v| self.normalise(k, v))))
+            .pairs()
+            .filter(|(k, _)| !DEFAULT_PROPERTIES.contains(k))
+            .map(|(k, v)| (k, v.map(|v| self.normalised(k, v))))
             .collect()
     }
 
     /// The first unique property whose new value is held by a record other than `own_id`.
-    fn conflict(
-        &mut self,
-        input: &BTreeMap<String, Option<String>>,
-        own_id: Option<u64>,
-    ) -> Result<(), Conflict> {
-        for property in self.unique_properties.clone() {
-            let Some(Some(value)) = input.get(&property) else {
+    fn conflict(&mut self, changes: &Changes<'_>, own_id: Option<u64>) -> Result<(), Conflict> {
+        for i in 0..self.unique_properties.len() {
+            let property = self.unique_properties[i].as_str();
+            let Some((_, Some(value))) = changes.iter().find(|(k, _)| *k == property) else {
                 continue;
             };
             if value.is_empty() {
                 continue;
             }
-            if let Some(existing) = self.find(&property, value).filter(|r| Some(r.id) != own_id) {
-                return Err(Conflict {
-                    existing_id: existing.id,
-                });
+            let Some(name) = Name::lookup(property) else {
+                continue;
+            };
+            let taken = self
+                .indexed_ids(name, value)
+                .into_iter()
+                .find(|id| Some(*id) != own_id && self.get(*id).is_some());
+            if let Some(existing_id) = taken {
+                return Err(Conflict { existing_id });
             }
         }
         Ok(())
     }
 
-    fn index_insert(&mut self, property: &str, value: &str, id: u64) {
+    fn index_insert(&mut self, name: Name, value: &str, id: u64) {
         // Only properties already looked up have an index to keep current.
-        if let Some(by_value) = self.index.get_mut(property) {
-            by_value.entry(value.to_string()).or_default().insert(id);
+        if let Some(index) = self.index.get_mut(&name) {
+            index.insert(value, id);
         }
     }
 
-    fn index_remove(&mut self, property: &str, value: &str, id: u64) {
-        if let Some(by_value) = self.index.get_mut(property)
-            && let Some(ids) = by_value.get_mut(value)
-        {
-            ids.remove(&id);
-            if ids.is_empty() {
-                by_value.remove(value);
-            }
+    fn index_remove(&mut self, name: Name, value: &str, id: u64) {
+        if let Some(index) = self.index.get_mut(&name) {
+            index.remove(value, id);
         }
     }
 
     /// Creates a record from `input` (null values are skipped; read-only defaults ignored).
-    pub(crate) fn create(&mut self, input: &InputProperties) -> Result<&Record, Conflict> {
-        let input = self.normalised_input(input);
-        self.conflict(&input, None)?;
+    pub(crate) fn create<I: Input + ?Sized>(&mut self, input: &I) -> Result<&Record, Conflict> {
+        let changes = self.changes(input);
+        self.conflict(&changes, None)?;
         let id = self.records.len() as u64 + 1;
         let mono = self.clock.now();
         let now = self.clock.wall(mono);
-        let mut properties: BTreeMap<String, String> = input
+        let stamp = rfc3339(now);
+        // Known names under one read lock; a name seen for the first time is interned after.
+        let reader = names::reader();
+        let known: Vec<Option<Name>> = changes.iter().map(|(k, _)| reader.lookup(k)).collect();
+        drop(reader);
+        let mut pairs: Vec<(Name, Cow<'_, str>)> = changes
             .into_iter()
-            .filter_map(|(k, v)| Some((k, v?)))
+            .zip(known)
+            .filter_map(|((k, v), known)| Some((known.unwrap_or_else(|| Name::intern(k)), v?)))
             .collect();
-        properties.insert(CREATE_DATE.to_string(), rfc3339(now));
-        properties.insert(LAST_MODIFIED.to_string(), rfc3339(now));
-        properties.insert(OBJECT_ID.to_string(), id.to_string());
-        for (k, v) in &properties {
-            self.index_insert(k, v, id);
+        pairs.push((Name::intern(CREATE_DATE), Cow::Borrowed(&stamp)));
+        pairs.push((Name::intern(LAST_MODIFIED), Cow::Borrowed(&stamp)));
+        pairs.push((Name::intern(OBJECT_ID), Cow::Owned(id.to_string())));
+        let fields = Fields::build(pairs);
+        if !self.index.is_empty() {
+            for (name, value) in fields.iter() {
+                if let Some(index) = self.index.get_mut(&name) {
+                    index.insert(value, id);
+                }
+            }
         }
         self.records.push(Record {
             id,
-            properties,
+            fields,
             created_at: now,
             updated_at: now,
             updated_mono: mono,
@@ -282,48 +345,60 @@ impl Store {
 
     /// Overwrites the given properties of record `id` (null unsets) and bumps its timestamps.
     /// `None` when there is no such live record.
-    pub(crate) fn update(
+    pub(crate) fn update<I: Input + ?Sized>(
         &mut self,
         id: u64,
-        input: &InputProperties,
+        input: &I,
     ) -> Option<Result<&Record, Conflict>> {
         self.get(id)?;
-        let input = self.normalised_input(input);
-        if let Err(conflict) = self.conflict(&input, Some(id)) {
+        let changes = self.changes(input);
+        if let Err(conflict) = self.conflict(&changes, Some(id)) {
             return Some(Err(conflict));
         }
         let idx = (id - 1) as usize;
         let mono = self.clock.now();
         let now = self.clock.wall(mono);
-        for (property, value) in input {
+        let old = std::mem::take(&mut self.records[idx].fields);
+        let mut values: BTreeMap<Name, Cow<'_, str>> =
+            old.iter().map(|(n, v)| (n, Cow::Borrowed(v))).collect();
+        for (property, value) in changes {
+            let before = Name::lookup(property).and_then(|name| old.get(name));
             if let Some(journal) = &mut self.journal
-                && self.records[idx].properties.get(&property) != value.as_ref()
+                && before != value.as_deref()
             {
                 journal.push(Change {
                     object_id: id,
                     occurred_at: now,
-                    property: Some((property.clone(), value.clone())),
+                    property: Some((property.to_string(), value.as_ref().map(|v| v.to_string()))),
                 });
             }
-            let old = match &value {
-                Some(v) => self.records[idx]
-                    .properties
-                    .insert(property.clone(), v.clone()),
-                None => self.records[idx].properties.remove(&property),
-            };
-            if let Some(old) = old {
-                self.index_remove(&property, &old, id);
+            match value {
+                Some(v) => {
+                    values.insert(Name::intern(property), v);
+                }
+                None => {
+                    if let Some(name) = Name::lookup(property) {
+                        values.remove(&name);
+                    }
+                }
             }
-            if let Some(v) = &value {
-                self.index_insert(&property, v, id);
+        }
+        values.insert(Name::intern(LAST_MODIFIED), Cow::Owned(rfc3339(now)));
+        let fields = Fields::build(values.into_iter().collect());
+        for (name, value) in old.iter() {
+            if fields.get(name) != Some(value) {
+                self.index_remove(name, value, id);
+            }
+        }
+        for (name, value) in fields.iter() {
+            if old.get(name) != Some(value) {
+                self.index_insert(name, value, id);
             }
         }
         let record = &mut self.records[idx];
+        record.fields = fields;
         record.updated_at = now;
         record.updated_mono = mono;
-        record
-            .properties
-            .insert(LAST_MODIFIED.to_string(), rfc3339(now));
         self.records_updated += 1;
         Some(Ok(&self.records[idx]))
     }
@@ -351,17 +426,14 @@ impl Store {
             return;
         };
         let current = std::mem::replace(&mut self.records[idx], before);
-        for (k, v) in &current.properties {
-            self.index_remove(k, v, current.id);
+        for (name, value) in current.fields.iter() {
+            self.index_remove(name, value, current.id);
         }
-        let restored: Vec<(String, String)> = self.records[idx]
-            .properties
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        for (k, v) in restored {
-            self.index_insert(&k, &v, current.id);
+        let restored = std::mem::take(&mut self.records[idx].fields);
+        for (name, value) in restored.iter() {
+            self.index_insert(name, value, current.id);
         }
+        self.records[idx].fields = restored;
         if was_update {
             self.records_updated = self.records_updated.saturating_sub(1);
         }
@@ -374,8 +446,8 @@ impl Store {
             return;
         }
         if let Some(record) = self.records.pop() {
-            for (k, v) in &record.properties {
-                self.index_remove(k, v, id);
+            for (name, value) in record.fields.iter() {
+                self.index_remove(name, value, id);
             }
             self.records_created = self.records_created.saturating_sub(1);
         }
@@ -509,7 +581,10 @@ mod adaptive_index_tests {
         }
         assert!(store.index.is_empty(), "nothing is indexed before a lookup");
         assert_eq!(store.find("syncproof_id", "sp-3").map(|r| r.id), Some(4));
-        assert!(store.index.contains_key("syncproof_id") && !store.index.contains_key("city"));
+        assert!(
+            store.index.contains_key(&Name::intern("syncproof_id"))
+                && !store.index.contains_key(&Name::intern("city"))
+        );
         // Later creates and updates keep the built index current.
         store.create(&props(&[("syncproof_id", "sp-9")])).unwrap();
         assert_eq!(store.find("syncproof_id", "sp-9").map(|r| r.id), Some(6));

@@ -282,10 +282,15 @@ impl SObject {
     }
 
     fn all_fields(self, record: &Record) -> Vec<Field> {
-        let custom = record.properties.keys().filter(|k| k.ends_with("__c"));
+        let mut custom: Vec<&str> = record
+            .properties()
+            .map(|(name, _)| name)
+            .filter(|name| name.ends_with("__c"))
+            .collect();
+        custom.sort_unstable();
         self.standard_fields()
             .into_iter()
-            .chain(custom.map(String::as_str))
+            .chain(custom)
             .filter_map(|name| self.field(name))
             .collect()
     }
