@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::RetryPolicy;
+use crate::verify::{VerifyFile, VerifyMethod, parse_method};
 use crate::config::{ConfigError, Source, suggest_closest};
 use crate::shape::{DEMO_SHAPE, Shape};
 use crate::units::{Rate, fraction, parse_duration};
@@ -92,6 +93,8 @@ struct CrmFile {
     latency_sigma: f64,
     latency_max: String,
     search_lag: String,
+    /// With `[verify] kind = "webhook"`: the share of webhook events the mock sends twice.
+    webhook_duplicate_rate: f64,
 }
 
 impl Default for CrmFile {
@@ -107,6 +110,7 @@ impl Default for CrmFile {
             latency_sigma: 0.5,
             latency_max: "2s".into(),
             search_lag: "0ms".into(),
+            webhook_duplicate_rate: 0.0,
         }
     }
 }
@@ -211,26 +215,6 @@ impl Default for RetryFile {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-struct VerifyFile {
-    poll_interval: String,
-    window: String,
-    read_rate: String,
-    search_rate: String,
-}
-
-impl Default for VerifyFile {
-    fn default() -> Self {
-        VerifyFile {
-            poll_interval: "200ms".into(),
-            window: "8s".into(),
-            read_rate: "15/s".into(),
-            search_rate: "4/s".into(),
-        }
-    }
-}
-
 /// Knobs of one built-in mock CRM.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CrmKnobs {
@@ -245,6 +229,7 @@ pub struct CrmKnobs {
     pub latency_sigma: f64,
     pub latency_max: Duration,
     pub search_lag: Duration,
+    pub webhook_duplicate_rate: f64,
 }
 
 /// The reference relay's defects.
@@ -291,6 +276,8 @@ pub struct VerifyPlan {
     pub window: Duration,
     pub read_rate: Rate,
     pub search_rate: Rate,
+    /// `[verify] kind`: read-back, search, webhook or postgres.
+    pub method: VerifyMethod,
 }
 
 /// A credential: readable by the code that sends it, invisible to `Debug` and never serialised.
@@ -422,6 +409,10 @@ impl Plan {
                 latency_sigma: c.latency_sigma.max(0.0),
                 latency_max: dur(&format!("{prefix}.latency_max"), &c.latency_max)?,
                 search_lag: dur(&format!("{prefix}.search_lag"), &c.search_lag)?,
+                webhook_duplicate_rate: frac(
+                    &format!("{prefix}.webhook_duplicate_rate"),
+                    c.webhook_duplicate_rate,
+                )?,
             })
         };
         let r = &file.target.relay;
@@ -525,6 +516,7 @@ impl Plan {
                 .search_rate
                 .parse()
                 .map_err(|e| src.invalid("verify.search_rate", e))?,
+            method: parse_method(src, v, &file.target.id_property, &shape.field_names())?,
         };
         if file.records == 0 {
             return Err(src.invalid("records", "must be at least 1"));
@@ -533,9 +525,16 @@ impl Plan {
         let mut for_run_dir = file.clone();
         for_run_dir.shape = RUN_DIR_SHAPE.into();
         for_run_dir.sla = RUN_DIR_SLA.into();
-        if let Some(token_file) = &mut for_run_dir.target.token_file {
-            let path = src.resolve(token_file);
-            *token_file = std::fs::canonicalize(&path)
+        for secret_file in [
+            &mut for_run_dir.target.token_file,
+            &mut for_run_dir.verify.url_file,
+            &mut for_run_dir.verify.secret_file,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let path = src.resolve(secret_file);
+            *secret_file = std::fs::canonicalize(&path)
                 .unwrap_or(path)
                 .display()
                 .to_string();

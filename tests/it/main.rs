@@ -15,3 +15,4 @@ mod profile;
 mod report_cmd;
 mod schema;
 mod support;
+mod verification;

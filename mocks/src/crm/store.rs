@@ -61,6 +61,9 @@ pub(crate) struct Store {
     /// Changes not yet handed to the webhook emitter; `None` when webhooks are off, so a store
     /// without subscribers keeps nothing.
     pub(crate) journal: Option<Vec<Change>>,
+    /// Properties whose value at creation is journalled as a change too (see
+    /// `WebhookConfig::creation_properties`).
+    pub(crate) journal_on_create: Vec<String>,
     /// Timestamps and search-lag readings come from the CRM's clock.
     pub(crate) clock: crate::Clock,
 }
@@ -92,6 +95,7 @@ impl Store {
             records_created: 0,
             records_updated: 0,
             journal: None,
+            journal_on_create: Vec::new(),
             clock: crate::Clock::real(),
         }
     }
@@ -276,6 +280,16 @@ impl Store {
                 occurred_at: now,
                 property: None,
             });
+            let created = &self.records[self.records.len() - 1].properties;
+            for name in &self.journal_on_create {
+                if let Some(value) = created.get(name) {
+                    journal.push(Change {
+                        object_id: id,
+                        occurred_at: now,
+                        property: Some((name.clone(), Some(value.clone()))),
+                    });
+                }
+            }
         }
         Ok(&self.records[self.records.len() - 1])
     }
