@@ -77,7 +77,9 @@ pub enum RunError {
     Reconcile(#[from] ReconcileError),
     #[error(transparent)]
     Warehouse(#[from] WarehouseError),
-    #[error("verify.listen: cannot start the webhook receiver: {0} (choose another address, or port 0)")]
+    #[error(
+        "verify.listen: cannot start the webhook receiver: {0} (choose another address, or port 0)"
+    )]
     Receiver(#[source] std::io::Error),
     #[error(transparent)]
     Report(#[from] ReportError),
@@ -251,7 +253,7 @@ async fn run_in(
         VerifyMethod::Webhook(m) => Some(
             Receiver::start(m, &plan.verify.id_property, shared_clock)
                 .await
-            .map_err(RunError::Receiver)?,
+                .map_err(RunError::Receiver)?,
         ),
         _ => None,
     };
@@ -259,9 +261,7 @@ async fn run_in(
         Topology::MockIntegration => {
             let mut config = integration_config(plan, &fields, shared_clock);
             verified_by(&mut config, plan, receiver.as_ref());
-            let integration = Integration::start(config)
-                .await
-                .map_err(RunError::Mock)?;
+            let integration = Integration::start(config).await.map_err(RunError::Mock)?;
             let client = |url: &str| {
                 CrmClient::new(url, HARNESS_TOKEN, plan.load.timeout).map_err(RunError::Client)
             };
@@ -289,9 +289,9 @@ async fn run_in(
     }
     // The warehouse is opened once the built-in mock's sink has created its table.
     let warehouse = match &plan.verify.method {
-        VerifyMethod::Postgres(m) => {
-            Some(Arc::new(Warehouse::connect(m, &plan.verify.id_property).await?))
-        }
+        VerifyMethod::Postgres(m) => Some(Arc::new(
+            Warehouse::connect(m, &plan.verify.id_property).await?,
+        )),
         _ => None,
     };
     let inflight = Arc::new(InFlight::default());

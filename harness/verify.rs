@@ -14,8 +14,8 @@ mod webhook;
 
 pub use method::{PostgresMethod, VerifyFile, VerifyMethod, WebhookMethod, parse_method};
 pub use postgres::{Warehouse, WarehouseError, WarehouseFinder, reconcile_warehouse};
-pub use webhook::{Receiver, WebhookFinder};
-pub use search::SearchFinder;
-pub use watch::{Counters, Finder, watch};
 pub use readback::{VerifyContext, observe};
 pub use reconcile::{ReconcileError, reconcile};
+pub use search::SearchFinder;
+pub use watch::{Counters, Finder, watch};
+pub use webhook::{Receiver, WebhookFinder};

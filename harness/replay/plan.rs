@@ -10,10 +10,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::RetryPolicy;
-use crate::verify::{VerifyFile, VerifyMethod, parse_method};
 use crate::config::{ConfigError, Source, suggest_closest};
 use crate::shape::{DEMO_SHAPE, Shape};
 use crate::units::{Rate, fraction, parse_duration};
+use crate::verify::{VerifyFile, VerifyMethod, parse_method};
 
 /// The demo's plan and SLA, embedded so `demo` needs no file.
 pub const DEMO_PLAN: &str = include_str!("../../datasets/plans/demo.toml");

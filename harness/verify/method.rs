@@ -38,9 +38,6 @@ pub struct VerifyFile {
     /// postgres: the query returning the synced rows of the ids bound to `$1` (a `text[]`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
-    /// postgres: result column → shape field (the external id's column maps to the id property).
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub columns: BTreeMap<String, String>,
     /// postgres: the table the built-in mock's warehouse sink fills (mock-integration only), and
     /// the default query's table.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -64,6 +61,9 @@ pub struct VerifyFile {
     /// webhook: requests whose timestamp is older than this are rejected (HubSpot: 5 minutes).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_age: Option<String>,
+    /// postgres (last: a TOML table follows the plain keys): result column → shape field (the external id's column maps to the id property).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub columns: BTreeMap<String, String>,
 }
 
 impl Default for VerifyFile {
@@ -97,7 +97,9 @@ pub enum VerifyMethod {
     ReadBack,
     /// `search` on `lastmodifieddate`, every poll from the newest modification seen minus
     /// `overlap`.
-    Search { overlap: Duration },
+    Search {
+        overlap: Duration,
+    },
     Webhook(WebhookMethod),
     Postgres(PostgresMethod),
 }
@@ -220,7 +222,8 @@ pub fn parse_method(
                 ("verify.url_file", &m.url_file),
                 "kind = \"postgres\" needs the connection URL: url_env = \"WAREHOUSE_URL\" or url_file = \"...\"",
             )?;
-            if !(url.expose().starts_with("postgres://") || url.expose().starts_with("postgresql://"))
+            if !(url.expose().starts_with("postgres://")
+                || url.expose().starts_with("postgresql://"))
             {
                 return Err(src.invalid(
                     "verify",
@@ -287,7 +290,10 @@ pub fn parse_method(
                 .unwrap_or_default();
             Err(src.invalid(
                 "verify.kind",
-                format!("{other:?} is not a verification kind ({hint}kinds: {})", KINDS.join(", ")),
+                format!(
+                    "{other:?} is not a verification kind ({hint}kinds: {})",
+                    KINDS.join(", ")
+                ),
             ))
         }
     }
@@ -317,10 +323,7 @@ fn secret(
             .trim()
             .to_string(),
         (Some(_), Some(_)) => {
-            return Err(src.invalid(
-                file_key,
-                format!("give {env_key} or {file_key}, not both"),
-            ));
+            return Err(src.invalid(file_key, format!("give {env_key} or {file_key}, not both")));
         }
         (None, None) => return Err(src.invalid("verify", missing)),
     };
@@ -328,4 +331,122 @@ fn secret(
         return Err(src.invalid(env_key, "the secret is empty"));
     }
     Ok(Secret::new(value))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Source;
+    use crate::replay::{DEMO_PLAN, Plan, PlanOverrides};
+
+    use super::*;
+
+    /// The demo plan with `extra` appended to its `[verify]` table (its last), as a file in
+    /// `dir` so relative secret files resolve.
+    fn plan(dir: &std::path::Path, extra: &str) -> Result<Plan, ConfigError> {
+        let datasets = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets");
+        let text = DEMO_PLAN
+            .replace("../shapes/", &format!("{}/shapes/", datasets.display()))
+            .replace("../sla/", &format!("{}/sla/", datasets.display()));
+        let path = dir.join("plan.toml");
+        std::fs::write(&path, format!("{text}\n{extra}\n")).unwrap();
+        Plan::load(&Source::read(&path).unwrap(), &PlanOverrides::default())
+    }
+
+    #[test]
+    fn postgres_reads_its_url_from_a_file_and_keeps_it_out_of_the_effective_plan() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = "postgres://u:hunter2@127.0.0.1:5432/db";
+        std::fs::write(dir.path().join("url"), url).unwrap();
+        let p = plan(
+            dir.path(),
+            "kind = \"postgres\"\nurl_file = \"url\"\n[verify.columns]\next_id = \"syncproof_id\"\nmail = \"email\"",
+        )
+        .unwrap();
+        let VerifyMethod::Postgres(m) = &p.verify.method else {
+            panic!("{:?}", p.verify.method)
+        };
+        assert_eq!(m.url.expose(), url);
+        assert_eq!(
+            m.query,
+            "SELECT * FROM \"syncproof_contacts\" WHERE \"ext_id\" = ANY($1)"
+        );
+        assert!(
+            !p.effective_toml.contains("hunter2"),
+            "{}",
+            p.effective_toml
+        );
+        assert!(!format!("{p:?}").contains("hunter2"));
+        // The effective plan is a plan again, with the same method.
+        std::fs::write(dir.path().join("plan.toml"), &p.effective_toml).unwrap();
+        let shape = dir.path().join(crate::replay::RUN_DIR_SHAPE);
+        std::fs::write(&shape, &p.shape_text).unwrap();
+        std::fs::write(dir.path().join(crate::replay::RUN_DIR_SLA), &p.sla.text).unwrap();
+        let again = Plan::load(
+            &Source::read(&dir.path().join("plan.toml")).unwrap(),
+            &PlanOverrides::default(),
+        )
+        .unwrap();
+        assert_eq!(again.verify.method, p.verify.method);
+    }
+
+    #[test]
+    fn bad_verify_keys_name_the_key_and_the_way_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = |extra: &str| plan(dir.path(), extra).unwrap_err().to_string();
+        let e = err("kind = \"webhok\"");
+        assert!(
+            e.contains("verify.kind") && e.contains("did you mean \"webhook\""),
+            "{e}"
+        );
+        let e = err("kind = \"search\"\nquery = \"SELECT 1\"");
+        assert!(
+            e.contains("verify.query") && e.contains("only for kind = \"postgres\""),
+            "{e}"
+        );
+        let e = err("kind = \"webhook\"");
+        assert!(e.contains("secret_env"), "{e}");
+        let e = err("kind = \"webhook\"\nsecret_env = \"SYNCPROOF_SURELY_UNSET_VAR\"");
+        assert!(
+            e.contains("SYNCPROOF_SURELY_UNSET_VAR") && e.contains("not set"),
+            "{e}"
+        );
+        std::fs::write(dir.path().join("url"), "postgres://x@127.0.0.1/db").unwrap();
+        let e = err("kind = \"postgres\"\nurl_file = \"url\"\nquery = \"SELECT * FROM t\"");
+        assert!(e.contains("verify.query") && e.contains("$1"), "{e}");
+        let e = err("kind = \"postgres\"\nurl_file = \"url\"\n[verify.columns]\nmail = \"emial\"");
+        assert!(e.contains("did you mean \"email\""), "{e}");
+        let e = err("kind = \"postgres\"\nurl_file = \"url\"\n[verify.columns]\nmail = \"email\"");
+        assert!(e.contains("no column maps to the id property"), "{e}");
+        std::fs::write(dir.path().join("url"), "mysql://x@127.0.0.1/db").unwrap();
+        let e = err("kind = \"postgres\"\nurl_file = \"url\"");
+        assert!(
+            e.contains("postgres://") && !e.contains("mysql://x@"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn search_and_webhook_take_their_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = plan(dir.path(), "kind = \"search\"").unwrap();
+        assert_eq!(
+            p.verify.method,
+            VerifyMethod::Search {
+                overlap: Duration::from_secs(10)
+            }
+        );
+        std::fs::write(dir.path().join("secret"), "s3cret\n").unwrap();
+        let p = plan(dir.path(), "kind = \"webhook\"\nsecret_file = \"secret\"").unwrap();
+        let VerifyMethod::Webhook(m) = &p.verify.method else {
+            panic!()
+        };
+        assert_eq!(m.secret.expose(), "s3cret");
+        assert_eq!(m.path, "/webhooks/hubspot");
+        assert_eq!(m.max_age, Duration::from_secs(300));
+        assert!(m.listen.ip().is_loopback());
+        assert_eq!(
+            plan(dir.path(), "").unwrap().verify.method,
+            VerifyMethod::ReadBack
+        );
+    }
 }

@@ -26,7 +26,9 @@ const QUERIES_PER_POLL: usize = 20;
 /// Why the warehouse cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum WarehouseError {
-    #[error("cannot connect to the PostgreSQL destination: {0} (check verify.url_env / url_file; the URL is not shown)")]
+    #[error(
+        "cannot connect to the PostgreSQL destination: {0} (check verify.url_env / url_file; the URL is not shown)"
+    )]
     Connect(#[source] tokio_postgres::Error),
     #[error("verify.query is not usable: {0}")]
     Query(String),
@@ -50,7 +52,10 @@ impl std::fmt::Debug for Warehouse {
 impl Warehouse {
     /// Connects (no TLS: a warehouse reached over loopback, a tunnel or a private network) and
     /// prepares the query, so a wrong query fails before anything is sent.
-    pub async fn connect(m: &PostgresMethod, id_property: &str) -> Result<Warehouse, WarehouseError> {
+    pub async fn connect(
+        m: &PostgresMethod,
+        id_property: &str,
+    ) -> Result<Warehouse, WarehouseError> {
         let (client, connection) = tokio_postgres::connect(m.url.expose(), NoTls)
             .await
             .map_err(WarehouseError::Connect)?;
@@ -71,7 +76,11 @@ impl Warehouse {
             params => {
                 return Err(WarehouseError::Query(format!(
                     "it must take exactly one parameter, $1, the external ids as text[] (found {}); cast a non-text id column, e.g. WHERE ext_id::text = ANY($1)",
-                    params.iter().map(|t| t.name().to_string()).collect::<Vec<_>>().join(", ")
+                    params
+                        .iter()
+                        .map(|t| t.name().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )));
             }
         }

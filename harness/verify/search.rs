@@ -164,8 +164,7 @@ impl Finder for SearchFinder {
                 None => break,
             }
         }
-        self.counters
-            .add("records_found", found.len() as u64);
+        self.counters.add("records_found", found.len() as u64);
         found
     }
 }

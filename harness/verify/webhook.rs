@@ -254,10 +254,15 @@ impl Finder for WebhookFinder {
             match by_id.get(&external_id) {
                 Some(idx) => found.push((*idx, at)),
                 // Not ours, seen already, or past its window (then it was declared lost).
-                None => self.shared.counters.add("events_for_no_record_in_flight", 1),
+                None => self
+                    .shared
+                    .counters
+                    .add("events_for_no_record_in_flight", 1),
             }
         }
-        self.shared.counters.add("records_announced", found.len() as u64);
+        self.shared
+            .counters
+            .add("records_announced", found.len() as u64);
         found
     }
 }
@@ -272,11 +277,47 @@ mod tests {
             syncproof_mocks::signature_v3(secret, "POST", url, body, ts)
         };
         let sig = sign("s3cret", "http://127.0.0.1:9/h", "[]", 1000);
-        assert!(signature_ok("s3cret", "http://127.0.0.1:9/h", b"[]", "1000", &sig));
-        assert!(!signature_ok("other", "http://127.0.0.1:9/h", b"[]", "1000", &sig));
-        assert!(!signature_ok("s3cret", "http://127.0.0.1:9/x", b"[]", "1000", &sig));
-        assert!(!signature_ok("s3cret", "http://127.0.0.1:9/h", b"[1]", "1000", &sig));
-        assert!(!signature_ok("s3cret", "http://127.0.0.1:9/h", b"[]", "1001", &sig));
-        assert!(!signature_ok("s3cret", "http://127.0.0.1:9/h", b"[]", "1000", "not base64!"));
+        assert!(signature_ok(
+            "s3cret",
+            "http://127.0.0.1:9/h",
+            b"[]",
+            "1000",
+            &sig
+        ));
+        assert!(!signature_ok(
+            "other",
+            "http://127.0.0.1:9/h",
+            b"[]",
+            "1000",
+            &sig
+        ));
+        assert!(!signature_ok(
+            "s3cret",
+            "http://127.0.0.1:9/x",
+            b"[]",
+            "1000",
+            &sig
+        ));
+        assert!(!signature_ok(
+            "s3cret",
+            "http://127.0.0.1:9/h",
+            b"[1]",
+            "1000",
+            &sig
+        ));
+        assert!(!signature_ok(
+            "s3cret",
+            "http://127.0.0.1:9/h",
+            b"[]",
+            "1001",
+            &sig
+        ));
+        assert!(!signature_ok(
+            "s3cret",
+            "http://127.0.0.1:9/h",
+            b"[]",
+            "1000",
+            "not base64!"
+        ));
     }
 }

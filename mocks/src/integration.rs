@@ -112,6 +112,9 @@ impl Integration {
                 }
             }
         };
+        // A target with webhooks configured tells its subscriber what the relay wrote.
+        let mut servers = vec![source_task, target_task];
+        servers.extend(target.start_webhooks(shutdown.clone()));
         tracing::debug!(%source_addr, %target_addr, "mock integration started");
         Ok(Integration {
             source,
@@ -119,7 +122,7 @@ impl Integration {
             source_addr,
             target_addr,
             relay,
-            servers: vec![source_task, target_task],
+            servers,
             shutdown,
         })
     }

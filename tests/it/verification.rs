@@ -117,7 +117,11 @@ async fn a_crm_to_warehouse_sync_is_measured_by_sql_against_postgresql() {
     let truth = &s["ground_truth"]["relay"];
     let n = RECORDS as f64;
     assert_eq!(s["verification"]["kind"], "postgres");
-    assert!(s["verification"]["queries"].as_f64().unwrap() > 0.0, "{}", s["verification"]);
+    assert!(
+        s["verification"]["queries"].as_f64().unwrap() > 0.0,
+        "{}",
+        s["verification"]
+    );
 
     // Every record accounted for; the lost are exactly what the relay dropped.
     assert_eq!(get(&s, "records.sent"), n);
@@ -127,7 +131,10 @@ async fn a_crm_to_warehouse_sync_is_measured_by_sql_against_postgresql() {
     );
     let relay_lost = truth["lost"].as_f64().unwrap() + truth["gave_up"].as_f64().unwrap();
     assert_eq!(get(&s, "records.lost"), relay_lost, "{truth}");
-    assert!(within_binomial(relay_lost, n, 0.02, 4.5), "lost {relay_lost}");
+    assert!(
+        within_binomial(relay_lost, n, 0.02, 4.5),
+        "lost {relay_lost}"
+    );
 
     // Duplicates: a second row per record the relay wrote twice.
     assert_eq!(
@@ -146,7 +153,11 @@ async fn a_crm_to_warehouse_sync_is_measured_by_sql_against_postgresql() {
     let missing = phone["source_nonempty"].as_f64().unwrap() - phone["present"].as_f64().unwrap();
     assert_eq!(missing, truth["fields_dropped"]["phone"].as_f64().unwrap());
     for field in ["email", "firstname"] {
-        assert_eq!(get(&s, &format!("completeness.fields.{field}")), 1.0, "{field}");
+        assert_eq!(
+            get(&s, &format!("completeness.fields.{field}")),
+            1.0,
+            "{field}"
+        );
         assert_eq!(get(&s, &format!("accuracy.fields.{field}")), 1.0, "{field}");
     }
     // Latency: the relay's lag (20 ms median, at most 200 ms) is inside what was measured.
@@ -215,9 +226,17 @@ async fn signed_webhooks_are_verified_deduplicated_and_timed_at_arrival() {
     assert_eq!(get(&s, "records.lost"), relay_lost, "{truth} {v}");
     assert!(within_binomial(relay_lost, n, 0.02, 4.5));
     // Each delivered record was announced once; the duplicates sent were recognised.
-    assert_eq!(v["records_announced"].as_f64().unwrap(), get(&s, "records.delivered"), "{v}");
+    assert_eq!(
+        v["records_announced"].as_f64().unwrap(),
+        get(&s, "records.delivered"),
+        "{v}"
+    );
     assert!(v["duplicate_events"].as_f64().unwrap() > 0.0, "{v}");
-    assert_eq!(v["rejected_bad_signature"].as_f64().unwrap_or(0.0), 0.0, "{v}");
+    assert_eq!(
+        v["rejected_bad_signature"].as_f64().unwrap_or(0.0),
+        0.0,
+        "{v}"
+    );
     assert_secret_absent(&outcome.dir, secret);
 }
 
@@ -265,7 +284,9 @@ async fn a_forged_or_stale_webhook_is_counted_and_never_trusted() {
             .send()
     };
     // Signed with the wrong secret, and signed right but ten minutes old: both refused.
-    let forged = send(event(1, "sp-1"), "not-the-secret", now_ms).await.unwrap();
+    let forged = send(event(1, "sp-1"), "not-the-secret", now_ms)
+        .await
+        .unwrap();
     assert_eq!(forged.status(), 401);
     let stale = send(event(2, "sp-2"), "the-app-secret", now_ms - 600_000)
         .await
@@ -273,7 +294,9 @@ async fn a_forged_or_stale_webhook_is_counted_and_never_trusted() {
     assert_eq!(stale.status(), 401);
     // A good one, delivered twice (a retry): one record, one duplicate.
     for _ in 0..2 {
-        let ok = send(event(3, "sp-3"), "the-app-secret", now_ms).await.unwrap();
+        let ok = send(event(3, "sp-3"), "the-app-secret", now_ms)
+            .await
+            .unwrap();
         assert_eq!(ok.status(), 200);
     }
     let found = receiver.finder().find(&inflight).await;
@@ -299,7 +322,10 @@ async fn search_polling_waits_out_the_search_lag() {
     assert!(v["searches"].as_f64().unwrap() > 0.0, "{v}");
     let relay_lost = truth["lost"].as_f64().unwrap() + truth["gave_up"].as_f64().unwrap();
     assert_eq!(get(&s, "records.lost"), relay_lost, "{truth} {v}");
-    assert_eq!(v["records_found"].as_f64().unwrap(), get(&s, "records.delivered"));
+    assert_eq!(
+        v["records_found"].as_f64().unwrap(),
+        get(&s, "records.delivered")
+    );
     // Nothing can be seen by search before the lag has passed since the relay's write.
     assert!(get(&s, "latency.sync_ms.p50") >= 300.0, "{}", s["latency"]);
 }
