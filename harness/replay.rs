@@ -25,6 +25,11 @@ pub use client::{CallResponse, CrmClient, RateHeaders};
 pub use dialect::{Dialect, Request, WriteItem};
 pub use engine::{Carried, RecordSet, ReplayContext, ReplayReport, Work, replay};
 pub use hubspot::{Hubspot, TargetCopy};
+
+/// What `[verify] kind = "search"` polls: HubSpot's search endpoint and its pages.
+pub mod hubspot_search {
+    pub use super::hubspot::{SEARCH, next_after, parse_results};
+}
 pub use inflight::{InFlight, Pending};
 pub use limiter::ClientLimiter;
 pub use plan::{

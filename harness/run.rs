@@ -30,7 +30,10 @@ use crate::replay::{
 use crate::report::{ReportError, RunInfo, Summary, write_reports};
 use crate::resume::{keep_checkpointed, record_states};
 use crate::sla::{Metrics, SlaSpec, judge};
-use crate::verify::{ReconcileError, VerifyContext, observe, reconcile};
+use crate::verify::{
+    Counters, Receiver, ReconcileError, SearchFinder, VerifyContext, VerifyMethod, Warehouse,
+    WarehouseError, WarehouseFinder, observe, reconcile, reconcile_warehouse, watch,
+};
 
 /// Where the run directory goes and how chatty the run is.
 #[derive(Debug, Clone, Default)]
@@ -72,6 +75,12 @@ pub enum RunError {
     Client(#[source] reqwest::Error),
     #[error(transparent)]
     Reconcile(#[from] ReconcileError),
+    #[error(transparent)]
+    Warehouse(#[from] WarehouseError),
+    #[error(
+        "verify.listen: cannot start the webhook receiver: {0} (choose another address, or port 0)"
+    )]
+    Receiver(#[source] std::io::Error),
     #[error(transparent)]
     Report(#[from] ReportError),
     #[error(transparent)]
@@ -275,11 +284,20 @@ async fn run_in(
     let shared_clock = syncproof_mocks::Clock::with_speed(plan.load.clock_speed);
     // Integration PoC against the built-in mock: write to its source, observe its target. API
     // PoC: write to one API and read it back there; no mock, so no ground truth.
+    // The webhook receiver listens before anything can send to it.
+    let receiver = match &plan.verify.method {
+        VerifyMethod::Webhook(m) => Some(
+            Receiver::start(m, &plan.verify.id_property, shared_clock)
+                .await
+                .map_err(RunError::Receiver)?,
+        ),
+        _ => None,
+    };
     let (integration, source, target) = match &plan.topology {
         Topology::MockIntegration => {
-            let integration = Integration::start(integration_config(plan, &fields, shared_clock))
-                .await
-                .map_err(RunError::Mock)?;
+            let mut config = integration_config(plan, &fields, shared_clock);
+            verified_by(&mut config, plan, receiver.as_ref());
+            let integration = Integration::start(config).await.map_err(RunError::Mock)?;
             let client = |url: &str| {
                 CrmClient::new(url, HARNESS_TOKEN, plan.load.timeout).map_err(RunError::Client)
             };
@@ -362,6 +380,16 @@ async fn run_in(
         }
     };
     let clock = resumed.clock;
+    if let Some(receiver) = &receiver {
+        receiver.set_run_clock(clock);
+    }
+    // The warehouse is opened once the built-in mock's sink has created its table.
+    let warehouse = match &plan.verify.method {
+        VerifyMethod::Postgres(m) => Some(Arc::new(
+            Warehouse::connect(m, &plan.verify.id_property).await?,
+        )),
+        _ => None,
+    };
     let inflight = Arc::new(InFlight::default());
     // Records acknowledged before an interruption are read back again; their window restarts.
     let now = clock.now();
@@ -439,7 +467,38 @@ async fn run_in(
         call_ids: Arc::clone(&call_ids),
     });
     let sending_done = CancellationToken::new();
-    let observer = tokio::spawn(observe(verify_ctx, sending_done.clone(), cancel.clone()));
+    let counters: Arc<Counters> = match (&receiver, &warehouse) {
+        (Some(receiver), _) => receiver.counters(),
+        (_, Some(warehouse)) => Arc::clone(&warehouse.counters),
+        _ => Arc::default(),
+    };
+    let (done, stop) = (sending_done.clone(), cancel.clone());
+    let observer = match (&plan.verify.method, &receiver, &warehouse) {
+        (VerifyMethod::Webhook(_), Some(receiver), _) => {
+            tokio::spawn(watch(verify_ctx, receiver.finder(), done, stop))
+        }
+        (VerifyMethod::Postgres(_), _, Some(warehouse)) => {
+            let finder = WarehouseFinder {
+                warehouse: Arc::clone(warehouse),
+                clock,
+            };
+            tokio::spawn(watch(verify_ctx, finder, done, stop))
+        }
+        (VerifyMethod::Search { overlap }, _, _) => {
+            let finder = SearchFinder::new(
+                target.clone(),
+                plan.verify.id_property.clone(),
+                *overlap,
+                plan.verify.search_rate.interval(),
+                clock,
+                tx.clone(),
+                Arc::clone(&call_ids),
+                Arc::clone(&counters),
+            );
+            tokio::spawn(watch(verify_ctx, finder, done, stop))
+        }
+        _ => tokio::spawn(observe(verify_ctx, done, stop)),
+    };
     let report = replay(replay_ctx, resumed.work, cancel.clone()).await;
     sending_done.cancel();
     let mut lost: BTreeSet<u64> = observer
@@ -449,8 +508,25 @@ async fn run_in(
 
     let mut card = Scorecard::new(&plan.shape);
     let mut near = NearDuplicates::new(&plan.shape);
+    let on_record = |idx: u64, copies: Vec<crate::replay::TargetCopy>| {
+        let record = generator.record(idx);
+        let delivered = !lost.contains(&idx);
+        card.add(&plan.shape, &record, &copies, delivered);
+        if delivered {
+            near.add(&record, &copies);
+        }
+    };
     let reconciled = if cancel.is_cancelled() {
         Ok(())
+    } else if let Some(warehouse) = &warehouse {
+        reconcile_warehouse(
+            warehouse,
+            range.clone().map(|i| (i, generator.external_id(i))),
+            &tx,
+            &cancel,
+            on_record,
+        )
+        .await
     } else {
         reconcile(
             &target,
@@ -465,17 +541,13 @@ async fn run_in(
             &tx,
             &call_ids,
             &cancel,
-            |idx, copies| {
-                let record = generator.record(idx);
-                let delivered = !lost.contains(&idx);
-                card.add(&plan.shape, &record, &copies, delivered);
-                if delivered {
-                    near.add(&record, &copies);
-                }
-            },
+            on_record,
         )
         .await
     };
+    if let Some(receiver) = receiver {
+        receiver.stop().await;
+    }
     let ground_truth = match integration {
         Some(integration) => {
             let copies = integration
@@ -548,6 +620,7 @@ async fn run_in(
             "tls_below_1_2": crate::replay::tls::below_tls12(version),
         });
     }
+    summary.json["verification"] = verification_summary(plan, &counters);
     summary.json["files"] = json!({
         "records": relative(dir, &records_path),
         "events": segments.iter().map(|p| relative(dir, p)).collect::<Vec<_>>(),
@@ -780,6 +853,39 @@ fn millis_rounded(d: std::time::Duration) -> f64 {
     (d.as_secs_f64() * 1000.0).round() / 1000.0
 }
 
+/// What the summary says of the verification: the method and what it counted.
+fn verification_summary(plan: &Plan, counters: &Counters) -> Value {
+    let mut v = json!({ "kind": plan.verify.method.name() });
+    if let (Value::Object(map), Value::Object(counts)) = (&mut v, counters.to_json()) {
+        map.extend(counts);
+    }
+    v
+}
+
+/// Points the built-in mock integration at the verification: its target sends webhooks to the
+/// receiver, or its relay writes to the warehouse table instead of the target CRM.
+fn verified_by(config: &mut IntegrationConfig, plan: &Plan, receiver: Option<&Receiver>) {
+    match (&plan.verify.method, receiver) {
+        (VerifyMethod::Webhook(m), Some(receiver)) => {
+            config.target.webhooks = Some(syncproof_mocks::WebhookConfig {
+                url: receiver.url().to_string(),
+                client_secret: m.secret.expose().to_string(),
+                duplicate_rate: plan.target.webhook_duplicate_rate,
+                creation_properties: vec![plan.verify.id_property.clone()],
+                seed: plan.seed ^ 0x3eb,
+                ..syncproof_mocks::WebhookConfig::default()
+            });
+        }
+        (VerifyMethod::Postgres(m), _) => {
+            config.warehouse = Some(syncproof_mocks::WarehouseSink {
+                url: m.url.expose().to_string(),
+                table: m.table.clone(),
+            });
+        }
+        _ => {}
+    }
+}
+
 /// The built-in mock integration a `kind = "mock-integration"` plan describes (also what
 /// `syncproof mock --integration PLAN` serves in its own process).
 pub fn integration_config(
@@ -814,6 +920,7 @@ pub fn integration_config(
         harness_token: HARNESS_TOKEN.to_string(),
         relay_token: RELAY_TOKEN.to_string(),
         clock,
+        warehouse: None,
     }
 }
 

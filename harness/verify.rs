@@ -4,8 +4,18 @@
 //! *lost*. When the run ends, [`reconcile`] searches the target for every record sent and
 //! returns all the copies it holds, duplicates included, for the quality stage to judge.
 
+mod method;
+mod postgres;
 mod readback;
 mod reconcile;
+mod search;
+mod watch;
+mod webhook;
 
+pub use method::{PostgresMethod, VerifyFile, VerifyMethod, WebhookMethod, parse_method};
+pub use postgres::{Warehouse, WarehouseError, WarehouseFinder, reconcile_warehouse};
 pub use readback::{VerifyContext, observe};
 pub use reconcile::{ReconcileError, reconcile};
+pub use search::SearchFinder;
+pub use watch::{Counters, Finder, watch};
+pub use webhook::{Receiver, WebhookFinder};

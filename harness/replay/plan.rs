@@ -13,6 +13,7 @@ use super::RetryPolicy;
 use crate::config::{ConfigError, Source, suggest_closest};
 use crate::shape::{DEMO_SHAPE, Shape};
 use crate::units::{Rate, fraction, parse_duration};
+use crate::verify::{VerifyFile, VerifyMethod, parse_method};
 
 /// The demo's plan and SLA, embedded so `demo` needs no file.
 pub const DEMO_PLAN: &str = include_str!("../../datasets/plans/demo.toml");
@@ -153,6 +154,8 @@ struct CrmFile {
     latency_sigma: f64,
     latency_max: String,
     search_lag: String,
+    /// With `[verify] kind = "webhook"`: the share of webhook events the mock sends twice.
+    webhook_duplicate_rate: f64,
 }
 
 impl Default for CrmFile {
@@ -168,6 +171,7 @@ impl Default for CrmFile {
             latency_sigma: 0.5,
             latency_max: "2s".into(),
             search_lag: "0ms".into(),
+            webhook_duplicate_rate: 0.0,
         }
     }
 }
@@ -272,26 +276,6 @@ impl Default for RetryFile {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-struct VerifyFile {
-    poll_interval: String,
-    window: String,
-    read_rate: String,
-    search_rate: String,
-}
-
-impl Default for VerifyFile {
-    fn default() -> Self {
-        VerifyFile {
-            poll_interval: "200ms".into(),
-            window: "8s".into(),
-            read_rate: "15/s".into(),
-            search_rate: "4/s".into(),
-        }
-    }
-}
-
 /// Knobs of one built-in mock CRM.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CrmKnobs {
@@ -306,6 +290,7 @@ pub struct CrmKnobs {
     pub latency_sigma: f64,
     pub latency_max: Duration,
     pub search_lag: Duration,
+    pub webhook_duplicate_rate: f64,
 }
 
 /// The reference relay's defects.
@@ -352,6 +337,8 @@ pub struct VerifyPlan {
     pub window: Duration,
     pub read_rate: Rate,
     pub search_rate: Rate,
+    /// `[verify] kind`: read-back, search, webhook or postgres.
+    pub method: VerifyMethod,
 }
 
 /// A credential: readable by the code that sends it, invisible to `Debug` and never serialised.
@@ -505,6 +492,10 @@ impl Plan {
                 latency_sigma: c.latency_sigma.max(0.0),
                 latency_max: dur(&format!("{prefix}.latency_max"), &c.latency_max)?,
                 search_lag: dur(&format!("{prefix}.search_lag"), &c.search_lag)?,
+                webhook_duplicate_rate: frac(
+                    &format!("{prefix}.webhook_duplicate_rate"),
+                    c.webhook_duplicate_rate,
+                )?,
             })
         };
         let r = &file.target.relay;
@@ -619,9 +610,25 @@ impl Plan {
                 .search_rate
                 .parse()
                 .map_err(|e| src.invalid("verify.search_rate", e))?,
+            method: parse_method(src, v, &file.target.id_property, &shape.field_names())?,
         };
         if file.records == 0 {
             return Err(src.invalid("records", "must be at least 1"));
+        }
+        // Search polling and webhooks speak HubSpot's search API and webhook signature.
+        if matches!(
+            verify.method,
+            VerifyMethod::Search { .. } | VerifyMethod::Webhook(_)
+        ) && dialect != super::DialectPlan::Hubspot
+        {
+            return Err(src.invalid(
+                "verify.kind",
+                format!(
+                    "\"{}\" watches a HubSpot target (its search API, its v3 webhook signature); a kind = \"{}\" target is watched by \"read-back\"",
+                    verify.method.name(),
+                    dialect.kind()
+                ),
+            ));
         }
         let topology = topology(src, &file.target)?;
         let mut for_run_dir = file.clone();
@@ -630,6 +637,19 @@ impl Plan {
         // File names (never contents) go into the run directory's plan, made absolute so a
         // resume from another directory finds them.
         absolute_file_names(src, &mut for_run_dir.target);
+        for secret_file in [
+            &mut for_run_dir.verify.url_file,
+            &mut for_run_dir.verify.secret_file,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let path = src.resolve(secret_file);
+            *secret_file = std::fs::canonicalize(&path)
+                .unwrap_or(path)
+                .display()
+                .to_string();
+        }
         let urls: Vec<&str> = match &topology {
             Topology::MockIntegration => Vec::new(),
             Topology::ApiPoc { base_url, .. } => vec![base_url],

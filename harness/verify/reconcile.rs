@@ -25,6 +25,10 @@ pub enum ReconcileError {
         "the target's search kept failing (last status {status}{detail}); the quality figures would be incomplete, so the run stops here"
     )]
     SearchFailed { status: u16, detail: String },
+    #[error(
+        "the warehouse query kept failing ({0}); the quality figures would be incomplete, so the run stops here"
+    )]
+    Warehouse(String),
     #[error("interrupted during reconciliation")]
     Interrupted,
 }

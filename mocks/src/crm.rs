@@ -190,8 +190,9 @@ impl Crm {
         };
         let mut store = Store::new(cfg.unique_properties.clone(), cfg.lowercase_email);
         store.clock = cfg.clock;
-        if cfg.webhooks.is_some() {
+        if let Some(webhooks) = &cfg.webhooks {
             store.journal = Some(Vec::new());
+            store.journal_on_create = webhooks.creation_properties.clone();
         }
         let now = cfg.clock.now();
         Arc::new(Crm {

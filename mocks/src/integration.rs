@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::crm::{Crm, CrmAccounting, CrmConfig};
-use crate::relay::{RelayConfig, RelayHandle, RelayKnobs, RelayStats};
+use crate::relay::{RelayConfig, RelayHandle, RelayKnobs, RelayStats, WarehouseSink};
 use crate::serve::serve;
 
 /// How to build the integration.
@@ -31,6 +31,9 @@ pub struct IntegrationConfig {
     pub relay_token: String,
     /// The one clock of the source, the relay and the target (it replaces theirs).
     pub clock: crate::Clock,
+    /// Set: the relay writes to this PostgreSQL table instead of the target CRM (a
+    /// CRM→warehouse sync); the target CRM still runs, and stays empty.
+    pub warehouse: Option<WarehouseSink>,
 }
 
 /// Ground truth of a whole integration at one moment.
@@ -82,18 +85,36 @@ impl Integration {
                 return Err(err);
             }
         };
-        let relay = RelayHandle::spawn(
-            RelayConfig {
-                source_url: format!("http://{source_addr}"),
-                source_token: cfg.relay_token.clone(),
-                target_url: format!("http://{target_addr}"),
-                target_token: cfg.relay_token,
-                id_property: cfg.id_property,
-                properties: cfg.properties,
-                knobs: RelayKnobs { clock, ..cfg.relay },
-            },
-            shutdown.clone(),
-        );
+        let relay_cfg = RelayConfig {
+            source_url: format!("http://{source_addr}"),
+            source_token: cfg.relay_token.clone(),
+            target_url: format!("http://{target_addr}"),
+            target_token: cfg.relay_token,
+            id_property: cfg.id_property,
+            properties: cfg.properties,
+            knobs: RelayKnobs { clock, ..cfg.relay },
+        };
+        let relay = match &cfg.warehouse {
+            None => RelayHandle::spawn(relay_cfg, shutdown.clone()),
+            Some(warehouse) => {
+                match RelayHandle::spawn_to_warehouse(relay_cfg, warehouse, shutdown.clone()).await
+                {
+                    Ok(relay) => relay,
+                    Err(err) => {
+                        shutdown.cancel();
+                        let _ = source_task.await;
+                        let _ = target_task.await;
+                        return Err(std::io::Error::other(format!(
+                            "the warehouse sink cannot use table {:?}: {err}",
+                            warehouse.table
+                        )));
+                    }
+                }
+            }
+        };
+        // A target with webhooks configured tells its subscriber what the relay wrote.
+        let mut servers = vec![source_task, target_task];
+        servers.extend(target.start_webhooks(shutdown.clone()));
         tracing::debug!(%source_addr, %target_addr, "mock integration started");
         Ok(Integration {
             source,
@@ -101,7 +122,7 @@ impl Integration {
             source_addr,
             target_addr,
             relay,
-            servers: vec![source_task, target_task],
+            servers,
             shutdown,
         })
     }

@@ -13,7 +13,10 @@ mod ledger;
 mod plan;
 mod retry;
 mod tail;
+mod warehouse;
 mod writer;
+
+pub use warehouse::{WarehouseSink, quote_ident};
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -137,6 +140,18 @@ pub struct RelayStats {
     pub target_retries: u64,
 }
 
+/// The id property first, then the other properties the relay copies.
+fn copied_properties(cfg: &RelayConfig) -> Vec<String> {
+    std::iter::once(cfg.id_property.clone())
+        .chain(
+            cfg.properties
+                .iter()
+                .filter(|p| **p != cfg.id_property)
+                .cloned(),
+        )
+        .collect()
+}
+
 /// A running relay.
 pub struct RelayHandle {
     // std Mutex: bookings are a few counter updates, never across an await.
@@ -148,6 +163,26 @@ impl RelayHandle {
     /// Starts the tail and writer tasks on the current tokio runtime; they run until `shutdown`
     /// is cancelled.
     pub fn spawn(cfg: RelayConfig, shutdown: CancellationToken) -> RelayHandle {
+        RelayHandle::spawn_with(cfg, None, shutdown)
+    }
+
+    /// Connects to `warehouse` (dropping and creating its table) and starts a relay that writes
+    /// there instead of to `cfg.target_url`: a CRM→warehouse sync.
+    pub async fn spawn_to_warehouse(
+        cfg: RelayConfig,
+        warehouse: &WarehouseSink,
+        shutdown: CancellationToken,
+    ) -> Result<RelayHandle, tokio_postgres::Error> {
+        let columns = copied_properties(&cfg);
+        let connected = warehouse.connect(columns).await?;
+        Ok(RelayHandle::spawn_with(cfg, Some(connected), shutdown))
+    }
+
+    fn spawn_with(
+        cfg: RelayConfig,
+        warehouse: Option<warehouse::Connected>,
+        shutdown: CancellationToken,
+    ) -> RelayHandle {
         let knobs = cfg.knobs.clone().sanitised();
         let client = reqwest::Client::builder()
             .timeout(HTTP_TIMEOUT)
@@ -159,14 +194,7 @@ impl RelayHandle {
                 reqwest::Client::default()
             });
         let ledger = Arc::new(Mutex::new(Ledger::default()));
-        let copied: Vec<String> = std::iter::once(cfg.id_property.clone())
-            .chain(
-                cfg.properties
-                    .iter()
-                    .filter(|p| **p != cfg.id_property)
-                    .cloned(),
-            )
-            .collect();
+        let copied = copied_properties(&cfg);
         let (tx, rx) = mpsc::unbounded_channel();
         let tail = tail::Tail {
             client: client.clone(),
@@ -189,6 +217,7 @@ impl RelayHandle {
             ledger: Arc::clone(&ledger),
             jitter_seed: knobs.seed ^ 0x6a09_e667_f3bc_c908,
             clock: knobs.clock,
+            warehouse,
         };
         let tasks = vec![
             tokio::spawn(tail.run(tx, shutdown.clone())),

@@ -50,6 +50,10 @@ pub struct WebhookConfig {
     pub flush_interval: Duration,
     /// Seeds the duplicate decisions.
     pub seed: u64,
+    /// Properties with a `contact.propertyChange` subscription that also fires when a record is
+    /// created with the property set, as HubSpot's does: a subscriber learns the new record's
+    /// external id from it without a read. Empty: creations send `contact.creation` only.
+    pub creation_properties: Vec<String>,
 }
 
 impl Default for WebhookConfig {
@@ -66,6 +70,7 @@ impl Default for WebhookConfig {
             duplicate_rate: 0.0,
             flush_interval: Duration::from_millis(100),
             seed: 0,
+            creation_properties: Vec::new(),
         }
     }
 }

@@ -17,3 +17,4 @@ mod report_cmd;
 mod schema;
 mod support;
 mod targets;
+mod verification;

@@ -90,6 +90,9 @@ pub(crate) struct Store {
     /// Changes not yet handed to the webhook emitter; `None` when webhooks are off, so a store
     /// without subscribers keeps nothing.
     pub(crate) journal: Option<Vec<Change>>,
+    /// Properties whose value at creation is journalled as a change too (see
+    /// `WebhookConfig::creation_properties`).
+    pub(crate) journal_on_create: Vec<String>,
     /// Timestamps and search-lag readings come from the CRM's clock.
     pub(crate) clock: crate::Clock,
 }
@@ -124,6 +127,7 @@ impl Store {
             records_created: 0,
             records_updated: 0,
             journal: None,
+            journal_on_create: Vec::new(),
             clock: crate::Clock::real(),
         }
     }
@@ -339,6 +343,16 @@ impl Store {
                 occurred_at: now,
                 property: None,
             });
+            let created = &self.records[self.records.len() - 1];
+            for name in &self.journal_on_create {
+                if let Some(value) = created.value(name) {
+                    journal.push(Change {
+                        object_id: id,
+                        occurred_at: now,
+                        property: Some((name.clone(), Some(value.to_string()))),
+                    });
+                }
+            }
         }
         Ok(&self.records[self.records.len() - 1])
     }

@@ -117,10 +117,22 @@ pub(crate) struct Writer {
     pub(crate) ledger: Arc<Mutex<Ledger>>,
     pub(crate) jitter_seed: u64,
     pub(crate) clock: crate::Clock,
+    /// Set: the records go to this warehouse table instead of the target CRM.
+    pub(crate) warehouse: Option<super::warehouse::Connected>,
 }
 
 impl Writer {
     async fn post(&self, batch: &[Write]) -> Answer {
+        if let Some(warehouse) = &self.warehouse {
+            let rows: Vec<_> = batch.iter().map(|w| &w.planned.properties).collect();
+            return match warehouse.insert(&rows).await {
+                Ok(_) => Answer::Written {
+                    acked: batch.iter().map(Write::trace_id).collect(),
+                    refused: BTreeSet::new(),
+                },
+                Err(err) => Answer::Transient(format!("warehouse insert failed: {err}")),
+            };
+        }
         let inputs: Vec<Value> = batch
             .iter()
             .map(

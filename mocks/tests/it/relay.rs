@@ -33,6 +33,7 @@ fn config(knobs: RelayKnobs) -> IntegrationConfig {
         harness_token: HARNESS.to_string(),
         relay_token: RELAY.to_string(),
         clock: syncproof_mocks::Clock::real(),
+        warehouse: None,
     }
 }
 
