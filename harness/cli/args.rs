@@ -68,6 +68,15 @@ pub enum Command {
         /// Lowest score (0..1) reported as a duplicate.
         #[arg(long, value_name = "F", default_value_t = crate::quality::fuzzy::DEFAULT_THRESHOLD, value_parser = parse_fraction)]
         threshold: f64,
+        /// Map a column to an identifying role (repeatable): first_name, last_name, name, email,
+        /// phone, company, address (may span columns), postcode, city, birth_date, id_number.
+        /// With a mapping, only the mapped columns are used; without, CRM columns are recognised
+        /// by name.
+        #[arg(long = "field", value_name = "COLUMN=ROLE", value_parser = crate::quality::fuzzy::FieldMap::parse_flag)]
+        fields: Vec<(String, crate::quality::fuzzy::Role)>,
+        /// A TOML file with a `[fields]` table of `COLUMN = "ROLE"`, read before any --field.
+        #[arg(long, value_name = "FILE")]
+        roles: Option<PathBuf>,
     },
     /// Synthetic records with their ground truth from a shape file: one file per object.
     Generate(super::generate::GenerateArgs),

@@ -2,17 +2,34 @@
 //! pairs of any export (CSV, NDJSON, Parquet) with the engine the report uses
 //! ([`crate::quality::fuzzy`]), written as CSV `left_id,right_id,score` (header first), so an
 //! engineer can measure the duplicate rate of a CRM before and after the integration.
-//! Identifying columns are recognised by name (`firstname`, `email`, `phone`, `company`, …).
+//! Identifying columns are recognised by name (`firstname`, `email`, `phone`, `company`, …), or
+//! mapped explicitly (`--field COLUMN=ROLE`, `--roles roles.toml`) for exports with other columns
+//! (addresses, postcodes, birth dates, other identifiers).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::Exit;
 use crate::config::suggest_closest;
-use crate::quality::fuzzy::{find_pairs, read_people};
+use crate::quality::fuzzy::{FieldMap, Role, find_pairs, read_people};
 
-pub fn dupes(export: &Path, id: &str, out: Option<&PathBuf>, threshold: f64) -> Exit {
-    let table = match read_people(export, id) {
+pub fn dupes(
+    export: &Path,
+    id: &str,
+    out: Option<&PathBuf>,
+    threshold: f64,
+    fields: Vec<(String, Role)>,
+    roles: Option<&Path>,
+) -> Exit {
+    let mut map = match roles.map(FieldMap::read).transpose() {
+        Ok(map) => map.unwrap_or_default(),
+        Err(e) => {
+            eprintln!("error: --roles {e}");
+            return Exit::BadInput;
+        }
+    };
+    map.0.extend(fields);
+    let table = match read_people(export, id, &map) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: {e}");
@@ -32,7 +49,7 @@ pub fn dupes(export: &Path, id: &str, out: Option<&PathBuf>, threshold: f64) -> 
     }
     if table.roles.is_empty() {
         eprintln!(
-            "error: {}: no identifying column (expected some of firstname, lastname, name, email, phone, company); columns: {}",
+            "error: {}: no identifying column (expected some of firstname, lastname, name, email, phone, company, or map columns with --field COLUMN=ROLE); columns: {}",
             export.display(),
             table.columns.join(", ")
         );

@@ -1,7 +1,8 @@
 //! Blocking: only records that share a key are compared. Keys are cheap, high-recall signals of
 //! the same person: the email local part, the phone digits, the two names' soundex codes (in
 //! either order, so swapped first and last names still meet) and the last name's soundex with
-//! the company's first four letters. A key held by more than [`MAX_BLOCK`] records (a placeholder
+//! the company's first four letters; for exports whose roles map them, the other identifier, and
+//! the birth date or the postcode with a name's soundex. A key held by more than [`MAX_BLOCK`] records (a placeholder
 //! email, a switchboard number) says nothing about identity and would bring back n² work, so it
 //! is skipped and counted.
 //!
@@ -16,7 +17,7 @@ use super::person::soundex_code;
 pub const MAX_BLOCK: usize = 64;
 
 /// Blocking keys per record, at most.
-const KEYS: usize = 4;
+const KEYS: usize = 8;
 const NONE: u32 = u32::MAX;
 
 /// FNV-1a over a tag byte and the parts, each followed by a separator.
@@ -46,6 +47,12 @@ fn keys(p: &Person) -> [Option<u64>; KEYS] {
         len += 1;
     }
     let company = &company[..len];
+    let extra = p.extra.as_deref();
+    let birth = extra.map_or("", |e| e.birth_date.as_str());
+    let birth = (birth.len() >= 4).then_some(birth.as_bytes());
+    let postcode = extra.map_or("", |e| e.postcode.as_str());
+    let postcode = (postcode.len() >= 3).then_some(postcode.as_bytes());
+    let id_number = extra.map_or("", |e| e.id_number.as_str());
     [
         (p.email_local.len() >= 3).then(|| hash(b'e', &[p.email_local.as_bytes()])),
         (p.phone.len() >= 7).then(|| hash(b'p', &[p.phone.as_bytes()])),
@@ -55,6 +62,10 @@ fn keys(p: &Person) -> [Option<u64>; KEYS] {
         }),
         last.filter(|_| company.len() >= 3)
             .map(|l| hash(b'c', &[&l, company])),
+        (id_number.len() >= 4).then(|| hash(b'i', &[id_number.as_bytes()])),
+        birth.zip(last).map(|(b, l)| hash(b'b', &[b, &l])),
+        birth.zip(first).map(|(b, f)| hash(b'f', &[b, &f])),
+        postcode.zip(last).map(|(z, l)| hash(b'z', &[z, &l])),
     ]
 }
 
@@ -152,6 +163,7 @@ mod tests {
             email_domain: String::new(),
             phone: phone.into(),
             company: company.into(),
+            extra: None,
         }
     }
 
@@ -214,5 +226,30 @@ mod tests {
         }
         // No block here exceeds the cap: 20 records share the phone.
         assert_eq!(candidate_pairs(&people), expected);
+    }
+
+    #[test]
+    fn mapped_identifiers_birth_dates_and_postcodes_block() {
+        let with = |first: &str, last: &str, birth: &str, postcode: &str, id: &str| Person {
+            extra: Some(Box::new(crate::quality::fuzzy::Extra {
+                birth_date: birth.into(),
+                postcode: postcode.into(),
+                id_number: id.into(),
+                ..Default::default()
+            })),
+            ..person(first, last, "", "", "")
+        };
+        let people = [
+            with("ann", "miller", "19560124", "3182", "5301234"),
+            with("ann", "zuniga", "19560124", "", ""), // birth date + first name with 0
+            with("bob", "mueller", "19560124", "", ""), // birth date + last name (M460) with 0
+            with("cy", "miller", "", "3182", ""),      // postcode + last name with 0
+            with("dan", "xu", "", "", "5301234"),      // the identifier with 0
+            with("eve", "miller", "19990101", "9999", "123"), // shares nothing: 3-digit id too short
+        ];
+        assert_eq!(
+            candidate_pairs(&people),
+            vec![(0, 1), (0, 2), (0, 3), (0, 4)]
+        );
     }
 }

@@ -1,54 +1,11 @@
 //! A record's identifying fields, normalised once so that blocking and scoring compare like
 //! with like: lower case, letters and digits only for names and companies (legal suffixes such as
 //! `Inc`, `GmbH` dropped), the email's local part without dots or `+tag`, phone digits only
-//! (the last nine, so a country code written or not compares equal).
+//! (the last nine, so a country code written or not compares equal). Address, postcode, city,
+//! birth date and other identifiers, present only when an export's roles map them, sit behind
+//! one pointer so that CRM records do not pay for them.
 
-/// Which column (by index) holds each identifying role; any may be absent.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Roles {
-    pub first_name: Option<usize>,
-    pub last_name: Option<usize>,
-    /// A single `name` column, split on its last space when first/last are absent.
-    pub full_name: Option<usize>,
-    pub email: Option<usize>,
-    pub phone: Option<usize>,
-    pub company: Option<usize>,
-}
-
-impl Roles {
-    /// Guesses the roles from column names (`firstname`, `first_name`, `given_name`, `email`,
-    /// `mobile`, `organization`, …), case- and punctuation-insensitively.
-    pub fn guess<S: AsRef<str>>(columns: &[S]) -> Roles {
-        let mut roles = Roles::default();
-        for (i, c) in columns.iter().enumerate() {
-            let key: String = c
-                .as_ref()
-                .chars()
-                .filter(|c| c.is_alphanumeric())
-                .collect::<String>()
-                .to_lowercase();
-            let slot = match key.as_str() {
-                "firstname" | "givenname" | "forename" | "first" => &mut roles.first_name,
-                "lastname" | "surname" | "familyname" | "last" => &mut roles.last_name,
-                "name" | "fullname" | "contactname" => &mut roles.full_name,
-                "email" | "emailaddress" | "mail" => &mut roles.email,
-                "phone" | "phonenumber" | "mobile" | "mobilephone" | "telephone" | "tel" => {
-                    &mut roles.phone
-                }
-                "company" | "companyname" | "organization" | "organisation" | "account"
-                | "accountname" | "employer" => &mut roles.company,
-                _ => continue,
-            };
-            slot.get_or_insert(i);
-        }
-        roles
-    }
-
-    /// True when no identifying column was found.
-    pub fn is_empty(&self) -> bool {
-        *self == Roles::default()
-    }
-}
+use super::Roles;
 
 /// Normalised identifying fields of one record.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -62,6 +19,23 @@ pub struct Person {
     /// The last nine digits of the phone number.
     pub phone: String,
     pub company: String,
+    /// The non-CRM fields, when the roles map any of them.
+    pub extra: Option<Box<Extra>>,
+}
+
+/// Normalised address, postcode, city, birth date and other identifier of one record.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Extra {
+    /// The address columns' words, lower case, letters and digits, one space apart.
+    pub address: String,
+    /// Letters and digits, lower case.
+    pub postcode: String,
+    /// Words as for the address.
+    pub city: String,
+    /// Digits only (`1956-01-24` and `19560124` compare equal).
+    pub birth_date: String,
+    /// Letters and digits, lower case.
+    pub id_number: String,
 }
 
 const LEGAL_SUFFIXES: [&str; 14] = [
@@ -109,6 +83,30 @@ impl Person {
             .filter(|w| !w.is_empty() && !LEGAL_SUFFIXES.contains(w))
             .collect::<Vec<_>>()
             .join(" ");
+        let extra = (!roles.address.is_empty()
+            || roles.postcode.is_some()
+            || roles.city.is_some()
+            || roles.birth_date.is_some()
+            || roles.id_number.is_some())
+        .then(|| {
+            let mut address = String::new();
+            for &i in &roles.address {
+                words_into(get(Some(i)), &mut address);
+            }
+            let mut city = String::new();
+            words_into(get(roles.city), &mut city);
+            Box::new(Extra {
+                address,
+                postcode: word(get(roles.postcode)),
+                city,
+                birth_date: get(roles.birth_date)
+                    .chars()
+                    .filter(char::is_ascii_digit)
+                    .collect(),
+                id_number: word(get(roles.id_number)),
+            })
+        })
+        .filter(|e| **e != Extra::default());
         Person {
             first,
             last,
@@ -116,6 +114,19 @@ impl Person {
             email_domain: domain.to_string(),
             phone,
             company,
+            extra,
+        }
+    }
+}
+
+/// Appends the words of `text` (lower case, letters and digits) to `out`, one space apart.
+fn words_into(text: &str, out: &mut String) {
+    for w in text.split(|c: char| !c.is_alphanumeric()) {
+        if !w.is_empty() {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.extend(w.chars().flat_map(char::to_lowercase));
         }
     }
 }
@@ -222,5 +233,43 @@ mod tests {
         let full = Roles::guess(&["name"]);
         let p = Person::from_row(&[Some("Mary Ann Smith")], &full);
         assert_eq!((p.first.as_str(), p.last.as_str()), ("maryann", "smith"));
+        assert_eq!(p.extra, None);
+    }
+
+    #[test]
+    fn mapped_address_birth_date_and_ids_are_normalised() {
+        let roles = Roles {
+            first_name: Some(0),
+            address: vec![1, 2, 3],
+            postcode: Some(4),
+            city: Some(5),
+            birth_date: Some(6),
+            id_number: Some(7),
+            ..Roles::default()
+        };
+        let row = [
+            Some("Ann"),
+            Some("42"),
+            Some("Miller  Street"),
+            None,
+            Some("SW1A 1AA"),
+            Some("St. Kilda"),
+            Some("1956-01-24"),
+            Some("AB-123 456"),
+        ];
+        let p = Person::from_row(&row, &roles);
+        assert_eq!(
+            *p.extra.unwrap(),
+            Extra {
+                address: "42 miller street".into(),
+                postcode: "sw1a1aa".into(),
+                city: "st kilda".into(),
+                birth_date: "19560124".into(),
+                id_number: "ab123456".into(),
+            }
+        );
+        // Mapped but blank: no extra fields at all.
+        let blank = [Some("Ann"), None, None, None, None, None, None, None];
+        assert_eq!(Person::from_row(&blank, &roles).extra, None);
     }
 }

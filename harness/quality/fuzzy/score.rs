@@ -1,5 +1,9 @@
 //! Pair scoring: a weighted mean of per-field similarities over the fields both records hold
-//! (email 0.35, name 0.30, phone 0.25, company 0.10). Equal normalised values score 1 without
+//! (email 0.35, name 0.30, phone 0.25, company 0.10; where the roles map them, birth date 0.25,
+//! other identifier 0.25, address 0.15, postcode 0.10, city 0.05). Fields absent from both records
+//! take no part, so a CRM export scores as it did before those roles existed. Birth dates,
+//! identifiers and postcodes use normalised optimal string alignment (a mistyped or transposed
+//! digit stays close), addresses and cities Jaro–Winkler. Equal normalised values score 1 without
 //! computing any similarity (most pairs in a block share the key exactly); otherwise names,
 //! email local parts and companies use Jaro–Winkler (local parts equal but for digits count as
 //! different accounts), and phones normalised Levenshtein, kept only for a one-digit typo. A pair compared on little evidence (less than 0.4 of the weight, e.g. only a
@@ -10,7 +14,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::Person;
 use super::blocking::Blocks;
-use super::similarity::{equal_but_digits, jaro_winkler, normalized_levenshtein};
+use super::similarity::{equal_but_digits, jaro_winkler, normalized_levenshtein, normalized_osa};
 
 /// Score at or above which a pair is reported as a duplicate.
 pub const DEFAULT_THRESHOLD: f64 = 0.9;
@@ -93,6 +97,21 @@ pub fn score(a: &Person, b: &Person) -> f64 {
         if let Some(s) = s {
             weight += w;
             total += w * s;
+        }
+    }
+    if let (Some(x), Some(y)) = (a.extra.as_deref(), b.extra.as_deref()) {
+        let parts = [
+            (0.25, similar(&x.birth_date, &y.birth_date, normalized_osa)),
+            (0.25, similar(&x.id_number, &y.id_number, normalized_osa)),
+            (0.15, similar(&x.address, &y.address, jaro_winkler)),
+            (0.10, similar(&x.postcode, &y.postcode, normalized_osa)),
+            (0.05, similar(&x.city, &y.city, jaro_winkler)),
+        ];
+        for (w, s) in parts {
+            if let Some(s) = s {
+                weight += w;
+                total += w * s;
+            }
         }
     }
     if weight == 0.0 {

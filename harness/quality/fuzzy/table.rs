@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::{Person, Roles};
+use super::{FieldMap, MappingError, Person, Roles};
 use crate::shape::profile::{ExportError, stream_export};
 
 /// Column names and rows of text.
@@ -67,9 +67,27 @@ pub struct PeopleTable {
     pub people: Vec<Person>,
 }
 
+/// The roles of these columns: the explicit mapping when there is one (a column it names and
+/// the export lacks is left out, and reported once the whole export is read), else guessed.
+fn roles_of(columns: &[String], fields: &FieldMap) -> Roles {
+    if fields.is_empty() {
+        return Roles::guess(columns);
+    }
+    let present = FieldMap(
+        fields
+            .0
+            .iter()
+            .filter(|(c, _)| columns.contains(c))
+            .cloned()
+            .collect(),
+    );
+    present.resolve(columns).unwrap_or_default()
+}
+
 /// Reads an export as [`read_table`] does (same formats, same strictness) but keeps only the
-/// `id` column and the normalised identifying fields of each row.
-pub fn read_people(path: &Path, id: &str) -> Result<PeopleTable, ExportError> {
+/// `id` column and the normalised identifying fields of each row. With an explicit `fields`
+/// mapping, a column it names that the export does not have is an error naming the columns.
+pub fn read_people(path: &Path, id: &str, fields: &FieldMap) -> Result<PeopleTable, ExportError> {
     let mut table = PeopleTable::default();
     let mut id_col = None;
     let mut width = 0;
@@ -77,7 +95,7 @@ pub fn read_people(path: &Path, id: &str) -> Result<PeopleTable, ExportError> {
         // NDJSON may name new keys as it goes: the roles follow the columns seen so far.
         if columns.len() != width {
             table.columns = columns.to_vec();
-            table.roles = Roles::guess(columns);
+            table.roles = roles_of(columns, fields);
             id_col = columns.iter().position(|c| c == id);
             width = columns.len();
         }
@@ -94,14 +112,16 @@ pub fn read_people(path: &Path, id: &str) -> Result<PeopleTable, ExportError> {
     let summary = match result {
         Ok(summary) => summary,
         Err(ExportError::NoRecords { columns, .. }) => {
+            check_mapping(path, &columns, fields)?;
             return Ok(PeopleTable {
-                roles: Roles::guess(&columns),
+                roles: roles_of(&columns, fields),
                 columns,
                 ..PeopleTable::default()
             });
         }
         Err(e) => return Err(e),
     };
+    check_mapping(path, &summary.columns, fields)?;
     if let Some(line) = summary.warnings.first_ragged_lines.first() {
         return Err(ExportError::Line {
             path: path.to_path_buf(),
@@ -111,6 +131,32 @@ pub fn read_people(path: &Path, id: &str) -> Result<PeopleTable, ExportError> {
     }
     table.columns = summary.columns;
     Ok(table)
+}
+
+/// An explicit mapping must fit the export's columns.
+fn check_mapping(path: &Path, columns: &[String], fields: &FieldMap) -> Result<(), ExportError> {
+    if fields.is_empty() {
+        return Ok(());
+    }
+    let message = match fields.resolve(columns) {
+        Ok(_) => return Ok(()),
+        Err(MappingError::Missing(missing)) => format!(
+            "no column {} for --field (columns: {}); map only columns the export has",
+            missing
+                .iter()
+                .map(|c| format!("\"{c}\""))
+                .collect::<Vec<_>>()
+                .join(", "),
+            columns.join(", ")
+        ),
+        Err(MappingError::Twice(role)) => {
+            format!("role {role} is given to two columns; only address may span several columns")
+        }
+    };
+    Err(ExportError::Refused {
+        path: path.to_path_buf(),
+        message,
+    })
 }
 
 #[cfg(test)]
@@ -149,7 +195,7 @@ mod tests {
             "id,first_name,last_name,email,notes\n1,Jane,Doe,Jane.Doe@acme.com,x\n,Bo,Li,,\n",
         )
         .unwrap();
-        let t = read_people(&csv, "id").unwrap();
+        let t = read_people(&csv, "id", &FieldMap::default()).unwrap();
         assert_eq!(t.ids, vec![Some("1".into()), None]);
         let full = read_table(&csv).unwrap();
         let expected: Vec<Person> = full
@@ -161,8 +207,27 @@ mod tests {
         assert_eq!(t.people[0].email_local, "janedoe");
         assert_eq!(t.columns.len(), 5);
         std::fs::write(&csv, "id,name\n1,a\n2\n").unwrap();
-        let err = read_people(&csv, "id").unwrap_err().to_string();
+        let err = read_people(&csv, "id", &FieldMap::default())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("x.csv: line 3"), "{err}");
+        std::fs::write(&csv, "id,given,dob\n1,Ann,1956-01-24\n").unwrap();
+        let map = FieldMap(vec![
+            ("given".into(), super::super::Role::FirstName),
+            ("dob".into(), super::super::Role::BirthDate),
+        ]);
+        let t = read_people(&csv, "id", &map).unwrap();
+        assert_eq!(t.people[0].first, "ann");
+        assert_eq!(t.people[0].extra.as_ref().unwrap().birth_date, "19560124");
+        let mut wrong = map.clone();
+        wrong
+            .0
+            .push(("birth".into(), super::super::Role::BirthDate));
+        let err = read_people(&csv, "id", &wrong).unwrap_err().to_string();
+        assert!(
+            err.contains("x.csv: no column \"birth\" for --field (columns: id, given, dob)"),
+            "{err}"
+        );
     }
 
     #[test]
