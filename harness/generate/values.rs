@@ -189,18 +189,77 @@ pub fn make_into<R: Rng + ?Sized>(field: &FieldSpec, p: &Person, rng: &mut R, ou
             Ok(())
         }
     };
+    habits_into(field, rng, out, start);
+}
+
+/// Appends a value for `field` drawn from `table`, its distribution given another field's value
+/// ([`crate::shape::Given`]): an enum value, or a phone template filled with digits.
+pub fn given_into<R: Rng + ?Sized>(
+    field: &FieldSpec,
+    table: &[(String, f64)],
+    rng: &mut R,
+    out: &mut String,
+) {
+    let start = out.len();
+    match field.kind {
+        FieldKind::Phone => fill_into(draw(table, rng).as_str(), rng, out),
+        _ => out.push_str(draw(table, rng).as_str()),
+    }
+    habits_into(field, rng, out, start);
+}
+
+/// Applies the field's writing habits to the value at `out[start..]`: capitals or lower case,
+/// then stray, doubled, tab or non-breaking spaces, each at its learnt rate. Draws nothing for a
+/// field without habits, so shapes without them keep their values.
+fn habits_into<R: Rng + ?Sized>(field: &FieldSpec, rng: &mut R, out: &mut String, start: usize) {
     let case = field.case;
     if case.upper_rate + case.lower_rate > 0.0 {
         let draw = rng.random::<f64>();
         let cased = if draw < case.upper_rate {
-            out[start..].to_uppercase()
+            Some(out[start..].to_uppercase())
         } else if draw < case.upper_rate + case.lower_rate {
-            out[start..].to_lowercase()
+            Some(out[start..].to_lowercase())
         } else {
-            return;
+            None
         };
-        out.truncate(start);
-        out.push_str(&cased);
+        if let Some(cased) = cased {
+            out.truncate(start);
+            out.push_str(&cased);
+        }
+    }
+    let s = field.spacing;
+    if !s.any() || out.len() == start {
+        return;
+    }
+    let draws: [f64; 5] = std::array::from_fn(|_| rng.random::<f64>());
+    // An inner space (not the first or last character) to double or replace, else none.
+    let inner = |out: &String| {
+        out[start..]
+            .trim_end()
+            .char_indices()
+            .skip(1)
+            .find(|(_, c)| *c == ' ')
+            .map(|(i, _)| start + i)
+    };
+    if draws[2] < s.double
+        && let Some(i) = inner(out)
+    {
+        out.insert(i, ' ');
+    }
+    for (draw, rate, odd) in [(draws[3], s.tab, '\t'), (draws[4], s.nbsp, '\u{a0}')] {
+        if draw < rate {
+            match inner(out) {
+                Some(i) => out.replace_range(i..i + 1, odd.encode_utf8(&mut [0; 4])),
+                // A one-word value: the odd space trails it, as pasted text does.
+                None => out.push(odd),
+            }
+        }
+    }
+    if draws[0] < s.leading {
+        out.insert(start, ' ');
+    }
+    if draws[1] < s.trailing {
+        out.push(' ');
     }
 }
 
@@ -592,6 +651,8 @@ mod tests {
             comparator: Comparator::Exact,
             params,
             case,
+            spacing: crate::shape::Spacing::default(),
+            given: None,
         };
         let phone = field(
             FieldKind::Phone,

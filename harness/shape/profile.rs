@@ -23,6 +23,7 @@ pub use export::{ExportError, ReadSummary, RowSink, Warnings, sniff_delimiter, s
 pub use habits::{case_of, local_part_style, phone_template, tld};
 pub use infer::{Inferred, infer, is_personal};
 pub use learn::{
-    ObjectProfile, Profile, ProfileOptions, Relation, object_name, profile, profile_file,
+    NearDuplicateRate, ObjectProfile, PEOPLE_SAMPLE, Profile, ProfileOptions, ROW_SAMPLE,
+    Relation, near_duplicate_rate, object_name, profile, profile_file,
 };
 pub use write::{OTHER, Withheld, Written, write_shape};

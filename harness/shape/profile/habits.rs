@@ -201,6 +201,28 @@ pub fn case_of(v: &str) -> Option<bool> {
     }
 }
 
+/// Whitespace habits of one value: a leading space, a trailing space, a doubled inner space, a
+/// tab, a non-breaking space (the shape's `leading_space_rate` … `nbsp_rate`, in that order).
+pub fn spacing_of(v: &str) -> [bool; 5] {
+    let inner = v.trim_matches([' ', '\t', '\u{a0}']);
+    [
+        v.starts_with([' ', '\t', '\u{a0}']),
+        v.ends_with([' ', '\t', '\u{a0}']),
+        inner.contains("  "),
+        v.contains('\t'),
+        v.contains('\u{a0}'),
+    ]
+}
+
+/// The shape keys of [`spacing_of`]'s flags, with what each means for the reason comment.
+pub const SPACING_KEYS: [(&str, &str); 5] = [
+    ("leading_space_rate", "start with a space"),
+    ("trailing_space_rate", "end with a space"),
+    ("double_space_rate", "hold a doubled space between words"),
+    ("tab_rate", "hold a tab"),
+    ("nbsp_rate", "hold a non-breaking space"),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,6 +274,20 @@ mod tests {
                 case_of("山田")
             ),
             (Some(true), Some(false), None, None)
+        );
+    }
+
+    #[test]
+    fn whitespace_habits_are_told_apart() {
+        assert_eq!(spacing_of("Jane"), [false; 5]);
+        assert_eq!(spacing_of("  Jane "), [true, true, false, false, false]);
+        assert_eq!(
+            spacing_of("Acme  Corp"),
+            [false, false, true, false, false]
+        );
+        assert_eq!(
+            spacing_of("Acme\tCorp\u{a0}"),
+            [false, true, false, true, true]
         );
     }
 

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use super::column::ColumnStats;
 use super::habits::{self, Learnt, learn};
 use super::infer::is_personal;
-use super::learn::{Profile, Relation};
+use super::learn::{ObjectProfile, Profile, Relation};
 use super::time::{format_date, format_timestamp};
 use crate::shape::{FieldKind, RESERVED};
 
@@ -147,12 +147,44 @@ pub fn write_shape(p: &Profile) -> Written {
             }
             let _ = writeln!(t);
         }
+        write_near_duplicates(&mut t, object);
     }
     Written {
         text: t,
         withheld,
         notes,
     }
+}
+
+/// The export's own near-duplicate rate as the object's `near_duplicate` defect rate, so the
+/// twin carries the same share of near-duplicates (labelled, so runs can tell them apart).
+fn write_near_duplicates(t: &mut String, object: &ObjectProfile) {
+    let Some(d) = &object.near_duplicates else {
+        return;
+    };
+    let scope = if d.sampled < object.rows {
+        format!(
+            "a uniform sample of {} of its {} rows (scaled by {:.1}: a pair survives sampling about once in that many)",
+            d.sampled,
+            object.rows,
+            object.rows as f64 / d.sampled.max(1) as f64
+        )
+    } else {
+        format!("all {} rows", d.sampled)
+    };
+    let _ = writeln!(
+        t,
+        "[objects.defects]\n# the fuzzy near-duplicate engine (as `syncproof dupes`) paired {} on {}: {} pair(s), {} extra record(s)",
+        d.columns.join(", "),
+        scope,
+        d.pairs,
+        d.extra
+    );
+    let _ = writeln!(t, "near_duplicate = {}\n", rate_of(d.rate));
+}
+
+fn rate_of(x: f64) -> f64 {
+    (x * 1e4).round() / 1e4
 }
 
 fn write_rates(t: &mut String, c: &ColumnStats) {
@@ -437,6 +469,37 @@ fn write_field(t: &mut String, p: &Profile, o: usize, i: usize, withheld: &mut V
         _ => {}
     }
     write_case(t, kind, c, k);
+    write_spacing(t, kind, c, k);
+}
+
+/// Shares of values with stray, doubled, tab or non-breaking spaces, each when at least `k`
+/// sampled values show it (a habit of the people typing, never a value).
+fn write_spacing(t: &mut String, kind: FieldKind, c: &ColumnStats, k: u64) {
+    let spaced = kind.is_text()
+        || matches!(
+            kind,
+            FieldKind::Email
+                | FieldKind::Domain
+                | FieldKind::Url
+                | FieldKind::Phone
+                | FieldKind::PostalCode
+        );
+    if !spaced || c.reservoir.is_empty() {
+        return;
+    }
+    let total = c.reservoir.len() as u64;
+    let mut counts = [0u64; 5];
+    for v in sample(c) {
+        for (n, flag) in counts.iter_mut().zip(habits::spacing_of(v)) {
+            *n += u64::from(flag);
+        }
+    }
+    for ((key, what), n) in habits::SPACING_KEYS.iter().zip(counts) {
+        if n >= k.max(1) {
+            let _ = writeln!(t, "# {n} of {total} sampled values {what}");
+            let _ = writeln!(t, "{key} = {}", rate(n, total));
+        }
+    }
 }
 
 /// The column's non-blank sampled values.
