@@ -8,6 +8,7 @@
 //! free text) enters the shape; a category value enters only if it occurs at least `min_count`
 //! times, rarer values are merged into `(other)`.
 
+mod assoc;
 mod column;
 mod compare;
 mod export;
@@ -17,6 +18,7 @@ mod learn;
 mod time;
 mod write;
 
+pub use assoc::{Association, MAX_ASSOCIATIONS, MIN_STRENGTH, associations, cramers_v};
 pub use column::{ColumnStats, mask};
 pub use compare::{ColumnScore, Comparison, Metric, PairScore, compare};
 pub use export::{ExportError, ReadSummary, RowSink, Warnings, sniff_delimiter, stream_export};

@@ -6,6 +6,7 @@
 
 use std::fmt::Write as _;
 
+use super::assoc::{Association, associations};
 use super::column::ColumnStats;
 use super::habits::{self, Learnt, learn};
 use super::infer::is_personal;
@@ -120,19 +121,24 @@ pub fn write_shape(p: &Profile) -> Written {
             object.rows,
             object.path.display()
         );
+        let references: Vec<usize> = p
+            .relations
+            .iter()
+            .filter(|r| r.child == *o)
+            .map(|r| r.column)
+            .collect();
+        let associations = associations(object, p.options.min_count, &references);
         for (i, column) in object.columns.iter().enumerate() {
             let relation = p.relations.iter().find(|r| r.child == *o && r.column == i);
-            let name = if RESERVED.contains(&column.name.as_str()) {
+            if RESERVED.contains(&column.name.as_str()) {
                 notes.push(format!(
                     "{}: column \"{}\" is a name syncproof's writers use; written as \"{}_src\"",
                     object.path.display(),
                     column.name,
                     column.name
                 ));
-                format!("{}_src", column.name)
-            } else {
-                column.name.clone()
-            };
+            }
+            let name = field_name(&column.name);
             let _ = writeln!(t, "[[objects.fields]]\nname = {}", quote(&name));
             match relation {
                 Some(r) => write_reference(
@@ -143,7 +149,12 @@ pub fn write_shape(p: &Profile) -> Written {
                     position == 0,
                     column,
                 ),
-                None => write_field(&mut t, p, *o, i, &mut withheld),
+                None => {
+                    write_field(&mut t, p, *o, i, &mut withheld);
+                    if let Some(a) = associations.iter().find(|a| a.child == i) {
+                        write_given(&mut t, object, a, p.options.min_count);
+                    }
+                }
             }
             let _ = writeln!(t);
         }
@@ -154,6 +165,39 @@ pub fn write_shape(p: &Profile) -> Written {
         withheld,
         notes,
     }
+}
+
+/// The field name a column is written under (ground-truth names get `_src`).
+fn field_name(column: &str) -> String {
+    if RESERVED.contains(&column) {
+        format!("{column}_src")
+    } else {
+        column.to_string()
+    }
+}
+
+/// The field's distribution per value of the column it is most strongly associated with.
+fn write_given(t: &mut String, object: &ObjectProfile, a: &Association, k: u64) {
+    let parent = &object.columns[a.parent].name;
+    let _ = writeln!(
+        t,
+        "# associated with \"{parent}\" (bias-corrected Cramér's V {:.2} over {} sampled rows holding both):\n# kept as this field's distribution per \"{parent}\" value; combinations held by fewer than {k}\n# sampled rows left out ({} rows)",
+        a.strength, a.rows, a.withheld
+    );
+    let _ = writeln!(t, "given = {}", quote(&field_name(parent)));
+    let mut parts = Vec::new();
+    for (when, values) in &a.cases {
+        let total: u64 = values.iter().map(|(_, n)| n).sum();
+        for (value, n) in values {
+            parts.push(format!(
+                "  {{ when = {}, value = {}, weight = {} }},",
+                quote(when),
+                quote(value),
+                rate(*n, total)
+            ));
+        }
+    }
+    let _ = writeln!(t, "given_values = [\n{}\n]", parts.join("\n"));
 }
 
 /// The export's own near-duplicate rate as the object's `near_duplicate` defect rate, so the
