@@ -720,6 +720,76 @@ mod tests {
         }
     }
 
+    /// Whitespace habits come out at their rates, as the profiler measures them; a field drawn
+    /// given another's value follows the table it is handed.
+    #[test]
+    fn whitespace_habits_and_given_tables_are_followed() {
+        use crate::shape::profile::spacing_of;
+        use crate::shape::{Case, Comparator, Spacing};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let spacing = Spacing {
+            leading: 0.1,
+            trailing: 0.2,
+            double: 0.3,
+            tab: 0.05,
+            nbsp: 0.15,
+        };
+        let field = |kind, params| FieldSpec {
+            name: "f".into(),
+            kind,
+            null_rate: 0.0,
+            blank_rate: 0.0,
+            unique: false,
+            max_length: None,
+            comparator: Comparator::Exact,
+            params,
+            case: Case::default(),
+            spacing,
+            given: None,
+        };
+        let name = field(FieldKind::FullName, Params::None);
+        let n = 4_000;
+        let mut counts = [0usize; 5];
+        for _ in 0..n {
+            let p = Person::new(Locale::EnUs, &mut rng);
+            let mut v = String::new();
+            make_into(&name, &p, &mut rng, &mut v);
+            for (c, flag) in counts.iter_mut().zip(spacing_of(&v)) {
+                *c += usize::from(flag);
+            }
+            // The value is the name, spaces aside.
+            let words: Vec<&str> = v
+                .split([' ', '\t', '\u{a0}'])
+                .filter(|w| !w.is_empty())
+                .collect();
+            assert_eq!(words, [p.first, p.last], "{v:?}");
+        }
+        // A tab or non-breaking space may replace the doubled one's first half: the measured
+        // double share is at most the rate; the others within sampling noise of it.
+        let want = [0.1, 0.2, 0.3, 0.05, 0.15];
+        for (i, (count, rate)) in counts.iter().zip(want).enumerate() {
+            let got = *count as f64 / n as f64;
+            let ok = if i == 2 {
+                got <= rate + 0.03 && got >= rate * 0.6
+            } else {
+                (got - rate).abs() < 0.03
+            };
+            assert!(ok, "habit {i}: {got} for {rate}");
+        }
+        let stage = field(
+            FieldKind::Enum,
+            Params::Enum(vec![("lead".into(), 0.5), ("won".into(), 1.0)]),
+        );
+        let table = [("won".to_string(), 0.8), ("lead".to_string(), 1.0)];
+        let mut won = 0;
+        for _ in 0..n {
+            let mut v = String::new();
+            given_into(&stage, &table, &mut rng, &mut v);
+            won += usize::from(v.trim() == "won");
+        }
+        assert!((won as f64 / n as f64 - 0.8).abs() < 0.03, "{won}");
+    }
+
     #[test]
     fn timestamps_are_spelt_as_humantime_spells_them() {
         for secs in (0..4_102_444_800u64)

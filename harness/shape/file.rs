@@ -1279,12 +1279,70 @@ mod tests {
                 9,
                 "upper_rate + lower_rate exceeds 1",
             ),
+            (
+                "[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"x\"\nkind = \"integer\"\ndouble_space_rate = 0.1\n",
+                8,
+                "whitespace habits apply to names",
+            ),
+            (
+                "[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"x\"\nkind = \"company\"\nnbsp_rate = 1.5\n",
+                8,
+                "not a fraction",
+            ),
+            (
+                "[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"country\"\nkind = \"enum\"\nvalues = [{ value = \"US\", weight = 1.0 }]\n[[objects.fields]]\nname = \"stage\"\nkind = \"enum\"\nvalues = [{ value = \"lead\", weight = 1.0 }]\ngiven = \"contry\"\ngiven_values = [{ when = \"US\", value = \"lead\", weight = 1.0 }]\n",
+                13,
+                "no field \"contry\" (did you mean \"country\"?)",
+            ),
+            (
+                "[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"country\"\nkind = \"enum\"\nvalues = [{ value = \"US\", weight = 1.0 }]\n[[objects.fields]]\nname = \"stage\"\nkind = \"enum\"\nvalues = [{ value = \"lead\", weight = 1.0 }]\ngiven = \"country\"\ngiven_values = [{ when = \"DE\", value = \"lead\", weight = 1.0 }]\n",
+                14,
+                "when = \"DE\" is not a value of \"country\" (US)",
+            ),
+            (
+                "[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"country\"\nkind = \"enum\"\nvalues = [{ value = \"US\", weight = 1.0 }]\n[[objects.fields]]\nname = \"stage\"\nkind = \"enum\"\nvalues = [{ value = \"lead\", weight = 1.0 }]\ngiven = \"country\"\ngiven_values = [{ when = \"US\", value = \"won\", weight = 1.0 }]\n",
+                14,
+                "value = \"won\" is not one of this enum's values",
+            ),
+            (
+                "[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"country\"\nkind = \"enum\"\nvalues = [{ value = \"US\", weight = 1.0 }]\n[[objects.fields]]\nname = \"city\"\nkind = \"city\"\ngiven = \"country\"\ngiven_values = [{ when = \"US\", value = \"Austin\", weight = 1.0 }]\n",
+                12,
+                "only enum and phone fields can depend on another field",
+            ),
+            (
+                "[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"country\"\nkind = \"enum\"\nvalues = [{ value = \"US\", weight = 1.0 }]\n[[objects.fields]]\nname = \"phone\"\nkind = \"phone\"\ngiven = \"country\"\n",
+                12,
+                "needs given_values",
+            ),
         ];
         for (body, line, needle) in cases {
             let err = error_of(&format!("{HEAD}{body}"));
             assert!(err.message.contains(needle), "{err}");
             assert_eq!(err.line, Some(*line), "{err}");
         }
+    }
+
+    /// Whitespace habits and a field's distribution given another field are read into the spec.
+    #[test]
+    fn spacing_and_given_are_read() {
+        let text = format!(
+            "{HEAD}[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"phone\"\nkind = \"phone\"\n\
+             given = \"country\"\ngiven_values = [\n  {{ when = \"US\", value = \"+1 ###\", weight = 3.0 }},\n  {{ when = \"US\", value = \"###\", weight = 1.0 }},\n  {{ when = \"DE\", value = \"+49 ###\", weight = 1.0 }},\n]\n\
+             trailing_space_rate = 0.25\n\
+             [[objects.fields]]\nname = \"country\"\nkind = \"enum\"\nvalues = [{{ value = \"US\", weight = 1.0 }}, {{ value = \"DE\", weight = 1.0 }}]\n"
+        );
+        let shape = Shape::from_source(&Source::embedded("s.toml", &text)).unwrap();
+        let phone = &shape.fields()[0];
+        assert_eq!(phone.spacing.trailing, 0.25);
+        assert_eq!(phone.spacing.leading, 0.0);
+        let given = phone.given.as_ref().unwrap();
+        assert_eq!(given.field, 1);
+        assert_eq!(
+            given.case("US").unwrap(),
+            &[("+1 ###".to_string(), 0.75), ("###".to_string(), 1.0)]
+        );
+        assert_eq!(given.case("DE").unwrap(), &[("+49 ###".to_string(), 1.0)]);
+        assert!(given.case("FR").is_none());
     }
 
     /// `[objects.updates]` mistakes are refused with the line of the key and what to write.

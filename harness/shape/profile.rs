@@ -20,9 +20,9 @@ mod write;
 
 pub use assoc::{Association, MAX_ASSOCIATIONS, MIN_STRENGTH, associations, cramers_v};
 pub use column::{ColumnStats, mask};
-pub use compare::{ColumnScore, Comparison, Metric, PairScore, compare};
+pub use compare::{ColumnScore, Comparison, Metric, PairScore, compare, tvd};
 pub use export::{ExportError, ReadSummary, RowSink, Warnings, sniff_delimiter, stream_export};
-pub use habits::{case_of, local_part_style, phone_template, tld};
+pub use habits::{case_of, local_part_style, phone_template, spacing_of, tld};
 pub use infer::{Inferred, infer, is_personal};
 pub use learn::{
     NearDuplicateRate, ObjectProfile, PEOPLE_SAMPLE, Profile, ProfileOptions, ROW_SAMPLE,
