@@ -330,6 +330,38 @@ mod tests {
         assert_eq!(r.per_target, vec![1, 1, 1]); // C3 has none, C2 one, C1 two
     }
 
+    /// From a uniform half of an export the near-duplicate rate is scaled back to the whole:
+    /// 3,000 distinct people and 300 near-duplicates (9.1%) are estimated within 3 points.
+    #[test]
+    fn a_sampled_near_duplicate_rate_is_scaled_to_the_export() {
+        let roles = Roles::guess(&["first_name", "last_name", "email", "phone"]);
+        let syllables = ["ka", "lo", "mi", "ne", "ru", "ta", "vo", "ze", "bi", "do"];
+        let mut people = Vec::new();
+        for i in 0..3_000usize {
+            let last: String = (0..4).map(|k| syllables[(i / 10usize.pow(k)) % 10]).collect();
+            let row = [
+                Some("Ann".to_string()),
+                Some(last.clone()),
+                Some(format!("ann.{last}@x.com")),
+                Some(format!("+1 212 {:07}", i * 31 + 7)),
+            ];
+            people.push(fuzzy::Person::from_row(&row, &roles));
+            if i % 10 == 0 {
+                let row = [row[0].clone(), Some(format!("{last}e")), row[2].clone(), row[3].clone()];
+                people.push(fuzzy::Person::from_row(&row, &roles));
+            }
+        }
+        let all = near_duplicate_rate(&people, people.len() as u64, Vec::new());
+        assert_eq!((all.extra, all.sampled), (300, 3_300));
+        let mut sample = Reservoir::new(people.len() / 2, 42);
+        for p in &people {
+            sample.offer(|| p.clone());
+        }
+        let half = near_duplicate_rate(&sample.items, people.len() as u64, Vec::new());
+        assert!(half.extra < 120, "{half:?}");
+        assert!((half.rate - all.rate).abs() < 0.03, "{half:?} vs {all:?}");
+    }
+
     #[test]
     fn ndjson_keys_that_appear_late_count_earlier_rows_as_absent() {
         let dir = tempfile::tempdir().unwrap();
