@@ -162,7 +162,10 @@ pub fn make_into<R: Rng + ?Sized>(field: &FieldSpec, p: &Person, rng: &mut R, ou
         }
         FieldKind::City => out.write_str(pick(&tables(locale).cities, rng).as_str()),
         FieldKind::PostalCode => {
-            fill_into(postal_template(locale), rng, out);
+            match &field.params {
+                Params::PostalTemplates(t) => fill_into(draw(t, rng).as_str(), rng, out),
+                _ => fill_into(postal_template(locale), rng, out),
+            }
             Ok(())
         }
         FieldKind::Country => out.write_str(country(locale)),
@@ -202,7 +205,7 @@ pub fn given_into<R: Rng + ?Sized>(
 ) {
     let start = out.len();
     match field.kind {
-        FieldKind::Phone => fill_into(draw(table, rng).as_str(), rng, out),
+        FieldKind::Phone | FieldKind::PostalCode => fill_into(draw(table, rng).as_str(), rng, out),
         _ => out.push_str(draw(table, rng).as_str()),
     }
     habits_into(field, rng, out, start);
@@ -572,12 +575,16 @@ fn phone_template<R: Rng + ?Sized>(locale: Locale, rng: &mut R) -> &'static str 
     templates[rng.random_range(0..templates.len())]
 }
 
-/// Appends `template` with `#` (any digit) and `%` (2 to 9) filled in; 15 digits per draw.
+/// Appends `template` with `#` (any digit), `%` (2 to 9) and `@` (a capital letter) filled in;
+/// 15 placeholders per draw.
 fn fill_into<R: Rng + ?Sized>(template: &str, rng: &mut R, out: &mut String) {
     let mut bits = rng.random::<u64>();
     let mut used = 0;
     for c in template.chars() {
-        if matches!(c, '#' | '%') {
+        if c == '@' {
+            // A letter takes a draw of its own: templates without one keep their digits.
+            out.push(char::from(b'A' + (rng.random::<u32>() % 26) as u8));
+        } else if matches!(c, '#' | '%') {
             if used >= 15 {
                 bits = rng.random::<u64>();
                 used = 0;

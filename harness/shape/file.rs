@@ -530,6 +530,19 @@ fn field(
             }
             None => Params::Phone(f.format.unwrap_or_default()),
         },
+        FieldKind::PostalCode if f.templates.is_some() => {
+            let t = f.templates.as_deref().unwrap_or_default();
+            if let Some(bad) = t.iter().find(|v| !postal_format(&v.value)) {
+                return Err(at.err(
+                    "templates",
+                    format!(
+                        "template {:?} is not a postal code format: write `#` for a digit, `@` for a letter, spaces and dashes as they are (\"#####\", \"@#@ #@#\")",
+                        bad.value
+                    ),
+                ));
+            }
+            Params::PostalTemplates(weighted(&at, "templates", t)?)
+        }
         FieldKind::Email | FieldKind::Domain | FieldKind::Url
             if f.local_parts.is_some() || f.free_mail_rate.is_some() || f.tlds.is_some() =>
         {
@@ -554,7 +567,7 @@ fn field(
         (
             "templates",
             f.templates.is_some(),
-            f.kind == FieldKind::Phone,
+            matches!(f.kind, FieldKind::Phone | FieldKind::PostalCode),
         ),
         (
             "local_parts",
@@ -615,6 +628,11 @@ fn field(
         spacing,
         given: None,
     })
+}
+
+/// A postal code template: `#` and `@` placeholders (at least one), spaces and dashes.
+fn postal_format(t: &str) -> bool {
+    t.contains(['#', '@']) && t.chars().all(|c| matches!(c, '#' | '@' | ' ' | '-'))
 }
 
 /// Kinds whose values carry whitespace habits.
@@ -688,11 +706,14 @@ fn givens(at: &At<'_>, files: &[FieldFile], fields: &mut [FieldSpec]) -> Result<
                 ));
             }
         };
-        if !matches!(f.kind, FieldKind::Enum | FieldKind::Phone) {
+        if !matches!(
+            f.kind,
+            FieldKind::Enum | FieldKind::Phone | FieldKind::PostalCode
+        ) {
             return Err(at.err(
                 "given",
                 format!(
-                    "is not a setting of a {:?} field (only enum and phone fields can depend on another field); remove it",
+                    "is not a setting of a {:?} field (only enum, phone and postal code fields can depend on another field); remove it",
                     f.kind
                 ),
             ));
@@ -760,7 +781,16 @@ fn givens(at: &At<'_>, files: &[FieldFile], fields: &mut [FieldSpec]) -> Result<
                         ),
                     ));
                 }
-                None if !v.value.contains('#') => {
+                None if f.kind == FieldKind::PostalCode && !postal_format(&v.value) => {
+                    return Err(at.err(
+                        "given_values",
+                        format!(
+                            "template {:?} is not a postal code format: write `#` for a digit, `@` for a letter",
+                            v.value
+                        ),
+                    ));
+                }
+                None if f.kind == FieldKind::Phone && !v.value.contains('#') => {
                     return Err(at.err(
                         "given_values",
                         format!(
@@ -1307,7 +1337,7 @@ mod tests {
             (
                 "[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"country\"\nkind = \"enum\"\nvalues = [{ value = \"US\", weight = 1.0 }]\n[[objects.fields]]\nname = \"city\"\nkind = \"city\"\ngiven = \"country\"\ngiven_values = [{ when = \"US\", value = \"Austin\", weight = 1.0 }]\n",
                 12,
-                "only enum and phone fields can depend on another field",
+                "only enum, phone and postal code fields can depend on another field",
             ),
             (
                 "[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"country\"\nkind = \"enum\"\nvalues = [{ value = \"US\", weight = 1.0 }]\n[[objects.fields]]\nname = \"phone\"\nkind = \"phone\"\ngiven = \"country\"\n",

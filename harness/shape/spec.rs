@@ -157,6 +157,9 @@ pub enum Params {
     Phone(PhoneFormat),
     /// Phone spellings learnt from an export: templates where `#` is a digit, cumulative weights.
     PhoneTemplates(Vec<(String, f64)>),
+    /// Postal code formats learnt from an export: templates where `#` is a digit and `@` a
+    /// capital letter (`@#@ #@#`), cumulative weights.
+    PostalTemplates(Vec<(String, f64)>),
     /// Email, domain or URL habits learnt from an export, each with cumulative weights: the
     /// local-part styles (`first.last`, `flast9`, …, see [`LOCAL_PARTS`]), the share of free-mail
     /// addresses and the top-level domains (`com`, `co.uk`); an empty list keeps the default.
@@ -223,7 +226,7 @@ impl Spacing {
 
 /// A field drawn from a distribution that depends on another field of the same row: for each
 /// value of the `field` (an enum's value, a boolean's `true`/`false`, a phone's template), the
-/// values (enum) or templates (phone) with cumulative weights. A row whose other field is
+/// values (enum) or templates (phone, postal code) with cumulative weights. A row whose other field is
 /// absent or holds a value not listed keeps the field's own distribution.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Given {

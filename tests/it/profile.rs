@@ -423,20 +423,28 @@ fn the_sample_near_duplicate_rate_is_learnt_and_reproduced() {
     assert!((share - learnt).abs() < 0.015, "{share} vs {learnt}");
 }
 
-/// A planted sample where the stage depends on the country and the phone spelling is the
-/// country's: `profile` keeps both as conditional distributions, and the twin's pair trend for
-/// country × stage (and country × phone spelling) is far closer than with the same shape
+/// A planted sample where the stage depends on the country and the phone spelling and postal
+/// code format are the country's: `profile` keeps them as conditional distributions, and the
+/// twin's pair trend for country × stage (and country × phone spelling, × postal code format) is
+/// far closer than with the same shape
 /// generated column by column. A combination seen fewer than k times stays out.
 #[test]
 fn strong_pairs_are_kept_as_conditional_distributions() {
     let dir = tempfile::tempdir().unwrap();
     let real = dir.path().join("leads.csv");
-    let countries = ["US", "US", "US", "US", "US", "DE", "DE", "FR", "FR", "JP"];
+    let countries = ["US", "US", "US", "US", "US", "DE", "DE", "FR", "FR", "JP", "GB"];
+    let zip = |c: &str, d: &mut Draws| match c {
+        "US" if d.below(3) == 0 => "#####-####",
+        "US" | "DE" | "FR" => "#####",
+        "JP" => "###-####",
+        _ => "@@# #@@",
+    };
     let phone = |c: &str| match c {
         "US" => "+1 (###) ###-####",
         "DE" => "+49 ## #######",
         "FR" => "+33 # ## ## ## ##",
-        _ => "+81 #-####-####",
+        "JP" => "+81 #-####-####",
+        _ => "+44 #### ######",
     };
     let stages = |c: &str| -> &[&str] {
         match c {
@@ -447,19 +455,22 @@ fn strong_pairs_are_kept_as_conditional_distributions() {
         }
     };
     let mut d = Draws(0xabcd);
-    let mut text = String::from("id,Phone,Country,Stage,Plan\n");
-    for i in 0..3_000 {
-        let c = countries[d.below(10) as usize];
-        let digits: String = phone(c)
+    let mut text = String::from("id,Phone,Country,Stage,Plan,Zip\n");
+    let fill = |template: &str, d: &mut Draws| -> String {
+        template
             .chars()
-            .map(|ch| {
-                if ch == '#' {
-                    char::from(b'0' + d.below(10) as u8)
-                } else {
-                    ch
-                }
+            .map(|ch| match ch {
+                '#' => char::from(b'0' + d.below(10) as u8),
+                '@' => char::from(b'A' + d.below(26) as u8),
+                ch => ch,
             })
-            .collect();
+            .collect()
+    };
+    for i in 0..3_000 {
+        let c = countries[d.below(11) as usize];
+        let digits = fill(phone(c), &mut d);
+        let z = zip(c, &mut d);
+        let postal = fill(z, &mut d);
         let s = stages(c);
         // Three Japanese "churned" rows: a combination under k = 5.
         let stage = if c == "JP" && i < 1_000 && text.matches("churned").count() < 3 {
@@ -468,7 +479,7 @@ fn strong_pairs_are_kept_as_conditional_distributions() {
             s[d.below(s.len() as u64) as usize]
         };
         let plan = ["free", "pro", "team"][d.below(3) as usize];
-        text.push_str(&format!("{i},{digits},{c},{stage},{plan}\n"));
+        text.push_str(&format!("{i},{digits},{c},{stage},{plan},{postal}\n"));
     }
     assert_eq!(text.matches("churned").count(), 3);
     std::fs::write(&real, text).unwrap();
@@ -483,6 +494,11 @@ fn strong_pairs_are_kept_as_conditional_distributions() {
     );
     assert!(
         learnt.contains("{ when = \"FR\", value = \"opportunity\""),
+        "{learnt}"
+    );
+    assert!(
+        learnt.contains("{ when = \"GB\", value = \"@@# #@@\", weight = 1 }")
+            && learnt.contains("{ when = \"JP\", value = \"###-####\", weight = 1 }"),
         "{learnt}"
     );
     assert!(!learnt.contains("churned"), "{learnt}");
@@ -531,25 +547,38 @@ fn strong_pairs_are_kept_as_conditional_distributions() {
             .score;
         // Country × phone spelling, scored as compare scores category pairs (1 − TVD of the
         // joint distribution).
-        let joint = |path: &Path| {
+        let joint = |path: &Path, column: &str| {
             let t = syncproof::quality::fuzzy::read_table(path).unwrap();
-            let (p, k) = (t.column("Phone").unwrap(), t.column("Country").unwrap());
+            let (p, k) = (t.column(column).unwrap(), t.column("Country").unwrap());
             let mut m = std::collections::HashMap::new();
             for row in &t.rows {
                 if let (Some(p), Some(k)) = (&row[p], &row[k]) {
-                    let spelling = syncproof::shape::profile::phone_template(p).unwrap();
-                    *m.entry((spelling, k.clone())).or_insert(0u64) += 1;
+                    let format: String = p
+                        .chars()
+                        .map(|c| match c {
+                            '0'..='9' => '#',
+                            c if c.is_ascii_alphabetic() => '@',
+                            c => c,
+                        })
+                        .collect();
+                    *m.entry((format, k.clone())).or_insert(0u64) += 1;
                 }
             }
             m
         };
-        let spelling = 1.0 - syncproof::shape::profile::tvd(&joint(&real), &joint(&synth));
-        (pair, spelling, c)
+        let similarity = |column: &str| {
+            1.0 - syncproof::shape::profile::tvd(&joint(&real, column), &joint(&synth, column))
+        };
+        (pair, similarity("Phone"), similarity("Zip"), c)
     };
-    let (kept, kept_spelling, c) = score(&learnt, "kept");
-    let (apart, apart_spelling, _) = score(&independent, "apart");
+    let (kept, kept_spelling, kept_zip, c) = score(&learnt, "kept");
+    let (apart, apart_spelling, apart_zip, _) = score(&independent, "apart");
     eprintln!(
-        "country × stage: {apart:.3} independent → {kept:.3} kept; country × phone spelling: {apart_spelling:.3} → {kept_spelling:.3}"
+        "country × stage: {apart:.3} independent → {kept:.3} kept; country × phone spelling: {apart_spelling:.3} → {kept_spelling:.3}; country × postal code format: {apart_zip:.3} → {kept_zip:.3}"
+    );
+    assert!(
+        kept_zip >= 0.9 && kept_zip - apart_zip >= 0.2,
+        "{apart_zip} → {kept_zip}"
     );
     assert!(
         kept >= 0.9 && kept - apart >= 0.1,

@@ -1,7 +1,7 @@
 //! The strongest column-pair associations of an export (country ↔ phone format, country ↔
 //! stage, industry ↔ plan), kept as conditional distributions so the twin keeps them. Columns
 //! are compared as categories: an enum's values (rare ones as `(other)`), a boolean's
-//! true/false, a phone's spelling with its digits masked; only values and spellings the shape
+//! true/false, a phone's spelling or a postal code's format with its digits masked; only values and spellings the shape
 //! already carries take part. Strength is the bias-corrected Cramér's V (Bergsma 2013) of the
 //! contingency table over a uniform sample of rows ([`super::learn::ROW_SAMPLE`]), so memory is
 //! bounded whatever the export's length. Each column depends on at most one other, which
@@ -44,6 +44,8 @@ enum Reader {
     Enum,
     Boolean,
     Phone(HashSet<String>),
+    /// Postal code formats: only ever the dependent column (the twin draws them from a template).
+    Postal(HashSet<String>),
 }
 
 fn reader(object: &ObjectProfile, i: usize, k: u64) -> Option<Reader> {
@@ -58,6 +60,16 @@ fn reader(object: &ObjectProfile, i: usize, k: u64) -> Option<Reader> {
                 habits::phone_template,
             );
             (!kept.is_empty()).then(|| Reader::Phone(kept.kept.into_iter().map(|(t, _)| t).collect()))
+        }
+        FieldKind::PostalCode => {
+            let c = &object.columns[i];
+            let kept = learn(
+                c.reservoir.iter().map(String::as_str),
+                k,
+                habits::postal_template,
+            );
+            (!kept.is_empty())
+                .then(|| Reader::Postal(kept.kept.into_iter().map(|(t, _)| t).collect()))
         }
         _ => None,
     }
@@ -75,6 +87,7 @@ fn key(object: &ObjectProfile, i: usize, r: &Reader, k: u64, v: &str) -> Option<
         }
         Reader::Boolean => crate::shape::given_key(FieldKind::Boolean, v),
         Reader::Phone(kept) => habits::phone_template(v).filter(|t| kept.contains(t)),
+        Reader::Postal(kept) => habits::postal_template(v).filter(|t| kept.contains(t)),
     }
 }
 
@@ -171,11 +184,16 @@ pub fn associations(object: &ObjectProfile, k: u64, skip: &[usize]) -> Vec<Assoc
                 .len()
         };
         let can_child = |u: usize| !matches!(readers[u].1, Reader::Boolean) && role[u] == 0;
-        let can_parent = |u: usize| role[u] != 2;
+        let can_parent = |u: usize| role[u] != 2 && !matches!(readers[u].1, Reader::Postal(_));
         // The column with more categories depends on the one with fewer (phone spelling on
         // country), else the other way round when only that is possible.
-        // On a tie an enum or boolean leads a phone spelling (country → phone format).
-        let rank = |u: usize| (distinct(u), matches!(readers[u].1, Reader::Phone(_)));
+        // On a tie an enum or boolean leads a phone or postal code format (country → format).
+        let rank = |u: usize| {
+            (
+                distinct(u),
+                matches!(readers[u].1, Reader::Phone(_) | Reader::Postal(_)),
+            )
+        };
         let (mut parent, mut child) = if rank(a) <= rank(b) {
             (a, b)
         } else {

@@ -83,6 +83,25 @@ pub fn phone_template(v: &str) -> Option<String> {
     )
 }
 
+/// `SW1A 1AA` → `@@#@ #@@`, `75008` → `#####`: a postal code's format, every digit `#` and
+/// every letter `@`; `None` unless it holds a digit and only ASCII letters, digits, spaces and
+/// dashes, at most 10 characters.
+pub fn postal_template(v: &str) -> Option<String> {
+    let v = v.trim();
+    let ok = (1..=10).contains(&v.len())
+        && v.bytes().any(|b| b.is_ascii_digit())
+        && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b' ' || b == b'-');
+    ok.then(|| {
+        v.chars()
+            .map(|c| match c {
+                '0'..='9' => '#',
+                c if c.is_ascii_alphabetic() => '@',
+                c => c,
+            })
+            .collect()
+    })
+}
+
 /// The style of an email's local part, from its shape alone: `jane.doe` → `first.last`,
 /// `jdoe42` → `flast9` (one word: the generator writes initial + last name).
 pub fn local_part_style(email: &str) -> Option<&'static str> {
@@ -242,6 +261,10 @@ mod tests {
             Some("+# ### #### ext. #")
         );
         assert_eq!(phone_template("n/a"), None);
+        assert_eq!(postal_template(" SW1A 1AA").as_deref(), Some("@@#@ #@@"));
+        assert_eq!(postal_template("100-0001").as_deref(), Some("###-####"));
+        assert_eq!(postal_template("Paris"), None);
+        assert_eq!(postal_template("75008 Paris Cedex"), None);
         assert_eq!(phone_template("#5"), None);
         assert_eq!(phone_template("+1 555 0100 zqmarker"), None);
         assert_eq!(phone_template("555 0100 call Ann"), None);

@@ -460,6 +460,16 @@ fn write_field(t: &mut String, p: &Profile, o: usize, i: usize, withheld: &mut V
                 write_values(t, "templates", "spellings (`#`: a digit)", &templates, k);
             }
         }
+        FieldKind::PostalCode => {
+            let formats = learn(sample(c), k, habits::postal_template);
+            write_values(
+                t,
+                "templates",
+                "formats (`#`: a digit, `@`: a letter)",
+                &formats,
+                k,
+            );
+        }
         FieldKind::Email => {
             let styles = learn(sample(c), k, |v| {
                 habits::local_part_style(v).map(str::to_string)
