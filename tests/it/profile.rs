@@ -186,7 +186,11 @@ fn bundled_exports_round_trip_through_profile_generate_compare() {
     );
     let twin = syncproof::quality::fuzzy::read_table(&synth.join("contact.parquet")).unwrap();
     let first = twin.column("First Name").unwrap();
-    let names: Vec<&str> = twin.rows.iter().filter_map(|r| r[first].as_deref()).collect();
+    let names: Vec<&str> = twin
+        .rows
+        .iter()
+        .filter_map(|r| r[first].as_deref())
+        .collect();
     for (what, flag) in [("leading", 0), ("trailing", 1)] {
         let share = names
             .iter()
@@ -363,7 +367,9 @@ fn the_sample_near_duplicate_rate_is_learnt_and_reproduced() {
         "ber", "mon", "tal", "vik", "sor", "lan", "dre", "kus", "pel", "mar", "zen", "fog", "hil",
         "rud",
     ];
-    let firsts = ["Anna", "Boris", "Clara", "Dmitri", "Elena", "Felix", "Greta", "Hugo"];
+    let firsts = [
+        "Anna", "Boris", "Clara", "Dmitri", "Elena", "Felix", "Greta", "Hugo",
+    ];
     let mut d = Draws(0x5eed);
     let mut rows: Vec<[String; 5]> = Vec::new();
     for i in 0..2_000usize {
@@ -432,7 +438,9 @@ fn the_sample_near_duplicate_rate_is_learnt_and_reproduced() {
 fn strong_pairs_are_kept_as_conditional_distributions() {
     let dir = tempfile::tempdir().unwrap();
     let real = dir.path().join("leads.csv");
-    let countries = ["US", "US", "US", "US", "US", "DE", "DE", "FR", "FR", "JP", "GB"];
+    let countries = [
+        "US", "US", "US", "US", "US", "DE", "DE", "FR", "FR", "JP", "GB",
+    ];
     let zip = |c: &str, d: &mut Draws| match c {
         "US" if d.below(3) == 0 => "#####-####",
         "US" | "DE" | "FR" => "#####",
@@ -448,7 +456,14 @@ fn strong_pairs_are_kept_as_conditional_distributions() {
     };
     let stages = |c: &str| -> &[&str] {
         match c {
-            "US" => &["lead", "lead", "lead", "customer", "customer", "opportunity"],
+            "US" => &[
+                "lead",
+                "lead",
+                "lead",
+                "customer",
+                "customer",
+                "opportunity",
+            ],
             "DE" => &["customer", "customer", "customer", "lead"],
             "FR" => &["opportunity", "opportunity", "lead"],
             _ => &["lead", "customer"],

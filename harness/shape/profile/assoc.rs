@@ -59,7 +59,8 @@ fn reader(object: &ObjectProfile, i: usize, k: u64) -> Option<Reader> {
                 k,
                 habits::phone_template,
             );
-            (!kept.is_empty()).then(|| Reader::Phone(kept.kept.into_iter().map(|(t, _)| t).collect()))
+            (!kept.is_empty())
+                .then(|| Reader::Phone(kept.kept.into_iter().map(|(t, _)| t).collect()))
         }
         FieldKind::PostalCode => {
             let c = &object.columns[i];
@@ -91,8 +92,11 @@ fn key(object: &ObjectProfile, i: usize, r: &Reader, k: u64, v: &str) -> Option<
     }
 }
 
+/// Counts of each pair of categories.
+pub type Contingency = HashMap<(String, String), u64>;
+
 /// Bias-corrected Cramér's V of a contingency table of `n` rows.
-pub fn cramers_v(table: &HashMap<(String, String), u64>, n: u64) -> f64 {
+pub fn cramers_v(table: &Contingency, n: u64) -> f64 {
     let mut rows: HashMap<&str, u64> = HashMap::new();
     let mut cols: HashMap<&str, u64> = HashMap::new();
     for ((a, b), c) in table {
@@ -148,7 +152,8 @@ pub fn associations(object: &ObjectProfile, k: u64, skip: &[usize]) -> Vec<Assoc
                 .collect()
         })
         .collect();
-    let mut found: Vec<(f64, usize, usize, u64, HashMap<(String, String), u64>)> = Vec::new();
+    // (strength, column a, column b, rows holding both, their contingency table)
+    let mut found: Vec<(f64, usize, usize, u64, Contingency)> = Vec::new();
     for a in 0..readers.len() {
         for b in a + 1..readers.len() {
             let mut table: HashMap<(String, String), u64> = HashMap::new();
@@ -194,11 +199,7 @@ pub fn associations(object: &ObjectProfile, k: u64, skip: &[usize]) -> Vec<Assoc
                 matches!(readers[u].1, Reader::Phone(_) | Reader::Postal(_)),
             )
         };
-        let (mut parent, mut child) = if rank(a) <= rank(b) {
-            (a, b)
-        } else {
-            (b, a)
-        };
+        let (mut parent, mut child) = if rank(a) <= rank(b) { (a, b) } else { (b, a) };
         if !(can_child(child) && can_parent(parent)) {
             (parent, child) = (child, parent);
             if !(can_child(child) && can_parent(parent)) {
@@ -259,7 +260,11 @@ mod tests {
     #[test]
     fn cramers_v_is_one_for_a_function_and_near_zero_for_independence() {
         let (t, n) = table(&[("US", "a", 500), ("DE", "b", 300), ("FR", "c", 200)]);
-        assert!((cramers_v(&t, n) - 1.0).abs() < 0.01, "{}", cramers_v(&t, n));
+        assert!(
+            (cramers_v(&t, n) - 1.0).abs() < 0.01,
+            "{}",
+            cramers_v(&t, n)
+        );
         let (t, n) = table(&[
             ("US", "a", 250),
             ("US", "b", 250),

@@ -90,7 +90,8 @@ pub fn postal_template(v: &str) -> Option<String> {
     let v = v.trim();
     let ok = (1..=10).contains(&v.len())
         && v.bytes().any(|b| b.is_ascii_digit())
-        && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b' ' || b == b'-');
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b' ' || b == b'-');
     ok.then(|| {
         v.chars()
             .map(|c| match c {
@@ -304,10 +305,7 @@ mod tests {
     fn whitespace_habits_are_told_apart() {
         assert_eq!(spacing_of("Jane"), [false; 5]);
         assert_eq!(spacing_of("  Jane "), [true, true, false, false, false]);
-        assert_eq!(
-            spacing_of("Acme  Corp"),
-            [false, false, true, false, false]
-        );
+        assert_eq!(spacing_of("Acme  Corp"), [false, false, true, false, false]);
         assert_eq!(
             spacing_of("Acme\tCorp\u{a0}"),
             [false, true, false, true, true]

@@ -338,7 +338,9 @@ mod tests {
         let syllables = ["ka", "lo", "mi", "ne", "ru", "ta", "vo", "ze", "bi", "do"];
         let mut people = Vec::new();
         for i in 0..3_000usize {
-            let last: String = (0..4).map(|k| syllables[(i / 10usize.pow(k)) % 10]).collect();
+            let last: String = (0..4)
+                .map(|k| syllables[(i / 10usize.pow(k)) % 10])
+                .collect();
             let row = [
                 Some("Ann".to_string()),
                 Some(last.clone()),
@@ -347,7 +349,12 @@ mod tests {
             ];
             people.push(fuzzy::Person::from_row(&row, &roles));
             if i % 10 == 0 {
-                let row = [row[0].clone(), Some(format!("{last}e")), row[2].clone(), row[3].clone()];
+                let row = [
+                    row[0].clone(),
+                    Some(format!("{last}e")),
+                    row[2].clone(),
+                    row[3].clone(),
+                ];
                 people.push(fuzzy::Person::from_row(&row, &roles));
             }
         }
