@@ -159,6 +159,10 @@ fn bundled_exports_round_trip_through_profile_generate_compare() {
         stderr.contains("withheld (counts, not values)") && stderr.contains("contact.Email: all"),
         "{stderr}"
     );
+    assert!(
+        stderr.contains("near-duplicates (fuzzy engine, 3000 rows paired): 259 extra records"),
+        "{stderr}"
+    );
     let text = std::fs::read_to_string(&shape).unwrap();
     assert!(
         text.contains("kind = \"reference\"") && text.contains("per_target"),

@@ -36,6 +36,8 @@ pub struct Written {
     pub text: String,
     pub withheld: Vec<Withheld>,
     pub notes: Vec<String>,
+    /// The column-pair associations kept, one line each (`contact.Stage given Country, V 0.71`).
+    pub associations: Vec<String>,
 }
 
 fn quote(s: &str) -> String {
@@ -94,6 +96,7 @@ pub fn write_shape(p: &Profile) -> Written {
     let mut notes = Vec::new();
     let order = layout(p, &mut notes);
     let mut withheld = Vec::new();
+    let mut kept = Vec::new();
     let mut t = String::new();
     let sources: Vec<String> = p
         .objects
@@ -128,6 +131,18 @@ pub fn write_shape(p: &Profile) -> Written {
             .map(|r| r.column)
             .collect();
         let associations = associations(object, p.options.min_count, &references);
+        for a in &associations {
+            kept.push(format!(
+                "{}.{} given {} (Cramér's V {:.2}, {} sampled rows, {} value(s) of {})",
+                object.name,
+                object.columns[a.child].name,
+                object.columns[a.parent].name,
+                a.strength,
+                a.rows,
+                a.cases.len(),
+                object.columns[a.parent].name
+            ));
+        }
         for (i, column) in object.columns.iter().enumerate() {
             let relation = p.relations.iter().find(|r| r.child == *o && r.column == i);
             if RESERVED.contains(&column.name.as_str()) {
@@ -164,6 +179,7 @@ pub fn write_shape(p: &Profile) -> Written {
         text: t,
         withheld,
         notes,
+        associations: kept,
     }
 }
 
