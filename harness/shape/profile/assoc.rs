@@ -9,6 +9,7 @@
 //! rows hold it.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
 
 use super::habits::{self, learn};
 use super::learn::ObjectProfile;
@@ -92,13 +93,13 @@ fn key(object: &ObjectProfile, i: usize, r: &Reader, k: u64, v: &str) -> Option<
     }
 }
 
-/// Counts of each pair of categories.
-pub type Contingency = HashMap<(String, String), u64>;
+/// Counts of each pair of categories (as codes into the columns' dictionaries).
+pub type Contingency = HashMap<(u32, u32), u64>;
 
 /// Bias-corrected Cramér's V of a contingency table of `n` rows.
-pub fn cramers_v(table: &Contingency, n: u64) -> f64 {
-    let mut rows: HashMap<&str, u64> = HashMap::new();
-    let mut cols: HashMap<&str, u64> = HashMap::new();
+pub fn cramers_v<K: Hash + Eq + Clone>(table: &HashMap<(K, K), u64>, n: u64) -> f64 {
+    let mut rows: HashMap<&K, u64> = HashMap::new();
+    let mut cols: HashMap<&K, u64> = HashMap::new();
     for ((a, b), c) in table {
         *rows.entry(a).or_default() += c;
         *cols.entry(b).or_default() += c;
@@ -112,7 +113,7 @@ pub fn cramers_v(table: &Contingency, n: u64) -> f64 {
         for (b, cb) in &cols {
             let expected = *ra as f64 * *cb as f64 / n;
             let observed = table
-                .get(&((*a).to_string(), (*b).to_string()))
+                .get(&((*a).clone(), (*b).clone()))
                 .copied()
                 .unwrap_or(0) as f64;
             chi2 += (observed - expected).powi(2) / expected;
@@ -138,16 +139,26 @@ pub fn associations(object: &ObjectProfile, k: u64, skip: &[usize]) -> Vec<Assoc
         .filter_map(|i| reader(object, i, k).map(|r| (i, r)))
         .take(MAX_COLUMNS)
         .collect();
-    // Each sampled row's categories, per candidate column.
-    let keys: Vec<Vec<Option<String>>> = object
+    // Each sampled row's categories, per candidate column, as codes into a dictionary per
+    // column: pairs are counted on integers, not strings.
+    let mut dicts: Vec<Vec<String>> = vec![Vec::new(); readers.len()];
+    let mut lookup: Vec<HashMap<String, u32>> = vec![HashMap::new(); readers.len()];
+    let codes: Vec<Vec<Option<u32>>> = object
         .rows_sample
         .iter()
         .map(|row| {
             readers
                 .iter()
-                .map(|(i, r)| {
+                .enumerate()
+                .map(|(u, (i, r))| {
                     let v = row.get(*i)?.as_deref()?;
-                    key(object, *i, r, k, v)
+                    let key = key(object, *i, r, k, v)?;
+                    let next = dicts[u].len() as u32;
+                    let code = *lookup[u].entry(key.clone()).or_insert(next);
+                    if code == next {
+                        dicts[u].push(key);
+                    }
+                    Some(code)
                 })
                 .collect()
         })
@@ -156,11 +167,11 @@ pub fn associations(object: &ObjectProfile, k: u64, skip: &[usize]) -> Vec<Assoc
     let mut found: Vec<(f64, usize, usize, u64, Contingency)> = Vec::new();
     for a in 0..readers.len() {
         for b in a + 1..readers.len() {
-            let mut table: HashMap<(String, String), u64> = HashMap::new();
+            let mut table = Contingency::new();
             let mut n = 0;
-            for row in &keys {
-                if let (Some(x), Some(y)) = (&row[a], &row[b]) {
-                    *table.entry((x.clone(), y.clone())).or_default() += 1;
+            for row in &codes {
+                if let (Some(x), Some(y)) = (row[a], row[b]) {
+                    *table.entry((x, y)).or_default() += 1;
                     n += 1;
                 }
             }
@@ -211,7 +222,9 @@ pub fn associations(object: &ObjectProfile, k: u64, skip: &[usize]) -> Vec<Assoc
         let mut per: HashMap<&str, Vec<(String, u64)>> = HashMap::new();
         for ((x, y), c) in &table {
             let (p, ch) = if parent == a { (x, y) } else { (y, x) };
-            per.entry(p.as_str()).or_default().push((ch.clone(), *c));
+            per.entry(dicts[parent][*p as usize].as_str())
+                .or_default()
+                .push((dicts[child][*ch as usize].clone(), *c));
         }
         let mut withheld = 0;
         let mut cases: Vec<(String, Vec<(String, u64)>)> = Vec::new();

@@ -330,6 +330,20 @@ mod tests {
         assert_eq!(r.per_target, vec![1, 1, 1]); // C3 has none, C2 one, C1 two
     }
 
+    /// The row reservoirs keep at most their capacity, spread over the whole stream.
+    #[test]
+    fn reservoirs_are_bounded_and_uniform() {
+        let mut r = Reservoir::new(1_000, 7);
+        for i in 0..200_000u64 {
+            r.offer(|| i);
+        }
+        assert_eq!((r.items.len(), r.seen), (1_000, 200_000));
+        let mean = r.items.iter().sum::<u64>() as f64 / 1_000.0;
+        // Uniform over 0..200,000: mean 100,000, standard error about 1,800.
+        assert!((mean - 100_000.0).abs() < 9_000.0, "{mean}");
+        assert!(r.items.iter().filter(|i| **i >= 100_000).count() > 400);
+    }
+
     /// From a uniform half of an export the near-duplicate rate is scaled back to the whole:
     /// 3,000 distinct people and 300 near-duplicates (9.1%) are estimated within 3 points.
     #[test]
