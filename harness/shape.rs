@@ -13,8 +13,8 @@ mod spec;
 pub use dist::{CountDist, NumberDist, probit};
 pub use file::RESERVED;
 pub use spec::{
-    Case, Comparator, DefectRates, FieldKind, FieldSpec, LOCAL_PARTS, Layout, Locale, ObjectShape,
-    Params, PhoneFormat, Shape, UpdateSpec,
+    Case, Comparator, DefectRates, FieldKind, FieldSpec, Given, LOCAL_PARTS, Layout, Locale,
+    ObjectShape, Params, PhoneFormat, Shape, Spacing, UpdateSpec, given_key,
 };
 
 /// The demo's contact shape, embedded so `demo` needs no file.

@@ -69,6 +69,18 @@ pub fn run(args: &ProfileArgs) -> Exit {
             o.columns.len(),
             o.name
         );
+        if let Some(d) = &o.near_duplicates {
+            eprintln!(
+                "  near-duplicates (fuzzy engine, {} rows paired): {} extra records → near_duplicate = {:.4}",
+                d.sampled, d.extra, d.rate
+            );
+        }
+    }
+    if !written.associations.is_empty() {
+        eprintln!("column pairs kept as conditional distributions:");
+        for a in &written.associations {
+            eprintln!("  {a}");
+        }
     }
     eprintln!("withheld (counts, not values):");
     for w in &written.withheld {

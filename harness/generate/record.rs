@@ -162,6 +162,27 @@ impl Generator {
                 value.clear();
             }
         }
+        // Fields that depend on another field's value are drawn again once every field is
+        // made (the one they depend on may come later), from the rest of the row's stream.
+        for (i, field) in object.fields.iter().enumerate() {
+            let Some(given) = &field.given else { continue };
+            let filled = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty());
+            if !filled(&out[i]) || !filled(&out[given.field]) {
+                continue;
+            }
+            let parent = &object.fields[given.field];
+            let Some(table) = out[given.field]
+                .as_deref()
+                .and_then(|v| crate::shape::given_key(parent.kind, v))
+                .and_then(|key| given.case(&key))
+            else {
+                continue;
+            };
+            if let Some(value) = out[i].as_mut() {
+                value.clear();
+                values::given_into(field, table, &mut rng, value);
+            }
+        }
     }
 
     /// The random stream of row `idx` and its person, who works at the owner's company (a

@@ -172,7 +172,10 @@ pub fn make_into<R: Rng + ?Sized>(field: &FieldSpec, p: &Person, rng: &mut R, ou
         }
         FieldKind::City => out.write_str(pick(&tables(locale).cities, rng).as_str()),
         FieldKind::PostalCode => {
-            fill_into(postal_template(locale), rng, out);
+            match &field.params {
+                Params::PostalTemplates(t) => fill_into(draw(t, rng).as_str(), rng, out),
+                _ => fill_into(postal_template(locale), rng, out),
+            }
             Ok(())
         }
         FieldKind::Country => out.write_str(country(locale)),
@@ -199,18 +202,77 @@ pub fn make_into<R: Rng + ?Sized>(field: &FieldSpec, p: &Person, rng: &mut R, ou
             Ok(())
         }
     };
+    habits_into(field, rng, out, start);
+}
+
+/// Appends a value for `field` drawn from `table`, its distribution given another field's value
+/// ([`crate::shape::Given`]): an enum value, or a phone template filled with digits.
+pub fn given_into<R: Rng + ?Sized>(
+    field: &FieldSpec,
+    table: &[(String, f64)],
+    rng: &mut R,
+    out: &mut String,
+) {
+    let start = out.len();
+    match field.kind {
+        FieldKind::Phone | FieldKind::PostalCode => fill_into(draw(table, rng).as_str(), rng, out),
+        _ => out.push_str(draw(table, rng).as_str()),
+    }
+    habits_into(field, rng, out, start);
+}
+
+/// Applies the field's writing habits to the value at `out[start..]`: capitals or lower case,
+/// then stray, doubled, tab or non-breaking spaces, each at its learnt rate. Draws nothing for a
+/// field without habits, so shapes without them keep their values.
+fn habits_into<R: Rng + ?Sized>(field: &FieldSpec, rng: &mut R, out: &mut String, start: usize) {
     let case = field.case;
     if case.upper_rate + case.lower_rate > 0.0 {
         let draw = rng.random::<f64>();
         let cased = if draw < case.upper_rate {
-            out[start..].to_uppercase()
+            Some(out[start..].to_uppercase())
         } else if draw < case.upper_rate + case.lower_rate {
-            out[start..].to_lowercase()
+            Some(out[start..].to_lowercase())
         } else {
-            return;
+            None
         };
-        out.truncate(start);
-        out.push_str(&cased);
+        if let Some(cased) = cased {
+            out.truncate(start);
+            out.push_str(&cased);
+        }
+    }
+    let s = field.spacing;
+    if !s.any() || out.len() == start {
+        return;
+    }
+    let draws: [f64; 5] = std::array::from_fn(|_| rng.random::<f64>());
+    // An inner space (not the first or last character) to double or replace, else none.
+    let inner = |out: &String| {
+        out[start..]
+            .trim_end()
+            .char_indices()
+            .skip(1)
+            .find(|(_, c)| *c == ' ')
+            .map(|(i, _)| start + i)
+    };
+    if draws[2] < s.double
+        && let Some(i) = inner(out)
+    {
+        out.insert(i, ' ');
+    }
+    for (draw, rate, odd) in [(draws[3], s.tab, '\t'), (draws[4], s.nbsp, '\u{a0}')] {
+        if draw < rate {
+            match inner(out) {
+                Some(i) => out.replace_range(i..i + 1, odd.encode_utf8(&mut [0; 4])),
+                // A one-word value: the odd space trails it, as pasted text does.
+                None => out.push(odd),
+            }
+        }
+    }
+    if draws[0] < s.leading {
+        out.insert(start, ' ');
+    }
+    if draws[1] < s.trailing {
+        out.push(' ');
     }
 }
 
@@ -528,12 +590,16 @@ fn phone_template<R: Rng + ?Sized>(locale: Locale, rng: &mut R) -> &'static str 
     templates[rng.random_range(0..templates.len())]
 }
 
-/// Appends `template` with `#` (any digit) and `%` (2 to 9) filled in; 15 digits per draw.
+/// Appends `template` with `#` (any digit), `%` (2 to 9) and `@` (a capital letter) filled in;
+/// 15 placeholders per draw.
 fn fill_into<R: Rng + ?Sized>(template: &str, rng: &mut R, out: &mut String) {
     let mut bits = rng.random::<u64>();
     let mut used = 0;
     for c in template.chars() {
-        if matches!(c, '#' | '%') {
+        if c == '@' {
+            // A letter takes a draw of its own: templates without one keep their digits.
+            out.push(char::from(b'A' + (rng.random::<u32>() % 26) as u8));
+        } else if matches!(c, '#' | '%') {
             if used >= 15 {
                 bits = rng.random::<u64>();
                 used = 0;
@@ -607,6 +673,8 @@ mod tests {
             comparator: Comparator::Exact,
             params,
             case,
+            spacing: crate::shape::Spacing::default(),
+            given: None,
         };
         let phone = field(
             FieldKind::Phone,
@@ -672,6 +740,76 @@ mod tests {
                 "{count} of {n}"
             );
         }
+    }
+
+    /// Whitespace habits come out at their rates, as the profiler measures them; a field drawn
+    /// given another's value follows the table it is handed.
+    #[test]
+    fn whitespace_habits_and_given_tables_are_followed() {
+        use crate::shape::profile::spacing_of;
+        use crate::shape::{Case, Comparator, Spacing};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let spacing = Spacing {
+            leading: 0.1,
+            trailing: 0.2,
+            double: 0.3,
+            tab: 0.05,
+            nbsp: 0.15,
+        };
+        let field = |kind, params| FieldSpec {
+            name: "f".into(),
+            kind,
+            null_rate: 0.0,
+            blank_rate: 0.0,
+            unique: false,
+            max_length: None,
+            comparator: Comparator::Exact,
+            params,
+            case: Case::default(),
+            spacing,
+            given: None,
+        };
+        let name = field(FieldKind::FullName, Params::None);
+        let n = 4_000;
+        let mut counts = [0usize; 5];
+        for _ in 0..n {
+            let p = Person::new(Locale::EnUs, &mut rng);
+            let mut v = String::new();
+            make_into(&name, &p, &mut rng, &mut v);
+            for (c, flag) in counts.iter_mut().zip(spacing_of(&v)) {
+                *c += usize::from(flag);
+            }
+            // The value is the name, spaces aside.
+            let words: Vec<&str> = v
+                .split([' ', '\t', '\u{a0}'])
+                .filter(|w| !w.is_empty())
+                .collect();
+            assert_eq!(words, [p.first, p.last], "{v:?}");
+        }
+        // A tab or non-breaking space may replace the doubled one's first half: the measured
+        // double share is at most the rate; the others within sampling noise of it.
+        let want = [0.1, 0.2, 0.3, 0.05, 0.15];
+        for (i, (count, rate)) in counts.iter().zip(want).enumerate() {
+            let got = *count as f64 / n as f64;
+            let ok = if i == 2 {
+                got <= rate + 0.03 && got >= rate * 0.6
+            } else {
+                (got - rate).abs() < 0.03
+            };
+            assert!(ok, "habit {i}: {got} for {rate}");
+        }
+        let stage = field(
+            FieldKind::Enum,
+            Params::Enum(vec![("lead".into(), 0.5), ("won".into(), 1.0)]),
+        );
+        let table = [("won".to_string(), 0.8), ("lead".to_string(), 1.0)];
+        let mut won = 0;
+        for _ in 0..n {
+            let mut v = String::new();
+            given_into(&stage, &table, &mut rng, &mut v);
+            won += usize::from(v.trim() == "won");
+        }
+        assert!((won as f64 / n as f64 - 0.8).abs() < 0.03, "{won}");
     }
 
     #[test]

@@ -114,6 +114,8 @@ mod tests {
             comparator: Comparator::Exact,
             params: crate::shape::Params::None,
             case: crate::shape::Case::default(),
+            spacing: crate::shape::Spacing::default(),
+            given: None,
         }
     }
 

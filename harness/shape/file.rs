@@ -8,8 +8,8 @@ use serde::Deserialize;
 
 use super::dist::{CountDist, NumberDist};
 use super::spec::{
-    Case, Comparator, DefectRates, FieldKind, FieldSpec, LOCAL_PARTS, Layout, Locale, ObjectShape,
-    Params, PhoneFormat, Shape, UpdateSpec,
+    Case, Comparator, DefectRates, FieldKind, FieldSpec, Given, LOCAL_PARTS, Layout, Locale,
+    ObjectShape, Params, PhoneFormat, Shape, Spacing, UpdateSpec,
 };
 use crate::config::{ConfigError, Source};
 use crate::units::fraction;
@@ -123,6 +123,15 @@ struct FieldFile {
     // any text-like kind
     upper_rate: Option<f64>,
     lower_rate: Option<f64>,
+    // any text-like kind, phone, postal code
+    leading_space_rate: Option<f64>,
+    trailing_space_rate: Option<f64>,
+    double_space_rate: Option<f64>,
+    tab_rate: Option<f64>,
+    nbsp_rate: Option<f64>,
+    // enum, phone: the distribution per value of another field
+    given: Option<String>,
+    given_values: Option<Vec<GivenValue>>,
     // reference
     target: Option<String>,
     per_target: Option<PerTarget>,
@@ -131,6 +140,16 @@ struct FieldFile {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EnumValue {
+    value: String,
+    weight: f64,
+}
+
+/// One cell of a conditional distribution: when the `given` field holds `when`, this field holds
+/// `value` (an enum value, a phone template) with this weight.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GivenValue {
+    when: String,
     value: String,
     weight: f64,
 }
@@ -280,6 +299,7 @@ fn object(src: &Source, o: &ObjectFile, names: &[&str]) -> Result<ObjectShape, C
         }
         fields.push(field(src, &o.name, f, names)?);
     }
+    givens(&at, &o.fields, &mut fields)?;
     if fields
         .iter()
         .filter(|f| {
@@ -510,6 +530,19 @@ fn field(
             }
             None => Params::Phone(f.format.unwrap_or_default()),
         },
+        FieldKind::PostalCode if f.templates.is_some() => {
+            let t = f.templates.as_deref().unwrap_or_default();
+            if let Some(bad) = t.iter().find(|v| !postal_format(&v.value)) {
+                return Err(at.err(
+                    "templates",
+                    format!(
+                        "template {:?} is not a postal code format: write `#` for a digit, `@` for a letter, spaces and dashes as they are (\"#####\", \"@#@ #@#\")",
+                        bad.value
+                    ),
+                ));
+            }
+            Params::PostalTemplates(weighted(&at, "templates", t)?)
+        }
         FieldKind::Email | FieldKind::Domain | FieldKind::Url
             if f.local_parts.is_some() || f.free_mail_rate.is_some() || f.tlds.is_some() =>
         {
@@ -534,7 +567,7 @@ fn field(
         (
             "templates",
             f.templates.is_some(),
-            f.kind == FieldKind::Phone,
+            matches!(f.kind, FieldKind::Phone | FieldKind::PostalCode),
         ),
         (
             "local_parts",
@@ -581,6 +614,7 @@ fn field(
     if case.upper_rate + case.lower_rate > 1.0 {
         return Err(at.err("lower_rate", "upper_rate + lower_rate exceeds 1"));
     }
+    let spacing = spacing(&at, f)?;
     Ok(FieldSpec {
         name: f.name.clone(),
         kind: f.kind,
@@ -591,7 +625,199 @@ fn field(
         comparator: f.compare.unwrap_or(f.kind.default_comparator()),
         params,
         case,
+        spacing,
+        given: None,
     })
+}
+
+/// A postal code template: `#` and `@` placeholders (at least one), spaces and dashes.
+fn postal_format(t: &str) -> bool {
+    t.contains(['#', '@']) && t.chars().all(|c| matches!(c, '#' | '@' | ' ' | '-'))
+}
+
+/// Kinds whose values carry whitespace habits.
+fn spaced(kind: FieldKind) -> bool {
+    kind.is_text()
+        || matches!(
+            kind,
+            FieldKind::Email
+                | FieldKind::Domain
+                | FieldKind::Url
+                | FieldKind::Phone
+                | FieldKind::PostalCode
+        )
+}
+
+/// `leading_space_rate`, `trailing_space_rate`, `double_space_rate`, `tab_rate`, `nbsp_rate`.
+fn spacing(at: &At<'_>, f: &FieldFile) -> Result<Spacing, ConfigError> {
+    let keys = [
+        ("leading_space_rate", f.leading_space_rate),
+        ("trailing_space_rate", f.trailing_space_rate),
+        ("double_space_rate", f.double_space_rate),
+        ("tab_rate", f.tab_rate),
+        ("nbsp_rate", f.nbsp_rate),
+    ];
+    for (key, rate) in keys {
+        let Some(rate) = rate else { continue };
+        if !spaced(f.kind) {
+            return Err(at.err(
+                key,
+                format!(
+                    "is not a setting of a {:?} field (whitespace habits apply to names, companies, addresses, text, email, domain, url, phone and postal code); remove it",
+                    f.kind
+                ),
+            ));
+        }
+        fraction(rate).map_err(|e| at.err(key, e))?;
+    }
+    let rate = |r: Option<f64>| r.unwrap_or(0.0);
+    Ok(Spacing {
+        leading: rate(f.leading_space_rate),
+        trailing: rate(f.trailing_space_rate),
+        double: rate(f.double_space_rate),
+        tab: rate(f.tab_rate),
+        nbsp: rate(f.nbsp_rate),
+    })
+}
+
+/// Resolves every field's `given` against the object's other fields: the field conditioned on
+/// exists, is an enum, boolean or phone that is not itself conditioned, and every `when` is one
+/// of its values (templates); an enum's `value`s are its own values, a phone's are templates.
+fn givens(at: &At<'_>, files: &[FieldFile], fields: &mut [FieldSpec]) -> Result<(), ConfigError> {
+    let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+    for (i, f) in files.iter().enumerate() {
+        let at = At {
+            field: Some(&f.name),
+            ..*at
+        };
+        let (given, values) = match (&f.given, &f.given_values) {
+            (None, None) => continue,
+            (Some(g), Some(v)) => (g, v),
+            (Some(_), None) => {
+                return Err(at.err(
+                    "given",
+                    "needs given_values = [{ when = \"..\", value = \"..\", weight = .. }, ...]",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(at.err(
+                    "given_values",
+                    "needs given = \"<the field it depends on>\"",
+                ));
+            }
+        };
+        if !matches!(
+            f.kind,
+            FieldKind::Enum | FieldKind::Phone | FieldKind::PostalCode
+        ) {
+            return Err(at.err(
+                "given",
+                format!(
+                    "is not a setting of a {:?} field (only enum, phone and postal code fields can depend on another field); remove it",
+                    f.kind
+                ),
+            ));
+        }
+        let p = names.iter().position(|n| n == given).ok_or_else(|| {
+            at.err(
+                "given",
+                format!(
+                    "no field \"{given}\"{} in this object (fields: {})",
+                    suggestion(given, &names),
+                    names.join(", ")
+                ),
+            )
+        })?;
+        if p == i {
+            return Err(at.err("given", "a field cannot depend on itself"));
+        }
+        if files[p].given.is_some() {
+            return Err(at.err(
+                "given",
+                format!(
+                    "\"{given}\" depends on another field itself; a field may only depend on one that does not"
+                ),
+            ));
+        }
+        let parent = &fields[p];
+        let keys: Option<Vec<&str>> = match &parent.params {
+            Params::Enum(v) => Some(v.iter().map(|(v, _)| v.as_str()).collect()),
+            Params::PhoneTemplates(t) => Some(t.iter().map(|(v, _)| v.as_str()).collect()),
+            Params::Boolean { .. } => Some(vec!["true", "false"]),
+            _ => None,
+        };
+        let Some(keys) = keys else {
+            return Err(at.err(
+                "given",
+                format!(
+                    "\"{given}\" is a {:?} field; a field may depend on an enum, a boolean or a phone with templates",
+                    parent.kind
+                ),
+            ));
+        };
+        let own: Option<Vec<&str>> = match &fields[i].params {
+            Params::Enum(v) => Some(v.iter().map(|(v, _)| v.as_str()).collect()),
+            _ => None,
+        };
+        let mut cases: Vec<(String, Vec<(String, f64)>)> = Vec::new();
+        for v in values {
+            if !keys.contains(&v.when.as_str()) {
+                return Err(at.err(
+                    "given_values",
+                    format!(
+                        "when = {:?} is not a value of \"{given}\" ({}); use one of them",
+                        v.when,
+                        keys.join(", ")
+                    ),
+                ));
+            }
+            match &own {
+                Some(own) if !own.contains(&v.value.as_str()) => {
+                    return Err(at.err(
+                        "given_values",
+                        format!(
+                            "value = {:?} is not one of this enum's values; list it in values first",
+                            v.value
+                        ),
+                    ));
+                }
+                None if f.kind == FieldKind::PostalCode && !postal_format(&v.value) => {
+                    return Err(at.err(
+                        "given_values",
+                        format!(
+                            "template {:?} is not a postal code format: write `#` for a digit, `@` for a letter",
+                            v.value
+                        ),
+                    ));
+                }
+                None if f.kind == FieldKind::Phone && !v.value.contains('#') => {
+                    return Err(at.err(
+                        "given_values",
+                        format!(
+                            "template {:?} has no digit: write `#` for each digit",
+                            v.value
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+            match cases.iter_mut().find(|(k, _)| *k == v.when) {
+                Some((_, t)) => t.push((v.value.clone(), v.weight)),
+                None => cases.push((v.when.clone(), vec![(v.value.clone(), v.weight)])),
+            }
+        }
+        let mut resolved = Vec::with_capacity(cases.len());
+        for (when, table) in cases {
+            let table = cumulative(table.into_iter())
+                .map_err(|m| at.err("given_values", format!("when = {when:?}: {m}")))?;
+            resolved.push((when, table));
+        }
+        fields[i].given = Some(Given {
+            field: p,
+            cases: resolved,
+        });
+    }
+    Ok(())
 }
 
 /// `[{ value, weight }, ...]` → values with cumulative weights.
@@ -1083,12 +1309,70 @@ mod tests {
                 9,
                 "upper_rate + lower_rate exceeds 1",
             ),
+            (
+                "[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"x\"\nkind = \"integer\"\ndouble_space_rate = 0.1\n",
+                8,
+                "whitespace habits apply to names",
+            ),
+            (
+                "[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"x\"\nkind = \"company\"\nnbsp_rate = 1.5\n",
+                8,
+                "not a fraction",
+            ),
+            (
+                "[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"country\"\nkind = \"enum\"\nvalues = [{ value = \"US\", weight = 1.0 }]\n[[objects.fields]]\nname = \"stage\"\nkind = \"enum\"\nvalues = [{ value = \"lead\", weight = 1.0 }]\ngiven = \"contry\"\ngiven_values = [{ when = \"US\", value = \"lead\", weight = 1.0 }]\n",
+                13,
+                "no field \"contry\" (did you mean \"country\"?)",
+            ),
+            (
+                "[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"country\"\nkind = \"enum\"\nvalues = [{ value = \"US\", weight = 1.0 }]\n[[objects.fields]]\nname = \"stage\"\nkind = \"enum\"\nvalues = [{ value = \"lead\", weight = 1.0 }]\ngiven = \"country\"\ngiven_values = [{ when = \"DE\", value = \"lead\", weight = 1.0 }]\n",
+                14,
+                "when = \"DE\" is not a value of \"country\" (US)",
+            ),
+            (
+                "[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"country\"\nkind = \"enum\"\nvalues = [{ value = \"US\", weight = 1.0 }]\n[[objects.fields]]\nname = \"stage\"\nkind = \"enum\"\nvalues = [{ value = \"lead\", weight = 1.0 }]\ngiven = \"country\"\ngiven_values = [{ when = \"US\", value = \"won\", weight = 1.0 }]\n",
+                14,
+                "value = \"won\" is not one of this enum's values",
+            ),
+            (
+                "[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"country\"\nkind = \"enum\"\nvalues = [{ value = \"US\", weight = 1.0 }]\n[[objects.fields]]\nname = \"city\"\nkind = \"city\"\ngiven = \"country\"\ngiven_values = [{ when = \"US\", value = \"Austin\", weight = 1.0 }]\n",
+                12,
+                "only enum, phone and postal code fields can depend on another field",
+            ),
+            (
+                "[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"country\"\nkind = \"enum\"\nvalues = [{ value = \"US\", weight = 1.0 }]\n[[objects.fields]]\nname = \"phone\"\nkind = \"phone\"\ngiven = \"country\"\n",
+                12,
+                "needs given_values",
+            ),
         ];
         for (body, line, needle) in cases {
             let err = error_of(&format!("{HEAD}{body}"));
             assert!(err.message.contains(needle), "{err}");
             assert_eq!(err.line, Some(*line), "{err}");
         }
+    }
+
+    /// Whitespace habits and a field's distribution given another field are read into the spec.
+    #[test]
+    fn spacing_and_given_are_read() {
+        let text = format!(
+            "{HEAD}[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"phone\"\nkind = \"phone\"\n\
+             given = \"country\"\ngiven_values = [\n  {{ when = \"US\", value = \"+1 ###\", weight = 3.0 }},\n  {{ when = \"US\", value = \"###\", weight = 1.0 }},\n  {{ when = \"DE\", value = \"+49 ###\", weight = 1.0 }},\n]\n\
+             trailing_space_rate = 0.25\n\
+             [[objects.fields]]\nname = \"country\"\nkind = \"enum\"\nvalues = [{{ value = \"US\", weight = 1.0 }}, {{ value = \"DE\", weight = 1.0 }}]\n"
+        );
+        let shape = Shape::from_source(&Source::embedded("s.toml", &text)).unwrap();
+        let phone = &shape.fields()[0];
+        assert_eq!(phone.spacing.trailing, 0.25);
+        assert_eq!(phone.spacing.leading, 0.0);
+        let given = phone.given.as_ref().unwrap();
+        assert_eq!(given.field, 1);
+        assert_eq!(
+            given.case("US").unwrap(),
+            &[("+1 ###".to_string(), 0.75), ("###".to_string(), 1.0)]
+        );
+        assert_eq!(given.case("DE").unwrap(), &[("+49 ###".to_string(), 1.0)]);
+        assert!(given.case("FR").is_none());
     }
 
     /// `[objects.updates]` mistakes are refused with the line of the key and what to write.

@@ -157,6 +157,9 @@ pub enum Params {
     Phone(PhoneFormat),
     /// Phone spellings learnt from an export: templates where `#` is a digit, cumulative weights.
     PhoneTemplates(Vec<(String, f64)>),
+    /// Postal code formats learnt from an export: templates where `#` is a digit and `@` a
+    /// capital letter (`@#@ #@#`), cumulative weights.
+    PostalTemplates(Vec<(String, f64)>),
     /// Email, domain or URL habits learnt from an export, each with cumulative weights: the
     /// local-part styles (`first.last`, `flast9`, …, see [`LOCAL_PARTS`]), the share of free-mail
     /// addresses and the top-level domains (`com`, `co.uk`); an empty list keeps the default.
@@ -197,6 +200,73 @@ pub struct FieldSpec {
     pub params: Params,
     /// Writing habits: shares of values written in capitals or in lower case.
     pub case: Case,
+    /// Whitespace habits: shares of values with stray, doubled or odd spaces.
+    pub spacing: Spacing,
+    /// The field's distribution given another field's value, when `profile` found them
+    /// strongly associated (country ↔ phone format, country ↔ stage).
+    pub given: Option<Given>,
+}
+
+/// Shares of a field's values with whitespace habits (learnt by `profile`; all 0 by default):
+/// a leading or a trailing space, a doubled inner space, a tab or a non-breaking space.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Spacing {
+    pub leading: f64,
+    pub trailing: f64,
+    pub double: f64,
+    pub tab: f64,
+    pub nbsp: f64,
+}
+
+impl Spacing {
+    pub fn any(&self) -> bool {
+        self.leading + self.trailing + self.double + self.tab + self.nbsp > 0.0
+    }
+}
+
+/// A field drawn from a distribution that depends on another field of the same row: for each
+/// value of the `field` (an enum's value, a boolean's `true`/`false`, a phone's template), the
+/// values (enum) or templates (phone, postal code) with cumulative weights. A row whose other field is
+/// absent or holds a value not listed keeps the field's own distribution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Given {
+    /// The index of the field conditioned on, in the object's fields.
+    pub field: usize,
+    pub cases: Vec<(String, Vec<(String, f64)>)>,
+}
+
+impl Given {
+    /// The distribution for the other field's value `key`.
+    pub fn case(&self, key: &str) -> Option<&[(String, f64)]> {
+        self.cases
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, t)| t.as_slice())
+    }
+}
+
+/// The key a field's value is conditioned on: an enum's value, `true`/`false`, a phone's
+/// spelling with every digit written `#`.
+pub fn given_key(kind: FieldKind, value: &str) -> Option<String> {
+    match kind {
+        FieldKind::Enum => Some(value.to_string()),
+        FieldKind::Boolean => Some(
+            match value.trim().to_ascii_lowercase().as_str() {
+                "true" | "yes" | "y" | "t" | "1" => "true",
+                _ => "false",
+            }
+            .to_string(),
+        ),
+        FieldKind::Phone => {
+            let v = value.trim();
+            (!v.is_empty()).then(|| {
+                v.chars()
+                    .map(|c| if c.is_ascii_digit() { '#' } else { c })
+                    .collect()
+            })
+        }
+        _ => None,
+    }
 }
 
 /// Shares of a field's values written ALL IN CAPITALS and all in lower case (learnt by

@@ -159,6 +159,10 @@ fn bundled_exports_round_trip_through_profile_generate_compare() {
         stderr.contains("withheld (counts, not values)") && stderr.contains("contact.Email: all"),
         "{stderr}"
     );
+    assert!(
+        stderr.contains("near-duplicates (fuzzy engine, 3000 rows paired): 259 extra records"),
+        "{stderr}"
+    );
     let text = std::fs::read_to_string(&shape).unwrap();
     assert!(
         text.contains("kind = \"reference\"") && text.contains("per_target"),
@@ -179,6 +183,26 @@ fn bundled_exports_round_trip_through_profile_generate_compare() {
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
+    // Whitespace habits: 63 of the 3,000 first names are padded both sides ("  Emma ").
+    assert!(
+        text.contains("# 63 of 3000 sampled values start with a space\nleading_space_rate = 0.021"),
+        "{text}"
+    );
+    let twin = syncproof::quality::fuzzy::read_table(&synth.join("contact.parquet")).unwrap();
+    let first = twin.column("First Name").unwrap();
+    let names: Vec<&str> = twin
+        .rows
+        .iter()
+        .filter_map(|r| r[first].as_deref())
+        .collect();
+    for (what, flag) in [("leading", 0), ("trailing", 1)] {
+        let share = names
+            .iter()
+            .filter(|v| syncproof::shape::profile::spacing_of(v)[flag])
+            .count() as f64
+            / names.len() as f64;
+        assert!((share - 0.021).abs() < 0.012, "{what} spaces: {share}");
+    }
     for (real, object) in [(&contacts, "contact"), (&companies, "company")] {
         let c = compare(real, &synth.join(format!("{object}.parquet")), 5).unwrap();
         // The bar on every column, personal ones by format mask (what the shape learnt
@@ -308,4 +332,281 @@ fn a_latin1_semicolon_export_profiles_with_a_warning() {
         text.contains("(DD.MM.YYYY)") && text.contains("kind = \"company\""),
         "{text}"
     );
+}
+
+/// A small deterministic stream for the planted samples (xorshift).
+struct Draws(u64);
+
+impl Draws {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+fn profile_text(path: &Path) -> String {
+    let p = profile(&[path.to_path_buf()], ProfileOptions::default()).unwrap();
+    write_shape(&p).text
+}
+
+/// The `key = x` number written in `text` (the first one).
+fn number_after(text: &str, key: &str) -> f64 {
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&format!("{key} = ")))
+        .unwrap_or_else(|| panic!("no {key} in\n{text}"));
+    line.split_once('=').unwrap().1.trim().parse().unwrap()
+}
+
+/// A sample of 2,000 distinct people and 200 planted near-duplicates of some of them (a typo in
+/// the last name, the same email and phone): `profile` measures the sample's own rate with the
+/// fuzzy engine, writes it as the `near_duplicate` defect rate, and the twin carries it.
+#[test]
+fn the_sample_near_duplicate_rate_is_learnt_and_reproduced() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("contacts.csv");
+    let syllables = [
+        "ber", "mon", "tal", "vik", "sor", "lan", "dre", "kus", "pel", "mar", "zen", "fog", "hil",
+        "rud",
+    ];
+    let firsts = [
+        "Anna", "Boris", "Clara", "Dmitri", "Elena", "Felix", "Greta", "Hugo",
+    ];
+    let mut d = Draws(0x5eed);
+    let mut rows: Vec<[String; 5]> = Vec::new();
+    for i in 0..2_000usize {
+        let s = |k: usize| syllables[(i / 14usize.pow(k as u32)) % 14];
+        let last = format!("{}{}{}", s(0).to_uppercase(), s(1), s(2));
+        let last = last[..1].to_string() + &last[1..].to_lowercase();
+        let first = firsts[d.below(8) as usize];
+        rows.push([
+            first.to_string(),
+            last.clone(),
+            format!(
+                "{}.{}@firm{}.com",
+                first.to_lowercase(),
+                last.to_lowercase(),
+                i % 40
+            ),
+            format!("+1 415 {:07}", i * 37 + 11),
+            ["lead", "customer"][d.below(2) as usize].to_string(),
+        ]);
+    }
+    for j in 0..200usize {
+        let mut dup = rows[j * 9].clone();
+        let mut chars: Vec<char> = dup[1].chars().collect();
+        chars.swap(2, 3);
+        dup[1] = chars.into_iter().collect();
+        rows.push(dup);
+    }
+    let mut text = String::from("id,First Name,Last Name,Email,Phone,Stage\n");
+    for (i, r) in rows.iter().enumerate() {
+        text.push_str(&format!("{i},{}\n", r.join(",")));
+    }
+    std::fs::write(&path, text).unwrap();
+    let shape_text = profile_text(&path);
+    let planted = 200.0 / 2_200.0;
+    let learnt = number_after(&shape_text, "near_duplicate");
+    assert!(
+        (learnt - planted).abs() < 0.01,
+        "learnt {learnt}, planted {planted}:\n{shape_text}"
+    );
+    assert!(
+        shape_text.contains("the fuzzy near-duplicate engine"),
+        "{shape_text}"
+    );
+    // The twin carries the same share of (labelled) near-duplicates.
+    let shape = Shape::from_source(&Source::embedded("learnt.toml", &shape_text)).unwrap();
+    let g = syncproof::generate::Generator::new(std::sync::Arc::new(shape), 5);
+    let n = 10_000;
+    let dups = (0..n)
+        .filter(|i| {
+            g.record(*i)
+                .defects
+                .iter()
+                .any(|l| l.starts_with("near_duplicate:"))
+        })
+        .count();
+    let share = dups as f64 / n as f64;
+    assert!((share - learnt).abs() < 0.015, "{share} vs {learnt}");
+}
+
+/// A planted sample where the stage depends on the country and the phone spelling and postal
+/// code format are the country's: `profile` keeps them as conditional distributions, and the
+/// twin's pair trend for country × stage (and country × phone spelling, × postal code format) is
+/// far closer than with the same shape
+/// generated column by column. A combination seen fewer than k times stays out.
+#[test]
+fn strong_pairs_are_kept_as_conditional_distributions() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("leads.csv");
+    let countries = [
+        "US", "US", "US", "US", "US", "DE", "DE", "FR", "FR", "JP", "GB",
+    ];
+    let zip = |c: &str, d: &mut Draws| match c {
+        "US" if d.below(3) == 0 => "#####-####",
+        "US" | "DE" | "FR" => "#####",
+        "JP" => "###-####",
+        _ => "@@# #@@",
+    };
+    let phone = |c: &str| match c {
+        "US" => "+1 (###) ###-####",
+        "DE" => "+49 ## #######",
+        "FR" => "+33 # ## ## ## ##",
+        "JP" => "+81 #-####-####",
+        _ => "+44 #### ######",
+    };
+    let stages = |c: &str| -> &[&str] {
+        match c {
+            "US" => &[
+                "lead",
+                "lead",
+                "lead",
+                "customer",
+                "customer",
+                "opportunity",
+            ],
+            "DE" => &["customer", "customer", "customer", "lead"],
+            "FR" => &["opportunity", "opportunity", "lead"],
+            _ => &["lead", "customer"],
+        }
+    };
+    let mut d = Draws(0xabcd);
+    let mut text = String::from("id,Phone,Country,Stage,Plan,Zip\n");
+    let fill = |template: &str, d: &mut Draws| -> String {
+        template
+            .chars()
+            .map(|ch| match ch {
+                '#' => char::from(b'0' + d.below(10) as u8),
+                '@' => char::from(b'A' + d.below(26) as u8),
+                ch => ch,
+            })
+            .collect()
+    };
+    for i in 0..3_000 {
+        let c = countries[d.below(11) as usize];
+        let digits = fill(phone(c), &mut d);
+        let z = zip(c, &mut d);
+        let postal = fill(z, &mut d);
+        let s = stages(c);
+        // Three Japanese "churned" rows: a combination under k = 5.
+        let stage = if c == "JP" && i < 1_000 && text.matches("churned").count() < 3 {
+            "churned"
+        } else {
+            s[d.below(s.len() as u64) as usize]
+        };
+        let plan = ["free", "pro", "team"][d.below(3) as usize];
+        text.push_str(&format!("{i},{digits},{c},{stage},{plan},{postal}\n"));
+    }
+    assert_eq!(text.matches("churned").count(), 3);
+    std::fs::write(&real, text).unwrap();
+    let learnt = profile_text(&real);
+    assert!(
+        learnt.contains("given = \"Country\"") && learnt.contains("Cramér's V"),
+        "{learnt}"
+    );
+    assert!(
+        learnt.contains("{ when = \"DE\", value = \"+## ## #######\""),
+        "{learnt}"
+    );
+    assert!(
+        learnt.contains("{ when = \"FR\", value = \"opportunity\""),
+        "{learnt}"
+    );
+    assert!(
+        learnt.contains("{ when = \"GB\", value = \"@@# #@@\", weight = 1 }")
+            && learnt.contains("{ when = \"JP\", value = \"###-####\", weight = 1 }"),
+        "{learnt}"
+    );
+    assert!(!learnt.contains("churned"), "{learnt}");
+    assert!(
+        !learnt.contains("given = \"Plan\"") && !learnt.contains("when = \"free\""),
+        "an independent column was associated:\n{learnt}"
+    );
+    // The same shape without its conditional distributions: independent generation.
+    let mut independent = String::new();
+    let mut skipping = false;
+    for line in learnt.lines() {
+        if line.starts_with("given_values = [") {
+            skipping = true;
+        } else if skipping {
+            skipping = line != "]";
+        } else if !line.starts_with("given = ") {
+            independent.push_str(line);
+            independent.push('\n');
+        }
+    }
+    let score = |shape_text: &str, tag: &str| {
+        let shape = dir.path().join(format!("{tag}.toml"));
+        std::fs::write(&shape, shape_text).unwrap();
+        let out = dir.path().join(tag);
+        let run = syncproof(&[
+            "generate",
+            "--shape",
+            shape.to_str().unwrap(),
+            "--records",
+            "3000",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let synth = out.join("lead.parquet");
+        let c = compare(&real, &synth, 5).unwrap();
+        let pair = c
+            .pairs
+            .iter()
+            .find(|p| p.columns == ["Country", "Stage"])
+            .unwrap_or_else(|| panic!("{}", c.render_table()))
+            .score;
+        // Country × phone spelling, scored as compare scores category pairs (1 − TVD of the
+        // joint distribution).
+        let joint = |path: &Path, column: &str| {
+            let t = syncproof::quality::fuzzy::read_table(path).unwrap();
+            let (p, k) = (t.column(column).unwrap(), t.column("Country").unwrap());
+            let mut m = std::collections::HashMap::new();
+            for row in &t.rows {
+                if let (Some(p), Some(k)) = (&row[p], &row[k]) {
+                    let format: String = p
+                        .chars()
+                        .map(|c| match c {
+                            '0'..='9' => '#',
+                            c if c.is_ascii_alphabetic() => '@',
+                            c => c,
+                        })
+                        .collect();
+                    *m.entry((format, k.clone())).or_insert(0u64) += 1;
+                }
+            }
+            m
+        };
+        let similarity = |column: &str| {
+            1.0 - syncproof::shape::profile::tvd(&joint(&real, column), &joint(&synth, column))
+        };
+        (pair, similarity("Phone"), similarity("Zip"), c)
+    };
+    let (kept, kept_spelling, kept_zip, c) = score(&learnt, "kept");
+    let (apart, apart_spelling, apart_zip, _) = score(&independent, "apart");
+    eprintln!(
+        "country × stage: {apart:.3} independent → {kept:.3} kept; country × phone spelling: {apart_spelling:.3} → {kept_spelling:.3}; country × postal code format: {apart_zip:.3} → {kept_zip:.3}"
+    );
+    assert!(
+        kept_zip >= 0.9 && kept_zip - apart_zip >= 0.2,
+        "{apart_zip} → {kept_zip}"
+    );
+    assert!(
+        kept >= 0.9 && kept - apart >= 0.1,
+        "{apart} → {kept}\n{}",
+        c.render_table()
+    );
+    assert!(
+        kept_spelling >= 0.9 && kept_spelling - apart_spelling >= 0.3,
+        "{apart_spelling} → {kept_spelling}"
+    );
+    assert!(c.pair_trends.unwrap() >= 0.9, "{}", c.render_table());
 }

@@ -83,6 +83,26 @@ pub fn phone_template(v: &str) -> Option<String> {
     )
 }
 
+/// `SW1A 1AA` → `@@#@ #@@`, `75008` → `#####`: a postal code's format, every digit `#` and
+/// every letter `@`; `None` unless it holds a digit and only ASCII letters, digits, spaces and
+/// dashes, at most 10 characters.
+pub fn postal_template(v: &str) -> Option<String> {
+    let v = v.trim();
+    let ok = (1..=10).contains(&v.len())
+        && v.bytes().any(|b| b.is_ascii_digit())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b' ' || b == b'-');
+    ok.then(|| {
+        v.chars()
+            .map(|c| match c {
+                '0'..='9' => '#',
+                c if c.is_ascii_alphabetic() => '@',
+                c => c,
+            })
+            .collect()
+    })
+}
+
 /// The style of an email's local part, from its shape alone: `jane.doe` → `first.last`,
 /// `jdoe42` → `flast9` (one word: the generator writes initial + last name).
 pub fn local_part_style(email: &str) -> Option<&'static str> {
@@ -201,6 +221,28 @@ pub fn case_of(v: &str) -> Option<bool> {
     }
 }
 
+/// Whitespace habits of one value: a leading space, a trailing space, a doubled inner space, a
+/// tab, a non-breaking space (the shape's `leading_space_rate` … `nbsp_rate`, in that order).
+pub fn spacing_of(v: &str) -> [bool; 5] {
+    let inner = v.trim_matches([' ', '\t', '\u{a0}']);
+    [
+        v.starts_with([' ', '\t', '\u{a0}']),
+        v.ends_with([' ', '\t', '\u{a0}']),
+        inner.contains("  "),
+        v.contains('\t'),
+        v.contains('\u{a0}'),
+    ]
+}
+
+/// The shape keys of [`spacing_of`]'s flags, with what each means for the reason comment.
+pub const SPACING_KEYS: [(&str, &str); 5] = [
+    ("leading_space_rate", "start with a space"),
+    ("trailing_space_rate", "end with a space"),
+    ("double_space_rate", "hold a doubled space between words"),
+    ("tab_rate", "hold a tab"),
+    ("nbsp_rate", "hold a non-breaking space"),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,6 +262,10 @@ mod tests {
             Some("+# ### #### ext. #")
         );
         assert_eq!(phone_template("n/a"), None);
+        assert_eq!(postal_template(" SW1A 1AA").as_deref(), Some("@@#@ #@@"));
+        assert_eq!(postal_template("100-0001").as_deref(), Some("###-####"));
+        assert_eq!(postal_template("Paris"), None);
+        assert_eq!(postal_template("75008 Paris Cedex"), None);
         assert_eq!(phone_template("#5"), None);
         assert_eq!(phone_template("+1 555 0100 zqmarker"), None);
         assert_eq!(phone_template("555 0100 call Ann"), None);
@@ -252,6 +298,17 @@ mod tests {
                 case_of("山田")
             ),
             (Some(true), Some(false), None, None)
+        );
+    }
+
+    #[test]
+    fn whitespace_habits_are_told_apart() {
+        assert_eq!(spacing_of("Jane"), [false; 5]);
+        assert_eq!(spacing_of("  Jane "), [true, true, false, false, false]);
+        assert_eq!(spacing_of("Acme  Corp"), [false, false, true, false, false]);
+        assert_eq!(
+            spacing_of("Acme\tCorp\u{a0}"),
+            [false, true, false, true, true]
         );
     }
 

@@ -8,7 +8,13 @@ use std::path::{Path, PathBuf};
 use super::column::ColumnStats;
 use super::export::{ExportError, stream_export};
 use super::infer::{Inferred, infer};
+use crate::quality::fuzzy::{self, Roles};
 use crate::shape::FieldKind;
+
+/// Rows whose identifying fields are kept (a uniform reservoir) for the near-duplicate census.
+pub const PEOPLE_SAMPLE: usize = 20_000;
+/// Rows kept (a uniform reservoir) for column-pair associations.
+pub const ROW_SAMPLE: usize = 5_000;
 
 /// How `profile` generalises.
 #[derive(Debug, Clone, Copy)]
@@ -32,6 +38,93 @@ pub struct ObjectProfile {
     pub columns: Vec<ColumnStats>,
     pub kinds: Vec<Inferred>,
     pub warnings: Vec<String>,
+    /// The export's own near-duplicate rate, when it has identifying columns.
+    pub near_duplicates: Option<NearDuplicateRate>,
+    /// A uniform sample of whole rows (at most [`ROW_SAMPLE`]), for column-pair associations.
+    pub rows_sample: Vec<Vec<Option<String>>>,
+}
+
+/// What the fuzzy near-duplicate engine (`syncproof dupes`'s) found in an export's identifying
+/// columns (names, email, phone, company), on a uniform sample of its rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NearDuplicateRate {
+    /// Rows sampled and paired.
+    pub sampled: u64,
+    /// Pairs scoring at or above the engine's threshold in the sample.
+    pub pairs: u64,
+    /// Sampled rows that are the later member of such a pair: the sample's extra records.
+    pub extra: u64,
+    /// Estimated share of the export's rows that are a near-duplicate of another row. With the
+    /// whole export sampled it is `extra / sampled`; from a sample of `s` of `n` rows a pair
+    /// survives with probability about `s / n`, so the sample's share is scaled by `n / s`.
+    pub rate: f64,
+    /// The identifying columns, by name.
+    pub columns: Vec<String>,
+}
+
+/// Pairs a sample of people with the fuzzy engine; `rows` is the export's row count.
+pub fn near_duplicate_rate(
+    people: &[fuzzy::Person],
+    rows: u64,
+    columns: Vec<String>,
+) -> NearDuplicateRate {
+    let pairs = fuzzy::find_pairs(people, fuzzy::DEFAULT_THRESHOLD);
+    let extra: std::collections::BTreeSet<u32> = pairs.iter().map(|p| p.right).collect();
+    let sampled = people.len() as u64;
+    let share = extra.len() as f64 / sampled.max(1) as f64;
+    let scale = rows.max(sampled) as f64 / sampled.max(1) as f64;
+    NearDuplicateRate {
+        sampled,
+        pairs: pairs.len() as u64,
+        extra: extra.len() as u64,
+        rate: (share * scale).min(1.0),
+        columns,
+    }
+}
+
+/// The identifying roles the fuzzy engine can pair on: a name, an email or a phone (a company
+/// alone never makes a duplicate).
+fn identifying(roles: &Roles) -> bool {
+    roles.first_name.is_some()
+        || roles.last_name.is_some()
+        || roles.full_name.is_some()
+        || roles.email.is_some()
+        || roles.phone.is_some()
+}
+
+/// A uniform reservoir of at most `cap` items, deterministic (xorshift seeded per export).
+struct Reservoir<T> {
+    cap: usize,
+    seen: u64,
+    items: Vec<T>,
+    rng: u64,
+}
+
+impl<T> Reservoir<T> {
+    fn new(cap: usize, seed: u64) -> Self {
+        Reservoir {
+            cap,
+            seen: 0,
+            items: Vec::new(),
+            rng: seed | 1,
+        }
+    }
+
+    /// Offers the next item, made only if it is kept.
+    fn offer(&mut self, make: impl FnOnce() -> T) {
+        self.seen += 1;
+        if self.items.len() < self.cap {
+            self.items.push(make());
+            return;
+        }
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        let j = (self.rng % self.seen) as usize;
+        if j < self.cap {
+            self.items[j] = make();
+        }
+    }
 }
 
 impl ObjectProfile {
@@ -88,7 +181,18 @@ pub fn object_name(path: &Path) -> String {
 pub fn profile_file(path: &Path, options: ProfileOptions) -> Result<ObjectProfile, ExportError> {
     let mut columns: Vec<ColumnStats> = Vec::new();
     let mut rows = 0u64;
+    let mut roles = Roles::default();
+    let mut people = Reservoir::new(PEOPLE_SAMPLE, 0x2545_F491_4F6C_DD1D);
+    let mut sample = Reservoir::new(ROW_SAMPLE, 0x9E37_79B9_7F4A_7C15);
     let summary = stream_export(path, &mut |names: &[String], cells: &[Option<String>]| {
+        if names.len() != columns.len() {
+            // NDJSON may name new keys as it goes: the roles follow the columns seen so far.
+            roles = Roles::guess(names);
+        }
+        if identifying(&roles) {
+            people.offer(|| fuzzy::Person::from_row(cells, &roles));
+        }
+        sample.offer(|| cells.to_vec());
         while columns.len() < names.len() {
             let mut c = ColumnStats::new(&names[columns.len()]);
             for _ in 0..rows {
@@ -106,6 +210,22 @@ pub fn profile_file(path: &Path, options: ProfileOptions) -> Result<ObjectProfil
         .iter()
         .map(|c| infer(c, &name, options.min_count))
         .collect();
+    let near_duplicates = identifying(&roles).then(|| {
+        let r = &roles;
+        let named: Vec<String> = [
+            r.first_name,
+            r.last_name,
+            r.full_name,
+            r.email,
+            r.phone,
+            r.company,
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(|i| summary.columns.get(i).cloned())
+        .collect();
+        near_duplicate_rate(&people.items, rows, named)
+    });
     Ok(ObjectProfile {
         warnings: summary.warnings.lines(path),
         name,
@@ -113,6 +233,8 @@ pub fn profile_file(path: &Path, options: ProfileOptions) -> Result<ObjectProfil
         rows,
         columns,
         kinds,
+        near_duplicates,
+        rows_sample: sample.items,
     })
 }
 
@@ -206,6 +328,59 @@ mod tests {
         let r = &p.relations[0];
         assert_eq!((r.child, r.column, r.parent), (1, 1, 0));
         assert_eq!(r.per_target, vec![1, 1, 1]); // C3 has none, C2 one, C1 two
+    }
+
+    /// The row reservoirs keep at most their capacity, spread over the whole stream.
+    #[test]
+    fn reservoirs_are_bounded_and_uniform() {
+        let mut r = Reservoir::new(1_000, 7);
+        for i in 0..200_000u64 {
+            r.offer(|| i);
+        }
+        assert_eq!((r.items.len(), r.seen), (1_000, 200_000));
+        let mean = r.items.iter().sum::<u64>() as f64 / 1_000.0;
+        // Uniform over 0..200,000: mean 100,000, standard error about 1,800.
+        assert!((mean - 100_000.0).abs() < 9_000.0, "{mean}");
+        assert!(r.items.iter().filter(|i| **i >= 100_000).count() > 400);
+    }
+
+    /// From a uniform half of an export the near-duplicate rate is scaled back to the whole:
+    /// 3,000 distinct people and 300 near-duplicates (9.1%) are estimated within 3 points.
+    #[test]
+    fn a_sampled_near_duplicate_rate_is_scaled_to_the_export() {
+        let roles = Roles::guess(&["first_name", "last_name", "email", "phone"]);
+        let syllables = ["ka", "lo", "mi", "ne", "ru", "ta", "vo", "ze", "bi", "do"];
+        let mut people = Vec::new();
+        for i in 0..3_000usize {
+            let last: String = (0..4)
+                .map(|k| syllables[(i / 10usize.pow(k)) % 10])
+                .collect();
+            let row = [
+                Some("Ann".to_string()),
+                Some(last.clone()),
+                Some(format!("ann.{last}@x.com")),
+                Some(format!("+1 212 {:07}", i * 31 + 7)),
+            ];
+            people.push(fuzzy::Person::from_row(&row, &roles));
+            if i % 10 == 0 {
+                let row = [
+                    row[0].clone(),
+                    Some(format!("{last}e")),
+                    row[2].clone(),
+                    row[3].clone(),
+                ];
+                people.push(fuzzy::Person::from_row(&row, &roles));
+            }
+        }
+        let all = near_duplicate_rate(&people, people.len() as u64, Vec::new());
+        assert_eq!((all.extra, all.sampled), (300, 3_300));
+        let mut sample = Reservoir::new(people.len() / 2, 42);
+        for p in &people {
+            sample.offer(|| p.clone());
+        }
+        let half = near_duplicate_rate(&sample.items, people.len() as u64, Vec::new());
+        assert!(half.extra < 120, "{half:?}");
+        assert!((half.rate - all.rate).abs() < 0.03, "{half:?} vs {all:?}");
     }
 
     #[test]

@@ -6,10 +6,11 @@
 
 use std::fmt::Write as _;
 
+use super::assoc::{Association, associations};
 use super::column::ColumnStats;
 use super::habits::{self, Learnt, learn};
 use super::infer::is_personal;
-use super::learn::{Profile, Relation};
+use super::learn::{ObjectProfile, Profile, Relation};
 use super::time::{format_date, format_timestamp};
 use crate::shape::{FieldKind, RESERVED};
 
@@ -35,6 +36,8 @@ pub struct Written {
     pub text: String,
     pub withheld: Vec<Withheld>,
     pub notes: Vec<String>,
+    /// The column-pair associations kept, one line each (`contact.Stage given Country, V 0.71`).
+    pub associations: Vec<String>,
 }
 
 fn quote(s: &str) -> String {
@@ -93,6 +96,7 @@ pub fn write_shape(p: &Profile) -> Written {
     let mut notes = Vec::new();
     let order = layout(p, &mut notes);
     let mut withheld = Vec::new();
+    let mut kept = Vec::new();
     let mut t = String::new();
     let sources: Vec<String> = p
         .objects
@@ -120,19 +124,36 @@ pub fn write_shape(p: &Profile) -> Written {
             object.rows,
             object.path.display()
         );
+        let references: Vec<usize> = p
+            .relations
+            .iter()
+            .filter(|r| r.child == *o)
+            .map(|r| r.column)
+            .collect();
+        let associations = associations(object, p.options.min_count, &references);
+        for a in &associations {
+            kept.push(format!(
+                "{}.{} given {} (Cramér's V {:.2}, {} sampled rows, {} value(s) of {})",
+                object.name,
+                object.columns[a.child].name,
+                object.columns[a.parent].name,
+                a.strength,
+                a.rows,
+                a.cases.len(),
+                object.columns[a.parent].name
+            ));
+        }
         for (i, column) in object.columns.iter().enumerate() {
             let relation = p.relations.iter().find(|r| r.child == *o && r.column == i);
-            let name = if RESERVED.contains(&column.name.as_str()) {
+            if RESERVED.contains(&column.name.as_str()) {
                 notes.push(format!(
                     "{}: column \"{}\" is a name syncproof's writers use; written as \"{}_src\"",
                     object.path.display(),
                     column.name,
                     column.name
                 ));
-                format!("{}_src", column.name)
-            } else {
-                column.name.clone()
-            };
+            }
+            let name = field_name(&column.name);
             let _ = writeln!(t, "[[objects.fields]]\nname = {}", quote(&name));
             match relation {
                 Some(r) => write_reference(
@@ -143,16 +164,87 @@ pub fn write_shape(p: &Profile) -> Written {
                     position == 0,
                     column,
                 ),
-                None => write_field(&mut t, p, *o, i, &mut withheld),
+                None => {
+                    write_field(&mut t, p, *o, i, &mut withheld);
+                    if let Some(a) = associations.iter().find(|a| a.child == i) {
+                        write_given(&mut t, object, a, p.options.min_count);
+                    }
+                }
             }
             let _ = writeln!(t);
         }
+        write_near_duplicates(&mut t, object);
     }
     Written {
         text: t,
         withheld,
         notes,
+        associations: kept,
     }
+}
+
+/// The field name a column is written under (ground-truth names get `_src`).
+fn field_name(column: &str) -> String {
+    if RESERVED.contains(&column) {
+        format!("{column}_src")
+    } else {
+        column.to_string()
+    }
+}
+
+/// The field's distribution per value of the column it is most strongly associated with.
+fn write_given(t: &mut String, object: &ObjectProfile, a: &Association, k: u64) {
+    let parent = &object.columns[a.parent].name;
+    let _ = writeln!(
+        t,
+        "# associated with \"{parent}\" (bias-corrected Cramér's V {:.2} over {} sampled rows holding both):\n# kept as this field's distribution per \"{parent}\" value; combinations held by fewer than {k}\n# sampled rows left out ({} rows)",
+        a.strength, a.rows, a.withheld
+    );
+    let _ = writeln!(t, "given = {}", quote(&field_name(parent)));
+    let mut parts = Vec::new();
+    for (when, values) in &a.cases {
+        let total: u64 = values.iter().map(|(_, n)| n).sum();
+        for (value, n) in values {
+            parts.push(format!(
+                "  {{ when = {}, value = {}, weight = {} }},",
+                quote(when),
+                quote(value),
+                rate(*n, total)
+            ));
+        }
+    }
+    let _ = writeln!(t, "given_values = [\n{}\n]", parts.join("\n"));
+}
+
+/// The export's own near-duplicate rate as the object's `near_duplicate` defect rate, so the
+/// twin carries the same share of near-duplicates (labelled, so runs can tell them apart).
+fn write_near_duplicates(t: &mut String, object: &ObjectProfile) {
+    let Some(d) = &object.near_duplicates else {
+        return;
+    };
+    let scope = if d.sampled < object.rows {
+        format!(
+            "a uniform sample of {} of its {} rows (scaled by {:.1}: a pair survives sampling about once in that many)",
+            d.sampled,
+            object.rows,
+            object.rows as f64 / d.sampled.max(1) as f64
+        )
+    } else {
+        format!("all {} rows", d.sampled)
+    };
+    let _ = writeln!(
+        t,
+        "[objects.defects]\n# the fuzzy near-duplicate engine (as `syncproof dupes`) paired {} on {}: {} pair(s), {} extra record(s)",
+        d.columns.join(", "),
+        scope,
+        d.pairs,
+        d.extra
+    );
+    let _ = writeln!(t, "near_duplicate = {}\n", rate_of(d.rate));
+}
+
+fn rate_of(x: f64) -> f64 {
+    (x * 1e4).round() / 1e4
 }
 
 fn write_rates(t: &mut String, c: &ColumnStats) {
@@ -384,6 +476,16 @@ fn write_field(t: &mut String, p: &Profile, o: usize, i: usize, withheld: &mut V
                 write_values(t, "templates", "spellings (`#`: a digit)", &templates, k);
             }
         }
+        FieldKind::PostalCode => {
+            let formats = learn(sample(c), k, habits::postal_template);
+            write_values(
+                t,
+                "templates",
+                "formats (`#`: a digit, `@`: a letter)",
+                &formats,
+                k,
+            );
+        }
         FieldKind::Email => {
             let styles = learn(sample(c), k, |v| {
                 habits::local_part_style(v).map(str::to_string)
@@ -437,6 +539,37 @@ fn write_field(t: &mut String, p: &Profile, o: usize, i: usize, withheld: &mut V
         _ => {}
     }
     write_case(t, kind, c, k);
+    write_spacing(t, kind, c, k);
+}
+
+/// Shares of values with stray, doubled, tab or non-breaking spaces, each when at least `k`
+/// sampled values show it (a habit of the people typing, never a value).
+fn write_spacing(t: &mut String, kind: FieldKind, c: &ColumnStats, k: u64) {
+    let spaced = kind.is_text()
+        || matches!(
+            kind,
+            FieldKind::Email
+                | FieldKind::Domain
+                | FieldKind::Url
+                | FieldKind::Phone
+                | FieldKind::PostalCode
+        );
+    if !spaced || c.reservoir.is_empty() {
+        return;
+    }
+    let total = c.reservoir.len() as u64;
+    let mut counts = [0u64; 5];
+    for v in sample(c) {
+        for (n, flag) in counts.iter_mut().zip(habits::spacing_of(v)) {
+            *n += u64::from(flag);
+        }
+    }
+    for ((key, what), n) in habits::SPACING_KEYS.iter().zip(counts) {
+        if n >= k.max(1) {
+            let _ = writeln!(t, "# {n} of {total} sampled values {what}");
+            let _ = writeln!(t, "{key} = {}", rate(n, total));
+        }
+    }
 }
 
 /// The column's non-blank sampled values.
