@@ -1,8 +1,9 @@
 //! Blocking: only records that share a key are compared. Keys are cheap, high-recall signals of
 //! the same person: the email local part, the phone digits, the two names' soundex codes (in
 //! either order, so swapped first and last names still meet) and the last name's soundex with
-//! the company's first four letters; for exports whose roles map them, the other identifier, and
-//! the birth date or the postcode with a name's soundex. A key held by more than [`MAX_BLOCK`] records (a placeholder
+//! the company's first four letters; for exports whose roles map them, the other identifier (as
+//! written, and its digits sorted, so two transposed digits still meet), the birth date or the
+//! postcode with either name's soundex, and the birth date with the postcode (both names mistyped). A key held by more than [`MAX_BLOCK`] records (a placeholder
 //! email, a switchboard number) says nothing about identity and would bring back n² work, so it
 //! is skipped and counted.
 //!
@@ -17,7 +18,7 @@ use super::person::soundex_code;
 pub const MAX_BLOCK: usize = 64;
 
 /// Blocking keys per record, at most.
-const KEYS: usize = 8;
+const KEYS: usize = 11;
 const NONE: u32 = u32::MAX;
 
 /// FNV-1a over a tag byte and the parts, each followed by a separator.
@@ -53,6 +54,19 @@ fn keys(p: &Person) -> [Option<u64>; KEYS] {
     let postcode = extra.map_or("", |e| e.postcode.as_str());
     let postcode = (postcode.len() >= 3).then_some(postcode.as_bytes());
     let id_number = extra.map_or("", |e| e.id_number.as_str());
+    // The identifier's digits in ascending order: a transposition keeps them.
+    let mut digits = [0u8; 32];
+    let mut n = 0;
+    for d in id_number
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .take(digits.len())
+    {
+        digits[n] = d;
+        n += 1;
+    }
+    let digits = &mut digits[..n];
+    digits.sort_unstable();
     [
         (p.email_local.len() >= 3).then(|| hash(b'e', &[p.email_local.as_bytes()])),
         (p.phone.len() >= 7).then(|| hash(b'p', &[p.phone.as_bytes()])),
@@ -66,6 +80,9 @@ fn keys(p: &Person) -> [Option<u64>; KEYS] {
         birth.zip(last).map(|(b, l)| hash(b'b', &[b, &l])),
         birth.zip(first).map(|(b, f)| hash(b'f', &[b, &f])),
         postcode.zip(last).map(|(z, l)| hash(b'z', &[z, &l])),
+        (digits.len() >= 6).then(|| hash(b'd', &[digits])),
+        birth.zip(postcode).map(|(b, z)| hash(b'y', &[b, z])),
+        postcode.zip(first).map(|(z, f)| hash(b'w', &[z, &f])),
     ]
 }
 
@@ -246,10 +263,22 @@ mod tests {
             with("cy", "miller", "", "3182", ""),      // postcode + last name with 0
             with("dan", "xu", "", "", "5301234"),      // the identifier with 0
             with("eve", "miller", "19990101", "9999", "123"), // shares nothing: 3-digit id too short
+            with("fay", "young", "", "", "5302134"), // the identifier's digits, transposed, with 0 and 4
+            with("gus", "kim", "19560124", "3182", ""), // birth date + postcode with 0
+            with("ann", "ortiz", "", "3182", ""),    // postcode + first name with 0
         ];
         assert_eq!(
             candidate_pairs(&people),
-            vec![(0, 1), (0, 2), (0, 3), (0, 4)]
+            vec![
+                (0, 1),
+                (0, 2),
+                (0, 3),
+                (0, 4),
+                (0, 6),
+                (0, 7),
+                (0, 8),
+                (4, 6)
+            ]
         );
     }
 }

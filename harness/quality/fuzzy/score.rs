@@ -1,6 +1,7 @@
 //! Pair scoring: a weighted mean of per-field similarities over the fields both records hold
-//! (email 0.35, name 0.30, phone 0.25, company 0.10; where the roles map them, birth date 0.25,
-//! other identifier 0.25, address 0.15, postcode 0.10, city 0.05). Fields absent from both records
+//! (email 0.35, name 0.30, phone 0.25, company 0.10; where the roles map them, birth date and
+//! other identifier 0.25 when they agree and 0.10 when they do not, address 0.15, postcode 0.10,
+//! city 0.05). Fields absent from both records
 //! take no part, so a CRM export scores as it did before those roles existed. Birth dates,
 //! identifiers and postcodes use normalised optimal string alignment (a mistyped or transposed
 //! digit stays close), addresses and cities Jaro–Winkler. Equal normalised values score 1 without
@@ -100,9 +101,19 @@ pub fn score(a: &Person, b: &Person) -> f64 {
         }
     }
     if let (Some(x), Some(y)) = (a.extra.as_deref(), b.extra.as_deref()) {
+        // A birth date or an identifier that agrees is strong evidence; one that disagrees is
+        // weak evidence against, since registers mistype and replace them (Fellegi–Sunter: the
+        // agreement weight log(m/u) of a field with many values dwarfs its disagreement weight).
+        let telling = |s: Option<f64>| s.map(|s| (if s >= 0.8 { 0.25 } else { 0.10 }, s));
+        let strong = [
+            telling(similar(&x.birth_date, &y.birth_date, normalized_osa)),
+            telling(similar(&x.id_number, &y.id_number, normalized_osa)),
+        ];
+        for (w, s) in strong.into_iter().flatten() {
+            weight += w;
+            total += w * s;
+        }
         let parts = [
-            (0.25, similar(&x.birth_date, &y.birth_date, normalized_osa)),
-            (0.25, similar(&x.id_number, &y.id_number, normalized_osa)),
             (0.15, similar(&x.address, &y.address, jaro_winkler)),
             (0.10, similar(&x.postcode, &y.postcode, normalized_osa)),
             (0.05, similar(&x.city, &y.city, jaro_winkler)),
@@ -386,6 +397,55 @@ mod tests {
             "precision {precision}: wrong pairs {wrong:#?}"
         );
         assert!(recall >= 0.95, "recall {recall}: missed pairs {missed:#?}");
+    }
+
+    #[test]
+    fn a_disagreeing_birth_date_or_identifier_weighs_less_than_an_agreeing_one() {
+        let register = |last: &str, address: &str, postcode: &str, birth: &str, id: &str| Person {
+            first: "nicholas".into(),
+            last: last.into(),
+            extra: Some(Box::new(crate::quality::fuzzy::Extra {
+                address: address.into(),
+                postcode: postcode.into(),
+                birth_date: birth.into(),
+                id_number: id.into(),
+                ..Default::default()
+            })),
+            ..Person::default()
+        };
+        let a = register(
+            "bridgland",
+            "8 lethbridge street",
+            "2767",
+            "19230404",
+            "3946937",
+        );
+        // The same person, retyped: a typo in the street, birth date and identifier replaced.
+        let retyped = register(
+            "bridgland",
+            "8 lethbridbe street",
+            "2767",
+            "19720428",
+            "2108881",
+        );
+        // A namesake elsewhere: nothing but the name agrees.
+        let namesake = register(
+            "bridgland",
+            "71 mannheim street",
+            "5251",
+            "19730408",
+            "5189661",
+        );
+        // Agreeing birth date and identifier, all else different: strong evidence.
+        let same_ids = register("smith", "5 kater place", "5251", "19230404", "3946937");
+        let (retyped, namesake, same_ids) = (
+            score(&a, &retyped),
+            score(&a, &namesake),
+            score(&a, &same_ids),
+        );
+        assert!(retyped >= 0.72, "{retyped}");
+        assert!(namesake < 0.72, "{namesake}");
+        assert!(same_ids > namesake, "{same_ids} vs {namesake}");
     }
 
     #[test]
