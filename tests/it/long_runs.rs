@@ -151,6 +151,82 @@ fn figure(s: &Value, path: &str) -> Value {
     path.split('.').fold(s.clone(), |v, k| v[k].clone())
 }
 
+/// Runs `plan` to its end into `run` and returns its summary.
+fn run_whole(plan: &Path, run: &Path) -> Value {
+    let out = syncproof()
+        .args(["run", plan.to_str().unwrap(), "--quiet", "--out"])
+        .arg(run)
+        .output()
+        .unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0 | 1 | 4)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    read_summary(run)
+}
+
+/// Runs `plan` into `run`, kills it with SIGKILL once `first` segments are checkpointed,
+/// resumes it and kills it again at `second`, then resumes it to its end: its summary.
+fn killed_twice_then_resumed(plan: &Path, run: &Path, first: usize, second: usize) -> Value {
+    let mut child = syncproof()
+        .args(["run", plan.to_str().unwrap(), "--quiet", "--out"])
+        .arg(run)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_segments(run, first, &mut child);
+    child.kill().unwrap(); // SIGKILL: no draining, no report
+    child.wait().unwrap();
+    assert!(!run.join("summary.json").exists());
+
+    let mut again = syncproof()
+        .args(["run", "--quiet", "--resume"])
+        .arg(run)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_segments(run, second, &mut again);
+    again.kill().unwrap();
+    again.wait().unwrap();
+
+    let last = syncproof()
+        .args(["run", "--quiet", "--resume"])
+        .arg(run)
+        .output()
+        .unwrap();
+    assert!(
+        matches!(last.status.code(), Some(0 | 1 | 4)),
+        "{}",
+        String::from_utf8_lossy(&last.stderr)
+    );
+    let resumed = read_summary(run);
+    assert_eq!(resumed["run"]["complete"], true);
+    assert_eq!(resumed["run"]["resumes"], 2);
+    resumed
+}
+
+/// On disk: every planned record's first attempt exactly once, no attempt logged twice, every
+/// record observed or lost exactly once; and in the summary `sent = delivered + lost`.
+fn accounted_once(run: &Path, summary: &Value, records: u64) {
+    let c = &summary["records"];
+    assert_eq!(
+        c["sent"].as_u64().unwrap(),
+        c["delivered"].as_u64().unwrap() + c["lost"].as_u64().unwrap()
+    );
+    let (attempts, finals) = event_rows(run);
+    assert!(
+        attempts.values().all(|n| *n == 1),
+        "an attempt logged twice"
+    );
+    let firsts = attempts.keys().filter(|(_, a)| *a == 1).count() as u64;
+    assert_eq!(firsts, records);
+    assert_eq!(finals.len() as u64, records);
+    assert!(finals.values().all(|n| *n == 1), "a record finished twice");
+}
+
 #[test]
 fn kill_9_at_any_point_then_resume_gives_the_figures_of_an_uninterrupted_run() {
     const N: u64 = 3000;
@@ -163,18 +239,7 @@ fn kill_9_at_any_point_then_resume_gives_the_figures_of_an_uninterrupted_run() {
     let whole_dir = tmp.path().join("whole");
     std::fs::create_dir_all(&whole_dir).unwrap();
     let whole_plan = plan(&whole_dir, &whole_mock.base, token, N);
-    let whole_run = whole_dir.join("run");
-    let out = syncproof()
-        .args(["run", whole_plan.to_str().unwrap(), "--quiet", "--out"])
-        .arg(&whole_run)
-        .output()
-        .unwrap();
-    assert!(
-        matches!(out.status.code(), Some(0 | 1 | 4)),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let whole = read_summary(&whole_run);
+    let whole = run_whole(&whole_plan, &whole_dir.join("run"));
     assert_eq!(whole["records"]["sent"], N);
 
     // Killed twice, at different points, and resumed each time.
@@ -183,42 +248,7 @@ fn kill_9_at_any_point_then_resume_gives_the_figures_of_an_uninterrupted_run() {
     std::fs::create_dir_all(&dir).unwrap();
     let plan_path = plan(&dir, &mock.base, token, N);
     let run = dir.join("run");
-    let mut child = syncproof()
-        .args(["run", plan_path.to_str().unwrap(), "--quiet", "--out"])
-        .arg(&run)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for_segments(&run, 3, &mut child);
-    child.kill().unwrap(); // SIGKILL: no draining, no report
-    child.wait().unwrap();
-    assert!(!run.join("summary.json").exists());
-
-    let mut again = syncproof()
-        .args(["run", "--quiet", "--resume"])
-        .arg(&run)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for_segments(&run, 8, &mut again);
-    again.kill().unwrap();
-    again.wait().unwrap();
-
-    let last = syncproof()
-        .args(["run", "--quiet", "--resume"])
-        .arg(&run)
-        .output()
-        .unwrap();
-    assert!(
-        matches!(last.status.code(), Some(0 | 1 | 4)),
-        "{}",
-        String::from_utf8_lossy(&last.stderr)
-    );
-    let resumed = read_summary(&run);
-    assert_eq!(resumed["run"]["complete"], true);
-    assert_eq!(resumed["run"]["resumes"], 2);
+    let resumed = killed_twice_then_resumed(&plan_path, &run, 3, 8);
     for path in FIGURES {
         assert_eq!(
             figure(&resumed, path),
@@ -226,23 +256,7 @@ fn kill_9_at_any_point_then_resume_gives_the_figures_of_an_uninterrupted_run() {
             "{path}: resumed vs uninterrupted"
         );
     }
-    let c = &resumed["records"];
-    assert_eq!(
-        c["sent"].as_u64().unwrap(),
-        c["delivered"].as_u64().unwrap() + c["lost"].as_u64().unwrap()
-    );
-
-    // On disk: every planned record's first attempt exactly once, no attempt logged twice,
-    // every record observed or lost exactly once.
-    let (attempts, finals) = event_rows(&run);
-    assert!(
-        attempts.values().all(|n| *n == 1),
-        "an attempt logged twice"
-    );
-    let firsts = attempts.keys().filter(|(_, a)| *a == 1).count() as u64;
-    assert_eq!(firsts, N);
-    assert_eq!(finals.len() as u64, N);
-    assert!(finals.values().all(|n| *n == 1), "a record finished twice");
+    accounted_once(&run, &resumed, N);
 
     // At the vendor: one record per planned record (upserts made the resends harmless).
     assert_eq!(mock.stats()["records"], N);
@@ -367,18 +381,7 @@ fn an_integration_poc_against_a_mock_integration_in_its_own_process_survives_kil
     let whole_dir = tmp.path().join("whole");
     std::fs::create_dir_all(&whole_dir).unwrap();
     let whole_plan = integration_plan(&whole_dir, &whole_mock.source, &whole_mock.target, token, N);
-    let whole_run = whole_dir.join("run");
-    let out = syncproof()
-        .args(["run", whole_plan.to_str().unwrap(), "--quiet", "--out"])
-        .arg(&whole_run)
-        .output()
-        .unwrap();
-    assert!(
-        matches!(out.status.code(), Some(0 | 1 | 4)),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let whole = read_summary(&whole_run);
+    let whole = run_whole(&whole_plan, &whole_dir.join("run"));
     assert_eq!(whole["records"]["sent"], N);
     // The relay's losses are the integration's: the harness sees them at the target.
     let whole_lost = whole["records"]["lost"].as_u64().unwrap();
@@ -393,39 +396,7 @@ fn an_integration_poc_against_a_mock_integration_in_its_own_process_survives_kil
     std::fs::create_dir_all(&dir).unwrap();
     let plan_path = integration_plan(&dir, &mock.source, &mock.target, token, N);
     let run = dir.join("run");
-    let mut child = syncproof()
-        .args(["run", plan_path.to_str().unwrap(), "--quiet", "--out"])
-        .arg(&run)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for_segments(&run, 3, &mut child);
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let mut again = syncproof()
-        .args(["run", "--quiet", "--resume"])
-        .arg(&run)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for_segments(&run, 6, &mut again);
-    again.kill().unwrap();
-    again.wait().unwrap();
-    let last = syncproof()
-        .args(["run", "--quiet", "--resume"])
-        .arg(&run)
-        .output()
-        .unwrap();
-    assert!(
-        matches!(last.status.code(), Some(0 | 1 | 4)),
-        "{}",
-        String::from_utf8_lossy(&last.stderr)
-    );
-    let resumed = read_summary(&run);
-    assert_eq!(resumed["run"]["complete"], true);
-    assert_eq!(resumed["run"]["resumes"], 2);
+    let resumed = killed_twice_then_resumed(&plan_path, &run, 3, 6);
     // The relay decides each record's fate from its id: the same records are lost either way.
     for path in ["records.sent", "records.delivered", "records.lost"] {
         assert_eq!(
@@ -434,14 +405,7 @@ fn an_integration_poc_against_a_mock_integration_in_its_own_process_survives_kil
             "{path}: resumed vs uninterrupted"
         );
     }
-    let (attempts, finals) = event_rows(&run);
-    assert!(
-        attempts.values().all(|n| *n == 1),
-        "an attempt logged twice"
-    );
-    assert_eq!(attempts.keys().filter(|(_, a)| *a == 1).count() as u64, N);
-    assert_eq!(finals.len() as u64, N);
-    assert!(finals.values().all(|n| *n == 1), "a record finished twice");
+    accounted_once(&run, &resumed, N);
 
     // Ground truth: the source holds every record once; the target what was delivered.
     assert_eq!(MockIntegrationProcess::stats(&mock.source)["records"], N);
@@ -450,28 +414,8 @@ fn an_integration_poc_against_a_mock_integration_in_its_own_process_survives_kil
         resumed["records"]["delivered"]
     );
     // The token is in no file of the run directory.
-    for entry in walk(&run) {
-        let bytes = std::fs::read(&entry).unwrap();
-        assert!(
-            !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
-            "the token leaked into {}",
-            entry.display()
-        );
-    }
-}
-
-/// Every file under `dir`.
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
+    let leaks = super::api_poc::files_containing(&run, token.as_bytes());
+    assert!(leaks.is_empty(), "the token leaked into {leaks:?}");
 }
 
 #[test]
