@@ -912,6 +912,7 @@ pub fn integration_config(
             write_interval: r.write_interval,
             batch_size: r.batch_size,
             max_retries: r.max_retries,
+            retry: r.retry,
             seed: plan.seed ^ 0x4e1a,
             clock,
         },

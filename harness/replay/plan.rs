@@ -191,6 +191,9 @@ struct RelayFile {
     write_interval: String,
     batch_size: usize,
     max_retries: u32,
+    /// How the relay retries a failed write: "exponential" (with jitter, honouring
+    /// Retry-After), "immediate" (ignoring it) or "none".
+    retry: String,
 }
 
 impl Default for RelayFile {
@@ -207,6 +210,7 @@ impl Default for RelayFile {
             write_interval: "100ms".into(),
             batch_size: 100,
             max_retries: 8,
+            retry: "exponential".into(),
         }
     }
 }
@@ -307,6 +311,7 @@ pub struct RelayPlan {
     pub write_interval: Duration,
     pub batch_size: usize,
     pub max_retries: u32,
+    pub retry: syncproof_mocks::RelayRetry,
 }
 
 /// How records are sent.
@@ -527,6 +532,10 @@ impl Plan {
             write_interval: dur("target.relay.write_interval", &r.write_interval)?,
             batch_size: r.batch_size.clamp(1, 100),
             max_retries: r.max_retries,
+            retry: r
+                .retry
+                .parse()
+                .map_err(|e: String| src.invalid("target.relay.retry", e))?,
         };
         let (write_dialect, dialect) = match (&file.target.from, &file.target.to) {
             (Some(from), Some(to)) if file.target.kind == TargetKind::Integration => (

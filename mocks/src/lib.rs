@@ -42,7 +42,9 @@ pub use profiles::{
     OVERLAYS, PROFILES, ProfileError, SALESFORCE_OVERLAYS, SALESFORCE_PROFILES, apply_overlay,
     profile, salesforce_profile,
 };
-pub use relay::{RelayConfig, RelayHandle, RelayKnobs, RelayStats, WarehouseSink, quote_ident};
+pub use relay::{
+    RelayConfig, RelayHandle, RelayKnobs, RelayRetry, RelayStats, WarehouseSink, quote_ident,
+};
 pub use salesforce::{Org, OrgConfig};
 pub use serve::{serve, serve_at};
 pub use tls::{TlsMaterial, serve_tls_at};

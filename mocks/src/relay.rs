@@ -36,6 +36,34 @@ const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 /// HubSpot's batch cap.
 const MAX_BATCH: usize = 100;
 
+/// How the integration under test retries a failed target write, as real integrations differ.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RelayRetry {
+    /// Never: the first 429, 5xx or transport error gives the records up.
+    None,
+    /// At once, ignoring `Retry-After` and the limit headers: the naive loop that hammers a
+    /// throttled API.
+    Immediate,
+    /// Exponential back-off with jitter, waiting as long as a 429 says.
+    #[default]
+    Exponential,
+}
+
+impl std::str::FromStr for RelayRetry {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "none" => Ok(RelayRetry::None),
+            "immediate" => Ok(RelayRetry::Immediate),
+            "exponential" => Ok(RelayRetry::Exponential),
+            other => Err(format!(
+                "unknown retry policy {other:?} (none, immediate, exponential)"
+            )),
+        }
+    }
+}
+
 /// The defects of the integration under test.
 #[derive(Clone, Debug)]
 pub struct RelayKnobs {
@@ -59,6 +87,8 @@ pub struct RelayKnobs {
     pub write_interval: Duration,
     /// The relay's own retries of a target call on 429/5xx/transport error.
     pub max_retries: u32,
+    /// How it waits before those retries (or whether it retries at all).
+    pub retry: RelayRetry,
     /// Seeds every decision the relay makes.
     pub seed: u64,
     /// The time the relay's lag, poll and write intervals and back-offs run on (HTTP timeouts
@@ -78,6 +108,7 @@ impl Default for RelayKnobs {
             batch_size: MAX_BATCH,
             write_interval: Duration::from_millis(100),
             max_retries: 8,
+            retry: RelayRetry::Exponential,
             seed: 0,
             clock: crate::Clock::real(),
         }
@@ -214,6 +245,7 @@ impl RelayHandle {
             batch_size: knobs.batch_size,
             write_interval: knobs.write_interval,
             max_retries: knobs.max_retries,
+            retry: knobs.retry,
             ledger: Arc::clone(&ledger),
             jitter_seed: knobs.seed ^ 0x6a09_e667_f3bc_c908,
             clock: knobs.clock,

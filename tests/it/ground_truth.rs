@@ -281,3 +281,45 @@ async fn four_shards_merged_equal_the_unsharded_run() {
         "histograms merged from the shards' events"
     );
 }
+
+/// An integration that never retries (`[target.relay] retry = "none"`) gives up every batch the
+/// target refuses once: the harness measures exactly the records the relay gave up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_integration_that_never_retries_loses_what_the_target_refused_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = crate::support::plan_text_with(
+        1000,
+        11,
+        "retry = \"none\"\nbatch_size = 10",
+        "error_rate = 0.0",
+        "error_rate = 0.05",
+    );
+    let (_, s) = run(dir.path(), &text).await;
+    let truth = &s["ground_truth"]["relay"];
+    let gave_up = truth["gave_up"].as_f64().unwrap();
+    assert!(gave_up > 0.0, "{truth}");
+    assert_eq!(truth["target_retries"].as_f64().unwrap(), 0.0, "{truth}");
+    assert_eq!(
+        get(&s, "records.lost"),
+        gave_up + truth["lost"].as_f64().unwrap()
+    );
+    assert_eq!(
+        get(&s, "records.sent"),
+        get(&s, "records.delivered") + get(&s, "records.lost")
+    );
+
+    // A policy the relay does not have is refused, naming the key.
+    let bad = text.replace("retry = \"none\"", "retry = \"sometimes\"");
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, bad).unwrap();
+    let err = syncproof::replay::Plan::load(
+        &syncproof::config::Source::read(&path).unwrap(),
+        &syncproof::replay::PlanOverrides::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("target.relay.retry") && err.contains("exponential"),
+        "{err}"
+    );
+}

@@ -5,7 +5,9 @@
 //! only results echoing it count as written. So a 207 retries just the failed inputs, and a
 //! per-input `CONFLICT` (the target already has that unique value) is final, not retried. Whole
 //! batches are retried on 429 (waiting as told), 5xx and transport errors (backoff), up to
-//! `max_retries` retries; other 4xx answers are final. The second copy of a duplicated record
+//! `max_retries` retries; other 4xx answers are final. The `retry` policy changes that as real
+//! integrations do: `none` gives up at the first failure, `immediate` retries at once whatever a
+//! 429 says. The second copy of a duplicated record
 //! joins the queue only after its first copy was acknowledged, so it always goes in a later batch.
 
 use std::cmp::Ordering;
@@ -113,6 +115,7 @@ pub(crate) struct Writer {
     pub(crate) batch_size: usize,
     pub(crate) write_interval: std::time::Duration,
     pub(crate) max_retries: u32,
+    pub(crate) retry: super::RelayRetry,
     // std Mutex shared with the handle; bookings never cross an await.
     pub(crate) ledger: Arc<Mutex<Ledger>>,
     pub(crate) jitter_seed: u64,
@@ -242,6 +245,14 @@ impl Writer {
                 }
                 Answer::Final(status) => {
                     tracing::warn!(%status, n = remaining.len(), "relay: target refused a batch; giving up on it");
+                    self.abandon(remaining);
+                    return ControlFlow::Continue(());
+                }
+            };
+            let wait = match self.retry {
+                super::RelayRetry::Exponential => wait,
+                super::RelayRetry::Immediate => std::time::Duration::ZERO,
+                super::RelayRetry::None => {
                     self.abandon(remaining);
                     return ControlFlow::Continue(());
                 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::Value;
 use syncproof_mocks::{
     Crm, CrmConfig, Integration, IntegrationConfig, IntegrationTruth, LogNormal, RelayConfig,
-    RelayHandle, RelayKnobs, serve,
+    RelayHandle, RelayKnobs, RelayRetry, serve,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -334,6 +334,65 @@ async fn throttled_target_is_waited_out_not_lost() {
         truth.target.calls["batch_create"][&429]
     );
     integration.shutdown().await;
+}
+
+/// `retry = none`: the first failure gives the records up. One record per call, so the records
+/// given up are exactly the target's 5xx answers, and nothing is retried.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_never_retries_gives_up_exactly_the_failed_writes() {
+    let mut cfg = config(RelayKnobs {
+        seed: 4,
+        batch_size: 1,
+        write_interval: Duration::ZERO,
+        retry: RelayRetry::None,
+        ..RelayKnobs::default()
+    });
+    cfg.target.error_rate = 0.1;
+    cfg.target.seed = 6;
+    cfg.target.burst_max = 0;
+    let n = 600;
+    let (records, _, integration) = run(cfg, n).await;
+    let done = integration.shutdown().await;
+    let failed: u64 = [500, 502, 503, 504]
+        .iter()
+        .filter_map(|s| done.target.calls["batch_create"].get(s))
+        .sum();
+    assert!(within_binomial(failed, n as u64, 0.1), "failed {failed}");
+    assert_eq!(done.relay.target_retries, 0);
+    assert_eq!(done.relay.gave_up, failed);
+    assert_eq!(done.relay.forwarded + done.relay.gave_up, n as u64);
+    assert_eq!(by_id(&records).len() as u64, done.relay.forwarded);
+}
+
+/// `retry = immediate`: a throttled target is hammered inside the very window that refused it,
+/// so records are given up that the patient relay (waiting as each 429 says) delivers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_immediate_retry_ignores_retry_after_and_loses_what_patience_delivers() {
+    let throttled = |retry| {
+        let mut cfg = config(RelayKnobs {
+            batch_size: 50,
+            retry,
+            ..RelayKnobs::default()
+        });
+        cfg.target.burst_max = 3;
+        cfg.target.burst_window = Duration::from_secs(1);
+        cfg
+    };
+    let n = 400;
+    let (_, _, patient) = run(throttled(RelayRetry::Exponential), n).await;
+    let patient = patient.shutdown().await;
+    assert_eq!(
+        (patient.relay.forwarded, patient.relay.gave_up),
+        (n as u64, 0)
+    );
+    let (records, _, hasty) = run(throttled(RelayRetry::Immediate), n).await;
+    let hasty = hasty.shutdown().await;
+    assert!(hasty.relay.gave_up > 0, "{:?}", hasty.relay);
+    assert_eq!(hasty.relay.forwarded + hasty.relay.gave_up, n as u64);
+    assert_eq!(by_id(&records).len() as u64, hasty.relay.forwarded);
+    // Every refused attempt but each batch's last was retried at once.
+    let refused = hasty.target.calls["batch_create"][&429];
+    assert!(hasty.relay.target_retries > 0 && hasty.relay.target_retries <= refused);
 }
 
 /// A relay pointed at a target it cannot write to, served outside `Integration`.
