@@ -33,12 +33,18 @@ fn mock(token: &str, extra: &[&str]) -> MockProcess {
 
 /// An API-PoC plan against `base`, with the token in a file beside it.
 fn plan(dir: &Path, base: &str, token: &str, records: u64) -> PathBuf {
-    let token_file = dir.join("token");
-    std::fs::write(&token_file, token).unwrap();
+    let target = format!("kind = \"hubspot\"\nbase_url = \"{base}\"\ntoken_file = \"token\"");
+    resume_plan(dir, "resume", &target, token, records)
+}
+
+/// A plan that checkpoints every 250 ms, with `target` as its `[target]` table's body and the
+/// token in a file beside it.
+fn resume_plan(dir: &Path, name: &str, target: &str, token: &str, records: u64) -> PathBuf {
+    std::fs::write(dir.join("token"), token).unwrap();
     let d = datasets();
     let text = format!(
         r#"
-name = "resume"
+name = "{name}"
 seed = 9
 records = {records}
 shape = "{shape}"
@@ -46,9 +52,7 @@ sla = "{sla}"
 checkpoint_every = "250ms"
 
 [target]
-kind = "hubspot"
-base_url = "{base}"
-token_file = "token"
+{target}
 
 [load]
 rate = "400/s"
@@ -324,49 +328,12 @@ rate = "1/s"
 
 /// An integration-PoC plan: write to `source`, observe `target`, one token file for both.
 fn integration_plan(dir: &Path, source: &str, target: &str, token: &str, records: u64) -> PathBuf {
-    std::fs::write(dir.join("token"), token).unwrap();
-    let d = datasets();
-    let text = format!(
-        r#"
-name = "integration-resume"
-seed = 9
-records = {records}
-shape = "{shape}"
-sla = "{sla}"
-checkpoint_every = "250ms"
-
-[target]
-kind = "integration"
-
-[target.from]
-kind = "hubspot"
-base_url = "{source}"
-token_file = "token"
-
-[target.to]
-kind = "hubspot"
-base_url = "{target}"
-token_file = "token"
-
-[load]
-rate = "400/s"
-batch_size = 20
-linger = "50ms"
-concurrency = 4
-timeout = "5s"
-
-[retry]
-base_delay = "20ms"
-max_delay = "200ms"
-max_attempts = 10
-
-{FAST_VERIFY}"#,
-        shape = d.join("shapes/contacts.toml").display(),
-        sla = d.join("sla/demo.toml").display(),
+    let systems = format!(
+        "kind = \"integration\"\n\n[target.from]\nkind = \"hubspot\"\nbase_url = \"{source}\"\n\
+         token_file = \"token\"\n\n[target.to]\nkind = \"hubspot\"\nbase_url = \"{target}\"\n\
+         token_file = \"token\""
     );
-    let path = dir.join("plan.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+    resume_plan(dir, "integration-resume", &systems, token, records)
 }
 
 #[test]
