@@ -30,6 +30,38 @@ pub struct VerifyContext {
     pub call_ids: Arc<AtomicU64>,
 }
 
+impl VerifyContext {
+    /// Record `idx` was seen at the target at `done_at`: it leaves the in-flight set and an
+    /// `Observed` event is logged (nothing if it had already left, e.g. found twice).
+    pub(super) async fn observed(&self, idx: u64, done_at: Micros) {
+        if let Some(pending) = self.inflight.remove(idx) {
+            let mut e = Event::new(
+                EventKind::Observed,
+                idx,
+                pending.external_id,
+                pending.scheduled_at,
+            );
+            e.done_at = Some(done_at);
+            let _ = self.events.send(Message::Event(e)).await;
+        }
+    }
+
+    /// Records whose window ran out by `now` leave the in-flight set as `Lost` events and join
+    /// `lost`.
+    pub(super) async fn expire(&self, now: Micros, lost: &mut BTreeSet<u64>) {
+        for (idx, pending) in self.inflight.take_expired(now, self.plan.window) {
+            lost.insert(idx);
+            let e = Event::new(
+                EventKind::Lost,
+                idx,
+                pending.external_id,
+                pending.scheduled_at,
+            );
+            let _ = self.events.send(Message::Event(e)).await;
+        }
+    }
+}
+
 /// Watches the target until sending is done and nothing is in flight, or until cancelled.
 /// Returns the indices of the records declared lost.
 pub async fn observe(
@@ -46,16 +78,7 @@ pub async fn observe(
     let mut next_call = ctx.clock.now();
     loop {
         let tick = ctx.clock.now();
-        for (idx, pending) in ctx.inflight.take_expired(tick, ctx.plan.window) {
-            lost.insert(idx);
-            let e = Event::new(
-                EventKind::Lost,
-                idx,
-                pending.external_id,
-                pending.scheduled_at,
-            );
-            let _ = ctx.events.send(Message::Event(e)).await;
-        }
+        ctx.expire(tick, &mut lost).await;
         if sending_done.is_cancelled() && ctx.inflight.is_empty() {
             break;
         }
@@ -94,16 +117,7 @@ pub async fn observe(
                     let Some(idx) = found_idx(&copy, &ctx.plan.id_property, &by_id) else {
                         continue;
                     };
-                    if let Some(pending) = ctx.inflight.remove(idx) {
-                        let mut e = Event::new(
-                            EventKind::Observed,
-                            idx,
-                            pending.external_id,
-                            pending.scheduled_at,
-                        );
-                        e.done_at = Some(done_at);
-                        let _ = ctx.events.send(Message::Event(e)).await;
-                    }
+                    ctx.observed(idx, done_at).await;
                 }
             }
         }

@@ -12,7 +12,7 @@ use tokio::time::sleep_until;
 use tokio_util::sync::CancellationToken;
 
 use super::VerifyContext;
-use crate::measure::{Event, EventKind, Message, Micros};
+use crate::measure::Micros;
 use crate::replay::InFlight;
 
 /// What a verification method contributes to the loop.
@@ -72,27 +72,9 @@ pub async fn watch(
         let tick = ctx.clock.now();
         // Look first, then expire: a record found in this poll is not lost.
         for (idx, seen_at) in finder.find(&ctx.inflight).await {
-            if let Some(pending) = ctx.inflight.remove(idx) {
-                let mut e = Event::new(
-                    EventKind::Observed,
-                    idx,
-                    pending.external_id,
-                    pending.scheduled_at,
-                );
-                e.done_at = Some(seen_at);
-                let _ = ctx.events.send(Message::Event(e)).await;
-            }
+            ctx.observed(idx, seen_at).await;
         }
-        for (idx, pending) in ctx.inflight.take_expired(ctx.clock.now(), ctx.plan.window) {
-            lost.insert(idx);
-            let e = Event::new(
-                EventKind::Lost,
-                idx,
-                pending.external_id,
-                pending.scheduled_at,
-            );
-            let _ = ctx.events.send(Message::Event(e)).await;
-        }
+        ctx.expire(ctx.clock.now(), &mut lost).await;
         if sending_done.is_cancelled() && ctx.inflight.is_empty() {
             break;
         }
