@@ -1,4 +1,5 @@
-//! `Crm`: one mock CRM account serving a HubSpot-style contacts API, and its configuration.
+//! `Crm`: one mock CRM account serving HubSpot's v3 objects API for contacts, companies and
+//! deals, and its configuration.
 //!
 //! The engine is shared as `Arc<Crm>`; its state sits behind separate `std::sync::Mutex`es
 //! (store, limiter, counters, fault RNG) because every critical section is short and never held
@@ -7,7 +8,8 @@
 //! `tower::ServiceExt::oneshot`).
 //!
 //! Files: `gate` (auth, limits, faults, latency, headers, accounting around every request),
-//! `objects` (create/read/list), `batch` (batch create/upsert/read), `search`, `store`,
+//! `object_type` (contacts, companies, deals), `objects` (create/read/update/archive/list),
+//! `batch` (batch create/read/update/upsert/archive), `search`, `store`,
 //! `limits`, `wire` (JSON shapes), `errors`, `accounting`, `oauth` (the token endpoint and
 //! access tokens that expire on the CRM's clock).
 
@@ -18,6 +20,7 @@ mod errors;
 pub(crate) mod gate;
 mod limits;
 pub mod oauth;
+mod object_type;
 mod objects;
 mod search;
 pub(crate) mod store;
@@ -42,10 +45,12 @@ use crate::dist::LogNormal;
 use accounting::Tally;
 use errors::{ApiError, CorrelationIds};
 use limits::{Limiter, Limits};
+pub(crate) use object_type::ObjectType;
+use object_type::{COMPANIES, CONTACTS, DEALS};
 use store::Store;
 
-/// Base path of the contacts API.
-pub(crate) const CONTACTS_PATH: &str = "/crm/v3/objects/contacts";
+/// Base path of the v3 objects API.
+pub(crate) const OBJECTS_PATH: &str = "/crm/v3/objects";
 
 /// How one mock CRM behaves. Defaults are HubSpot Professional's published limits and a
 /// well-behaved vendor (no faults, no latency, no search lag).
@@ -153,7 +158,8 @@ pub struct Crm {
     cfg: CrmConfig,
     // Each lock guards a short, await-free section; a std Mutex is cheaper than an async one
     // there, and separate locks keep the store, limiter and counters from contending.
-    store: Mutex<Store>,
+    /// One store per object type, indexed by `ObjectType::index`.
+    stores: [Mutex<Store>; 3],
     limiter: Mutex<Limiter>,
     tally: Mutex<Tally>,
     fault_rng: Mutex<ChaCha8Rng>,
@@ -188,15 +194,26 @@ impl Crm {
             search_per_second: cfg.search_per_second,
             daily_used_at_start: (cfg.daily_max as f64 * cfg.daily_used_at_start) as u64,
         };
+        // Contacts carry the configured unique properties and webhooks; companies and deals
+        // have no unique property (HubSpot enforces none by default).
         let mut store = Store::new(cfg.unique_properties.clone(), cfg.lowercase_email);
         store.clock = cfg.clock;
         if let Some(webhooks) = &cfg.webhooks {
             store.journal = Some(Vec::new());
             store.journal_on_create = webhooks.creation_properties.clone();
         }
+        let other = |object: ObjectType| {
+            let mut store = Store::new(Vec::new(), false).for_type(object);
+            store.clock = cfg.clock;
+            Mutex::new(store)
+        };
         let now = cfg.clock.now();
         Arc::new(Crm {
-            store: Mutex::new(store),
+            stores: [
+                Mutex::new(store),
+                other(ObjectType::Companies),
+                other(ObjectType::Deals),
+            ],
             webhook_counters: Arc::default(),
             started: now,
             limiter: Mutex::new(Limiter::new(limits, now)),
@@ -215,14 +232,9 @@ impl Crm {
 
     /// The HTTP API. Every request passes the gate (auth, limits, faults, latency, accounting).
     pub fn router(self: &Arc<Self>) -> Router {
-        let path = |suffix: &str| format!("{CONTACTS_PATH}{suffix}");
-        Router::new()
-            .route(CONTACTS_PATH, post(objects::create).get(objects::list))
-            .route(&path("/{id}"), get(objects::read))
-            .route(&path("/batch/create"), post(batch::create))
-            .route(&path("/batch/upsert"), post(batch::upsert))
-            .route(&path("/batch/read"), post(batch::read))
-            .route(&path("/search"), post(search::handle))
+        let router = objects_routes::<CONTACTS>(Router::new());
+        let router = objects_routes::<COMPANIES>(router);
+        objects_routes::<DEALS>(router)
             .fallback(gate::not_found)
             .method_not_allowed_fallback(gate::method_not_allowed)
             .layer(axum::middleware::from_fn_with_state(
@@ -274,7 +286,7 @@ impl Crm {
     }
 
     pub(crate) fn drain_journal(&self) -> Vec<store::Change> {
-        lock(&self.store)
+        self.store()
             .journal
             .as_mut()
             .map(std::mem::take)
@@ -283,10 +295,13 @@ impl Crm {
 
     /// A snapshot of what this CRM saw and did.
     pub fn accounting(&self) -> CrmAccounting {
-        let (created, updated) = {
-            let store = lock(&self.store);
-            (store.records_created, store.records_updated)
-        };
+        let (mut created, mut updated, mut archived) = (0, 0, 0);
+        for store in &self.stores {
+            let store = lock(store);
+            created += store.records_created;
+            updated += store.records_updated;
+            archived += store.records_archived;
+        }
         let daily_resets = {
             let mut limiter = lock(&self.limiter);
             limiter.roll_day(self.now());
@@ -294,18 +309,19 @@ impl Crm {
         };
         CrmAccounting {
             daily_resets,
+            records_archived: archived,
             ..lock(&self.tally).snapshot(created, updated)
         }
     }
 
     /// Live records per distinct non-empty value of `property`: the ground truth for duplicates.
     pub fn copies_by_property(&self, property: &str) -> BTreeMap<String, u64> {
-        lock(&self.store).copies_by_property(property)
+        self.store().copies_by_property(property)
     }
 
-    /// How many records the store holds.
+    /// How many records the stores hold (every object type, archived ones included).
     pub fn record_count(&self) -> usize {
-        lock(&self.store).len()
+        self.stores.iter().map(|store| lock(store).len()).sum()
     }
 
     /// Time left in the maintenance window at `now`, if `now` is inside it.
@@ -327,14 +343,41 @@ impl Crm {
         &self.cfg
     }
 
+    /// The contacts store.
     pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
-        lock(&self.store)
+        self.store_of(ObjectType::Contacts)
+    }
+
+    /// The store of `object`.
+    pub(crate) fn store_of(&self, object: ObjectType) -> MutexGuard<'_, Store> {
+        lock(&self.stores[object.index()])
     }
 
     /// Turns a handler's outcome into a response, giving errors a correlation id.
     pub(crate) fn respond(&self, outcome: Result<Response, ApiError>) -> Response {
         outcome.unwrap_or_else(|err| err.into_response(self.correlation.next()))
     }
+}
+
+/// The routes of one object type (`O` = `ObjectType::index`): single-object create, list,
+/// read, update, archive; batch create, read, update, upsert, archive; search.
+fn objects_routes<const O: u8>(router: Router<Arc<Crm>>) -> Router<Arc<Crm>> {
+    let base = ObjectType::of(O).path();
+    let path = |suffix: &str| format!("{base}{suffix}");
+    router
+        .route(&base, post(objects::create::<O>).get(objects::list::<O>))
+        .route(
+            &path("/{id}"),
+            get(objects::read::<O>)
+                .patch(objects::update::<O>)
+                .delete(objects::archive::<O>),
+        )
+        .route(&path("/batch/create"), post(batch::create::<O>))
+        .route(&path("/batch/upsert"), post(batch::upsert::<O>))
+        .route(&path("/batch/read"), post(batch::read::<O>))
+        .route(&path("/batch/update"), post(batch::update::<O>))
+        .route(&path("/batch/archive"), post(batch::archive::<O>))
+        .route(&path("/search"), post(search::handle::<O>))
 }
 
 /// `router` plus the harness's own endpoints, outside any gate (no auth, not counted):

@@ -11,16 +11,20 @@ use serde::{Deserialize, Serialize};
 /// A snapshot of one mock CRM's counters.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct CrmAccounting {
-    /// Endpoint name → HTTP status → count. Names: `create`, `read`, `list`, `batch_create`,
-    /// `batch_upsert`, `batch_read`, `search`, and `other` for anything unrouted.
+    /// Endpoint name → HTTP status → count. Names: `create`, `read`, `update`, `archive`,
+    /// `list`, `batch_create`, `batch_upsert`, `batch_read`, `batch_update`, `batch_archive`,
+    /// `search` (over contacts, companies and deals alike), and `other` for anything unrouted.
     pub calls: BTreeMap<String, BTreeMap<u16, u64>>,
     /// `transient_5xx`, `throttled_burst`, `throttled_daily`, `throttled_search`, `unauthorized`
     /// → count.
     pub faults: BTreeMap<String, u64>,
     /// Records the store created (single create, batch create, upsert of a new id).
     pub records_created: u64,
-    /// Existing records an upsert changed.
+    /// Existing records an update or upsert changed.
     pub records_updated: u64,
+    /// Records archived (deleted).
+    #[serde(default)]
+    pub records_archived: u64,
     /// Day boundaries passed on the CRM's clock: how often the daily quota was reset.
     #[serde(default)]
     pub daily_resets: u64,
@@ -49,10 +53,14 @@ impl CrmAccounting {
 pub(crate) enum Endpoint {
     Create,
     Read,
+    Update,
+    Archive,
     List,
     BatchCreate,
     BatchUpsert,
     BatchRead,
+    BatchUpdate,
+    BatchArchive,
     Search,
     Other,
 }
@@ -62,10 +70,14 @@ impl Endpoint {
         match self {
             Endpoint::Create => "create",
             Endpoint::Read => "read",
+            Endpoint::Update => "update",
+            Endpoint::Archive => "archive",
             Endpoint::List => "list",
             Endpoint::BatchCreate => "batch_create",
             Endpoint::BatchUpsert => "batch_upsert",
             Endpoint::BatchRead => "batch_read",
+            Endpoint::BatchUpdate => "batch_update",
+            Endpoint::BatchArchive => "batch_archive",
             Endpoint::Search => "search",
             Endpoint::Other => "other",
         }
@@ -75,9 +87,16 @@ impl Endpoint {
     /// that never reach a handler (405, 404, rejected before routing).
     pub(crate) fn classify(method: &axum::http::Method, path: &str) -> Endpoint {
         use axum::http::Method;
-        let Some(rest) = path.strip_prefix(super::CONTACTS_PATH) else {
+        let Some(rest) = path
+            .strip_prefix(super::OBJECTS_PATH)
+            .and_then(|rest| rest.strip_prefix('/'))
+        else {
             return Endpoint::Other;
         };
+        let (segment, rest) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        if super::ObjectType::from_segment(segment).is_none() {
+            return Endpoint::Other;
+        }
         let post = method == Method::POST;
         let get = method == Method::GET;
         match rest {
@@ -86,13 +105,21 @@ impl Endpoint {
             "/batch/create" if post => Endpoint::BatchCreate,
             "/batch/upsert" if post => Endpoint::BatchUpsert,
             "/batch/read" if post => Endpoint::BatchRead,
+            "/batch/update" if post => Endpoint::BatchUpdate,
+            "/batch/archive" if post => Endpoint::BatchArchive,
             "/search" if post => Endpoint::Search,
-            _ if get => match rest.strip_prefix('/') {
+            _ => match rest.strip_prefix('/') {
                 // `/search` is a POST-only route, so a GET there is not a read of id "search".
-                Some(id) if !id.is_empty() && !id.contains('/') && id != "search" => Endpoint::Read,
+                Some(id) if !id.is_empty() && !id.contains('/') && id != "search" => {
+                    match *method {
+                        Method::GET => Endpoint::Read,
+                        Method::PATCH => Endpoint::Update,
+                        Method::DELETE => Endpoint::Archive,
+                        _ => Endpoint::Other,
+                    }
+                }
                 _ => Endpoint::Other,
             },
-            _ => Endpoint::Other,
         }
     }
 }
@@ -187,6 +214,7 @@ impl Tally {
                 .collect(),
             records_created,
             records_updated,
+            records_archived: 0,
             daily_resets: 0,
         }
     }
@@ -236,8 +264,22 @@ mod tests {
             (
                 Method::DELETE,
                 "/crm/v3/objects/contacts/1",
-                Endpoint::Other,
+                Endpoint::Archive,
             ),
+            (Method::PATCH, "/crm/v3/objects/deals/7", Endpoint::Update),
+            (Method::PUT, "/crm/v3/objects/deals/7", Endpoint::Other),
+            (Method::POST, "/crm/v3/objects/companies", Endpoint::Create),
+            (
+                Method::POST,
+                "/crm/v3/objects/deals/batch/archive",
+                Endpoint::BatchArchive,
+            ),
+            (
+                Method::POST,
+                "/crm/v3/objects/companies/batch/update",
+                Endpoint::BatchUpdate,
+            ),
+            (Method::POST, "/crm/v3/objects/tickets", Endpoint::Other),
             (Method::GET, "/crm/v3/objects/contactsx", Endpoint::Other),
             (Method::GET, "/", Endpoint::Other),
         ];

@@ -1,5 +1,5 @@
-//! Batch endpoints: `batch/create`, `batch/upsert`, `batch/read`, with HubSpot's 100-input cap
-//! and multi-status answers.
+//! Batch endpoints of each object type: `batch/create`, `batch/upsert`, `batch/read`,
+//! `batch/update`, `batch/archive`, with HubSpot's 100-input cap and multi-status answers.
 //!
 //! Inputs are applied one by one in order, so a later input sees an earlier one (two creates with
 //! the same unique value: the second conflicts). Outcome per batch: no errors → 201 (create) /
@@ -18,13 +18,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::Crm;
 use super::errors::ApiError;
 use super::store::{Conflict, OBJECT_ID};
 use super::wire::{
-    BatchInput, BatchReadRequest, BatchResponse, CreateInput, SimplePublicObject, Text,
+    BatchInput, BatchReadRequest, BatchResponse, CreateInput, ReadInput, SimplePublicObject, Text,
     UpsertInput, json_response, parse_body,
 };
+use super::{Crm, ObjectType};
 
 const MAX_INPUTS: usize = 100;
 
@@ -72,18 +72,18 @@ fn write_outcome(
     Ok(json_response(status, &answer, size_hint))
 }
 
-/// `POST /crm/v3/objects/contacts/batch/create`.
-pub(crate) async fn create(State(crm): State<Arc<Crm>>, body: Bytes) -> Response {
-    crm.respond(create_inner(&crm, &body))
+/// `POST /crm/v3/objects/{type}/batch/create`.
+pub(crate) async fn create<const O: u8>(State(crm): State<Arc<Crm>>, body: Bytes) -> Response {
+    crm.respond(create_inner(&crm, ObjectType::of(O), &body))
 }
 
-fn create_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
+fn create_inner(crm: &Crm, object: ObjectType, body: &[u8]) -> Result<Response, ApiError> {
     let started = crm.clock().wall_now();
     let batch: BatchInput<CreateInput> = parse_body(body)?;
     check_size(batch.inputs.len())?;
     let mut results = Vec::with_capacity(batch.inputs.len());
     let mut errors = Vec::new();
-    let mut store = crm.store();
+    let mut store = crm.store_of(object);
     for input in batch.inputs {
         match store.create(&input.properties) {
             Ok(record) => {
@@ -99,19 +99,19 @@ fn create_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
     write_outcome(StatusCode::CREATED, crm.clock(), started, results, errors)
 }
 
-/// `POST /crm/v3/objects/contacts/batch/upsert`: `idProperty` defaults to the object id, which
+/// `POST /crm/v3/objects/{type}/batch/upsert`: `idProperty` defaults to the object id, which
 /// can only update (an unknown object id is a per-input 404).
-pub(crate) async fn upsert(State(crm): State<Arc<Crm>>, body: Bytes) -> Response {
-    crm.respond(upsert_inner(&crm, &body))
+pub(crate) async fn upsert<const O: u8>(State(crm): State<Arc<Crm>>, body: Bytes) -> Response {
+    crm.respond(upsert_inner(&crm, ObjectType::of(O), &body))
 }
 
-fn upsert_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
+fn upsert_inner(crm: &Crm, object: ObjectType, body: &[u8]) -> Result<Response, ApiError> {
     let started = crm.clock().wall_now();
     let batch: BatchInput<UpsertInput> = parse_body(body)?;
     check_size(batch.inputs.len())?;
     let mut results = Vec::with_capacity(batch.inputs.len());
     let mut errors = Vec::new();
-    let mut store = crm.store();
+    let mut store = crm.store_of(object);
     // Lock contention: upserting a record written less than `lock_for` ago locks the request.
     if let Some(lock_for) = crm.config().lock_for {
         let now = crm.now();
@@ -165,13 +165,13 @@ fn upsert_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
     write_outcome(StatusCode::OK, crm.clock(), started, results, errors)
 }
 
-/// `POST /crm/v3/objects/contacts/batch/read`: found records in input order (each once); missing
+/// `POST /crm/v3/objects/{type}/batch/read`: found records in input order (each once); missing
 /// ids make it a 207 with one `OBJECT_NOT_FOUND` error listing them.
-pub(crate) async fn read(State(crm): State<Arc<Crm>>, body: Bytes) -> Response {
-    crm.respond(read_inner(&crm, &body))
+pub(crate) async fn read<const O: u8>(State(crm): State<Arc<Crm>>, body: Bytes) -> Response {
+    crm.respond(read_inner(&crm, ObjectType::of(O), &body))
 }
 
-fn read_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
+fn read_inner(crm: &Crm, object: ObjectType, body: &[u8]) -> Result<Response, ApiError> {
     let started = crm.clock().wall_now();
     let request: BatchReadRequest = parse_body(body)?;
     check_size(request.inputs.len())?;
@@ -179,7 +179,7 @@ fn read_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
     let mut seen = BTreeSet::new();
     let mut results = Vec::new();
     let mut missing = Vec::new();
-    let mut store = crm.store();
+    let mut store = crm.store_of(object);
     for input in &request.inputs {
         if !seen.insert(input.id.as_str()) {
             continue;
@@ -200,7 +200,10 @@ fn read_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
             ApiError::new(
                 StatusCode::NOT_FOUND,
                 "OBJECT_NOT_FOUND",
-                "Could not get some CONTACT objects, they may be deleted or not exist. Check that ids are valid.",
+                format!(
+                    "Could not get some {} objects, they may be deleted or not exist. Check that ids are valid.",
+                    object.upper()
+                ),
             )
             .with_context("ids", missing),
         ]
@@ -220,4 +223,56 @@ fn read_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
         )),
     )
         .into_response())
+}
+
+/// `POST /crm/v3/objects/{type}/batch/update`: inputs `{id, idProperty?, properties}`; an id no
+/// live record has is a per-input 404 (207 when others succeed).
+pub(crate) async fn update<const O: u8>(State(crm): State<Arc<Crm>>, body: Bytes) -> Response {
+    crm.respond(update_inner(&crm, ObjectType::of(O), &body))
+}
+
+fn update_inner(crm: &Crm, object: ObjectType, body: &[u8]) -> Result<Response, ApiError> {
+    let started = crm.clock().wall_now();
+    let batch: BatchInput<UpsertInput> = parse_body(body)?;
+    check_size(batch.inputs.len())?;
+    let mut results = Vec::with_capacity(batch.inputs.len());
+    let mut errors = Vec::new();
+    let mut store = crm.store_of(object);
+    for input in batch.inputs {
+        let id_property = input.id_property.as_deref().unwrap_or(OBJECT_ID);
+        let existing = store.find(id_property, &input.id).map(|r| r.id);
+        let outcome = existing.and_then(|id| store.update(id, &input.properties));
+        match outcome {
+            Some(Ok(record)) => {
+                let mut object =
+                    SimplePublicObject::render(record, input.properties.keys().map(Text::as_str));
+                object.object_write_trace_id = input.object_write_trace_id;
+                results.push(object);
+            }
+            Some(Err(conflict)) => {
+                errors.push(conflict_error(conflict, &input.object_write_trace_id))
+            }
+            None => errors.push(ApiError::not_found(&input.id)),
+        }
+    }
+    drop(store);
+    write_outcome(StatusCode::OK, crm.clock(), started, results, errors)
+}
+
+/// `POST /crm/v3/objects/{type}/batch/archive`: inputs `{id}`; 204, ids that name no live record
+/// included, as the vendor answers.
+pub(crate) async fn archive<const O: u8>(State(crm): State<Arc<Crm>>, body: Bytes) -> Response {
+    crm.respond(archive_inner(&crm, ObjectType::of(O), &body))
+}
+
+fn archive_inner(crm: &Crm, object: ObjectType, body: &[u8]) -> Result<Response, ApiError> {
+    let batch: BatchInput<ReadInput> = parse_body(body)?;
+    check_size(batch.inputs.len())?;
+    let mut store = crm.store_of(object);
+    for input in &batch.inputs {
+        if let Ok(id) = input.id.parse::<u64>() {
+            store.archive(id);
+        }
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -179,7 +179,13 @@ pub(crate) async fn gate(State(crm): State<Arc<Crm>>, request: Request, next: Ne
     let token = auth.as_ref().ok().cloned();
     let is_write = matches!(
         endpoint,
-        Endpoint::Create | Endpoint::BatchCreate | Endpoint::BatchUpsert
+        Endpoint::Create
+            | Endpoint::Update
+            | Endpoint::Archive
+            | Endpoint::BatchCreate
+            | Endpoint::BatchUpsert
+            | Endpoint::BatchUpdate
+            | Endpoint::BatchArchive
     );
 
     let mut response = match auth {

@@ -17,13 +17,13 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use tokio::time::Instant;
 
-use super::Crm;
 use super::errors::ApiError;
 use super::store::{Record, Store};
 use super::wire::{
     CollectionWithTotal, Filter, Paging, SearchRequest, SimplePublicObject, parse_body,
     scalar_string,
 };
+use super::{Crm, ObjectType};
 
 const MAX_GROUPS: usize = 5;
 const MAX_FILTERS_PER_GROUP: usize = 6;
@@ -354,14 +354,14 @@ impl Query {
     }
 }
 
-/// `POST /crm/v3/objects/contacts/search` (its own limiter already passed in the gate).
-pub(crate) async fn handle(State(crm): State<Arc<Crm>>, body: Bytes) -> Response {
-    crm.respond(handle_inner(&crm, &body))
+/// `POST /crm/v3/objects/{type}/search` (its own limiter already passed in the gate).
+pub(crate) async fn handle<const O: u8>(State(crm): State<Arc<Crm>>, body: Bytes) -> Response {
+    crm.respond(handle_inner(&crm, ObjectType::of(O), &body))
 }
 
-fn handle_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
+fn handle_inner(crm: &Crm, object: ObjectType, body: &[u8]) -> Result<Response, ApiError> {
     let request: SearchRequest = parse_body(body)?;
-    let mut store = crm.store();
+    let mut store = crm.store_of(object);
     let query = Query::parse(request, &store)?;
     let answer = query.run(&mut store, crm.now(), crm.config().search_lag);
     drop(store);

@@ -1,7 +1,9 @@
-//! The record store: contacts with ascending numeric ids, value indexes, and unique properties.
+//! The record store of one object type: records with ascending numeric ids, value indexes and
+//! unique properties.
 //!
-//! Ids are dense (record `n` sits at index `n - 1`) and nothing is ever deleted, which is what
-//! makes the list cursor "the next id to return" tail-safe. A record keeps its properties in
+//! Ids are dense (record `n` sits at index `n - 1`) and nothing is ever removed (an archived
+//! record keeps its slot, hidden from reads), which is what makes the list cursor "the next id
+//! to return" tail-safe. A record keeps its properties in
 //! compact [`Fields`] (interned names, values back to back), so memory grows with the records
 //! stored and stays near their wire size. A property gets a value index the first time it is
 //! looked up by value (`idProperty`, unique checks, equality search); writes keep it current.
@@ -25,12 +27,16 @@ pub(crate) use names::Name;
 pub(crate) const OBJECT_ID: &str = "hs_object_id";
 /// Set on create, read-only.
 pub(crate) const CREATE_DATE: &str = "createdate";
-/// Bumped on every update, read-only.
+/// Bumped on every update of a contact, read-only.
 pub(crate) const LAST_MODIFIED: &str = "lastmodifieddate";
-/// The three properties every answer carries.
-pub(crate) const DEFAULT_PROPERTIES: [&str; 3] = [CREATE_DATE, LAST_MODIFIED, OBJECT_ID];
+/// Bumped on every update of a company or a deal, read-only.
+pub(crate) const HS_LAST_MODIFIED: &str = "hs_lastmodifieddate";
+/// The properties every answer carries (those of them a record has set): the creation date,
+/// its type's last-modified date and the id.
+pub(crate) const DEFAULT_PROPERTIES: [&str; 4] =
+    [CREATE_DATE, LAST_MODIFIED, HS_LAST_MODIFIED, OBJECT_ID];
 
-/// One contact.
+/// One record (a contact, a company or a deal).
 #[derive(Debug, Clone)]
 pub(crate) struct Record {
     pub(crate) id: u64,
@@ -85,8 +91,11 @@ pub(crate) struct Store {
     index: HashMap<Name, ValueIndex>,
     unique_properties: Vec<String>,
     lowercase_email: bool,
+    /// The last-modified property this object type writes.
+    last_modified: &'static str,
     pub(crate) records_created: u64,
     pub(crate) records_updated: u64,
+    pub(crate) records_archived: u64,
     /// Changes not yet handed to the webhook emitter; `None` when webhooks are off, so a store
     /// without subscribers keeps nothing.
     pub(crate) journal: Option<Vec<Change>>,
@@ -107,7 +116,7 @@ pub(crate) struct Change {
 }
 
 fn indexed(property: &str) -> bool {
-    property != CREATE_DATE && property != LAST_MODIFIED
+    property != CREATE_DATE && property != LAST_MODIFIED && property != HS_LAST_MODIFIED
 }
 
 fn rfc3339(t: SystemTime) -> String {
@@ -124,12 +133,20 @@ impl Store {
             index: HashMap::new(),
             unique_properties,
             lowercase_email,
+            last_modified: LAST_MODIFIED,
             records_created: 0,
             records_updated: 0,
+            records_archived: 0,
             journal: None,
             journal_on_create: Vec::new(),
             clock: crate::Clock::real(),
         }
+    }
+
+    /// A store for companies or deals: their last-modified property is `hs_lastmodifieddate`.
+    pub(crate) fn for_type(mut self, object: super::ObjectType) -> Self {
+        self.last_modified = object.last_modified();
+        self
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -318,7 +335,7 @@ impl Store {
             .filter_map(|((k, v), known)| Some((known.unwrap_or_else(|| Name::intern(k)), v?)))
             .collect();
         pairs.push((Name::intern(CREATE_DATE), Cow::Borrowed(&stamp)));
-        pairs.push((Name::intern(LAST_MODIFIED), Cow::Borrowed(&stamp)));
+        pairs.push((Name::intern(self.last_modified), Cow::Borrowed(&stamp)));
         pairs.push((Name::intern(OBJECT_ID), Cow::Owned(id.to_string())));
         let fields = Fields::build(pairs);
         if !self.index.is_empty() {
@@ -397,7 +414,7 @@ impl Store {
                 }
             }
         }
-        values.insert(Name::intern(LAST_MODIFIED), Cow::Owned(rfc3339(now)));
+        values.insert(Name::intern(self.last_modified), Cow::Owned(rfc3339(now)));
         let fields = Fields::build(values.into_iter().collect());
         for (name, value) in old.iter() {
             if fields.get(name) != Some(value) {
@@ -423,10 +440,12 @@ impl Store {
         let Some(idx) = self.get(id).map(|r| (r.id - 1) as usize) else {
             return false;
         };
+        let mono = self.clock.now();
         let record = &mut self.records[idx];
         record.archived = true;
-        record.updated_at = SystemTime::now();
-        record.updated_mono = Instant::now();
+        record.updated_at = self.clock.wall(mono);
+        record.updated_mono = mono;
+        self.records_archived += 1;
         true
     }
 
@@ -440,6 +459,9 @@ impl Store {
             return;
         };
         let current = std::mem::replace(&mut self.records[idx], before);
+        if current.archived && !self.records[idx].archived {
+            self.records_archived = self.records_archived.saturating_sub(1);
+        }
         for (name, value) in current.fields.iter() {
             self.index_remove(name, value, current.id);
         }

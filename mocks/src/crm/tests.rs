@@ -14,6 +14,7 @@ use super::{Crm, CrmConfig};
 use crate::dist::LogNormal;
 
 mod oauth;
+mod objects;
 
 const TOKEN: &str = "harness";
 const CONTACTS: &str = "/crm/v3/objects/contacts";
@@ -538,7 +539,7 @@ async fn every_request_is_accounted_by_endpoint_and_status() {
         .await;
     m.post("/batch/upsert", json!({"inputs": []})).await;
     m.post("/search", json!({})).await;
-    let unknown = m.get("/crm/v3/objects/deals").await;
+    let unknown = m.get("/crm/v3/objects/tickets").await;
     assert_hubspot_error(&unknown, 404, "OBJECT_NOT_FOUND");
     let wrong_method = m
         .send(
