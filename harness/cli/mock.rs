@@ -42,6 +42,11 @@ pub struct MockArgs {
     /// itself, and for measuring the mock.
     #[arg(long)]
     pub no_limits: bool,
+    /// Properties whose values must be unique, comma-separated: HubSpot contacts (a second
+    /// contact with a taken `email` is refused 409 "Contact already exists. Existing ID: N", as
+    /// a portal does), Salesforce fields (`DUPLICATE_VALUE`). Default: none.
+    #[arg(long, value_delimiter = ',', value_name = "PROPS")]
+    pub unique: Vec<String>,
     /// Seed of the mock's fault decisions.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -62,7 +67,7 @@ pub struct MockArgs {
     /// outlives a crash of the harness and can be resumed. `--profile`, `--faults`,
     /// `--no-limits`, `--webhook-url`, `--oauth` and `--tls` do not apply; `--clock-speed`
     /// overrides the plan's.
-    #[arg(long, value_name = "PLAN", conflicts_with_all = ["faults", "no_limits", "webhook_url", "oauth", "tls"])]
+    #[arg(long, value_name = "PLAN", conflicts_with_all = ["faults", "no_limits", "webhook_url", "oauth", "tls", "unique"])]
     pub integration: Option<PathBuf>,
     /// Register an OAuth app (HubSpot profiles): `POST /oauth/v1/token` hands out 30-minute
     /// access tokens on the mock's clock. Client id, client secret and an installed refresh
@@ -174,6 +179,13 @@ pub async fn run(args: MockArgs) -> Exit {
     cfg.tokens = vec![token.clone()];
     cfg.seed = args.seed;
     cfg.clock = syncproof_mocks::Clock::with_speed(args.clock_speed);
+    let unique: Vec<String> = args
+        .unique
+        .iter()
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect();
+    cfg.unique_properties.clone_from(&unique);
     if args.no_limits {
         (cfg.burst_max, cfg.daily_max, cfg.search_per_second) = (0, 0, 0);
     }
@@ -221,6 +233,7 @@ pub async fn run(args: MockArgs) -> Exit {
                 base: cfg,
                 long_running_max,
                 https: args.tls,
+                unique_fields: unique,
                 ..org_cfg
             });
             let app = org.app();

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{plan_text, run};
+use crate::support::{in_ci, plan_text, run};
 
 pub const HOSTILE: &str = "A&B <script>alert(1)</script>";
 
@@ -40,10 +40,6 @@ fn chromium() -> Option<PathBuf> {
             .map(|p| p.join("chromium"))
             .find(|p| p.exists())
     })
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -126,6 +126,12 @@ pub fn within_binomial(observed: f64, n: f64, p: f64, k: f64) -> bool {
     (observed - n * p).abs() <= k * sd
 }
 
+/// Whether `CI` is set (to anything but empty, `false` or `0`): tools a test needs must then be
+/// installed, and a missing one fails the test instead of skipping it.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
 /// The `syncproof` binary under test.
 pub fn syncproof_bin() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_syncproof"))

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde_json::Value;
 
-use crate::support::{get, plan_text_with, run, within_binomial};
+use crate::support::{get, in_ci, plan_text_with, run, within_binomial};
 
 /// A PostgreSQL server for one test; a server this test started is stopped on drop.
 struct Pg {
@@ -37,9 +37,8 @@ fn postgres() -> Pg {
     if let Ok(url) = std::env::var("SYNCPROOF_TEST_PG_URL") {
         return Pg { url, started: None };
     }
-    let in_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
     assert!(
-        !in_ci,
+        !in_ci(),
         "SYNCPROOF_TEST_PG_URL is not set: in CI the PostgreSQL verification must be tested \
          against the server .ci/run starts (.ci/postgres start DIR prints its URL)"
     );

@@ -3,8 +3,8 @@
 
 Usage:
     syncproof mock --profile salesforce-developer --port 8085 --token T &
-    python3 -m venv /tmp/sfvenv && /tmp/sfvenv/bin/pip install simple-salesforce
-    /tmp/sfvenv/bin/python benches/peers/salesforce_client.py http://127.0.0.1:8085 T
+    python3 -m pip install simple-salesforce
+    python3 tests/clients/salesforce_simple.py http://127.0.0.1:8085 T
 
 simple-salesforce always builds https:// URLs from the instance; the mock serves plain HTTP on
 loopback, so the client gets a requests session that sends those URLs to http:// (the only
