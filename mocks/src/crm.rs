@@ -308,6 +308,12 @@ impl Crm {
         lock(&self.store).len()
     }
 
+    /// How many apps the burst limiter holds a window for.
+    #[cfg(test)]
+    pub(crate) fn tracked_apps(&self) -> usize {
+        lock(&self.limiter).tracked_apps()
+    }
+
     /// Time left in the maintenance window at `now`, if `now` is inside it.
     pub(crate) fn in_maintenance(&self, now: tokio::time::Instant) -> Option<Duration> {
         maintenance_left(&self.cfg, self.started, now)
