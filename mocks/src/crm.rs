@@ -3,8 +3,9 @@
 //! The engine is shared as `Arc<Crm>`; its state sits behind separate `std::sync::Mutex`es
 //! (store, limiter, counters, fault RNG) because every critical section is short and never held
 //! across an `.await`, and separate locks keep a search scan from stalling the limiter. The same
-//! `router()` serves real runs (through [`crate::serve`]) and tests (through
-//! `tower::ServiceExt::oneshot`).
+//! `router()` serves real runs (through [`crate::serve`]), tests (through
+//! `tower::ServiceExt::oneshot`) and socketless transports such as wiremock (through
+//! [`crate::direct::Direct`], which has the gate hand back its waits instead of sleeping).
 //!
 //! Files: `gate` (auth, limits, faults, latency, headers, accounting around every request),
 //! `objects` (create/read/list), `batch` (batch create/upsert/read), `search`, `store`,

@@ -6,6 +6,10 @@
 //! throttled request is a 429 and never also a 5xx; a transient 5xx is decided before the store
 //! is touched, so it never hides a committed write. Counting happens before the latency sleep so
 //! a client that hangs up during it is still accounted for.
+//!
+//! A request carrying `direct::Deferred` (a [`crate::direct::Direct`] call) is answered without
+//! waiting: the blackhole and latency times and a slow body's length are handed back to the
+//! transport instead, so the gate completes on its first poll.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
