@@ -5,7 +5,7 @@
 //!
 //! The engines' only waits are the gate's (injected latency, the blackhole, a slow body), and their
 //! only wire effect is a body that fails after the headers (commit-then-drop, connection-reset).
-//! A request carrying a [`Deferred`] extension asks the gate not to wait: it adds each wait to the
+//! A request carrying a `Deferred` extension asks the gate not to wait: it adds each wait to the
 //! extension and answers at once. Every handler is synchronous inside, and a request body handed
 //! over whole is ready at once, so the router's future completes on its first poll and no runtime
 //! is blocked; the transport applies the returned [`Answer::delay`] itself (wiremock:
@@ -13,7 +13,8 @@
 //!
 //! What a transport without sockets of its own cannot do: drop the connection (the answer carries
 //! status and headers and an empty body instead), and, for the Salesforce org, keep a request in
-//! its long-running set during the delay (it leaves when the answer is made).
+//! its long-running set during the delay (it leaves when the answer is made). A blackholed call
+//! is counted when its answer is made, before the delay, where axum counts it after the wait.
 
 use std::future::Future;
 use std::pin::pin;
