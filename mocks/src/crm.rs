@@ -4,8 +4,9 @@
 //! The engine is shared as `Arc<Crm>`; its state sits behind separate `std::sync::Mutex`es
 //! (store, limiter, counters, fault RNG) because every critical section is short and never held
 //! across an `.await`, and separate locks keep a search scan from stalling the limiter. The same
-//! `router()` serves real runs (through [`crate::serve`]) and tests (through
-//! `tower::ServiceExt::oneshot`).
+//! `router()` serves real runs (through [`crate::serve`]), tests (through
+//! `tower::ServiceExt::oneshot`) and socketless transports such as wiremock (through
+//! [`crate::direct::Direct`], which has the gate hand back its waits instead of sleeping).
 //!
 //! Files: `gate` (auth, limits, faults, latency, headers, accounting around every request),
 //! `object_type` (contacts, companies, deals), `objects` (create/read/update/archive/list),
@@ -322,6 +323,12 @@ impl Crm {
     /// How many records the stores hold (every object type, archived ones included).
     pub fn record_count(&self) -> usize {
         self.stores.iter().map(|store| lock(store).len()).sum()
+    }
+
+    /// How many apps the burst limiter holds a window for.
+    #[cfg(test)]
+    pub(crate) fn tracked_apps(&self) -> usize {
+        lock(&self.limiter).tracked_apps()
     }
 
     /// Time left in the maintenance window at `now`, if `now` is inside it.

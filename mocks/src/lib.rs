@@ -19,11 +19,14 @@
 //! - [`salesforce`]: the Salesforce-style org (`Org`): sObject CRUD, upsert by external id,
 //!   collections, composite, SOQL, limits and sessions, on the same store, faults and accounting.
 //! - [`serve`]: serves a router on `127.0.0.1:0` until cancelled.
+//! - [`direct`]: `Direct`, an engine's router answering a whole request in the caller's thread
+//!   (waits returned, not done), for socketless transports such as a `wiremock` `Respond`.
 //! - [`tls`]: HTTPS for the mock: a CA generated at start, a certificate for loopback names,
 //!   and the TLS listener.
 
 pub mod clock;
 pub mod crm;
+pub mod direct;
 pub mod dist;
 pub mod integration;
 pub mod profiles;
@@ -36,6 +39,7 @@ pub mod webhooks;
 pub use clock::Clock;
 pub use crm::oauth::{HUBSPOT_ACCESS_TTL, OAuthConfig};
 pub use crm::{Crm, CrmAccounting, CrmConfig};
+pub use direct::Direct;
 pub use dist::LogNormal;
 pub use integration::{Integration, IntegrationConfig, IntegrationTruth};
 pub use profiles::{

@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
@@ -38,6 +38,7 @@ use tokio::time::Instant;
 use crate::crm::accounting::{CrmAccounting, Fault, Tally};
 use crate::crm::gate::{Dice, TRANSIENT_STATUSES, roll};
 use crate::crm::{CrmConfig, lock, maintenance_left, with_harness_routes};
+use crate::direct::Deferred;
 use api::Call;
 use errors::SfError;
 use limits::{Allocation, InFlight, Refused, Sessions};
@@ -368,8 +369,11 @@ async fn api(
     RawQuery(query): RawQuery,
     method: Method,
     headers: HeaderMap,
+    deferred: Option<Extension<Deferred>>,
     body: Bytes,
 ) -> Response {
+    // A direct call (`crate::direct`) asks for the waits instead of having them done.
+    let deferred = deferred.map(|Extension(d)| d);
     let endpoint = classify(&method, &rest);
     let now = org.now();
     let valid_version = version
@@ -395,7 +399,8 @@ async fn api(
     let _in_flight = InFlightGuard { org: &org, ticket };
     let mut response = if dice.blackhole {
         org.count_fault(Fault::Blackhole);
-        org.cfg.base.clock.sleep(org.cfg.base.blackhole_for).await;
+        let clock = org.cfg.base.clock;
+        Deferred::pause(deferred.as_ref(), clock, org.cfg.base.blackhole_for).await;
         error_response(&SfError::new(
             StatusCode::GATEWAY_TIMEOUT,
             "GATEWAY_TIMEOUT",
@@ -418,7 +423,7 @@ async fn api(
     }
     lock(&org.tally).call_named(endpoint, response.status().as_u16());
     if !dice.latency.is_zero() {
-        org.cfg.base.clock.sleep(dice.latency).await;
+        Deferred::pause(deferred.as_ref(), org.cfg.base.clock, dice.latency).await;
     }
     if dice.drop && is_write(&method) && response.status().is_success() {
         org.count_fault(Fault::CommitThenDrop);

@@ -6,6 +6,10 @@
 //! throttled request is a 429 and never also a 5xx; a transient 5xx is decided before the store
 //! is touched, so it never hides a committed write. Counting happens before the latency sleep so
 //! a client that hangs up during it is still accounted for.
+//!
+//! A request carrying `direct::Deferred` (a [`crate::direct::Direct`] call) is answered without
+//! waiting: the blackhole and latency times and a slow body's length are handed back to the
+//! transport instead, so the gate completes on its first poll.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,6 +25,7 @@ use super::accounting::{Endpoint, Fault};
 use super::errors::{ApiError, Policy, rate_limited};
 use super::limits::{Admission, Exceeded, RateView};
 use super::{Crm, CrmConfig, lock};
+use crate::direct::Deferred;
 
 /// One request's draws: its injected latency, which transient 5xx it gets (an index into
 /// [`TRANSIENT_STATUSES`]), whether a successful write commits then drops the connection, and
@@ -164,6 +169,8 @@ fn set_rate_headers(headers: &mut HeaderMap, view: RateView) {
 /// The middleware wrapping every route (and the fallbacks).
 pub(crate) async fn gate(State(crm): State<Arc<Crm>>, request: Request, next: Next) -> Response {
     let endpoint = Endpoint::classify(request.method(), request.uri().path());
+    // A direct call (`crate::direct`) asks for the waits instead of having them done.
+    let deferred = request.extensions().get::<Deferred>().cloned();
     let now = crm.now();
     let Dice {
         latency,
@@ -212,7 +219,7 @@ pub(crate) async fn gate(State(crm): State<Arc<Crm>>, request: Request, next: Ne
         }
         Ok(_) if blackhole => {
             crm.count_fault(Fault::Blackhole);
-            crm.cfg.clock.sleep(crm.cfg.blackhole_for).await;
+            Deferred::pause(deferred.as_ref(), crm.cfg.clock, crm.cfg.blackhole_for).await;
             ApiError::new(
                 StatusCode::GATEWAY_TIMEOUT,
                 "GATEWAY_TIMEOUT",
@@ -246,7 +253,7 @@ pub(crate) async fn gate(State(crm): State<Arc<Crm>>, request: Request, next: Ne
     }
     lock(&crm.tally).call(endpoint, response.status().as_u16());
     if !latency.is_zero() {
-        crm.cfg.clock.sleep(latency).await;
+        Deferred::pause(deferred.as_ref(), crm.cfg.clock, latency).await;
     }
     tracing::trace!(crm = %crm.cfg.name, endpoint = endpoint.name(), status = response.status().as_u16(), "answered");
     if drop && is_write && response.status().is_success() {
@@ -255,8 +262,12 @@ pub(crate) async fn gate(State(crm): State<Arc<Crm>>, request: Request, next: Ne
     }
     if slow {
         crm.count_fault(Fault::SlowBody);
-        return super::dropped::trickle(response, crm.cfg.clock.to_real(crm.cfg.slow_body_for))
-            .await;
+        let over = crm.cfg.clock.to_real(crm.cfg.slow_body_for);
+        if let Some(deferred) = &deferred {
+            deferred.slow_body(over);
+            return response;
+        }
+        return super::dropped::trickle(response, over).await;
     }
     response
 }

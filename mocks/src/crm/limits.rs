@@ -5,6 +5,13 @@
 //! so tests move the clock with `tokio::time::pause`/`advance` instead of sleeping. The daily
 //! counter resets every 24 h from the mock's start (HubSpot resets at the account's midnight;
 //! a run is too short for the difference to matter).
+//!
+//! A mock that accepts any bearer token meets as many apps as clients care to invent, so the
+//! per-app windows are swept: a window with nothing left in it admits exactly as a missing one,
+//! and is dropped. A sweep runs when a new app arrives and the map has doubled since the last
+//! one (at least [`SWEEP_FLOOR`] apps), so it costs O(1) a new app, amortised, and the map holds
+//! at most about twice the apps with a request in the last window width (or the floor): memory
+//! follows the request rate, never the number of requests or tokens served.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
@@ -100,10 +107,15 @@ impl Window {
     }
 }
 
+/// Apps tracked before the first sweep of empty windows.
+const SWEEP_FLOOR: usize = 1_024;
+
 #[derive(Debug)]
 pub(crate) struct Limiter {
     limits: Limits,
     per_app: HashMap<String, Window>,
+    /// The number of tracked apps at which the next new app sweeps empty windows first.
+    sweep_at: usize,
     day_started: Instant,
     day_count: u64,
     /// Day boundaries passed since the limiter started: the daily quota reset this many times.
@@ -117,6 +129,7 @@ impl Limiter {
         Limiter {
             limits,
             per_app: HashMap::new(),
+            sweep_at: SWEEP_FLOOR,
             day_started: now,
             day_count: limits.daily_used_at_start,
             daily_resets: 0,
@@ -146,6 +159,9 @@ impl Limiter {
         if burst_max > 0 {
             // Look up before inserting: no key allocation once the app has a window.
             if !self.per_app.contains_key(app) {
+                if self.per_app.len() >= self.sweep_at {
+                    self.sweep(now);
+                }
                 self.per_app.insert(app.to_string(), Window::default());
             }
             let Some(window) = self.per_app.get_mut(app) else {
@@ -172,6 +188,23 @@ impl Limiter {
         }
         self.day_count += 1;
         Admission::Admitted
+    }
+
+    /// Drops the windows with nothing left in them at `now`, and sets the next sweep's size.
+    fn sweep(&mut self, now: Instant) {
+        let width = self.limits.burst_window;
+        self.per_app.retain(|_, window| {
+            window.expire(now, width);
+            window.count > 0
+        });
+        self.sweep_at = (self.per_app.len() * 2).max(SWEEP_FLOOR);
+        self.per_app.shrink_to(self.sweep_at);
+    }
+
+    /// How many apps have a window now (swept or not).
+    #[cfg(test)]
+    pub(crate) fn tracked_apps(&self) -> usize {
+        self.per_app.len()
     }
 
     /// Admits or refuses a search request (per account, one-second window).
@@ -330,5 +363,67 @@ mod tests {
         );
         // Search is exempt from the burst and daily limits, and does not use them up.
         assert_eq!(l.admit("a", t0), Admission::Admitted);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_apps_are_swept_so_many_tokens_stay_bounded_and_windows_still_hold() {
+        let mut l = limiter(3, 0);
+        let t0 = Instant::now();
+        let step = Duration::from_millis(20);
+        // 50,000 tokens, one request each, 20 ms apart: 500 of them inside any 10 s window.
+        // "steady" spends its 3 requests at the start of every 12 s and is probed after sweeps.
+        let (mut max_tracked, mut probes, mut previous) = (0, 0, 0);
+        for i in 0..50_000u32 {
+            let now = t0 + step * i;
+            if i % 600 == 0 {
+                for _ in 0..3 {
+                    assert_eq!(l.admit("steady", now), Admission::Admitted, "at {i}");
+                }
+            }
+            assert_eq!(l.admit(&format!("app-{i}"), now), Admission::Admitted);
+            let tracked = l.tracked_apps();
+            let swept = tracked < previous;
+            previous = tracked;
+            max_tracked = max_tracked.max(tracked);
+            // Right after a sweep, inside steady's window: still throttled (refusals do not count).
+            if swept && i % 600 < 490 {
+                probes += 1;
+                assert!(
+                    matches!(l.admit("steady", now), Admission::Throttled { .. }),
+                    "steady admitted a 4th request after a sweep at {i}"
+                );
+            }
+        }
+        assert!(
+            probes >= 10,
+            "only {probes} sweeps fell inside steady's window"
+        );
+        // 500 active apps sweep at the floor: never more than the floor (+ steady).
+        assert!(max_tracked <= SWEEP_FLOOR + 1, "tracked {max_tracked} apps");
+        // An app whose window emptied and was swept starts afresh, as it would have anyway.
+        let late = t0 + step * 50_000;
+        assert_eq!(l.admit("app-0", late), Admission::Admitted);
+        assert_eq!(
+            l.view(Some("app-0"), late).burst,
+            Some((3, 2, Duration::from_secs(10)))
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_sweep_keeps_every_app_with_requests_in_its_window() {
+        let mut l = limiter(2, 0);
+        let t0 = Instant::now();
+        // 2,000 apps inside one window: nothing can be dropped, so the map grows to hold them.
+        for i in 0..2_000u32 {
+            assert_eq!(l.admit(&format!("app-{i}"), t0), Admission::Admitted);
+            assert_eq!(l.admit(&format!("app-{i}"), t0), Admission::Admitted);
+        }
+        assert_eq!(l.tracked_apps(), 2_000);
+        for i in 0..2_000u32 {
+            assert!(matches!(
+                l.admit(&format!("app-{i}"), t0 + Duration::from_secs(9)),
+                Admission::Throttled { .. }
+            ));
+        }
     }
 }

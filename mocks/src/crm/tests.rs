@@ -619,6 +619,39 @@ async fn burst_window_throttles_the_extra_request_until_the_window_rolls() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn many_distinct_tokens_leave_bounded_limit_state_and_each_keeps_its_window() {
+    let m = Mock::new(CrmConfig {
+        burst_max: 2,
+        burst_window: Duration::from_secs(10),
+        daily_max: 0,
+        ..CrmConfig::default()
+    });
+    // 5,000 clients, each with its own token and one request; a new client every 20 ms, so
+    // about 500 have a request inside any 10 s window.
+    let mut max_tracked = 0;
+    for i in 0..5_000u32 {
+        let token = format!("client-{i}");
+        let first = m.send(Method::GET, CONTACTS, Some(&token), None).await;
+        assert_eq!(first.status, StatusCode::OK);
+        assert_eq!(first.headers["x-hubspot-ratelimit-remaining"], "1");
+        max_tracked = max_tracked.max(m.crm.tracked_apps());
+        tokio::time::advance(Duration::from_millis(20)).await;
+    }
+    assert!(max_tracked <= 1_024, "tracked {max_tracked} apps");
+    // The last client's request is still in its window: one more is admitted, then refused.
+    // The first client's window emptied long ago: it starts afresh with two.
+    for (token, admitted) in [("client-4999", 1), ("client-0", 2)] {
+        for n in 0..admitted {
+            let a = m.send(Method::GET, CONTACTS, Some(token), None).await;
+            assert_eq!(a.status, StatusCode::OK, "{token} {n}");
+        }
+        let refused = m.send(Method::GET, CONTACTS, Some(token), None).await;
+        assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{token}");
+    }
+    assert_eq!(m.crm.accounting().faults["throttled_burst"], 2);
+}
+
+#[tokio::test(start_paused = true)]
 async fn retry_after_can_be_turned_off() {
     let m = Mock::new(CrmConfig {
         burst_max: 1,

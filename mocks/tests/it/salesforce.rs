@@ -3,6 +3,10 @@
 //! answers, collections' `allOrNone` rollback and 200-record cap, composite references, SOQL
 //! paging over 4,500 records, the rolling-24-hour allocation (Nth vs N+1th call, reset after
 //! 24 h of tokio time), session expiry, and the fault overlays' accounting.
+//!
+//! The resource tests run twice: with the org served by axum and with the same org mounted in a
+//! `wiremock::MockServer` (`support::Engine`). The ones that pause tokio time, count requests in
+//! flight or drop connections run on axum only.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -10,8 +14,9 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use syncproof_mocks::{Org, OrgConfig, serve};
-use tokio_util::sync::CancellationToken;
+use syncproof_mocks::{Org, OrgConfig};
+
+use crate::support::{Served, Transport, on_both_transports, serve_on};
 
 const V: &str = "/services/data/v60.0";
 
@@ -20,7 +25,7 @@ struct Sf {
     base: String,
     token: String,
     client: reqwest::Client,
-    _shutdown: tokio_util::sync::DropGuard,
+    _served: Served,
 }
 
 /// A reply: status, `Sforce-Limit-Info`, body (Null when empty).
@@ -33,25 +38,31 @@ struct Answer {
 
 impl Sf {
     async fn start(cfg: OrgConfig) -> Sf {
+        Sf::start_on(Transport::Axum, cfg).await
+    }
+
+    async fn start_on(transport: Transport, cfg: OrgConfig) -> Sf {
         let org = Org::new(cfg);
-        let shutdown = CancellationToken::new();
-        let (addr, _task) = serve(org.app(), shutdown.clone()).await.unwrap();
+        let served = serve_on(transport, org.app()).await;
         // No client timeout: tests that pause tokio time would otherwise see it fire.
         let client = reqwest::Client::builder().no_proxy().build().unwrap();
         Sf {
             org,
-            base: format!("http://{addr}"),
+            base: served.base.clone(),
             token: "session-1".into(),
             client,
-            _shutdown: shutdown.drop_guard(),
+            _served: served,
         }
     }
 
-    async fn default() -> Sf {
-        Sf::start(OrgConfig {
-            unique_fields: vec!["Unique__c".into()],
-            ..OrgConfig::default()
-        })
+    async fn default_on(transport: Transport) -> Sf {
+        Sf::start_on(
+            transport,
+            OrgConfig {
+                unique_fields: vec!["Unique__c".into()],
+                ..OrgConfig::default()
+            },
+        )
         .await
     }
 
@@ -143,9 +154,17 @@ fn error(a: &Answer) -> (String, String) {
     )
 }
 
-#[tokio::test]
-async fn sobject_crud_answers_as_salesforce() {
-    let sf = Sf::default().await;
+on_both_transports!(
+    sobject_crud_answers_as_salesforce,
+    errors_are_arrays_with_salesforce_codes,
+    upsert_by_external_id_creates_updates_and_refuses_ambiguity,
+    collections_cap_results_and_all_or_none_rollback,
+    composite_resolves_references_counts_once_and_rolls_back,
+    soql_pages_4500_records_with_next_records_url,
+);
+
+async fn sobject_crud_answers_as_salesforce(transport: Transport) {
+    let sf = Sf::default_on(transport).await;
     let created = sf
         .post(
             "/sobjects/Contact",
@@ -255,9 +274,8 @@ impl Sf {
     }
 }
 
-#[tokio::test]
-async fn errors_are_arrays_with_salesforce_codes() {
-    let sf = Sf::default().await;
+async fn errors_are_arrays_with_salesforce_codes(transport: Transport) {
+    let sf = Sf::default_on(transport).await;
     let cases = [
         (
             json!({"FirstName": "x"}),
@@ -329,9 +347,8 @@ async fn errors_are_arrays_with_salesforce_codes() {
     assert_eq!(sf.org.record_count(), 1);
 }
 
-#[tokio::test]
-async fn upsert_by_external_id_creates_updates_and_refuses_ambiguity() {
-    let sf = Sf::default().await;
+async fn upsert_by_external_id_creates_updates_and_refuses_ambiguity(transport: Transport) {
+    let sf = Sf::default_on(transport).await;
     let first = sf
         .patch(
             "/sobjects/Contact/Ext_Id__c/e-1",
@@ -430,9 +447,8 @@ fn contacts(range: std::ops::Range<usize>, all_or_none: bool) -> Value {
     json!({"allOrNone": all_or_none, "records": records})
 }
 
-#[tokio::test]
-async fn collections_cap_results_and_all_or_none_rollback() {
-    let sf = Sf::default().await;
+async fn collections_cap_results_and_all_or_none_rollback(transport: Transport) {
+    let sf = Sf::default_on(transport).await;
     let mut body = contacts(0..3, false);
     body["records"][1] = json!({"attributes": {"type": "Contact"}, "FirstName": "no last name"});
     let partial = sf.post("/composite/sobjects", body.clone()).await;
@@ -559,9 +575,8 @@ async fn collections_cap_results_and_all_or_none_rollback() {
     );
 }
 
-#[tokio::test]
-async fn composite_resolves_references_counts_once_and_rolls_back() {
-    let sf = Sf::default().await;
+async fn composite_resolves_references_counts_once_and_rolls_back(transport: Transport) {
+    let sf = Sf::default_on(transport).await;
     let request = json!({"compositeRequest": [
         {"method": "POST", "url": format!("{V}/sobjects/Account"), "referenceId": "acct", "body": {"Name": "Acme"}},
         {"method": "POST", "url": format!("{V}/sobjects/Contact"), "referenceId": "person",
@@ -634,9 +649,8 @@ async fn composite_resolves_references_counts_once_and_rolls_back() {
     assert_eq!(over.status, StatusCode::BAD_REQUEST);
 }
 
-#[tokio::test]
-async fn soql_pages_4500_records_with_next_records_url() {
-    let sf = Sf::default().await;
+async fn soql_pages_4500_records_with_next_records_url(transport: Transport) {
+    let sf = Sf::default_on(transport).await;
     let mut created = BTreeSet::new();
     for start in (0..4_500).step_by(200) {
         let a = sf

@@ -1,10 +1,15 @@
 //! Helpers shared by the integration tests: a contact generator, a retrying batch writer, a
-//! lister, and a bounded wait for background work.
+//! lister, a bounded wait for background work, and the two transports an engine is reached
+//! through (axum on a loopback socket, or the wiremock adapter [`Engine`] inside a
+//! `wiremock::MockServer`), with `on_both_transports!` to run a test once on each.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use syncproof_mocks::Direct;
+use tokio_util::sync::{CancellationToken, DropGuard};
+use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
 
 pub const HARNESS: &str = "harness-token";
 pub const RELAY: &str = "relay-token";
@@ -126,3 +131,100 @@ pub async fn wait_until(bound: Duration, what: &str, mut done: impl FnMut() -> b
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
+
+/// How a test reaches an engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// The engine's router under `axum::serve` on `127.0.0.1:0`, as `syncproof mock` runs it.
+    Axum,
+    /// The same router behind the [`Engine`] adapter, mounted in a `wiremock::MockServer`.
+    Wiremock,
+}
+
+/// The wiremock adapter: hands each request to the engine through [`Direct`] (which never
+/// waits) and the answer to wiremock; the engine's injected latency and blackhole time become the
+/// template's delay, a slow body's time too (the body arrives late, whole), and a dropped
+/// connection becomes the status and headers with an empty body.
+pub struct Engine(pub Direct);
+
+impl Respond for Engine {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let url = &request.url;
+        let target = match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_string(),
+        };
+        let answer = self.0.handle(
+            request.method.clone(),
+            &target,
+            request.headers.clone(),
+            request.body.clone(),
+        );
+        let slow = match answer.wire {
+            Some(syncproof_mocks::direct::WireFault::SlowBody(over)) => over,
+            _ => Duration::ZERO,
+        };
+        ResponseTemplate::new(answer.status.as_u16())
+            .append_headers(answer.headers.iter().map(|(k, v)| (k.clone(), v.clone())))
+            .set_body_bytes(answer.body.to_vec())
+            .set_delay(answer.delay + slow)
+    }
+}
+
+/// An engine being served; dropping it stops the server.
+pub struct Served {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// The mock server on [`Transport::Wiremock`] (it stops when dropped).
+    _wiremock: Option<MockServer>,
+    _shutdown: Option<DropGuard>,
+}
+
+/// Serves an engine's `app` (its router and the harness routes) over `transport`.
+pub async fn serve_on(transport: Transport, app: axum::Router) -> Served {
+    match transport {
+        Transport::Axum => {
+            let shutdown = CancellationToken::new();
+            let (addr, _task) = syncproof_mocks::serve(app, shutdown.clone()).await.unwrap();
+            Served {
+                base: format!("http://{addr}"),
+                _wiremock: None,
+                _shutdown: Some(shutdown.drop_guard()),
+            }
+        }
+        Transport::Wiremock => {
+            let server = MockServer::start().await;
+            Mock::given(wiremock::matchers::any())
+                .respond_with(Engine(Direct::new(app)))
+                .named("engine")
+                .mount(&server)
+                .await;
+            Served {
+                base: server.uri(),
+                _wiremock: Some(server),
+                _shutdown: None,
+            }
+        }
+    }
+}
+
+/// Turns each `async fn NAME(transport: Transport)` named into two tests, `NAME::axum` and
+/// `NAME::wiremock`.
+macro_rules! on_both_transports {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use $crate::support::Transport;
+
+            #[tokio::test]
+            async fn axum() {
+                super::$name(Transport::Axum).await;
+            }
+
+            #[tokio::test]
+            async fn wiremock() {
+                super::$name(Transport::Wiremock).await;
+            }
+        }
+    )*};
+}
+pub(crate) use on_both_transports;
