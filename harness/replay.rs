@@ -11,6 +11,7 @@ mod engine;
 mod hubspot;
 mod inflight;
 mod limiter;
+mod mix;
 mod plan;
 mod probe;
 mod rest;
@@ -32,6 +33,7 @@ pub mod hubspot_search {
 }
 pub use inflight::{InFlight, Pending};
 pub use limiter::ClientLimiter;
+pub use mix::{Final, Mix, Op, OpKind, Planner, WINDOW as MIX_WINDOW, finals};
 pub use plan::{
     CrmKnobs, DEMO_PLAN, DEMO_SLA, Endpoint, LoadPlan, MAX_CLOCK_SPEED, Plan, PlanOverrides,
     RUN_DIR_SHAPE, RUN_DIR_SLA, RelayPlan, Secret, Topology, VerifyPlan,

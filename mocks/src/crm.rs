@@ -218,9 +218,11 @@ impl Crm {
         let path = |suffix: &str| format!("{CONTACTS_PATH}{suffix}");
         Router::new()
             .route(CONTACTS_PATH, post(objects::create).get(objects::list))
-            .route(&path("/{id}"), get(objects::read))
+            .route(&path("/{id}"), get(objects::read).delete(objects::archive))
             .route(&path("/batch/create"), post(batch::create))
             .route(&path("/batch/upsert"), post(batch::upsert))
+            .route(&path("/batch/update"), post(batch::update))
+            .route(&path("/batch/archive"), post(batch::archive))
             .route(&path("/batch/read"), post(batch::read))
             .route(&path("/search"), post(search::handle))
             .fallback(gate::not_found)
@@ -283,9 +285,13 @@ impl Crm {
 
     /// A snapshot of what this CRM saw and did.
     pub fn accounting(&self) -> CrmAccounting {
-        let (created, updated) = {
+        let (created, updated, archived) = {
             let store = lock(&self.store);
-            (store.records_created, store.records_updated)
+            (
+                store.records_created,
+                store.records_updated,
+                store.records_archived,
+            )
         };
         let daily_resets = {
             let mut limiter = lock(&self.limiter);
@@ -294,6 +300,7 @@ impl Crm {
         };
         CrmAccounting {
             daily_resets,
+            records_archived: archived,
             ..lock(&self.tally).snapshot(created, updated)
         }
     }

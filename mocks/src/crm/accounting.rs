@@ -11,16 +11,20 @@ use serde::{Deserialize, Serialize};
 /// A snapshot of one mock CRM's counters.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct CrmAccounting {
-    /// Endpoint name → HTTP status → count. Names: `create`, `read`, `list`, `batch_create`,
-    /// `batch_upsert`, `batch_read`, `search`, and `other` for anything unrouted.
+    /// Endpoint name → HTTP status → count. Names: `create`, `read`, `list`, `archive`,
+    /// `batch_create`, `batch_upsert`, `batch_update`, `batch_archive`, `batch_read`, `search`,
+    /// and `other` for anything unrouted.
     pub calls: BTreeMap<String, BTreeMap<u16, u64>>,
     /// `transient_5xx`, `throttled_burst`, `throttled_daily`, `throttled_search`, `unauthorized`
     /// → count.
     pub faults: BTreeMap<String, u64>,
     /// Records the store created (single create, batch create, upsert of a new id).
     pub records_created: u64,
-    /// Existing records an upsert changed.
+    /// Existing records an upsert or an update changed.
     pub records_updated: u64,
+    /// Records archived (deleted) by `DELETE /{id}` or `batch/archive`.
+    #[serde(default)]
+    pub records_archived: u64,
     /// Day boundaries passed on the CRM's clock: how often the daily quota was reset.
     #[serde(default)]
     pub daily_resets: u64,
@@ -52,7 +56,10 @@ pub(crate) enum Endpoint {
     List,
     BatchCreate,
     BatchUpsert,
+    BatchUpdate,
+    BatchArchive,
     BatchRead,
+    Archive,
     Search,
     Other,
 }
@@ -65,6 +72,9 @@ impl Endpoint {
             Endpoint::List => "list",
             Endpoint::BatchCreate => "batch_create",
             Endpoint::BatchUpsert => "batch_upsert",
+            Endpoint::BatchUpdate => "batch_update",
+            Endpoint::BatchArchive => "batch_archive",
+            Endpoint::Archive => "archive",
             Endpoint::BatchRead => "batch_read",
             Endpoint::Search => "search",
             Endpoint::Other => "other",
@@ -85,11 +95,19 @@ impl Endpoint {
             "" if get => Endpoint::List,
             "/batch/create" if post => Endpoint::BatchCreate,
             "/batch/upsert" if post => Endpoint::BatchUpsert,
+            "/batch/update" if post => Endpoint::BatchUpdate,
+            "/batch/archive" if post => Endpoint::BatchArchive,
             "/batch/read" if post => Endpoint::BatchRead,
             "/search" if post => Endpoint::Search,
-            _ if get => match rest.strip_prefix('/') {
+            _ if get || method == Method::DELETE => match rest.strip_prefix('/') {
                 // `/search` is a POST-only route, so a GET there is not a read of id "search".
-                Some(id) if !id.is_empty() && !id.contains('/') && id != "search" => Endpoint::Read,
+                Some(id) if !id.is_empty() && !id.contains('/') && id != "search" => {
+                    if get {
+                        Endpoint::Read
+                    } else {
+                        Endpoint::Archive
+                    }
+                }
                 _ => Endpoint::Other,
             },
             _ => Endpoint::Other,
@@ -187,6 +205,7 @@ impl Tally {
                 .collect(),
             records_created,
             records_updated,
+            records_archived: 0,
             daily_resets: 0,
         }
     }
@@ -236,7 +255,17 @@ mod tests {
             (
                 Method::DELETE,
                 "/crm/v3/objects/contacts/1",
-                Endpoint::Other,
+                Endpoint::Archive,
+            ),
+            (
+                Method::POST,
+                "/crm/v3/objects/contacts/batch/archive",
+                Endpoint::BatchArchive,
+            ),
+            (
+                Method::POST,
+                "/crm/v3/objects/contacts/batch/update",
+                Endpoint::BatchUpdate,
             ),
             (Method::GET, "/crm/v3/objects/contactsx", Endpoint::Other),
             (Method::GET, "/", Endpoint::Other),

@@ -1,5 +1,5 @@
-//! Batch endpoints: `batch/create`, `batch/upsert`, `batch/read`, with HubSpot's 100-input cap
-//! and multi-status answers.
+//! Batch endpoints: `batch/create`, `batch/upsert`, `batch/update`, `batch/archive`,
+//! `batch/read`, with HubSpot's 100-input cap and multi-status answers.
 //!
 //! Inputs are applied one by one in order, so a later input sees an earlier one (two creates with
 //! the same unique value: the second conflicts). Outcome per batch: no errors → 201 (create) /
@@ -22,7 +22,7 @@ use super::Crm;
 use super::errors::ApiError;
 use super::store::{Conflict, OBJECT_ID};
 use super::wire::{
-    BatchInput, BatchReadRequest, BatchResponse, CreateInput, SimplePublicObject, Text,
+    BatchInput, BatchReadRequest, BatchResponse, CreateInput, ReadInput, SimplePublicObject, Text,
     UpsertInput, json_response, parse_body,
 };
 
@@ -163,6 +163,64 @@ fn upsert_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
     }
     drop(store);
     write_outcome(StatusCode::OK, crm.clock(), started, results, errors)
+}
+
+/// `POST /crm/v3/objects/contacts/batch/update`: each input names an existing record by
+/// `idProperty` (the object id by default); an unknown one is a per-input 404.
+pub(crate) async fn update(State(crm): State<Arc<Crm>>, body: Bytes) -> Response {
+    crm.respond(update_inner(&crm, &body))
+}
+
+fn update_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
+    let started = crm.clock().wall_now();
+    let batch: BatchInput<UpsertInput> = parse_body(body)?;
+    check_size(batch.inputs.len())?;
+    let mut results = Vec::with_capacity(batch.inputs.len());
+    let mut errors = Vec::new();
+    let mut store = crm.store();
+    for input in batch.inputs {
+        let id_property = input.id_property.as_deref().unwrap_or(OBJECT_ID);
+        let requested: Vec<&str> = input
+            .properties
+            .keys()
+            .map(Text::as_str)
+            .chain([id_property])
+            .collect();
+        let existing = store.find(id_property, &input.id).map(|r| r.id);
+        match existing.and_then(|id| store.update(id, &input.properties)) {
+            Some(Ok(record)) => {
+                let mut object = SimplePublicObject::render(record, requested);
+                object.object_write_trace_id = input.object_write_trace_id;
+                results.push(object);
+            }
+            Some(Err(conflict)) => {
+                errors.push(conflict_error(conflict, &input.object_write_trace_id))
+            }
+            None => errors.push(ApiError::not_found(&input.id)),
+        }
+    }
+    drop(store);
+    write_outcome(StatusCode::OK, crm.clock(), started, results, errors)
+}
+
+/// `POST /crm/v3/objects/contacts/batch/archive`: archives the records named by object id and
+/// answers 204; ids that name no live record are ignored, as HubSpot does.
+pub(crate) async fn archive(State(crm): State<Arc<Crm>>, body: Bytes) -> Response {
+    crm.respond(archive_inner(&crm, &body))
+}
+
+fn archive_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
+    let batch: BatchInput<ReadInput> = parse_body(body)?;
+    check_size(batch.inputs.len())?;
+    let mut store = crm.store();
+    for input in &batch.inputs {
+        if let Ok(id) = input.id.parse::<u64>()
+            && store.archive(id)
+        {
+            store.records_archived += 1;
+        }
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `POST /crm/v3/objects/contacts/batch/read`: found records in input order (each once); missing

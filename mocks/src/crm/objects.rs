@@ -1,5 +1,5 @@
 //! Single-object endpoints: create (`POST /contacts`), read (`GET /contacts/{id}`, optionally by
-//! `idProperty`) and list (`GET /contacts`, cursor paging).
+//! `idProperty`), archive (`DELETE /contacts/{id}`) and list (`GET /contacts`, cursor paging).
 //!
 //! The list cursor is the next id to return, as a decimal string. Because ids only grow and
 //! nothing is deleted, a client that keeps the last `after` it got (or, on the last page, the id
@@ -75,6 +75,25 @@ fn read_inner(
         .ok_or_else(|| ApiError::not_found(&id))?;
     let object = SimplePublicObject::render(record, params.properties.iter().map(String::as_str));
     Ok(json_response(StatusCode::OK, &object, object.size_hint()))
+}
+
+/// `DELETE /crm/v3/objects/contacts/{id}`: archives the record (204); an id that names no live
+/// record is a 404.
+pub(crate) async fn archive(
+    State(crm): State<Arc<Crm>>,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    crm.respond(archive_inner(&crm, id))
+}
+
+fn archive_inner(crm: &Crm, id: Result<Path<String>, PathRejection>) -> Result<Response, ApiError> {
+    let Path(id) = id.map_err(|err| ApiError::validation(format!("invalid object id: {err}")))?;
+    let mut store = crm.store();
+    if !id.parse::<u64>().is_ok_and(|n| store.archive(n)) {
+        return Err(ApiError::not_found(&id));
+    }
+    store.records_archived += 1;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `GET /crm/v3/objects/contacts?limit=…&after=…&properties=…`.

@@ -87,6 +87,8 @@ pub(crate) struct Store {
     lowercase_email: bool,
     pub(crate) records_created: u64,
     pub(crate) records_updated: u64,
+    /// Records archived through the API (`archive` undone by `restore` is not counted here).
+    pub(crate) records_archived: u64,
     /// Changes not yet handed to the webhook emitter; `None` when webhooks are off, so a store
     /// without subscribers keeps nothing.
     pub(crate) journal: Option<Vec<Change>>,
@@ -126,6 +128,7 @@ impl Store {
             lowercase_email,
             records_created: 0,
             records_updated: 0,
+            records_archived: 0,
             journal: None,
             journal_on_create: Vec::new(),
             clock: crate::Clock::real(),
@@ -423,10 +426,11 @@ impl Store {
         let Some(idx) = self.get(id).map(|r| (r.id - 1) as usize) else {
             return false;
         };
+        let mono = self.clock.now();
         let record = &mut self.records[idx];
         record.archived = true;
-        record.updated_at = SystemTime::now();
-        record.updated_mono = Instant::now();
+        record.updated_at = self.clock.wall(mono);
+        record.updated_mono = mono;
         true
     }
 
