@@ -30,7 +30,9 @@ pub const WINDOW: u64 = 1024;
 const PPM: u64 = 1_000_000;
 
 /// The kind of one operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum OpKind {
     Create,
