@@ -11,6 +11,7 @@ mod ground_truth;
 mod html_report;
 mod layout;
 mod long_runs;
+mod mix;
 mod probe;
 mod profile;
 mod report_cmd;
