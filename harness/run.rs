@@ -416,7 +416,11 @@ async fn run_in(
         );
     }
     let call_ids = Arc::new(AtomicU64::new(resumed.next_call_id));
-    let live = crate::live::LiveFigures::new(range.end - range.start);
+    // A mix with updates or deletes runs its own dispatcher (creates only keep the record one),
+    // and the progress counts its operations.
+    let mix = plan.load.mix.filter(|m| m.update > 0.0 || m.delete > 0.0);
+    let planned = mix.map_or(range.end - range.start, |m| m.ops_for(range.end));
+    let live = crate::live::LiveFigures::new(planned);
     let metrics_stop = CancellationToken::new();
     let _stop_metrics = metrics_stop.clone().drop_guard();
     if let Some(addr) = options.metrics {
@@ -445,7 +449,7 @@ async fn run_in(
         resumed.ledger,
         checkpointing,
         options.progress,
-        range.end - range.start,
+        planned,
     ));
 
     let dialect = plan.dialect.build(&plan.verify.id_property, &fields);
@@ -511,8 +515,6 @@ async fn run_in(
         }
         _ => tokio::spawn(observe(verify_ctx, done, stop)),
     };
-    // A mix with updates or deletes runs its own dispatcher; creates only keep the record one.
-    let mix = plan.load.mix.filter(|m| m.update > 0.0 || m.delete > 0.0);
     let report = match mix {
         Some(mix) => {
             let ops = 0..mix.ops_for(range.end);
@@ -708,7 +710,7 @@ fn mix_summary(mix: crate::replay::Mix, ledger: &Ledger, end: &MixEnd) -> Value 
         .map(|kind| {
             let c = ledger.counts.by_op.get(kind).copied().unwrap_or_default();
             let sync = ledger.sync_by_op.get(kind);
-            let q = |p: f64| sync.filter(|h| h.len() > 0).map(|h| h.quantile_ms(p));
+            let q = |p: f64| sync.filter(|h| !h.is_empty()).map(|h| h.quantile_ms(p));
             (
                 kind.as_str().to_string(),
                 json!({
