@@ -312,10 +312,7 @@ async fn send_ops(
         let response = ctx.client.send_request(&request).await;
         let done_at = ctx.clock.now();
         let outcome = classify_response(&response);
-        let outcomes = match kind {
-            OpKind::Create | OpKind::Update => ctx.dialect.write_outcomes(&response, &items),
-            OpKind::Delete => vec![outcome; items.len()],
-        };
+        let outcomes = ctx.dialect.write_outcomes(&response, &items);
         if kind == OpKind::Create {
             let ids = ctx.dialect.created_ids(&response, &items);
             for ((&k, id), o) in open.iter().zip(ids).zip(&outcomes) {

@@ -752,17 +752,17 @@ fn check_mix(
     let refuse = |message: &str| Err(src.invalid("load.mix", message));
     if !matches!(topology, Topology::ApiPoc { .. }) {
         return refuse(
-            "updates and deletes are sent to an API PoC target (kind = \"hubspot\"); the \
+            "updates and deletes are sent to an API PoC target (kind = \"hubspot\" or \
+             \"salesforce\"); the \
              built-in mock integration and integration PoCs relay creates only: drop the mix, \
              or point the plan at one API",
         );
     }
-    if *dialect != super::DialectPlan::Hubspot {
-        return refuse(&format!(
-            "updates and deletes are written in HubSpot's dialect only so far (PATCH batch/update, \
-             batch/archive); a kind = \"{}\" target takes creates only: drop the mix",
-            dialect.kind()
-        ));
+    if matches!(dialect, super::DialectPlan::Rest(_)) {
+        return refuse(
+            "updates and deletes are written in HubSpot's and Salesforce's dialects so far; a \
+             kind = \"rest\" target takes creates only: drop the mix",
+        );
     }
     if !matches!(verify.method, VerifyMethod::ReadBack) {
         return refuse(&format!(

@@ -272,3 +272,56 @@ fn bad_mixes_are_refused_naming_the_key_and_the_fix() {
     );
     assert!(Plan::load(&Source::read(&path).unwrap(), &PlanOverrides::default()).is_ok());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mixed_run_against_a_salesforce_org_updates_by_external_id_and_deletes_by_id() {
+    use crate::targets::{SECRET, org_config, salesforce_plan, serve_org};
+    let (org, base, shutdown) = serve_org(org_config(Vec::new())).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token.txt"), SECRET).unwrap();
+    let text = salesforce_plan(&base, RECORDS)
+        .replace(
+            &datasets()
+                .join("shapes/contacts.toml")
+                .display()
+                .to_string(),
+            &shape(dir.path()).display().to_string(),
+        )
+        .replace("linger = \"50ms\"", &format!("linger = \"50ms\"\n{MIX}"));
+    let (_, s) = run(dir.path(), &text).await;
+    shutdown.cancel();
+
+    let kind = |k: &str, what: &str| get(&s, &format!("mix.by_kind.{k}.{what}"));
+    for k in ["create", "update", "delete"] {
+        assert_eq!(
+            kind(k, "sent"),
+            kind(k, "observed") + kind(k, "lost"),
+            "{k}"
+        );
+        assert_eq!(kind(k, "lost"), 0.0, "{k}: {}", s["mix"]);
+    }
+    let deletes = kind("delete", "sent");
+    assert!(
+        kind("update", "sent") > 80.0 && deletes > 20.0,
+        "{}",
+        s["mix"]
+    );
+    // The org holds the records created minus the deleted ones, once each.
+    let held = org.copies_by_field("Contact", "Syncproof_Id__c");
+    let truth = ground_truth(
+        &dir.path().join("shape.toml"),
+        Mix::new(0.8, 0.15, 0.05).unwrap(),
+    );
+    assert_eq!(held.len(), truth.len());
+    assert!(held.keys().all(|id| truth.contains_key(id)));
+    assert!(held.values().all(|n| *n == 1));
+    let a = org.accounting();
+    let calls = |name: &str| a.calls.get(name).map_or(0, |m| m.values().sum::<u64>()) as f64;
+    assert!(calls("collections_delete") > 0.0, "{:?}", a.calls);
+    assert_eq!(get(&s, "mix.final.deleted_still_visible"), 0.0);
+    assert_eq!(
+        get(&s, "accuracy.overall"),
+        1.0,
+        "every record at its latest version"
+    );
+}
