@@ -263,6 +263,48 @@ mod tests {
     }
 
     #[test]
+    fn updates_name_the_external_id_and_archives_the_object_ids_the_creates_answered_with() {
+        let hubspot = Hubspot {
+            id_property: "syncproof_id".into(),
+        };
+        let fields = [("jobtitle", "CTO")];
+        let items = [WriteItem {
+            external_id: "sp-1",
+            fields: &fields,
+        }];
+        let update = hubspot.update(&items).unwrap();
+        assert_eq!(update.path, BATCH_UPDATE);
+        let body = update.body.unwrap();
+        assert_eq!(body["inputs"][0]["idProperty"], "syncproof_id");
+        assert_eq!(body["inputs"][0]["id"], "sp-1");
+        assert_eq!(body["inputs"][0]["properties"]["jobtitle"], "CTO");
+        let archive = hubspot.delete(&["7", "9"]).unwrap();
+        assert_eq!(archive.path, BATCH_ARCHIVE);
+        assert_eq!(archive.body.unwrap()["inputs"][1]["id"], "9");
+        let answer = CallResponse {
+            status: 200,
+            body: Some(json!({ "results": [
+                { "id": "42", "properties": { "syncproof_id": "sp-1" } }
+            ] })),
+            retry_after: None,
+            quota_used: None,
+            limits: Default::default(),
+            error: None,
+        };
+        let two = [
+            items[0],
+            WriteItem {
+                external_id: "sp-2",
+                fields: &fields,
+            },
+        ];
+        assert_eq!(
+            hubspot.created_ids(&answer, &two),
+            vec![Some("42".to_string()), None]
+        );
+    }
+
+    #[test]
     fn results_parse_with_nulls_and_paging() {
         let body = json!({
             "total": 2,

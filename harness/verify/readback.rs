@@ -224,3 +224,53 @@ pub(super) fn verification_call(
 fn found_idx(copy: &TargetCopy, id_property: &str, by_id: &HashMap<&str, u64>) -> Option<u64> {
     by_id.get(copy.get(id_property)?).copied()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::replay::OpTag;
+
+    fn pending(kind: OpKind, expect: &[(&str, &str)]) -> Pending {
+        Pending {
+            external_id: "sp-1".into(),
+            scheduled_at: Micros(0),
+            settled_at: None,
+            op: Some(OpTag {
+                kind,
+                record: 1,
+                version: 1,
+                expect: expect
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            }),
+        }
+    }
+
+    fn copy(props: &[(&str, Option<&str>)]) -> TargetCopy {
+        TargetCopy {
+            object_id: 1,
+            properties: props
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.map(str::to_string)))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn each_kind_is_observed_when_the_target_shows_what_it_wrote() {
+        let fresh = copy(&[("email", Some("a@b.co")), ("phone", None)]);
+        let stale = copy(&[("email", Some("old@b.co"))]);
+        let update = pending(OpKind::Update, &[("email", "A@B.co"), ("phone", "")]);
+        assert!(shows(&update, Some(&fresh)), "case-blind, empty = absent");
+        assert!(
+            !shows(&update, Some(&stale)),
+            "a stale copy is not yet synced"
+        );
+        assert!(!shows(&update, None));
+        assert!(shows(&pending(OpKind::Create, &[]), Some(&stale)));
+        assert!(!shows(&pending(OpKind::Create, &[]), None));
+        assert!(shows(&pending(OpKind::Delete, &[]), None));
+        assert!(!shows(&pending(OpKind::Delete, &[]), Some(&fresh)));
+    }
+}
