@@ -41,6 +41,8 @@ struct RecordState {
     busy: bool,
     /// Its create was lost: later operations on it are skipped.
     gone: bool,
+    /// The writer is done with its create (so the target's id, if answered, is known).
+    written: bool,
     /// The target's own id, from the create's answer.
     target_id: Option<String>,
 }
@@ -129,6 +131,15 @@ impl InFlight {
         }
     }
 
+    /// The writer is done with `record`'s create (acknowledged, given up or cancelled): the
+    /// read-back may see a record before its create's answer arrives, and a delete needs the
+    /// id that answer carries.
+    pub fn create_written(&self, record: u64) {
+        if let Some(s) = self.states().get_mut(&record) {
+            s.written = true;
+        }
+    }
+
     /// Whether an update or delete may touch `record` now; when it may, the record is marked
     /// busy until the operation leaves the set.
     pub fn begin(&self, record: u64) -> Ready {
@@ -136,7 +147,7 @@ impl InFlight {
         match states.get_mut(&record) {
             None => Ready::Skip,
             Some(s) if s.gone => Ready::Skip,
-            Some(s) if s.busy => Ready::Wait,
+            Some(s) if s.busy || !s.written => Ready::Wait,
             Some(s) => {
                 s.busy = true;
                 Ready::Go(s.target_id.clone())

@@ -315,8 +315,9 @@ async fn send_ops(
         let outcomes = ctx.dialect.write_outcomes(&response, &items);
         if kind == OpKind::Create {
             let ids = ctx.dialect.created_ids(&response, &items);
-            for ((&k, id), o) in open.iter().zip(ids).zip(&outcomes) {
-                if let (Some(id), Outcome::Ok) = (id, o) {
+            // An id in the answer means the record is there, whatever the call's outcome.
+            for (&k, id) in open.iter().zip(ids) {
+                if let Some(id) = id {
                     ctx.inflight.set_target_id(batch[k].record, id);
                 }
             }
@@ -400,5 +401,8 @@ async fn send_ops(
 fn settle(ctx: &ReplayContext, batch: &[Item], which: &[usize], at: Micros) {
     for &k in which {
         ctx.inflight.settle(batch[k].op.idx, at);
+        if batch[k].op.kind == OpKind::Create {
+            ctx.inflight.create_written(batch[k].record);
+        }
     }
 }
