@@ -183,6 +183,9 @@ async fn a_mixed_run_leaves_the_target_as_the_ground_truth_says_and_accounts_per
     let mix = Mix::new(0.8, 0.15, 0.05).unwrap();
     let kind = |k: &str, what: &str| get(&s, &format!("mix.by_kind.{k}.{what}"));
 
+    let validator = jsonschema::draft202012::new(&crate::schema::schema()).unwrap();
+    let broken: Vec<String> = validator.iter_errors(&s).map(|e| e.to_string()).collect();
+    assert!(broken.is_empty(), "{broken:?}");
     // Every kind: sent once, then observed or lost; the clean mock loses nothing.
     for k in ["create", "update", "delete"] {
         assert_eq!(
