@@ -49,8 +49,9 @@ impl Item {
     }
 }
 
-/// How often waiting updates and deletes look again whether their record is free.
-const RECHECK: Duration = Duration::from_millis(20);
+/// How often (on the run's clock) waiting updates and deletes look again whether their record
+/// is free: below any read-back poll interval worth having, above a busy loop on a fast clock.
+const RECHECK: Duration = Duration::from_millis(50);
 
 /// Replays operations `ops` of `mix` on the open-loop schedule until done or cancelled.
 pub async fn replay_mix(
