@@ -282,10 +282,64 @@ async fn operations_on_a_record_whose_create_was_lost_are_skipped_and_counted() 
     assert_eq!(all, ops, "every operation sent or skipped, none dropped");
 }
 
+/// The operations a run sent, from its events: (op_idx, op, record_idx, version) of every
+/// first attempt, in operation order.
+fn sent_operations(run: &std::path::Path) -> Vec<(u64, String, u64, Option<u32>)> {
+    use arrow_array::Array;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{UInt32Type, UInt64Type};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let mut ops = Vec::new();
+    for entry in std::fs::read_dir(run.join("events")).unwrap() {
+        let file = std::fs::File::open(entry.unwrap().path()).unwrap();
+        for batch in ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap()
+        {
+            let batch = batch.unwrap();
+            let col = |name: &str| batch.column_by_name(name).unwrap().clone();
+            let (kind, op) = (col("kind"), col("op"));
+            let (kind, op) = (kind.as_string::<i32>(), op.as_string::<i32>());
+            let (op_idx, record, attempt, version) = (
+                col("op_idx"),
+                col("record_idx"),
+                col("attempt"),
+                col("version"),
+            );
+            let op_idx = op_idx.as_primitive::<UInt64Type>();
+            let record = record.as_primitive::<UInt64Type>();
+            let attempt = attempt.as_primitive::<UInt32Type>();
+            let version = version.as_primitive::<UInt32Type>();
+            for row in 0..batch.num_rows() {
+                if kind.value(row) == "attempt" && attempt.value(row) == 1 {
+                    assert!(!op.is_null(row), "a mixed run's events carry their op");
+                    ops.push((
+                        op_idx.value(row),
+                        op.value(row).to_string(),
+                        record.value(row),
+                        (!version.is_null(row)).then(|| version.value(row)),
+                    ));
+                }
+            }
+        }
+    }
+    ops.sort();
+    ops
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_mixed_plan_twice_gives_the_same_operations_and_final_state() {
-    let (first, _, live1, _, _d1) = mixed_run().await;
-    let (second, _, live2, _, _d2) = mixed_run().await;
+    let (first, _, live1, _, d1) = mixed_run().await;
+    let (second, _, live2, _, d2) = mixed_run().await;
+    let ops = sent_operations(&d1.path().join("run"));
+    assert_eq!(ops, sent_operations(&d2.path().join("run")));
+    let sent: f64 = ["create", "update", "delete"]
+        .iter()
+        .map(|k| get(&first, &format!("mix.by_kind.{k}.sent")))
+        .sum();
+    assert_eq!(ops.len() as f64, sent);
+    assert!(ops.iter().any(|o| o.1 == "update" && o.3.is_some()));
     assert_eq!(live1, live2);
     for k in ["create", "update", "delete"] {
         for what in ["sent", "skipped"] {
