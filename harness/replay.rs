@@ -11,6 +11,8 @@ mod engine;
 mod hubspot;
 mod inflight;
 mod limiter;
+mod mix;
+mod ops;
 mod plan;
 mod probe;
 mod rest;
@@ -30,8 +32,10 @@ pub use hubspot::{Hubspot, TargetCopy};
 pub mod hubspot_search {
     pub use super::hubspot::{SEARCH, next_after, parse_results};
 }
-pub use inflight::{InFlight, Pending};
+pub use inflight::{InFlight, OpTag, Pending, Ready};
 pub use limiter::ClientLimiter;
+pub use mix::{Final, Mix, Op, OpKind, Planner, WINDOW as MIX_WINDOW, finals};
+pub use ops::replay_mix;
 pub use plan::{
     CrmKnobs, DEMO_PLAN, DEMO_SLA, Endpoint, LoadPlan, MAX_CLOCK_SPEED, Plan, PlanOverrides,
     RUN_DIR_SHAPE, RUN_DIR_SLA, RelayPlan, Secret, Topology, VerifyPlan,

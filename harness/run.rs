@@ -191,6 +191,17 @@ pub async fn resume(
              resumable, or run the plan again",
         ));
     }
+    if plan
+        .load
+        .mix
+        .is_some_and(|m| m.update > 0.0 || m.delete > 0.0)
+    {
+        return Err(not(
+            "its [load] mix of updates and deletes cannot be resumed yet (the in-flight \
+             operations and the target ids of its records lived inside the interrupted \
+             process); run the plan again",
+        ));
+    }
     let sla = SlaSpec::from_source(&plan.sla, &plan.shape)?;
     let kept = keep_checkpointed(dir, &checkpoint).map_err(|source| RunError::Io {
         path: dir.join("events"),
@@ -400,11 +411,16 @@ async fn run_in(
                 external_id: s.external_id.clone(),
                 scheduled_at: s.scheduled_at,
                 settled_at: Some(now),
+                op: None,
             },
         );
     }
     let call_ids = Arc::new(AtomicU64::new(resumed.next_call_id));
-    let live = crate::live::LiveFigures::new(range.end - range.start);
+    // A mix with updates or deletes runs its own dispatcher (creates only keep the record one),
+    // and the progress counts its operations.
+    let mix = plan.load.mix.filter(|m| m.update > 0.0 || m.delete > 0.0);
+    let planned = mix.map_or(range.end - range.start, |m| m.ops_for(range.end));
+    let live = crate::live::LiveFigures::new(planned);
     let metrics_stop = CancellationToken::new();
     let _stop_metrics = metrics_stop.clone().drop_guard();
     if let Some(addr) = options.metrics {
@@ -433,7 +449,7 @@ async fn run_in(
         resumed.ledger,
         checkpointing,
         options.progress,
-        range.end - range.start,
+        planned,
     ));
 
     let dialect = plan.dialect.build(&plan.verify.id_property, &fields);
@@ -499,7 +515,13 @@ async fn run_in(
         }
         _ => tokio::spawn(observe(verify_ctx, done, stop)),
     };
-    let report = replay(replay_ctx, resumed.work, cancel.clone()).await;
+    let report = match mix {
+        Some(mix) => {
+            let ops = 0..mix.ops_for(range.end);
+            crate::replay::replay_mix(replay_ctx, mix, ops, cancel.clone()).await
+        }
+        None => replay(replay_ctx, resumed.work, cancel.clone()).await,
+    };
     sending_done.cancel();
     let mut lost: BTreeSet<u64> = observer
         .await
@@ -508,8 +530,27 @@ async fn run_in(
 
     let mut card = Scorecard::new(&plan.shape);
     let mut near = NearDuplicates::new(&plan.shape);
+    // A mixed run's records end as their last version, or deleted: each record's final state,
+    // in record order (the order reconciliation goes in).
+    let mut finals = mix.map(|m| crate::replay::finals(m, plan.seed, range.end));
+    let mut mix_end = MixEnd::default();
     let on_record = |idx: u64, copies: Vec<crate::replay::TargetCopy>| {
-        let record = generator.record(idx);
+        let mut record = generator.record(idx);
+        if let Some(finals) = &mut finals {
+            let state = finals
+                .by_ref()
+                .find(|f| f.record >= idx)
+                .filter(|f| f.record == idx);
+            if let Some(state) = state {
+                if state.deleted {
+                    mix_end.deleted += 1;
+                    mix_end.deleted_still_visible += u64::from(!copies.is_empty());
+                    return;
+                }
+                latest_version(&generator, &mut record, state.version);
+                mix_end.updated += u64::from(state.version > 0);
+            }
+        }
         let delivered = !lost.contains(&idx);
         card.add(&plan.shape, &record, &copies, delivered);
         if delivered {
@@ -621,6 +662,9 @@ async fn run_in(
         });
     }
     summary.json["verification"] = verification_summary(plan, &counters);
+    if let Some(mix) = mix {
+        summary.json["mix"] = mix_summary(mix, &ledger, &mix_end);
+    }
     summary.json["files"] = json!({
         "records": relative(dir, &records_path),
         "events": segments.iter().map(|p| relative(dir, p)).collect::<Vec<_>>(),
@@ -630,6 +674,68 @@ async fn run_in(
     Ok(RunOutcome {
         dir: dir.to_path_buf(),
         summary,
+    })
+}
+
+/// What a mixed run's reconciliation found of its final states.
+#[derive(Debug, Default)]
+struct MixEnd {
+    /// Records whose last operation deleted them.
+    deleted: u64,
+    /// Of those, the ones the target still showed at the end: lost deletes.
+    deleted_still_visible: u64,
+    /// Records updated at least once (compared with their last version).
+    updated: u64,
+}
+
+/// Lays updates `1..=version` of `record` over its create's values.
+fn latest_version(generator: &Generator, record: &mut crate::generate::Record, version: u32) {
+    let mut v = crate::generate::Version::default();
+    for n in 1..=version {
+        if generator.update_into(record.idx, n, &mut v) {
+            for (slot, value) in record.values.iter_mut().zip(v.values.drain(..)) {
+                if let Some(value) = value {
+                    *slot = Some(value);
+                }
+            }
+        }
+    }
+}
+
+/// `summary.json`'s `mix`: the shares and, per operation kind, what was sent, acknowledged,
+/// observed, lost and skipped, with the sync latency of what was observed.
+fn mix_summary(mix: crate::replay::Mix, ledger: &Ledger, end: &MixEnd) -> Value {
+    let by_kind: serde_json::Map<String, Value> = crate::replay::OpKind::ALL
+        .iter()
+        .map(|kind| {
+            let c = ledger.counts.by_op.get(kind).copied().unwrap_or_default();
+            let sync = ledger.sync_by_op.get(kind);
+            let q = |p: f64| sync.filter(|h| !h.is_empty()).map(|h| h.quantile_ms(p));
+            (
+                kind.as_str().to_string(),
+                json!({
+                    "sent": c.sent,
+                    "acknowledged": c.acknowledged,
+                    "gave_up": c.gave_up,
+                    "attempts": c.attempts,
+                    "observed": c.observed,
+                    "lost": c.lost,
+                    "skipped": c.skipped,
+                    "sync_p50_ms": q(0.5),
+                    "sync_p95_ms": q(0.95),
+                }),
+            )
+        })
+        .collect();
+    json!({
+        "shares": { "create": mix.create, "update": mix.update, "delete": mix.delete },
+        "window_records": crate::replay::MIX_WINDOW,
+        "by_kind": by_kind,
+        "final": {
+            "deleted": end.deleted,
+            "deleted_still_visible": end.deleted_still_visible,
+            "updated": end.updated,
+        },
     })
 }
 
@@ -690,6 +796,7 @@ impl Resumed {
                 counts: checkpoint.counts,
                 api: latencies.api,
                 sync: latencies.sync,
+                sync_by_op: Default::default(),
             },
             work: states.work,
             settled: states.settled,

@@ -111,9 +111,33 @@ impl Generator {
         if version == 0 || version > history.versions() {
             return false;
         }
+        if version > history.updates {
+            self.reset_version(idx, version, out);
+            out.op = Op::Delete;
+            return true;
+        }
+        self.update_into(idx, version, out)
+    }
+
+    fn reset_version(&self, idx: u64, version: u32, out: &mut Version) {
+        out.idx = idx;
+        out.external_id = self.external_id(idx);
+        out.version = version;
+        out.values.clear();
+        out.values.resize(self.object().fields.len(), None);
+        out.changed.clear();
+    }
+
+    /// Update number `version` (from 1) of row `idx`, whatever the row's own history says: what
+    /// a run's `[load] mix` writes when it updates a row for the `version`-th time. False when
+    /// the shape has no update stream (nothing says which fields change).
+    pub fn update_into(&self, idx: u64, version: u32, out: &mut Version) -> bool {
         let Some(spec) = self.updates() else {
             return false;
         };
+        if version == 0 {
+            return false;
+        }
         let fields = &self.object().fields;
         out.idx = idx;
         out.external_id = self.external_id(idx);
@@ -121,10 +145,6 @@ impl Generator {
         out.values.clear();
         out.values.resize(fields.len(), None);
         out.changed.clear();
-        if version > history.updates {
-            out.op = Op::Delete;
-            return true;
-        }
         out.op = Op::Update;
         let mut rng = self.rng(idx, VERSION_STREAM ^ u64::from(version));
         // Fields changed: 1..=max_fields distinct ones, by weight (a repeat draw takes the next

@@ -12,6 +12,12 @@
 //! | `observed` | record first seen at the target | record_idx, external_id, scheduled_at, done_at (= seen), latency_ms |
 //! | `lost` | record never seen within the window | record_idx, external_id, scheduled_at |
 //! | `reconciled` | record after the final read of the target | record_idx, external_id, copies |
+//! | `skipped` | operation of a `[load] mix` not sent: its record's create was lost, or no live record was in the window (then external_id is empty) | record_idx, external_id, scheduled_at |
+//!
+//! In a run with a `[load] mix`, every record-level event also carries `op` (`create`,
+//! `update`, `delete`), `op_idx` (the operation's place on the schedule) and, for updates,
+//! `version`; `record_idx` is the record the operation touches. In a creates-only run these
+//! three columns are null.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -26,6 +32,7 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 use super::{Micros, RunClock};
 use crate::parquet_out::{ParquetOut, ParquetOutError};
+use crate::replay::OpKind;
 
 /// How a call (and so each record in it) ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -71,6 +78,8 @@ pub enum EventKind {
     Observed,
     Lost,
     Reconciled,
+    /// A mixed run's operation that was not sent.
+    Skipped,
 }
 
 impl EventKind {
@@ -80,6 +89,7 @@ impl EventKind {
             EventKind::Observed => "observed",
             EventKind::Lost => "lost",
             EventKind::Reconciled => "reconciled",
+            EventKind::Skipped => "skipped",
         }
     }
 }
@@ -124,6 +134,8 @@ pub struct Event {
     pub sent_at: Option<Micros>,
     pub done_at: Option<Micros>,
     pub copies: Option<u32>,
+    /// A mixed run's operation: its kind, its index on the schedule, an update's version.
+    pub op: Option<(OpKind, u64, u32)>,
 }
 
 impl Event {
@@ -145,7 +157,14 @@ impl Event {
             sent_at: None,
             done_at: None,
             copies: None,
+            op: None,
         }
+    }
+
+    /// The event of a mixed run's operation `op_idx` (`None`: a creates-only run's record).
+    pub fn with_op(mut self, op: Option<(OpKind, u64, u32)>) -> Event {
+        self.op = op;
+        self
     }
 }
 
@@ -176,6 +195,9 @@ pub fn event_schema() -> SchemaRef {
         Field::new("retry_after_ms", DataType::UInt64, true),
         Field::new("n_records", DataType::UInt32, true),
         Field::new("copies", DataType::UInt32, true),
+        Field::new("op", DataType::Utf8, true),
+        Field::new("op_idx", DataType::UInt64, true),
+        Field::new("version", DataType::UInt32, true),
     ]))
 }
 
@@ -196,6 +218,9 @@ struct Columns {
     retry_after_ms: UInt64Builder,
     n_records: UInt32Builder,
     copies: UInt32Builder,
+    op: StringBuilder,
+    op_idx: UInt64Builder,
+    version: UInt32Builder,
     rows: usize,
 }
 
@@ -219,6 +244,9 @@ impl Columns {
             retry_after_ms: UInt64Builder::new(),
             n_records: UInt32Builder::new(),
             copies: UInt32Builder::new(),
+            op: StringBuilder::new(),
+            op_idx: UInt64Builder::new(),
+            version: UInt32Builder::new(),
             rows: 0,
         }
     }
@@ -245,6 +273,9 @@ impl Columns {
                     .append_option(c.retry_after.map(|d| d.as_millis() as u64));
                 self.n_records.append_value(c.n_records);
                 self.copies.append_null();
+                self.op.append_null();
+                self.op_idx.append_null();
+                self.version.append_null();
             }
             Message::Event(e) => {
                 self.kind.append_value(e.kind.as_str());
@@ -270,6 +301,11 @@ impl Columns {
                 self.retry_after_ms.append_null();
                 self.n_records.append_null();
                 self.copies.append_option(e.copies);
+                self.op.append_option(e.op.map(|(k, _, _)| k.as_str()));
+                self.op_idx.append_option(e.op.map(|(_, j, _)| j));
+                self.version.append_option(
+                    e.op.and_then(|(k, _, v)| (k == crate::replay::OpKind::Update).then_some(v)),
+                );
             }
         }
         self.rows += 1;
@@ -293,6 +329,9 @@ impl Columns {
             Arc::new(self.retry_after_ms.finish()),
             Arc::new(self.n_records.finish()),
             Arc::new(self.copies.finish()),
+            Arc::new(self.op.finish()),
+            Arc::new(self.op_idx.finish()),
+            Arc::new(self.version.finish()),
         ];
         self.rows = 0;
         RecordBatch::try_new(Arc::clone(schema), arrays).expect("columns match the schema")

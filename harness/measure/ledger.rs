@@ -12,7 +12,10 @@
 //!   exactly k attempts are `reached_attempt[k] - reached_attempt[k + 1]`;
 //! - a *retry storm* is a [`STORM_WINDOW`] of send time in which at least [`STORM_MIN_RETRIES`]
 //!   write calls were retries and retries outnumbered fresh sends (ratio above 1): the client
-//!   spends more of its quota repeating itself than moving new data.
+//!   spends more of its quota repeating itself than moving new data;
+//! - in a run with a `[load] mix`, the same rules hold per operation kind (`by_op`): an
+//!   operation is sent once, observed or lost once, so `sent = observed + lost` per kind; an
+//!   operation not sent (its record's create was lost) is *skipped*, never sent.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -20,6 +23,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{EventKind, LatencyHistogram, Message, Outcome};
+use crate::replay::OpKind;
 
 /// The counters of a run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -52,6 +56,23 @@ pub struct LedgerCounts {
     pub write_status: BTreeMap<u16, u64>,
     /// Verification calls (reads and searches) by HTTP status.
     pub verify_status: BTreeMap<u16, u64>,
+    /// A mixed run's counters per operation kind (empty in a creates-only run).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_op: BTreeMap<OpKind, OpCounts>,
+}
+
+/// One operation kind's counters in a mixed run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpCounts {
+    pub sent: u64,
+    pub acknowledged: u64,
+    pub gave_up: u64,
+    pub attempts: u64,
+    /// Seen as written at the target (a create present, an update's values, a delete gone).
+    pub observed: u64,
+    pub lost: u64,
+    /// Not sent: the record's create was lost, or no live record was in the window.
+    pub skipped: u64,
 }
 
 /// Counters plus the two latency histograms.
@@ -62,6 +83,8 @@ pub struct Ledger {
     pub api: LatencyHistogram,
     /// Intended send → first seen at the target.
     pub sync: LatencyHistogram,
+    /// The same, per operation kind of a mixed run.
+    pub sync_by_op: BTreeMap<OpKind, LatencyHistogram>,
 }
 
 impl Ledger {
@@ -103,7 +126,48 @@ impl Ledger {
                     c.quota_peak = c.quota_peak.max(used);
                 }
             }
-            Message::Event(e) => match e.kind {
+            Message::Event(e) => {
+                if let Some((kind, _, _)) = e.op {
+                    self.apply_op(kind, e);
+                }
+                self.apply_event(e)
+            }
+        }
+    }
+
+    fn apply_op(&mut self, kind: OpKind, e: &super::Event) {
+        let c = self.counts.by_op.entry(kind).or_default();
+        match e.kind {
+            EventKind::Attempt => {
+                c.attempts += 1;
+                if e.attempt == Some(1) {
+                    c.sent += 1;
+                }
+                match e.outcome {
+                    Some(Outcome::Ok) => c.acknowledged += 1,
+                    Some(Outcome::GaveUp) => c.gave_up += 1,
+                    _ => {}
+                }
+            }
+            EventKind::Observed => {
+                c.observed += 1;
+                if let Some(seen) = e.done_at {
+                    self.sync_by_op
+                        .entry(kind)
+                        .or_default()
+                        .record(seen.since(e.scheduled_at));
+                }
+            }
+            EventKind::Lost => c.lost += 1,
+            EventKind::Skipped => c.skipped += 1,
+            EventKind::Reconciled => {}
+        }
+    }
+
+    fn apply_event(&mut self, e: &super::Event) {
+        let c = &mut self.counts;
+        {
+            match e.kind {
                 EventKind::Attempt => {
                     c.record_attempts += 1;
                     if let Some(k) = e.attempt {
@@ -127,8 +191,8 @@ impl Ledger {
                     }
                 }
                 EventKind::Lost => c.lost += 1,
-                EventKind::Reconciled => {}
-            },
+                EventKind::Reconciled | EventKind::Skipped => {}
+            }
         }
     }
 

@@ -80,6 +80,48 @@ pub trait Dialect: std::fmt::Debug + Send + Sync {
     /// otherwise.
     fn read(&self, ids: &[&str]) -> Vec<Request>;
 
+    /// The read-back of `ids` asking for `fields` too (shape names), so a copy can be compared
+    /// with the version last written (a `[load] mix`'s updates). Defaults to [`Dialect::read`].
+    fn read_fields(&self, ids: &[&str], fields: &[String]) -> Vec<Request> {
+        let _ = fields;
+        self.read(ids)
+    }
+
+    /// The update of existing records by external id (only the fields given change); `None`
+    /// when the dialect cannot update (the plan refuses a mix with updates for it).
+    fn update(&self, records: &[WriteItem<'_>]) -> Option<Request> {
+        let _ = records;
+        None
+    }
+
+    /// The event log's name of update calls.
+    fn update_endpoint(&self) -> &'static str {
+        "write:update"
+    }
+
+    /// The delete of records by the target's own ids (as their creates' answers gave them);
+    /// `None` when the dialect cannot delete.
+    fn delete(&self, target_ids: &[&str]) -> Option<Request> {
+        let _ = target_ids;
+        None
+    }
+
+    /// The event log's name of delete calls.
+    fn delete_endpoint(&self) -> &'static str {
+        "write:delete"
+    }
+
+    /// The target's own id of each record of a successful write, in order, where the answer
+    /// says it (`None` otherwise).
+    fn created_ids(
+        &self,
+        response: &CallResponse,
+        records: &[WriteItem<'_>],
+    ) -> Vec<Option<String>> {
+        let _ = response;
+        vec![None; records.len()]
+    }
+
     /// The first request(s) of the final reconciliation of `ids`, asking for `fields` (shape
     /// names): every copy the target holds, duplicates included, where the API can tell.
     fn search(&self, ids: &[&str], fields: &[String]) -> Vec<Request>;

@@ -224,7 +224,7 @@ pub async fn replay(
     }
 }
 
-fn surface_panic(result: Result<(), tokio::task::JoinError>) {
+pub(super) fn surface_panic(result: Result<(), tokio::task::JoinError>) {
     if let Err(e) = result
         && e.is_panic()
     {
@@ -281,6 +281,7 @@ async fn send_batch(
                 external_id: record.external_id.clone(),
                 scheduled_at: *scheduled_at,
                 settled_at: None,
+                op: None,
             },
         );
     }
@@ -399,7 +400,7 @@ fn settle(ctx: &ReplayContext, batch: &[Item], which: &[usize], at: Micros) {
     }
 }
 
-async fn emit(ctx: &ReplayContext, message: Message) {
+pub(super) async fn emit(ctx: &ReplayContext, message: Message) {
     // The collector only goes away when the run is failing already; nothing more to record.
     let _ = ctx.events.send(message).await;
 }

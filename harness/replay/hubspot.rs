@@ -11,6 +11,8 @@ use super::dialect::{Dialect, Request, WriteItem};
 
 pub const BATCH_UPSERT: &str = "/crm/v3/objects/contacts/batch/upsert";
 pub const BATCH_READ: &str = "/crm/v3/objects/contacts/batch/read";
+pub const BATCH_UPDATE: &str = "/crm/v3/objects/contacts/batch/update";
+pub const BATCH_ARCHIVE: &str = "/crm/v3/objects/contacts/batch/archive";
 pub const SEARCH: &str = "/crm/v3/objects/contacts/search";
 
 /// HubSpot's contacts API: `batch/upsert` by `idProperty` (100 a call), `batch/read` by it,
@@ -55,6 +57,64 @@ impl Dialect for Hubspot {
             BATCH_READ,
             batch_read_body(&self.id_property, ids),
         )]
+    }
+
+    fn read_fields(&self, ids: &[&str], fields: &[String]) -> Vec<Request> {
+        let mut body = batch_read_body(&self.id_property, ids);
+        let mut wanted = fields.to_vec();
+        wanted.push(self.id_property.clone());
+        body["properties"] = Value::from(wanted);
+        vec![Request::post(BATCH_READ, body)]
+    }
+
+    /// `batch/update` by `idProperty`: HubSpot's update names a record by the external id too.
+    fn update(&self, records: &[WriteItem<'_>]) -> Option<Request> {
+        let inputs: Vec<Value> = records
+            .iter()
+            .map(|r| {
+                let properties: Map<String, Value> = r
+                    .fields
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), Value::from(*v)))
+                    .collect();
+                json!({ "idProperty": self.id_property, "id": r.external_id, "properties": properties })
+            })
+            .collect();
+        Some(Request::post(BATCH_UPDATE, json!({ "inputs": inputs })))
+    }
+
+    fn update_endpoint(&self) -> &'static str {
+        "write:batch_update"
+    }
+
+    /// `batch/archive` by object id (HubSpot archives by its own id only); 204 on success.
+    fn delete(&self, target_ids: &[&str]) -> Option<Request> {
+        let inputs: Vec<Value> = target_ids.iter().map(|id| json!({ "id": id })).collect();
+        Some(Request::post(BATCH_ARCHIVE, json!({ "inputs": inputs })))
+    }
+
+    fn delete_endpoint(&self) -> &'static str {
+        "write:batch_archive"
+    }
+
+    fn created_ids(
+        &self,
+        response: &CallResponse,
+        records: &[WriteItem<'_>],
+    ) -> Vec<Option<String>> {
+        let copies = response
+            .body
+            .as_ref()
+            .map(parse_results)
+            .unwrap_or_default();
+        let by_external: std::collections::HashMap<&str, u64> = copies
+            .iter()
+            .filter_map(|c| Some((c.get(&self.id_property)?, c.object_id)))
+            .collect();
+        records
+            .iter()
+            .map(|r| by_external.get(r.external_id).map(u64::to_string))
+            .collect()
     }
 
     fn search(&self, ids: &[&str], fields: &[String]) -> Vec<Request> {
@@ -200,6 +260,48 @@ mod tests {
         assert_eq!(body["inputs"][0]["id"], "sp-1");
         assert_eq!(body["inputs"][0]["properties"]["syncproof_id"], "sp-1");
         assert_eq!(body["inputs"][0]["properties"]["email"], "a@b.c");
+    }
+
+    #[test]
+    fn updates_name_the_external_id_and_archives_the_object_ids_the_creates_answered_with() {
+        let hubspot = Hubspot {
+            id_property: "syncproof_id".into(),
+        };
+        let fields = [("jobtitle", "CTO")];
+        let items = [WriteItem {
+            external_id: "sp-1",
+            fields: &fields,
+        }];
+        let update = hubspot.update(&items).unwrap();
+        assert_eq!(update.path, BATCH_UPDATE);
+        let body = update.body.unwrap();
+        assert_eq!(body["inputs"][0]["idProperty"], "syncproof_id");
+        assert_eq!(body["inputs"][0]["id"], "sp-1");
+        assert_eq!(body["inputs"][0]["properties"]["jobtitle"], "CTO");
+        let archive = hubspot.delete(&["7", "9"]).unwrap();
+        assert_eq!(archive.path, BATCH_ARCHIVE);
+        assert_eq!(archive.body.unwrap()["inputs"][1]["id"], "9");
+        let answer = CallResponse {
+            status: 200,
+            body: Some(json!({ "results": [
+                { "id": "42", "properties": { "syncproof_id": "sp-1" } }
+            ] })),
+            retry_after: None,
+            quota_used: None,
+            limits: Default::default(),
+            error: None,
+        };
+        let two = [
+            items[0],
+            WriteItem {
+                external_id: "sp-2",
+                fields: &fields,
+            },
+        ];
+        assert_eq!(
+            hubspot.created_ids(&answer, &two),
+            vec![Some("42".to_string()), None]
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use super::OpKind;
 use crate::measure::Micros;
 
 /// What is known of a record in flight.
@@ -17,11 +18,51 @@ pub struct Pending {
     /// When the writer stopped working on it (acknowledged or gave up); the verification window
     /// starts here, so a record still being retried is never declared lost.
     pub settled_at: Option<Micros>,
+    /// The operation of a `[load] mix` run (then the set is keyed by operation index);
+    /// `None` in a creates-only run (keyed by record index).
+    pub op: Option<OpTag>,
+}
+
+/// What a mixed run's in-flight operation is, and what its read-back must show.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpTag {
+    pub kind: OpKind,
+    pub record: u64,
+    /// The version an update writes (0 otherwise).
+    pub version: u32,
+    /// An update's new values by field name: a copy showing them all is up to date.
+    pub expect: Vec<(String, String)>,
+}
+
+/// Where a mixed run's record stands, for the operations waiting to touch it.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct RecordState {
+    /// An operation on it is in flight (sent and neither observed nor lost yet).
+    busy: bool,
+    /// Its create was lost: later operations on it are skipped.
+    gone: bool,
+    /// The writer is done with its create (so the target's id, if answered, is known).
+    written: bool,
+    /// The target's own id, from the create's answer.
+    target_id: Option<String>,
+}
+
+/// Whether an operation may touch its record now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ready {
+    /// Yes; the target's own id when its create's answer gave one.
+    Go(Option<String>),
+    /// An earlier operation on it is still in flight.
+    Wait,
+    /// Its create was lost (or it is not known): skip the operation.
+    Skip,
 }
 
 #[derive(Debug, Default)]
 pub struct InFlight {
     records: Mutex<BTreeMap<u64, Pending>>,
+    /// A mixed run's records of the recent window (empty otherwise).
+    states: Mutex<BTreeMap<u64, RecordState>>,
 }
 
 impl InFlight {
@@ -41,7 +82,90 @@ impl InFlight {
     }
 
     pub fn remove(&self, idx: u64) -> Option<Pending> {
-        self.lock().remove(&idx)
+        let pending = self.lock().remove(&idx);
+        if let Some(tag) = pending.as_ref().and_then(|p| p.op.as_ref()) {
+            self.done(tag, true);
+        }
+        pending
+    }
+
+    fn states(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, RecordState>> {
+        self.states.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A mixed run's operation left the set: observed, or lost.
+    fn done(&self, tag: &OpTag, observed: bool) {
+        let mut states = self.states();
+        match (tag.kind, observed) {
+            (OpKind::Delete, _) => {
+                states.remove(&tag.record);
+            }
+            (OpKind::Create, false) => {
+                let s = states.entry(tag.record).or_default();
+                s.busy = false;
+                s.gone = true;
+            }
+            _ => {
+                if let Some(s) = states.get_mut(&tag.record) {
+                    s.busy = false;
+                }
+            }
+        }
+    }
+
+    /// A mixed run creates `record`: operations on it wait until the create is observed.
+    pub fn begin_create(&self, record: u64) {
+        self.states().insert(
+            record,
+            RecordState {
+                busy: true,
+                ..RecordState::default()
+            },
+        );
+    }
+
+    /// The target's own id of `record`, from its create's answer.
+    pub fn set_target_id(&self, record: u64, id: String) {
+        if let Some(s) = self.states().get_mut(&record) {
+            s.target_id = Some(id);
+        }
+    }
+
+    /// The writer is done with `record`'s create (acknowledged, given up or cancelled): the
+    /// read-back may see a record before its create's answer arrives, and a delete needs the
+    /// id that answer carries.
+    pub fn create_written(&self, record: u64) {
+        if let Some(s) = self.states().get_mut(&record) {
+            s.written = true;
+        }
+    }
+
+    /// Whether an update or delete may touch `record` now; when it may, the record is marked
+    /// busy until the operation leaves the set.
+    pub fn begin(&self, record: u64) -> Ready {
+        let mut states = self.states();
+        match states.get_mut(&record) {
+            None => Ready::Skip,
+            Some(s) if s.gone => Ready::Skip,
+            Some(s) if s.busy || !s.written => Ready::Wait,
+            Some(s) => {
+                s.busy = true;
+                Ready::Go(s.target_id.clone())
+            }
+        }
+    }
+
+    /// Forgets the idle records below `horizon` (out of the planner's window).
+    pub fn forget_below(&self, horizon: u64) {
+        let mut states = self.states();
+        let old: Vec<u64> = states
+            .range(..horizon)
+            .filter(|(_, s)| !s.busy)
+            .map(|(r, _)| *r)
+            .collect();
+        for r in old {
+            states.remove(&r);
+        }
     }
 
     /// Removes and returns the records settled more than `window` ago.
@@ -52,10 +176,15 @@ impl InFlight {
             .filter(|(_, p)| p.settled_at.is_some_and(|s| now.since(s) > window))
             .map(|(idx, _)| *idx)
             .collect();
-        expired
+        let expired: Vec<(u64, Pending)> = expired
             .into_iter()
             .filter_map(|idx| map.remove(&idx).map(|p| (idx, p)))
-            .collect()
+            .collect();
+        drop(map);
+        for tag in expired.iter().filter_map(|(_, p)| p.op.as_ref()) {
+            self.done(tag, false);
+        }
+        expired
     }
 
     /// Up to `limit` records, oldest first.
@@ -90,6 +219,7 @@ mod tests {
                     external_id: format!("x{idx}"),
                     scheduled_at: Micros(0),
                     settled_at: None,
+                    op: None,
                 },
             );
         }

@@ -238,6 +238,27 @@ struct LoadFile {
     limit: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     limit_burst: Option<u32>,
+    /// The create/update/delete mix; absent: creates only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mix: Option<MixFile>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct MixFile {
+    create: f64,
+    update: f64,
+    delete: f64,
+}
+
+impl Default for MixFile {
+    fn default() -> Self {
+        MixFile {
+            create: 0.0,
+            update: 0.0,
+            delete: 0.0,
+        }
+    }
 }
 
 fn default_batch() -> usize {
@@ -331,6 +352,8 @@ pub struct LoadPlan {
     pub stages: Vec<super::Stage>,
     /// Client-side limit on write calls: at most this rate, in bursts of at most the count.
     pub limit: Option<(Rate, u32)>,
+    /// `[load] mix`: creates, updates and deletes on one schedule; `None`: creates only.
+    pub mix: Option<super::Mix>,
 }
 
 /// How the target is observed.
@@ -582,6 +605,13 @@ impl Plan {
                     Some((rate, burst))
                 }
             },
+            mix: match &l.mix {
+                None => None,
+                Some(m) => Some(
+                    super::Mix::new(m.create, m.update, m.delete)
+                        .map_err(|(key, e)| src.invalid("load.mix", format!("{key}: {e}")))?,
+                ),
+            },
         };
         if !(l.clock_speed.is_finite() && (1.0..=MAX_CLOCK_SPEED).contains(&l.clock_speed)) {
             let message = format!(
@@ -640,6 +670,9 @@ impl Plan {
             ));
         }
         let topology = topology(src, &file.target)?;
+        if let Some(mix) = &load.mix {
+            check_mix(src, mix, &topology, &dialect, &verify, &shape, overrides)?;
+        }
         let mut for_run_dir = file.clone();
         for_run_dir.shape = RUN_DIR_SHAPE.into();
         for_run_dir.sla = RUN_DIR_SLA.into();
@@ -699,6 +732,59 @@ impl Plan {
             verify,
         })
     }
+}
+
+/// A mix with updates or deletes needs what they are sent and checked with: an API PoC whose
+/// dialect writes them, a read-back verification (it reads each operation's record) and, for
+/// updates, the shape's update stream (which fields an update changes).
+fn check_mix(
+    src: &Source,
+    mix: &super::Mix,
+    topology: &Topology,
+    dialect: &super::DialectPlan,
+    verify: &VerifyPlan,
+    shape: &Shape,
+    overrides: &PlanOverrides,
+) -> Result<(), ConfigError> {
+    if mix.update == 0.0 && mix.delete == 0.0 {
+        return Ok(());
+    }
+    let refuse = |message: &str| Err(src.invalid("load.mix", message));
+    if !matches!(topology, Topology::ApiPoc { .. }) {
+        return refuse(
+            "updates and deletes are sent to an API PoC target (kind = \"hubspot\" or \
+             \"salesforce\"); the \
+             built-in mock integration and integration PoCs relay creates only: drop the mix, \
+             or point the plan at one API",
+        );
+    }
+    if matches!(dialect, super::DialectPlan::Rest(_)) {
+        return refuse(
+            "updates and deletes are written in HubSpot's and Salesforce's dialects so far; a \
+             kind = \"rest\" target takes creates only: drop the mix",
+        );
+    }
+    if !matches!(verify.method, VerifyMethod::ReadBack) {
+        return refuse(&format!(
+            "a mixed run is verified by kind = \"read-back\" (it reads each operation's record \
+             for its latest version or its absence); [verify] kind = \"{}\" cannot tell",
+            verify.method.name()
+        ));
+    }
+    if overrides.shard.is_some() {
+        return refuse(
+            "a mixed run cannot be sharded yet (an update may touch a record another shard \
+             creates): run it whole",
+        );
+    }
+    if mix.update > 0.0 && shape.root().updates.is_none() {
+        return refuse(&format!(
+            "updates need the shape's update stream ([objects.updates] of \"{}\") to say which \
+             fields an update changes: add it, or set update = 0",
+            shape.object()
+        ));
+    }
+    Ok(())
 }
 
 /// Makes every file name of `t` (token, CA, OAuth parts; `[target.from]`'s and `[target.to]`'s

@@ -177,6 +177,52 @@ impl Dialect for Salesforce {
         vec![self.soql(ids, false)]
     }
 
+    fn read_fields(&self, ids: &[&str], _fields: &[String]) -> Vec<Request> {
+        vec![self.soql(ids, true)]
+    }
+
+    /// The same collection upsert by external id: on an existing record it is an update.
+    fn update(&self, records: &[WriteItem<'_>]) -> Option<Request> {
+        Some(self.write(records))
+    }
+
+    fn update_endpoint(&self) -> &'static str {
+        "write:collections_update"
+    }
+
+    /// `DELETE /composite/sobjects?ids=…&allOrNone=false` by the record ids the upserts
+    /// answered with; per-record results like the writes'.
+    fn delete(&self, target_ids: &[&str]) -> Option<Request> {
+        Some(Request {
+            method: reqwest::Method::DELETE,
+            path: format!(
+                "{}/composite/sobjects?{}&allOrNone=false",
+                self.data(),
+                encode_query("ids", &target_ids.join(","))
+            ),
+            body: None,
+            record: None,
+        })
+    }
+
+    fn delete_endpoint(&self) -> &'static str {
+        "write:collections_delete"
+    }
+
+    fn created_ids(
+        &self,
+        response: &CallResponse,
+        records: &[WriteItem<'_>],
+    ) -> Vec<Option<String>> {
+        match response.body.as_ref().and_then(Value::as_array) {
+            Some(results) if results.len() == records.len() => results
+                .iter()
+                .map(|r| Some(r.get("id")?.as_str()?.to_string()))
+                .collect(),
+            _ => vec![None; records.len()],
+        }
+    }
+
     fn search(&self, ids: &[&str], _fields: &[String]) -> Vec<Request> {
         vec![self.soql(ids, true)]
     }

@@ -14,7 +14,8 @@ use tokio_util::sync::CancellationToken;
 use crate::measure::Outcome;
 use crate::measure::{CallRecord, Event, EventKind, Message, Micros, RunClock};
 use crate::replay::{
-    CallResponse, CrmClient, Dialect, InFlight, TargetCopy, VerifyPlan, classify_response,
+    CallResponse, CrmClient, Dialect, InFlight, OpKind, Pending, TargetCopy, VerifyPlan,
+    classify_response,
 };
 
 /// What the observer needs.
@@ -35,12 +36,7 @@ impl VerifyContext {
     /// `Observed` event is logged (nothing if it had already left, e.g. found twice).
     pub(super) async fn observed(&self, idx: u64, done_at: Micros) {
         if let Some(pending) = self.inflight.remove(idx) {
-            let mut e = Event::new(
-                EventKind::Observed,
-                idx,
-                pending.external_id,
-                pending.scheduled_at,
-            );
+            let mut e = pending_event(EventKind::Observed, idx, pending);
             e.done_at = Some(done_at);
             let _ = self.events.send(Message::Event(e)).await;
         }
@@ -50,15 +46,49 @@ impl VerifyContext {
     /// `lost`.
     pub(super) async fn expire(&self, now: Micros, lost: &mut BTreeSet<u64>) {
         for (idx, pending) in self.inflight.take_expired(now, self.plan.window) {
-            lost.insert(idx);
-            let e = Event::new(
-                EventKind::Lost,
-                idx,
-                pending.external_id,
-                pending.scheduled_at,
-            );
+            // A mixed run's lost set holds the records whose create was lost.
+            match &pending.op {
+                None => {
+                    lost.insert(idx);
+                }
+                Some(tag) if tag.kind == OpKind::Create => {
+                    lost.insert(tag.record);
+                }
+                Some(_) => {}
+            }
+            let e = pending_event(EventKind::Lost, idx, pending);
             let _ = self.events.send(Message::Event(e)).await;
         }
+    }
+}
+
+/// The event of an in-flight entry: a record (`key` its index), or a mixed run's operation
+/// (`key` its index; the event names the record it touches).
+fn pending_event(kind: EventKind, key: u64, pending: Pending) -> Event {
+    match pending.op {
+        None => Event::new(kind, key, pending.external_id, pending.scheduled_at),
+        Some(tag) => Event::new(kind, tag.record, pending.external_id, pending.scheduled_at)
+            .with_op(Some((tag.kind, key, tag.version))),
+    }
+}
+
+/// Whether `copy` (`None`: not found by a read that succeeded) shows what `pending` wrote: a
+/// create's or a creates-only run's record is there, an update's values are all there, a
+/// deleted record is gone. Values compare trimmed and case-blind (a CRM may lower-case an
+/// email); an empty value and an absent one are the same.
+fn shows(pending: &Pending, copy: Option<&TargetCopy>) -> bool {
+    let Some(tag) = &pending.op else {
+        return copy.is_some();
+    };
+    match (tag.kind, copy) {
+        (OpKind::Delete, copy) => copy.is_none(),
+        (OpKind::Create, copy) => copy.is_some(),
+        (OpKind::Update, None) => false,
+        (OpKind::Update, Some(copy)) => tag.expect.iter().all(|(field, want)| {
+            let got = copy.get(field).unwrap_or("").trim();
+            got.eq_ignore_ascii_case(want.trim())
+                || got.to_lowercase() == want.trim().to_lowercase()
+        }),
     }
 }
 
@@ -86,11 +116,25 @@ pub async fn observe(
         let candidates = ctx.inflight.oldest(calls_per_tick * per_read);
         for chunk in candidates.chunks(per_read) {
             let ids: Vec<&str> = chunk.iter().map(|(_, p)| p.external_id.as_str()).collect();
+            // A mixed run's updates are checked against their values: ask for those fields.
+            let mut fields: Vec<String> = chunk
+                .iter()
+                .filter_map(|(_, p)| p.op.as_ref())
+                .flat_map(|t| t.expect.iter().map(|(f, _)| f.clone()))
+                .collect();
+            fields.sort_unstable();
+            fields.dedup();
+            let mixed = chunk.iter().any(|(_, p)| p.op.is_some());
+            let requests = if mixed {
+                ctx.dialect.read_fields(&ids, &fields)
+            } else {
+                ctx.dialect.read(&ids)
+            };
             let by_id: HashMap<&str, u64> = chunk
                 .iter()
                 .map(|(idx, p)| (p.external_id.as_str(), *idx))
                 .collect();
-            for request in ctx.dialect.read(&ids) {
+            for request in requests {
                 tokio::select! {
                     _ = cancel.cancelled() => return lost,
                     _ = sleep_until(ctx.clock.instant(next_call)) => {}
@@ -111,6 +155,27 @@ pub async fn observe(
                     next_call = next_call.max(done_at.plus(wait));
                 }
                 if ctx.dialect.lookup_outcome(&response) != Outcome::Ok {
+                    continue;
+                }
+                if mixed {
+                    let copies = ctx.dialect.copies(&request, &response);
+                    let found: HashMap<&str, &TargetCopy> = copies
+                        .iter()
+                        .filter_map(|c| Some((c.get(&ctx.plan.id_property)?, c)))
+                        .collect();
+                    // A request answers for the ids it names (one, for a per-record API).
+                    let asked: Vec<&(u64, Pending)> = chunk
+                        .iter()
+                        .filter(|(_, p)| {
+                            request.record.as_deref().is_none_or(|r| r == p.external_id)
+                        })
+                        .collect();
+                    for (key, pending) in asked {
+                        let copy = found.get(pending.external_id.as_str()).copied();
+                        if shows(pending, copy) {
+                            ctx.observed(*key, done_at).await;
+                        }
+                    }
                     continue;
                 }
                 for copy in ctx.dialect.copies(&request, &response) {
@@ -158,4 +223,54 @@ pub(super) fn verification_call(
 
 fn found_idx(copy: &TargetCopy, id_property: &str, by_id: &HashMap<&str, u64>) -> Option<u64> {
     by_id.get(copy.get(id_property)?).copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::replay::OpTag;
+
+    fn pending(kind: OpKind, expect: &[(&str, &str)]) -> Pending {
+        Pending {
+            external_id: "sp-1".into(),
+            scheduled_at: Micros(0),
+            settled_at: None,
+            op: Some(OpTag {
+                kind,
+                record: 1,
+                version: 1,
+                expect: expect
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            }),
+        }
+    }
+
+    fn copy(props: &[(&str, Option<&str>)]) -> TargetCopy {
+        TargetCopy {
+            object_id: 1,
+            properties: props
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.map(str::to_string)))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn each_kind_is_observed_when_the_target_shows_what_it_wrote() {
+        let fresh = copy(&[("email", Some("a@b.co")), ("phone", None)]);
+        let stale = copy(&[("email", Some("old@b.co"))]);
+        let update = pending(OpKind::Update, &[("email", "A@B.co"), ("phone", "")]);
+        assert!(shows(&update, Some(&fresh)), "case-blind, empty = absent");
+        assert!(
+            !shows(&update, Some(&stale)),
+            "a stale copy is not yet synced"
+        );
+        assert!(!shows(&update, None));
+        assert!(shows(&pending(OpKind::Create, &[]), Some(&stale)));
+        assert!(!shows(&pending(OpKind::Create, &[]), None));
+        assert!(shows(&pending(OpKind::Delete, &[]), None));
+        assert!(!shows(&pending(OpKind::Delete, &[]), Some(&fresh)));
+    }
 }

@@ -11,6 +11,7 @@ mod ground_truth;
 mod html_report;
 mod layout;
 mod long_runs;
+mod mix;
 mod official_clients;
 mod probe;
 mod profile;

@@ -13,9 +13,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::support::{FAST_VERIFY, datasets, get, run};
 
-const SECRET: &str = "00Dxx0000001gPL!AQ4AQFake.Session.Token";
+pub(crate) const SECRET: &str = "00Dxx0000001gPL!AQ4AQFake.Session.Token";
 
-fn salesforce_plan(base_url: &str, records: u64) -> String {
+pub(crate) fn salesforce_plan(base_url: &str, records: u64) -> String {
     let d = datasets();
     format!(
         r#"
@@ -59,14 +59,14 @@ max_delay = "200ms"
     )
 }
 
-async fn serve_org(cfg: OrgConfig) -> (std::sync::Arc<Org>, String, CancellationToken) {
+pub(crate) async fn serve_org(cfg: OrgConfig) -> (std::sync::Arc<Org>, String, CancellationToken) {
     let shutdown = CancellationToken::new();
     let org = Org::new(cfg);
     let (addr, _server) = serve(org.app(), shutdown.clone()).await.unwrap();
     (org, format!("http://{addr}"), shutdown)
 }
 
-fn org_config(unique_fields: Vec<String>) -> OrgConfig {
+pub(crate) fn org_config(unique_fields: Vec<String>) -> OrgConfig {
     OrgConfig {
         base: CrmConfig {
             tokens: vec![SECRET.into()],

@@ -242,6 +242,7 @@ async fn a_forged_or_stale_webhook_is_counted_and_never_trusted() {
                 external_id: id.into(),
                 scheduled_at: syncproof::measure::Micros(0),
                 settled_at: None,
+                op: None,
             },
         );
     }

@@ -354,6 +354,65 @@ async fn upsert_creates_then_updates_by_id_property() {
 }
 
 #[tokio::test]
+async fn batch_update_by_id_property_then_archive_hides_the_record() {
+    let m = Mock::new(unlimited());
+    m.create_many(
+        3,
+        |i| json!({ "syncproof_id": format!("r{i}"), "firstname": "A" }),
+    )
+    .await;
+    let updated = m
+        .post(
+            "/batch/update",
+            json!({"inputs": [
+                {"idProperty": "syncproof_id", "id": "r1", "properties": {"firstname": "B"}},
+                {"idProperty": "syncproof_id", "id": "nope", "properties": {"firstname": "C"}}
+            ]}),
+        )
+        .await;
+    assert_eq!(updated.status, StatusCode::MULTI_STATUS, "{}", updated.body);
+    assert_eq!(updated.body["results"][0]["id"], "2");
+    assert_eq!(updated.body["results"][0]["properties"]["firstname"], "B");
+    assert_eq!(updated.body["errors"][0]["category"], "OBJECT_NOT_FOUND");
+    let archived = m
+        .post(
+            "/batch/archive",
+            json!({"inputs": [{"id": "2"}, {"id": "77"}]}),
+        )
+        .await;
+    assert_eq!(archived.status, StatusCode::NO_CONTENT);
+    let gone = m
+        .send(Method::DELETE, &format!("{CONTACTS}/3"), Some(TOKEN), None)
+        .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    let again = m
+        .send(Method::DELETE, &format!("{CONTACTS}/3"), Some(TOKEN), None)
+        .await;
+    assert_eq!(again.status, StatusCode::NO_CONTENT, "archiving twice is still a 204");
+    let read = m
+        .post(
+            "/batch/read",
+            json!({"idProperty": "syncproof_id", "inputs": [{"id": "r0"}, {"id": "r1"}, {"id": "r2"}], "properties": ["firstname"]}),
+        )
+        .await;
+    assert_eq!(read.status, StatusCode::MULTI_STATUS);
+    assert_eq!(ids(&read.body), vec!["1".to_string()]);
+    let acc = m.crm.accounting();
+    assert_eq!(
+        (
+            acc.records_created,
+            acc.records_updated,
+            acc.records_archived
+        ),
+        (3, 1, 2)
+    );
+    assert_eq!(acc.calls["batch_update"][&207], 1);
+    assert_eq!(acc.calls["batch_archive"][&204], 1);
+    assert_eq!(acc.calls["archive"][&204], 2);
+    assert_eq!(m.crm.copies_by_property("syncproof_id").len(), 1);
+}
+
+#[tokio::test]
 async fn batch_read_is_207_when_some_are_missing() {
     let m = Mock::new(unlimited());
     m.create_many(3, |i| json!({"ext": format!("e{}", i % 2)}))
