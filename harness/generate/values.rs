@@ -156,7 +156,14 @@ pub fn make_into<R: Rng + ?Sized>(field: &FieldSpec, p: &Person, rng: &mut R, ou
         FieldKind::Street => {
             let street = pick(&tables(locale).streets, rng);
             let number = rng.random_range(1..400u32);
+            // Learnt street lines without a house number (a draw only for them, so shapes
+            // without the rate keep their values).
+            let numbered = match field.params {
+                Params::Street { house_number_rate } => rng.random::<f64>() < house_number_rate,
+                _ => true,
+            };
             match locale {
+                _ if !numbered => out.write_str(street),
                 Locale::EnUs | Locale::FrFr => {
                     push_decimal(out, number.into());
                     out.push(' ');

@@ -120,6 +120,8 @@ struct FieldFile {
     tlds: Option<Vec<EnumValue>>,
     // company
     suffixes: Option<Vec<EnumValue>>,
+    // street
+    house_number_rate: Option<f64>,
     // any text-like kind
     upper_rate: Option<f64>,
     lower_rate: Option<f64>,
@@ -555,6 +557,11 @@ fn field(
                 None => vec![(String::new(), 1.0)],
             },
         },
+        FieldKind::Street if f.house_number_rate.is_some() => {
+            let house_number_rate = f.house_number_rate.unwrap_or(1.0);
+            fraction(house_number_rate).map_err(|e| at.err("house_number_rate", e))?;
+            Params::Street { house_number_rate }
+        }
         FieldKind::Reference => reference(&at, f, names)?,
         _ => Params::None,
     };
@@ -588,6 +595,11 @@ fn field(
             "suffixes",
             f.suffixes.is_some(),
             f.kind == FieldKind::Company,
+        ),
+        (
+            "house_number_rate",
+            f.house_number_rate.is_some(),
+            f.kind == FieldKind::Street,
         ),
         (
             "upper_rate",
@@ -1303,6 +1315,16 @@ mod tests {
                 "[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"x\"\nkind = \"city\"\ntemplates = [{ value = \"###\", weight = 1.0 }]\n",
                 8,
                 "is not a setting of a City field",
+            ),
+            (
+                "[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"x\"\nkind = \"city\"\nhouse_number_rate = 0.5\n",
+                8,
+                "house_number_rate: is not a setting of a City field",
+            ),
+            (
+                "[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"x\"\nkind = \"street\"\nhouse_number_rate = 1.2\n",
+                8,
+                "not a fraction",
             ),
             (
                 "[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"x\"\nkind = \"first_name\"\nupper_rate = 0.7\nlower_rate = 0.5\n",

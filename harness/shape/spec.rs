@@ -174,6 +174,11 @@ pub enum Params {
         words: Vec<(u32, f64)>,
         suffixes: Vec<(String, f64)>,
     },
+    /// Street lines learnt from an export: the share written with a house number (a street
+    /// field without it always has one).
+    Street {
+        house_number_rate: f64,
+    },
     /// A reference to another object, by its index in [`Shape::objects`]. `per_target`, when
     /// set, makes this the *owning* reference: this object's rows are laid out under the target's
     /// rows, so many of this object exist per target row.

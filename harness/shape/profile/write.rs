@@ -536,6 +536,15 @@ fn write_field(t: &mut String, p: &Profile, o: usize, i: usize, withheld: &mut V
                 let _ = writeln!(t, "suffixes = [\n{}\n]", parts.join("\n"));
             }
         }
+        FieldKind::Street if !c.reservoir.is_empty() => {
+            let numbered = sample(c).filter(|v| habits::has_house_number(v)).count() as u64;
+            let total = c.reservoir.len() as u64;
+            let _ = writeln!(
+                t,
+                "# {numbered} of {total} sampled street lines carry a house number"
+            );
+            let _ = writeln!(t, "house_number_rate = {}", rate(numbered, total));
+        }
         _ => {}
     }
     write_case(t, kind, c, k);
