@@ -647,19 +647,6 @@ fn postal_format(t: &str) -> bool {
     t.contains(['#', '@']) && t.chars().all(|c| matches!(c, '#' | '@' | ' ' | '-'))
 }
 
-/// Kinds whose values carry whitespace habits.
-fn spaced(kind: FieldKind) -> bool {
-    kind.is_text()
-        || matches!(
-            kind,
-            FieldKind::Email
-                | FieldKind::Domain
-                | FieldKind::Url
-                | FieldKind::Phone
-                | FieldKind::PostalCode
-        )
-}
-
 /// `leading_space_rate`, `trailing_space_rate`, `double_space_rate`, `tab_rate`, `nbsp_rate`.
 fn spacing(at: &At<'_>, f: &FieldFile) -> Result<Spacing, ConfigError> {
     let keys = [
@@ -671,7 +658,7 @@ fn spacing(at: &At<'_>, f: &FieldFile) -> Result<Spacing, ConfigError> {
     ];
     for (key, rate) in keys {
         let Some(rate) = rate else { continue };
-        if !spaced(f.kind) {
+        if !f.kind.has_spacing() {
             return Err(at.err(
                 key,
                 format!(

@@ -97,6 +97,20 @@ impl FieldKind {
                 | FieldKind::Text
         )
     }
+
+    /// Kinds whose values carry whitespace habits (`leading_space_rate` … `nbsp_rate`): text,
+    /// and the typed kinds people write by hand.
+    pub fn has_spacing(self) -> bool {
+        self.is_text()
+            || matches!(
+                self,
+                FieldKind::Email
+                    | FieldKind::Domain
+                    | FieldKind::Url
+                    | FieldKind::Phone
+                    | FieldKind::PostalCode
+            )
+    }
 }
 
 /// A locale names and addresses are drawn from.

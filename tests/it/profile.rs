@@ -20,6 +20,27 @@ fn syncproof(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `syncproof generate` of `records` root rows from the shape file into `out`, which must succeed.
+fn generate(shape: &Path, records: u64, extra: &[&str], out: &Path) {
+    let records = records.to_string();
+    let mut args = vec![
+        "generate",
+        "--shape",
+        shape.to_str().unwrap(),
+        "--records",
+        &records,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let run = syncproof(&args);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
 fn exports() -> [PathBuf; 2] {
     let d = datasets().join("exports");
     [d.join("contacts.csv"), d.join("companies.csv")]
@@ -100,22 +121,7 @@ fn no_planted_personal_value_reaches_the_shape_or_the_records() {
     Shape::from_source(&Source::read(&shape_path).unwrap()).unwrap();
     let out = dir.path().join("synth");
     // 1 M contacts (and their companies): about 70 s in a debug build on one core.
-    let run = syncproof(&[
-        "generate",
-        "--shape",
-        shape_path.to_str().unwrap(),
-        "--records",
-        "1000000",
-        "--format",
-        "csv",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    generate(&shape_path, 1_000_000, &["--format", "csv"], &out);
     let mut contacts_seen = 0u64;
     for entry in std::fs::read_dir(&out).unwrap() {
         let path = entry.unwrap().path();
@@ -169,20 +175,7 @@ fn bundled_exports_round_trip_through_profile_generate_compare() {
         "{text}"
     );
     let synth = dir.path().join("synth");
-    let run = syncproof(&[
-        "generate",
-        "--shape",
-        shape.to_str().unwrap(),
-        "--records",
-        "3000",
-        "--out",
-        synth.to_str().unwrap(),
-    ]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    generate(&shape, 3000, &[], &synth);
     // Whitespace habits: 63 of the 3,000 first names are padded both sides ("  Emma ").
     assert!(
         text.contains("# 63 of 3000 sampled values start with a space\nleading_space_rate = 0.021"),
@@ -542,20 +535,7 @@ fn strong_pairs_are_kept_as_conditional_distributions() {
         let shape = dir.path().join(format!("{tag}.toml"));
         std::fs::write(&shape, shape_text).unwrap();
         let out = dir.path().join(tag);
-        let run = syncproof(&[
-            "generate",
-            "--shape",
-            shape.to_str().unwrap(),
-            "--records",
-            "3000",
-            "--out",
-            out.to_str().unwrap(),
-        ]);
-        assert!(
-            run.status.success(),
-            "{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
+        generate(&shape, 3000, &[], &out);
         let synth = out.join("lead.parquet");
         let c = compare(&real, &synth, 5).unwrap();
         let pair = c
@@ -671,22 +651,7 @@ fn the_share_of_street_lines_with_a_house_number_is_learnt_and_reproduced() {
     let synth = dir.path().join("synth");
     let shape_path = dir.path().join("shape.toml");
     std::fs::write(&shape_path, &shape_text).unwrap();
-    let run = syncproof(&[
-        "generate",
-        "--shape",
-        shape_path.to_str().unwrap(),
-        "--records",
-        "2000",
-        "--format",
-        "csv",
-        "--out",
-        synth.to_str().unwrap(),
-    ]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    generate(&shape_path, 2000, &["--format", "csv"], &synth);
     let twin = std::fs::read_dir(&synth)
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -554,16 +554,7 @@ fn write_field(t: &mut String, p: &Profile, o: usize, i: usize, withheld: &mut V
 /// Shares of values with stray, doubled, tab or non-breaking spaces, each when at least `k`
 /// sampled values show it (a habit of the people typing, never a value).
 fn write_spacing(t: &mut String, kind: FieldKind, c: &ColumnStats, k: u64) {
-    let spaced = kind.is_text()
-        || matches!(
-            kind,
-            FieldKind::Email
-                | FieldKind::Domain
-                | FieldKind::Url
-                | FieldKind::Phone
-                | FieldKind::PostalCode
-        );
-    if !spaced || c.reservoir.is_empty() {
+    if !kind.has_spacing() || c.reservoir.is_empty() {
         return;
     }
     let total = c.reservoir.len() as u64;
