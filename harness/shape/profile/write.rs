@@ -514,26 +514,13 @@ fn write_field(t: &mut String, p: &Profile, o: usize, i: usize, withheld: &mut V
             let suffixes = learn(sample(c), k, habits::last_word);
             if !suffixes.is_empty() {
                 let total = c.reservoir.len() as u64;
-                let parts: Vec<String> = suffixes
-                    .kept
-                    .iter()
-                    .map(|(v, n)| {
-                        format!(
-                            "  {{ value = {}, weight = {} }},",
-                            quote(v),
-                            rate(*n, total)
-                        )
-                    })
-                    .chain(std::iter::once(format!(
-                        "  {{ value = \"\", weight = {} }},",
-                        rate(suffixes.withheld, total)
-                    )))
-                    .collect();
                 let _ = writeln!(
                     t,
                     "# last words shared by at least {k} of {total} sampled names; \"\": none or a rarer one"
                 );
-                let _ = writeln!(t, "suffixes = [\n{}\n]", parts.join("\n"));
+                let kept = suffixes.kept.iter().map(|(v, n)| (v.as_str(), *n));
+                let rest = std::iter::once(("", suffixes.withheld));
+                write_weighted(t, "suffixes", kept.chain(rest), total);
             }
         }
         FieldKind::Street if !c.reservoir.is_empty() => {
@@ -587,16 +574,18 @@ fn write_values(t: &mut String, key: &str, what: &str, l: &Learnt<String>, k: u6
         "# {what} shared by at least {k} of {total} sampled values; {} values in rarer ones generalised away",
         l.withheld
     );
-    let parts: Vec<String> = l
-        .kept
-        .iter()
-        .map(|(v, n)| {
-            format!(
-                "  {{ value = {}, weight = {} }},",
-                quote(v),
-                rate(*n, total)
-            )
-        })
+    write_weighted(t, key, l.kept.iter().map(|(v, n)| (v.as_str(), *n)), total);
+}
+
+/// `key = [{ value, weight }, ...]`, one value a line, each weight its count's share of `total`.
+fn write_weighted<'a>(
+    t: &mut String,
+    key: &str,
+    items: impl Iterator<Item = (&'a str, u64)>,
+    total: u64,
+) {
+    let parts: Vec<String> = items
+        .map(|(v, n)| format!("  {{ value = {}, weight = {} }},", quote(v), rate(n, total)))
         .collect();
     let _ = writeln!(t, "{key} = [\n{}\n]", parts.join("\n"));
 }
