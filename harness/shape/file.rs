@@ -109,7 +109,7 @@ struct FieldFile {
     // text
     min_words: Option<u32>,
     max_words: Option<u32>,
-    // text, company: `[[words, weight], ...]`
+    // text, company, city: `[[words, weight], ...]`
     words: Option<Vec<(u32, f64)>>,
     // phone
     format: Option<PhoneFormat>,
@@ -557,6 +557,9 @@ fn field(
                 None => vec![(String::new(), 1.0)],
             },
         },
+        FieldKind::City if f.words.is_some() => Params::City {
+            words: word_counts(&at, f)?,
+        },
         FieldKind::Street if f.house_number_rate.is_some() => {
             let house_number_rate = f.house_number_rate.unwrap_or(1.0);
             fraction(house_number_rate).map_err(|e| at.err("house_number_rate", e))?;
@@ -569,7 +572,10 @@ fn field(
         (
             "words",
             f.words.is_some(),
-            matches!(params, Params::Text { .. } | Params::Company { .. }),
+            matches!(
+                params,
+                Params::Text { .. } | Params::Company { .. } | Params::City { .. }
+            ),
         ),
         (
             "templates",

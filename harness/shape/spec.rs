@@ -188,6 +188,10 @@ pub enum Params {
         words: Vec<(u32, f64)>,
         suffixes: Vec<(String, f64)>,
     },
+    /// City names learnt from an export: words per name, cumulative weights.
+    City {
+        words: Vec<(u32, f64)>,
+    },
     /// Street lines learnt from an export: the share written with a house number (a street
     /// field without it always has one).
     Street {

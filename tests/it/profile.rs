@@ -593,7 +593,8 @@ fn strong_pairs_are_kept_as_conditional_distributions() {
 
 /// A FEBRL-style register whose street lines carry a house number in a planted 30% of rows (the
 /// rest, as in FEBRL, keep the number in a column of its own): `profile` learns the share, the
-/// twin writes numbers in as many lines, and the street column's format masks then match.
+/// twin writes numbers in as many lines, and the street column's format masks then match; the
+/// one-word suburbs are a city column whose word count the twin keeps.
 #[test]
 fn the_share_of_street_lines_with_a_house_number_is_learnt_and_reproduced() {
     let dir = tempfile::tempdir().unwrap();
@@ -664,6 +665,8 @@ fn the_share_of_street_lines_with_a_house_number_is_learnt_and_reproduced() {
         .find(|s| s.column == "address_1")
         .unwrap_or_else(|| panic!("{}", c.render_table()));
     assert!(street.score.unwrap() >= 0.9, "{}", c.render_table());
+    // Suburbs are city columns, named in one word like these: the twin's city names are too.
     let suburb = c.columns.iter().find(|s| s.column == "suburb").unwrap();
     assert_eq!(suburb.kind, "City", "{}", c.render_table());
+    assert!(suburb.score.unwrap() >= 0.9, "{}", c.render_table());
 }

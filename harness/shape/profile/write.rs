@@ -523,6 +523,10 @@ fn write_field(t: &mut String, p: &Profile, o: usize, i: usize, withheld: &mut V
                 write_weighted(t, "suffixes", kept.chain(rest), total);
             }
         }
+        FieldKind::City => {
+            let counts = learn(sample(c), k, habits::words);
+            write_counts(t, "words", "word counts", &counts, k);
+        }
         FieldKind::Street if !c.reservoir.is_empty() => {
             let numbered = sample(c).filter(|v| habits::has_house_number(v)).count() as u64;
             let total = c.reservoir.len() as u64;
