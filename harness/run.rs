@@ -241,12 +241,16 @@ fn api_client(
     Ok(api)
 }
 
-/// The TLS version `base_url` negotiates, trusting the plan's extra CA too.
-async fn tls_of(base_url: &str, ca_pem: Option<&[u8]>) -> String {
+/// A system's URL as the summary shows it (no credentials) and the TLS version it negotiates,
+/// trusting the plan's extra CA too.
+async fn reached(base_url: &str, ca_pem: Option<&[u8]>) -> (String, String) {
     let extra = ca_pem
         .and_then(|pem| crate::replay::tls::parse_ca_pem(pem).ok())
         .unwrap_or_default();
-    crate::replay::tls::tls_version(base_url, &extra).await
+    (
+        without_userinfo(base_url),
+        crate::replay::tls::tls_version(base_url, &extra).await,
+    )
 }
 
 fn failed_note(dir: &Path, result: &Result<RunOutcome, RunError>) {
@@ -351,33 +355,29 @@ async fn run_in(
     };
 
     // How the target is reached, for the summary: its TLS version from a handshake of our own
-    // (reqwest does not expose it), and later what the OAuth session did.
-    let (target_kind, target_url, tls_version) = match &plan.topology {
+    // (reqwest does not expose it), and later what the OAuth session did. An integration PoC
+    // reaches two systems: the one written to is recorded beside.
+    let (target_kind, (target_url, tls_version), source_tls) = match &plan.topology {
         Topology::MockIntegration => (
             "mock-integration",
-            target.base().to_string(),
-            crate::replay::tls::PLAIN_HTTP.to_string(),
+            (
+                target.base().to_string(),
+                crate::replay::tls::PLAIN_HTTP.to_string(),
+            ),
+            None,
         ),
         Topology::ApiPoc {
             base_url, ca_pem, ..
         } => (
             plan.dialect.kind(),
-            without_userinfo(base_url),
-            tls_of(base_url, ca_pem.as_deref()).await,
+            reached(base_url, ca_pem.as_deref()).await,
+            None,
         ),
-        Topology::Integration { to, .. } => (
+        Topology::Integration { from, to } => (
             "integration",
-            without_userinfo(&to.base_url),
-            tls_of(&to.base_url, to.ca_pem.as_deref()).await,
+            reached(&to.base_url, to.ca_pem.as_deref()).await,
+            Some(reached(&from.base_url, from.ca_pem.as_deref()).await),
         ),
-    };
-    // An integration PoC reaches two systems: the one written to is recorded beside.
-    let source_tls = match &plan.topology {
-        Topology::Integration { from, .. } => Some((
-            without_userinfo(&from.base_url),
-            tls_of(&from.base_url, from.ca_pem.as_deref()).await,
-        )),
-        _ => None,
     };
     if crate::replay::tls::below_tls12(&tls_version) {
         tracing::warn!(target = %target_url, tls = %tls_version, "the target's TLS is below 1.2 or unknown");

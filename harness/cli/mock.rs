@@ -261,14 +261,8 @@ pub async fn run(args: MockArgs) -> Exit {
             return Exit::RunFailed;
         }
     };
-    // Listen for Ctrl-C before telling anyone the mock is up: polling the listener once
-    // installs the handler, so an early Ctrl-C stops the mock cleanly instead of killing it.
-    let mut ctrl_c = Box::pin(tokio::signal::ctrl_c());
-    let early = tokio::select! {
-        biased;
-        result = &mut ctrl_c => Some(result),
-        () = std::future::ready(()) => None,
-    };
+    // Listen for Ctrl-C before telling anyone the mock is up.
+    let ctrl_c = ctrl_c_from_now().await;
     let scheme = if tls.is_some() { "https" } else { "http" };
     let faults = if args.faults.is_empty() {
         "none".to_string()
@@ -333,13 +327,7 @@ pub async fn run(args: MockArgs) -> Exit {
         }
     }
     println!("Ctrl-C stops it.");
-    let stopped = match early {
-        Some(result) => result,
-        None => ctrl_c.await,
-    };
-    if stopped.is_err() {
-        eprintln!("error: cannot listen for Ctrl-C; stopping");
-    }
+    ctrl_c.await;
     shutdown.cancel();
     let _ = server.await;
     if let Some(emitter) = emitter {
@@ -391,12 +379,7 @@ async fn integration(args: MockArgs, path: PathBuf) -> Exit {
             return Exit::RunFailed;
         }
     };
-    let mut ctrl_c = Box::pin(tokio::signal::ctrl_c());
-    let early = tokio::select! {
-        biased;
-        result = &mut ctrl_c => Some(result),
-        () = std::future::ready(()) => None,
-    };
+    let ctrl_c = ctrl_c_from_now().await;
     let (source, target) = (integration.source_url(), integration.target_url());
     println!(
         "syncproof mock: integration of {} at {source} -> {target}",
@@ -416,13 +399,7 @@ async fn integration(args: MockArgs, path: PathBuf) -> Exit {
         plan.verify.id_property
     );
     println!("Ctrl-C stops it.");
-    let stopped = match early {
-        Some(result) => result,
-        None => ctrl_c.await,
-    };
-    if stopped.is_err() {
-        eprintln!("error: cannot listen for Ctrl-C; stopping");
-    }
+    ctrl_c.await;
     let truth = integration.shutdown().await;
     println!(
         "stopped: source {} records, relay {} forwarded, {} lost, {} duplicated; target {} records",
@@ -440,4 +417,25 @@ fn random_hex(len: usize) -> String {
     (0..len)
         .map(|_| format!("{:x}", rng.random_range(0..16u8)))
         .collect()
+}
+
+/// Ctrl-C, listened for from now on: polling the signal once installs the handler, so a Ctrl-C
+/// before the mock is announced stops it cleanly instead of killing it. The returned future ends
+/// at Ctrl-C (or at once, said on stderr, when the signal cannot be listened for).
+async fn ctrl_c_from_now() -> impl Future<Output = ()> {
+    let mut ctrl_c = Box::pin(tokio::signal::ctrl_c());
+    let early = tokio::select! {
+        biased;
+        result = &mut ctrl_c => Some(result),
+        () = std::future::ready(()) => None,
+    };
+    async move {
+        let stopped = match early {
+            Some(result) => result,
+            None => ctrl_c.await,
+        };
+        if stopped.is_err() {
+            eprintln!("error: cannot listen for Ctrl-C; stopping");
+        }
+    }
 }

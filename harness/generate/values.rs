@@ -54,6 +54,29 @@ impl Person {
     }
 }
 
+/// Picks at most this many city names in search of one with the learnt number of words.
+const CITY_PICKS: usize = 16;
+
+/// The first `n` (at least one) whitespace-separated words of `s`; all of `s` when it has fewer.
+fn first_words(s: &str, n: usize) -> &str {
+    let mut seen = 0;
+    let mut in_word = false;
+    for (i, c) in s.char_indices() {
+        if c.is_whitespace() {
+            if in_word {
+                seen += 1;
+                if seen >= n.max(1) {
+                    return &s[..i];
+                }
+            }
+            in_word = false;
+        } else {
+            in_word = true;
+        }
+    }
+    s
+}
+
 /// Appends a value for `field` to `out` (the generator reuses one buffer per column).
 pub fn make_into<R: Rng + ?Sized>(field: &FieldSpec, p: &Person, rng: &mut R, out: &mut String) {
     use std::fmt::Write;
@@ -156,7 +179,14 @@ pub fn make_into<R: Rng + ?Sized>(field: &FieldSpec, p: &Person, rng: &mut R, ou
         FieldKind::Street => {
             let street = pick(&tables(locale).streets, rng);
             let number = rng.random_range(1..400u32);
+            // Learnt street lines without a house number (a draw only for them, so shapes
+            // without the rate keep their values).
+            let numbered = match field.params {
+                Params::Street { house_number_rate } => rng.random::<f64>() < house_number_rate,
+                _ => true,
+            };
             match locale {
+                _ if !numbered => out.write_str(street),
                 Locale::EnUs | Locale::FrFr => {
                     push_decimal(out, number.into());
                     out.push(' ');
@@ -170,7 +200,26 @@ pub fn make_into<R: Rng + ?Sized>(field: &FieldSpec, p: &Person, rng: &mut R, ou
                 }
             }
         }
-        FieldKind::City => out.write_str(pick(&tables(locale).cities, rng).as_str()),
+        FieldKind::City => {
+            let cities = &tables(locale).cities;
+            let mut city = pick(cities, rng).as_str();
+            // Learnt word counts: a name of the drawn length from a few more picks, else the
+            // first words of the last (en_US's names all have two or more: `Roob Port` →
+            // `Roob`). Draws only for such shapes, so others keep their values.
+            if let Params::City { words } = &field.params
+                && !words.is_empty()
+            {
+                let n = *draw(words, rng) as usize;
+                for _ in 0..CITY_PICKS {
+                    if city.split_whitespace().count() == n {
+                        break;
+                    }
+                    city = pick(cities, rng).as_str();
+                }
+                city = first_words(city, n);
+            }
+            out.write_str(city)
+        }
         FieldKind::PostalCode => {
             match &field.params {
                 Params::PostalTemplates(t) => fill_into(draw(t, rng).as_str(), rng, out),
@@ -637,6 +686,14 @@ pub fn ascii_slug(text: &str) -> String {
 mod tests {
     use super::*;
     use rand::SeedableRng;
+
+    #[test]
+    fn first_words_cuts_after_the_nth_word() {
+        assert_eq!(first_words("Roob Port", 1), "Roob");
+        assert_eq!(first_words("Lake  Laurianne Turner", 2), "Lake  Laurianne");
+        assert_eq!(first_words("Berlin", 1), "Berlin");
+        assert_eq!(first_words("Klein Haven", 3), "Klein Haven");
+    }
 
     #[test]
     fn phones_carry_a_country_code() {

@@ -293,9 +293,8 @@ pub fn render_html(summary: &Summary, series: &Series) -> String {
             "started_at": s("run.started_at"),
             "finished_at": s("run.finished_at"),
             "duration": super::summary::duration_text(j),
-            "target_url": j["target"]["base_url"],
-            "target_tls": j["target"]["tls_version"],
-            "target_flag": j["target"]["tls_below_1_2"].as_bool() == Some(true),
+            "target": super::summary::target_facts(j),
+            "verification": super::summary::verification_facts(j),
             "complete": lookup(j, "run.complete") != Some(&Value::Bool(false)),
             "overall": summary.overall.as_str(),
             "verdicts": verdicts,
@@ -355,6 +354,69 @@ mod tests {
         assert!(html.contains("<svg"));
         assert!(html.contains("records.loss_rate"));
         assert_eq!(html.matches("<figure").count(), 4);
+    }
+
+    #[test]
+    fn both_reports_show_how_the_target_was_reached_and_watched() {
+        let mut s = summary("p");
+        s.json["target"] = json!({
+            "kind": "integration", "base_url": "https://to.example",
+            "tls_version": "TLSv1.3", "tls_below_1_2": false,
+            "auth": { "kind": "oauth", "refreshes": 25, "refreshed_after_401": 2,
+                      "refresh_failures": 1 },
+            "source": { "base_url": "https://from.example", "tls_version": "TLSv1_1",
+                        "tls_below_1_2": true },
+        });
+        s.json["verification"] = json!({
+            "kind": "webhook", "requests": 4321, "requests_accepted": 4318,
+            "rejected_bad_signature": 3, "duplicate_events": 17,
+        });
+        s.json["api"]["verify_calls"] = json!(0);
+        // minijinja escapes `/` too; the URLs are compared as a browser shows them.
+        let html = render_html(&s, &Series::default()).replace("&#x2f;", "/");
+        let md = super::super::render_markdown(&s);
+        for report in [&html, &md] {
+            for expected in [
+                "https://to.example",
+                "TLS: TLSv1.3.",
+                "https://from.example",
+                "TLS: TLSv1_1.",
+                "Flag: below TLS 1.2",
+                "OAuth: 25 access tokens obtained (2 after a 401), 1 refresh failures.",
+                "webhook",
+                "webhook requests",
+                "4321",
+                "4318",
+                "rejected: bad signature",
+                "duplicate events (dropped by eventId)",
+                "17",
+                "checked every",
+                "200 ms",
+                "8000 ms",
+                "(records may have been missed)",
+            ] {
+                assert!(report.contains(expected), "{expected:?} missing: {report}");
+            }
+            // The flag is on the source, written to, not on the target.
+            let flag = report.find("Flag: below TLS 1.2").unwrap();
+            assert!(report.find("https://from.example").unwrap() < flag);
+            assert!(report.find("TLS: TLSv1.3.").unwrap() < flag);
+            // No read or search call was made: a webhook run does not list them.
+            assert!(!report.contains("read and search calls"), "{report}");
+        }
+        assert!(html.contains("<h2 id=\"verification\">"), "{html}");
+        assert!(md.contains("## Verification"), "{md}");
+        assert!(md.contains("| rejected: bad signature | **3** (records may have been missed) |"));
+        assert!(md.contains("| webhook requests | 4321 |"), "{md}");
+
+        // Summaries written before either section existed render without them.
+        let old = summary("p");
+        for report in [
+            render_html(&old, &Series::default()),
+            super::super::render_markdown(&old),
+        ] {
+            assert!(!report.contains("Verification") && !report.contains("TLS:"));
+        }
     }
 
     #[test]

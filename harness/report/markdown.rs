@@ -87,7 +87,7 @@ pub fn render_markdown(summary: &Summary) -> String {
          | sync (intended send → first seen at target) | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {} |\n\
          | API service time (write calls) | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {} |\n\n\
          Milliseconds. Sync latency starts at each record's intended send time on the open-loop \
-         schedule; the target is read back every {} ms, which bounds its resolution.\n",
+         schedule; the target is checked every {} ms, which bounds its resolution.\n",
         f("latency.sync_ms.p50"),
         f("latency.sync_ms.p90"),
         f("latency.sync_ms.p95"),
@@ -102,6 +102,23 @@ pub fn render_markdown(summary: &Summary) -> String {
         s("latency.api_ms.n"),
         s("run.verify_poll_interval_ms"),
     );
+    if let Some(v) = super::summary::verification_facts(j) {
+        let _ = writeln!(
+            out,
+            "## Verification\n\nMethod `{}`: {}.\n\n| | |\n|---|---|",
+            cell(&v.method),
+            v.how
+        );
+        for row in &v.rows {
+            let value = if row.warn {
+                format!("**{}** (records may have been missed)", cell(&row.value))
+            } else {
+                cell(&row.value)
+            };
+            let _ = writeln!(out, "| {} | {} |", cell(&row.label), value);
+        }
+        out.push('\n');
+    }
     let _ = writeln!(
         out,
         "## Retries and API calls\n\n{} attempts per record, {} of records retried, {} gave up, {} \

@@ -111,33 +111,179 @@ pub fn process_text(summary: &Value) -> String {
     parts.join(" ")
 }
 
-/// How the target was reached: its URL, TLS version (flagged below 1.2, and visibly "none" for
-/// plain HTTP) and authentication. Empty for summaries written before it was recorded.
-pub fn target_text(summary: &Value) -> String {
+/// Why a connection is flagged in the report.
+pub const BELOW_TLS_1_2: &str =
+    "below TLS 1.2 (or its version is unknown); every CRM vendor requires 1.2 or later";
+/// Why a plain-HTTP connection to anything but the built-in mock is flagged.
+pub const UNENCRYPTED: &str = "unencrypted, acceptable for a loopback mock only";
+
+/// One system the run reached: its role, URL, TLS version and, when it needs attention, why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reached {
+    pub role: &'static str,
+    pub url: String,
+    pub tls: String,
+    pub flag: Option<&'static str>,
+}
+
+/// How the target was reached, read from the summary's `target` section: the systems (the
+/// target, and for an integration PoC the source written to) and what the OAuth session did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TargetFacts {
+    pub systems: Vec<Reached>,
+    pub oauth: Option<String>,
+}
+
+/// The `target` section as facts; `None` for summaries written before it was recorded.
+pub fn target_facts(summary: &Value) -> Option<TargetFacts> {
     let t = &summary["target"];
-    let Some(tls) = t["tls_version"].as_str() else {
-        return String::new();
+    let mock = t["kind"] == "mock-integration";
+    let reached = |role, s: &Value| {
+        let tls = s["tls_version"].as_str()?.to_string();
+        let flag = if s["tls_below_1_2"].as_bool() == Some(true) {
+            Some(BELOW_TLS_1_2)
+        } else if tls == crate::replay::tls::PLAIN_HTTP && !mock {
+            Some(UNENCRYPTED)
+        } else {
+            None
+        };
+        Some(Reached {
+            role,
+            url: s["base_url"].as_str().unwrap_or("?").to_string(),
+            tls,
+            flag,
+        })
     };
-    let url = t["base_url"].as_str().unwrap_or("?");
-    let mut text = format!("Target `{url}`, TLS: {tls}.");
-    if t["tls_below_1_2"].as_bool() == Some(true) {
-        text.push_str(
-            " **Flag: the connection is below TLS 1.2 (or its version is unknown); every CRM \
-             vendor requires 1.2 or later.**",
-        );
-    } else if tls == crate::replay::tls::PLAIN_HTTP && t["kind"] != "mock-integration" {
-        text.push_str(" **Unencrypted: acceptable for a loopback mock only.**");
-    }
-    if t["auth"]["kind"] == "oauth" {
+    let target = reached("Target", t)?;
+    let systems = std::iter::once(target)
+        .chain(reached("Source (written to)", &t["source"]))
+        .collect();
+    let oauth = (t["auth"]["kind"] == "oauth").then(|| {
         let n = |k: &str| t["auth"][k].as_u64().unwrap_or(0);
-        text.push_str(&format!(
-            " OAuth: {} access tokens obtained ({} after a 401), {} refresh failures.",
+        format!(
+            "OAuth: {} access tokens obtained ({} after a 401), {} refresh failures.",
             n("refreshes"),
             n("refreshed_after_401"),
             n("refresh_failures")
+        )
+    });
+    Some(TargetFacts { systems, oauth })
+}
+
+/// How the target was reached, as Markdown: its URL, TLS version (flagged below 1.2, and
+/// visibly "none" for plain HTTP) and authentication. Empty for summaries written before it was
+/// recorded.
+pub fn target_text(summary: &Value) -> String {
+    let Some(facts) = target_facts(summary) else {
+        return String::new();
+    };
+    let mut parts: Vec<String> = facts
+        .systems
+        .iter()
+        .map(|s| {
+            let mut text = format!("{} `{}`, TLS: {}.", s.role, s.url, s.tls);
+            if let Some(flag) = s.flag {
+                text.push_str(&format!(" **Flag: {flag}.**"));
+            }
+            text
+        })
+        .collect();
+    parts.extend(facts.oauth);
+    parts.join(" ")
+}
+
+/// One figure of the verification block; `warn` when it says records may have been missed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VerificationRow {
+    pub label: String,
+    pub value: String,
+    pub warn: bool,
+}
+
+/// How the target was watched, read from the summary's `verification` section: the method,
+/// what it does, and its cadence and counters.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VerificationFacts {
+    pub method: String,
+    pub how: &'static str,
+    pub rows: Vec<VerificationRow>,
+}
+
+/// A verification counter's label, and whether a count above zero needs attention.
+fn counter_label(key: &str) -> (String, bool) {
+    let (label, warn) = match key {
+        "polls" => ("search polls", false),
+        "searches" => ("search calls", false),
+        "searches_failed" => ("search calls that failed", true),
+        "results" => ("search results read", false),
+        "result_ceiling_hits" => ("searches stopped at the result ceiling", true),
+        "records_found" => ("records found", false),
+        "queries" => ("SQL queries", false),
+        "query_errors" => ("SQL queries that failed", true),
+        "rows" => ("rows read", false),
+        "requests" => ("webhook requests", false),
+        "requests_accepted" => ("webhook requests accepted", false),
+        "rejected_unsigned" => ("rejected: unsigned", true),
+        "rejected_bad_signature" => ("rejected: bad signature", true),
+        "rejected_stale" => ("rejected: timestamp too old", true),
+        "rejected_unreadable" => ("rejected: unreadable body", true),
+        "events" => ("webhook events", false),
+        "duplicate_events" => ("duplicate events (dropped by eventId)", false),
+        "events_for_no_record_in_flight" => ("events for no record in flight", false),
+        "records_announced" => ("records announced", false),
+        other => return (other.replace('_', " "), false),
+    };
+    (label.to_string(), warn)
+}
+
+/// The `verification` section as facts; `None` for summaries written before it was recorded.
+pub fn verification_facts(summary: &Value) -> Option<VerificationFacts> {
+    let v = summary["verification"].as_object()?;
+    let method = v.get("kind")?.as_str()?.to_string();
+    let how = match method.as_str() {
+        "read-back" => {
+            "records in flight read back by external id, paced below the read limit; \
+             a final reconciliation by search finds every copy"
+        }
+        "search" => {
+            "search polled for records modified since the newest seen, minus an overlap; \
+             a final reconciliation by search"
+        }
+        "webhook" => {
+            "signed webhooks received (signature and age checked, deduplicated by event id); \
+             a record counts at the change of its id property"
+        }
+        "postgres" => "the plan's SQL query on the warehouse table, for the records in flight",
+        _ => "a method this version does not describe",
+    };
+    let row = |label: &str, value: String, warn| VerificationRow {
+        label: label.to_string(),
+        value,
+        warn,
+    };
+    let run = &summary["run"];
+    let mut rows = Vec::new();
+    if let Some(ms) = run["verify_poll_interval_ms"].as_u64() {
+        rows.push(row("checked every", format!("{ms} ms"), false));
+    }
+    if let Some(ms) = run["verify_window_ms"].as_u64() {
+        rows.push(row("lost when not seen within", format!("{ms} ms"), false));
+    }
+    if let Some(calls) = summary["api"]["verify_calls"].as_u64()
+        && (calls > 0 || matches!(method.as_str(), "read-back" | "search"))
+    {
+        rows.push(row(
+            "read and search calls to the target",
+            calls.to_string(),
+            false,
         ));
     }
-    text
+    for (key, n) in v.iter().filter(|(k, _)| *k != "kind") {
+        let (label, warn) = counter_label(key);
+        let warn = warn && n.as_u64().is_some_and(|n| n > 0);
+        rows.push(row(&label, n.to_string(), warn));
+    }
+    Some(VerificationFacts { method, how, rows })
 }
 
 /// How long a run took, stating both clocks when it ran time-compressed.
@@ -369,7 +515,7 @@ mod tests {
                       "refresh_failures": 0 } }),
         );
         assert!(
-            plain.contains("TLS: none (plain HTTP).") && plain.contains("Unencrypted"),
+            plain.contains("TLS: none (plain HTTP).") && plain.contains("**Flag: unencrypted"),
             "{plain}"
         );
         assert!(

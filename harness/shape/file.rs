@@ -109,7 +109,7 @@ struct FieldFile {
     // text
     min_words: Option<u32>,
     max_words: Option<u32>,
-    // text, company: `[[words, weight], ...]`
+    // text, company, city: `[[words, weight], ...]`
     words: Option<Vec<(u32, f64)>>,
     // phone
     format: Option<PhoneFormat>,
@@ -120,6 +120,8 @@ struct FieldFile {
     tlds: Option<Vec<EnumValue>>,
     // company
     suffixes: Option<Vec<EnumValue>>,
+    // street
+    house_number_rate: Option<f64>,
     // any text-like kind
     upper_rate: Option<f64>,
     lower_rate: Option<f64>,
@@ -555,6 +557,14 @@ fn field(
                 None => vec![(String::new(), 1.0)],
             },
         },
+        FieldKind::City if f.words.is_some() => Params::City {
+            words: word_counts(&at, f)?,
+        },
+        FieldKind::Street if f.house_number_rate.is_some() => {
+            let house_number_rate = f.house_number_rate.unwrap_or(1.0);
+            fraction(house_number_rate).map_err(|e| at.err("house_number_rate", e))?;
+            Params::Street { house_number_rate }
+        }
         FieldKind::Reference => reference(&at, f, names)?,
         _ => Params::None,
     };
@@ -562,7 +572,10 @@ fn field(
         (
             "words",
             f.words.is_some(),
-            matches!(params, Params::Text { .. } | Params::Company { .. }),
+            matches!(
+                params,
+                Params::Text { .. } | Params::Company { .. } | Params::City { .. }
+            ),
         ),
         (
             "templates",
@@ -588,6 +601,11 @@ fn field(
             "suffixes",
             f.suffixes.is_some(),
             f.kind == FieldKind::Company,
+        ),
+        (
+            "house_number_rate",
+            f.house_number_rate.is_some(),
+            f.kind == FieldKind::Street,
         ),
         (
             "upper_rate",
@@ -635,19 +653,6 @@ fn postal_format(t: &str) -> bool {
     t.contains(['#', '@']) && t.chars().all(|c| matches!(c, '#' | '@' | ' ' | '-'))
 }
 
-/// Kinds whose values carry whitespace habits.
-fn spaced(kind: FieldKind) -> bool {
-    kind.is_text()
-        || matches!(
-            kind,
-            FieldKind::Email
-                | FieldKind::Domain
-                | FieldKind::Url
-                | FieldKind::Phone
-                | FieldKind::PostalCode
-        )
-}
-
 /// `leading_space_rate`, `trailing_space_rate`, `double_space_rate`, `tab_rate`, `nbsp_rate`.
 fn spacing(at: &At<'_>, f: &FieldFile) -> Result<Spacing, ConfigError> {
     let keys = [
@@ -659,7 +664,7 @@ fn spacing(at: &At<'_>, f: &FieldFile) -> Result<Spacing, ConfigError> {
     ];
     for (key, rate) in keys {
         let Some(rate) = rate else { continue };
-        if !spaced(f.kind) {
+        if !f.kind.has_spacing() {
             return Err(at.err(
                 key,
                 format!(
@@ -1303,6 +1308,16 @@ mod tests {
                 "[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"x\"\nkind = \"city\"\ntemplates = [{ value = \"###\", weight = 1.0 }]\n",
                 8,
                 "is not a setting of a City field",
+            ),
+            (
+                "[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"x\"\nkind = \"city\"\nhouse_number_rate = 0.5\n",
+                8,
+                "house_number_rate: is not a setting of a City field",
+            ),
+            (
+                "[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"x\"\nkind = \"street\"\nhouse_number_rate = 1.2\n",
+                8,
+                "not a fraction",
             ),
             (
                 "[[objects]]\nname = \"contact\"\n[[objects.fields]]\nname = \"x\"\nkind = \"first_name\"\nupper_rate = 0.7\nlower_rate = 0.5\n",

@@ -97,6 +97,20 @@ impl FieldKind {
                 | FieldKind::Text
         )
     }
+
+    /// Kinds whose values carry whitespace habits (`leading_space_rate` … `nbsp_rate`): text,
+    /// and the typed kinds people write by hand.
+    pub fn has_spacing(self) -> bool {
+        self.is_text()
+            || matches!(
+                self,
+                FieldKind::Email
+                    | FieldKind::Domain
+                    | FieldKind::Url
+                    | FieldKind::Phone
+                    | FieldKind::PostalCode
+            )
+    }
 }
 
 /// A locale names and addresses are drawn from.
@@ -173,6 +187,15 @@ pub enum Params {
     Company {
         words: Vec<(u32, f64)>,
         suffixes: Vec<(String, f64)>,
+    },
+    /// City names learnt from an export: words per name, cumulative weights.
+    City {
+        words: Vec<(u32, f64)>,
+    },
+    /// Street lines learnt from an export: the share written with a house number (a street
+    /// field without it always has one).
+    Street {
+        house_number_rate: f64,
     },
     /// A reference to another object, by its index in [`Shape::objects`]. `per_target`, when
     /// set, makes this the *owning* reference: this object's rows are laid out under the target's

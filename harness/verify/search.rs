@@ -10,7 +10,6 @@
 //! Searches are paced at the plan's `search_rate` and recorded as calls (`search:poll`); a
 //! throttled or failed search ends the poll early (the next poll starts from the same point).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, SystemTime};
@@ -96,11 +95,7 @@ impl Finder for SearchFinder {
         if inflight.is_empty() {
             return Vec::new();
         }
-        let by_id: HashMap<String, u64> = inflight
-            .oldest(usize::MAX)
-            .into_iter()
-            .map(|(idx, p)| (p.external_id, idx))
-            .collect();
+        let by_id = super::watch::in_flight_by_id(inflight);
         let base = self.newest.unwrap_or_else(|| self.clock.started_wall());
         let mut since = base.checked_sub(self.overlap).unwrap_or(base);
         let mut found = Vec::new();

@@ -4,7 +4,7 @@
 //! `Observed` event with that time. Read-back by id has its own loop (`readback`), paced by the
 //! vendor's read limit.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
@@ -57,6 +57,15 @@ impl Counters {
                 .collect(),
         )
     }
+}
+
+/// The records in flight by external id, for a method that learns ids from the target.
+pub fn in_flight_by_id(inflight: &InFlight) -> HashMap<String, u64> {
+    inflight
+        .oldest(usize::MAX)
+        .into_iter()
+        .map(|(idx, p)| (p.external_id, idx))
+        .collect()
 }
 
 /// Watches until sending is done and nothing is in flight, or until cancelled. Returns the

@@ -244,11 +244,7 @@ impl Finder for WebhookFinder {
         if arrivals.is_empty() {
             return Vec::new();
         }
-        let by_id: HashMap<String, u64> = inflight
-            .oldest(usize::MAX)
-            .into_iter()
-            .map(|(idx, p)| (p.external_id, idx))
-            .collect();
+        let by_id = super::watch::in_flight_by_id(inflight);
         let mut found = Vec::with_capacity(arrivals.len());
         for (external_id, at) in arrivals {
             match by_id.get(&external_id) {

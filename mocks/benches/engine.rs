@@ -43,6 +43,42 @@ fn request_with(method: &str, uri: &str, body: &serde_json::Value) -> Request<Bo
         .unwrap()
 }
 
+/// A handler that only parses the contact and answers 201: what the engine's cost is set against.
+fn bare_router() -> axum::Router {
+    axum::Router::new().route(
+        "/crm/v3/objects/contacts",
+        axum::routing::post(|body: axum::body::Bytes| async move {
+            match serde_json::from_slice::<serde_json::Value>(&body) {
+                Ok(v) if v.get("properties").is_some() => (
+                    axum::http::StatusCode::CREATED,
+                    r#"{"id":"1","properties":{},"createdAt":"2026-01-01T00:00:00.000Z","updatedAt":"2026-01-01T00:00:00.000Z","archived":false}"#,
+                ),
+                _ => (axum::http::StatusCode::BAD_REQUEST, r#"{"status":"error"}"#),
+            }
+        }),
+    )
+}
+
+/// Sends `requests` through `router` one after another, checks each succeeded and drains every
+/// body.
+fn drive(
+    runtime: &tokio::runtime::Runtime,
+    router: axum::Router,
+    requests: impl Iterator<Item = Request<Body>>,
+) {
+    runtime.block_on(async {
+        for request in requests {
+            let r = router.clone().oneshot(request).await.unwrap();
+            assert!(r.status().is_success(), "{}", r.status());
+            black_box(
+                axum::body::to_bytes(r.into_body(), usize::MAX)
+                    .await
+                    .unwrap(),
+            );
+        }
+    })
+}
+
 fn engine(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -61,57 +97,22 @@ fn engine(c: &mut Criterion) {
 
     const CREATES: u64 = 1_000;
     group.throughput(Throughput::Elements(CREATES));
+    let creates = || {
+        (0..CREATES).map(|i| {
+            request(
+                "/crm/v3/objects/contacts",
+                &json!({ "properties": contact(i) }),
+            )
+        })
+    };
     // The baseline of `benches/peers/mock_vs_bare.sh` in-process: parse the contact, answer 201.
     group.bench_function("bare_create", |b| {
-        b.iter(|| {
-            let router = axum::Router::new().route(
-                "/crm/v3/objects/contacts",
-                axum::routing::post(|body: axum::body::Bytes| async move {
-                    match serde_json::from_slice::<serde_json::Value>(&body) {
-                        Ok(v) if v.get("properties").is_some() => (
-                            axum::http::StatusCode::CREATED,
-                            r#"{"id":"1","properties":{},"createdAt":"2026-01-01T00:00:00.000Z","updatedAt":"2026-01-01T00:00:00.000Z","archived":false}"#,
-                        ),
-                        _ => (axum::http::StatusCode::BAD_REQUEST, r#"{"status":"error"}"#),
-                    }
-                }),
-            );
-            runtime.block_on(async {
-                for i in 0..CREATES {
-                    let body = json!({ "properties": contact(i) });
-                    let r = router
-                        .clone()
-                        .oneshot(request("/crm/v3/objects/contacts", &body))
-                        .await
-                        .unwrap();
-                    black_box(
-                        axum::body::to_bytes(r.into_body(), usize::MAX)
-                            .await
-                            .unwrap(),
-                    );
-                }
-            })
-        })
+        b.iter(|| drive(&runtime, bare_router(), creates()))
     });
     group.bench_function("single_create", |b| {
         b.iter(|| {
             let crm: Arc<Crm> = Crm::new(unlimited());
-            let router = crm.router();
-            runtime.block_on(async {
-                for i in 0..CREATES {
-                    let body = json!({ "properties": contact(i) });
-                    let r = router
-                        .clone()
-                        .oneshot(request("/crm/v3/objects/contacts", &body))
-                        .await
-                        .unwrap();
-                    black_box(
-                        axum::body::to_bytes(r.into_body(), usize::MAX)
-                            .await
-                            .unwrap(),
-                    );
-                }
-            })
+            drive(&runtime, crm.router(), creates());
         })
     });
 
@@ -131,21 +132,10 @@ fn engine(c: &mut Criterion) {
     group.bench_function("batch_upsert_100", |b| {
         b.iter(|| {
             let crm: Arc<Crm> = Crm::new(unlimited());
-            let router = crm.router();
-            runtime.block_on(async {
-                for body in &bodies {
-                    let r = router
-                        .clone()
-                        .oneshot(request("/crm/v3/objects/contacts/batch/upsert", body))
-                        .await
-                        .unwrap();
-                    black_box(
-                        axum::body::to_bytes(r.into_body(), usize::MAX)
-                            .await
-                            .unwrap(),
-                    );
-                }
-            })
+            let requests = bodies
+                .iter()
+                .map(|body| request("/crm/v3/objects/contacts/batch/upsert", body));
+            drive(&runtime, crm.router(), requests);
         })
     });
     group.finish();
@@ -158,26 +148,6 @@ fn sf_contact(i: u64) -> serde_json::Value {
         "Phone": "+1 415-555-0132", "Title": "Head of Operations", "MailingStreet": "1 Market St",
         "MailingCity": "San Francisco", "MailingPostalCode": "94105",
         "MailingCountry": "United States", "LeadSource": "Web", "Syncproof_Id__c": format!("sp-{i}"),
-    })
-}
-
-/// Sends `requests` through a fresh org's router and drains every body.
-fn drive(
-    runtime: &tokio::runtime::Runtime,
-    org: &Arc<Org>,
-    requests: impl Iterator<Item = Request<Body>>,
-) {
-    let router = org.router();
-    runtime.block_on(async {
-        for request in requests {
-            let r = router.clone().oneshot(request).await.unwrap();
-            assert!(r.status().is_success(), "{}", r.status());
-            black_box(
-                axum::body::to_bytes(r.into_body(), usize::MAX)
-                    .await
-                    .unwrap(),
-            );
-        }
     })
 }
 
@@ -199,7 +169,7 @@ fn salesforce(c: &mut Criterion) {
         b.iter(|| {
             let requests =
                 (0..CREATES).map(|i| request(&format!("{V}/sobjects/Contact"), &sf_contact(i)));
-            drive(&runtime, &Org::new(unlimited()), requests);
+            drive(&runtime, Org::new(unlimited()).router(), requests);
         })
     });
 
@@ -217,7 +187,7 @@ fn salesforce(c: &mut Criterion) {
             let requests = bodies
                 .iter()
                 .map(|body| request_with("PATCH", &upsert, body));
-            drive(&runtime, &Org::new(unlimited()), requests);
+            drive(&runtime, Org::new(unlimited()).router(), requests);
         })
     });
 
@@ -232,7 +202,7 @@ fn salesforce(c: &mut Criterion) {
             &json!({ "records": records }),
         )
     });
-    drive(&runtime, &org, fill);
+    drive(&runtime, org.router(), fill);
     let soql = "SELECT+Id,Email,LastName,Syncproof_Id__c+FROM+Contact+WHERE+LastModifiedDate+%3E+2020-01-01T00:00:00Z+ORDER+BY+Syncproof_Id__c";
     let query = format!("{V}/query?q={soql}");
     group.throughput(Throughput::Elements(2_000));
@@ -243,7 +213,7 @@ fn salesforce(c: &mut Criterion) {
                 .header("authorization", "Bearer bench")
                 .body(Body::empty())
                 .unwrap();
-            drive(&runtime, &org, std::iter::once(get));
+            drive(&runtime, org.router(), std::iter::once(get));
         })
     });
     group.finish();

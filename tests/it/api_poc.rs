@@ -4,12 +4,10 @@
 
 use std::path::Path;
 
-use syncproof::config::Source;
-use syncproof::replay::{Plan, PlanOverrides};
 use syncproof_mocks::{Crm, CrmConfig, serve};
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{FAST_VERIFY, datasets, get, run};
+use crate::support::{FAST_VERIFY, datasets, get, plan_error, plan_error_at, run};
 
 const SECRET: &str = "pat-na1-7f3c9e21-secret-token";
 
@@ -105,13 +103,8 @@ async fn an_api_poc_writes_and_reads_back_one_system_and_keeps_its_secret() {
 #[test]
 fn a_hubspot_target_without_a_usable_credential_is_refused_by_key() {
     let dir = tempfile::tempdir().unwrap();
-    let load = |credential: &str| {
-        let path = dir.path().join("plan.toml");
-        std::fs::write(&path, plan("https://api.hubapi.com", credential)).unwrap();
-        Plan::load(&Source::read(&path).unwrap(), &PlanOverrides::default())
-            .unwrap_err()
-            .to_string()
-    };
+    let load =
+        |credential: &str| plan_error(dir.path(), &plan("https://api.hubapi.com", credential));
     let err = load("");
     assert!(
         err.contains("token_env") && err.contains("never go in the plan"),
@@ -133,11 +126,7 @@ fn a_hubspot_target_without_a_usable_credential_is_refused_by_key() {
 
 #[test]
 fn the_shipped_hubspot_plan_is_valid_up_to_its_credential() {
-    let path = datasets().join("plans/hubspot-api-poc.toml");
-    let err = Plan::load(&Source::read(&path).unwrap(), &PlanOverrides::default())
-        .map(|_| ())
-        .unwrap_err()
-        .to_string();
+    let err = plan_error_at(&datasets().join("plans/hubspot-api-poc.toml"));
     // Everything else is checked before the credential, so this is the only complaint.
     assert!(err.contains("HUBSPOT_TOKEN is not set"), "{err}");
 }

@@ -278,18 +278,12 @@ async fn the_mock_cli_serves_oauth_with_credentials_from_the_environment() {
 
 #[test]
 fn bad_oauth_and_ca_keys_are_refused_by_name() {
-    use syncproof::config::Source;
-    use syncproof::replay::{Plan, PlanOverrides};
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("token.txt"), "pat-x").unwrap();
     std::fs::write(dir.path().join("id.txt"), "id").unwrap();
     std::fs::write(dir.path().join("not-a-cert.pem"), "hello").unwrap();
     let load = |credential: &str| {
-        let path = dir.path().join("plan.toml");
-        std::fs::write(&path, plan("https://api.hubapi.com", credential)).unwrap();
-        Plan::load(&Source::read(&path).unwrap(), &PlanOverrides::default())
-            .unwrap_err()
-            .to_string()
+        crate::support::plan_error(dir.path(), &plan("https://api.hubapi.com", credential))
     };
     let err = load("[target.oauth]\nclient_id_file = \"id.txt\"\nclient_secret_file = \"no.txt\"");
     assert!(

@@ -310,14 +310,7 @@ async fn an_integration_that_never_retries_loses_what_the_target_refused_once() 
 
     // A policy the relay does not have is refused, naming the key.
     let bad = text.replace("retry = \"none\"", "retry = \"sometimes\"");
-    let path = dir.path().join("bad.toml");
-    std::fs::write(&path, bad).unwrap();
-    let err = syncproof::replay::Plan::load(
-        &syncproof::config::Source::read(&path).unwrap(),
-        &syncproof::replay::PlanOverrides::default(),
-    )
-    .unwrap_err()
-    .to_string();
+    let err = crate::support::plan_error(dir.path(), &bad);
     assert!(
         err.contains("target.relay.retry") && err.contains("exponential"),
         "{err}"

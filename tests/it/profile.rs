@@ -20,6 +20,27 @@ fn syncproof(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `syncproof generate` of `records` root rows from the shape file into `out`, which must succeed.
+fn generate(shape: &Path, records: u64, extra: &[&str], out: &Path) {
+    let records = records.to_string();
+    let mut args = vec![
+        "generate",
+        "--shape",
+        shape.to_str().unwrap(),
+        "--records",
+        &records,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let run = syncproof(&args);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
 fn exports() -> [PathBuf; 2] {
     let d = datasets().join("exports");
     [d.join("contacts.csv"), d.join("companies.csv")]
@@ -100,22 +121,7 @@ fn no_planted_personal_value_reaches_the_shape_or_the_records() {
     Shape::from_source(&Source::read(&shape_path).unwrap()).unwrap();
     let out = dir.path().join("synth");
     // 1 M contacts (and their companies): about 70 s in a debug build on one core.
-    let run = syncproof(&[
-        "generate",
-        "--shape",
-        shape_path.to_str().unwrap(),
-        "--records",
-        "1000000",
-        "--format",
-        "csv",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    generate(&shape_path, 1_000_000, &["--format", "csv"], &out);
     let mut contacts_seen = 0u64;
     for entry in std::fs::read_dir(&out).unwrap() {
         let path = entry.unwrap().path();
@@ -169,20 +175,7 @@ fn bundled_exports_round_trip_through_profile_generate_compare() {
         "{text}"
     );
     let synth = dir.path().join("synth");
-    let run = syncproof(&[
-        "generate",
-        "--shape",
-        shape.to_str().unwrap(),
-        "--records",
-        "3000",
-        "--out",
-        synth.to_str().unwrap(),
-    ]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    generate(&shape, 3000, &[], &synth);
     // Whitespace habits: 63 of the 3,000 first names are padded both sides ("  Emma ").
     assert!(
         text.contains("# 63 of 3000 sampled values start with a space\nleading_space_rate = 0.021"),
@@ -542,20 +535,7 @@ fn strong_pairs_are_kept_as_conditional_distributions() {
         let shape = dir.path().join(format!("{tag}.toml"));
         std::fs::write(&shape, shape_text).unwrap();
         let out = dir.path().join(tag);
-        let run = syncproof(&[
-            "generate",
-            "--shape",
-            shape.to_str().unwrap(),
-            "--records",
-            "3000",
-            "--out",
-            out.to_str().unwrap(),
-        ]);
-        assert!(
-            run.status.success(),
-            "{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
+        generate(&shape, 3000, &[], &out);
         let synth = out.join("lead.parquet");
         let c = compare(&real, &synth, 5).unwrap();
         let pair = c
@@ -609,4 +589,84 @@ fn strong_pairs_are_kept_as_conditional_distributions() {
         "{apart_spelling} → {kept_spelling}"
     );
     assert!(c.pair_trends.unwrap() >= 0.9, "{}", c.render_table());
+}
+
+/// A FEBRL-style register whose street lines carry a house number in a planted 30% of rows (the
+/// rest, as in FEBRL, keep the number in a column of its own): `profile` learns the share, the
+/// twin writes numbers in as many lines, and the street column's format masks then match; the
+/// one-word suburbs are a city column whose word count the twin keeps.
+#[test]
+fn the_share_of_street_lines_with_a_house_number_is_learnt_and_reproduced() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("people.csv");
+    let streets = [
+        "rees street",
+        "wylly place",
+        "mcevoy crescent",
+        "burnie road",
+        "ellery circuit",
+        "carnegie avenue",
+    ];
+    // Suburbs of three syllables: 512 names, too many for an enum, so the city kind.
+    let syllables = ["ber", "mon", "tal", "vik", "sor", "lan", "dre", "kus"];
+    let mut d = Draws(0x57ee7);
+    let mut text = String::from("rec_id,given_name,street_number,address_1,suburb,state\n");
+    let rows = 2_000;
+    let numbered = rows * 3 / 10;
+    for i in 0..rows {
+        let street = streets[d.below(6) as usize];
+        let number = 1 + d.below(300);
+        let line = if i % 10 < 3 {
+            format!("{number} {street}")
+        } else {
+            street.to_string()
+        };
+        let suburb: String = (0..3).map(|_| syllables[d.below(8) as usize]).collect();
+        text.push_str(&format!("rec-{i}-org,anna,{number},{line},{suburb},nsw\n"));
+    }
+    std::fs::write(&path, text).unwrap();
+    let shape_text = profile_text(&path);
+    let planted = numbered as f64 / rows as f64;
+    let learnt = number_after(&shape_text, "house_number_rate");
+    assert!(
+        (learnt - planted).abs() < 1e-9,
+        "learnt {learnt}, planted {planted}:\n{shape_text}"
+    );
+
+    let shape = Shape::from_source(&Source::embedded("learnt.toml", &shape_text)).unwrap();
+    let column = shape
+        .fields()
+        .iter()
+        .position(|f| f.kind == syncproof::shape::FieldKind::Street)
+        .unwrap_or_else(|| panic!("no street field in\n{shape_text}"));
+    let g = syncproof::generate::Generator::new(std::sync::Arc::new(shape), 9);
+    let n = 10_000;
+    let with_number = (0..n)
+        .filter_map(|i| g.record(i).values[column].clone())
+        .filter(|v| v.bytes().any(|b| b.is_ascii_digit()))
+        .count();
+    let share = with_number as f64 / n as f64;
+    assert!((share - planted).abs() < 0.02, "{share} vs {planted}");
+
+    // `compare` scores the street lines by format mask: the twin's now match the export's.
+    let synth = dir.path().join("synth");
+    let shape_path = dir.path().join("shape.toml");
+    std::fs::write(&shape_path, &shape_text).unwrap();
+    generate(&shape_path, 2000, &["--format", "csv"], &synth);
+    let twin = std::fs::read_dir(&synth)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "csv"))
+        .expect("a CSV twin");
+    let c = compare(&path, &twin, 5).unwrap();
+    let street = c
+        .columns
+        .iter()
+        .find(|s| s.column == "address_1")
+        .unwrap_or_else(|| panic!("{}", c.render_table()));
+    assert!(street.score.unwrap() >= 0.9, "{}", c.render_table());
+    // Suburbs are city columns, named in one word like these: the twin's city names are too.
+    let suburb = c.columns.iter().find(|s| s.column == "suburb").unwrap();
+    assert_eq!(suburb.kind, "City", "{}", c.render_table());
+    assert!(suburb.score.unwrap() >= 0.9, "{}", c.render_table());
 }

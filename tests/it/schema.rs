@@ -66,7 +66,7 @@ async fn a_real_runs_summary_validates_and_broken_ones_do_not() {
         sum(&r["write_calls_by_attempt"]) - r["write_calls_by_attempt"]["1"].as_u64().unwrap()
     );
 
-    let broken: [Breakage; 4] = [
+    let broken: [Breakage; 5] = [
         ("rate above 1", |s| s["records"]["loss_rate"] = json!(2.0)),
         ("unknown verdict", |s| s["verdict"] = json!("maybe")),
         ("missing figure", |s| {
@@ -76,6 +76,9 @@ async fn a_real_runs_summary_validates_and_broken_ones_do_not() {
                 .remove("p95");
         }),
         ("negative count", |s| s["records"]["sent"] = json!(-1)),
+        ("unknown verification method", |s| {
+            s["verification"]["kind"] = json!("carrier-pigeon")
+        }),
     ];
     for (what, breaks) in broken {
         let mut bad = summary.clone();

@@ -88,6 +88,24 @@ pub fn write_plan(dir: &Path, text: &str) -> PathBuf {
     path
 }
 
+/// Loads the plan file at `path` as `syncproof run` does without flags.
+pub fn load_plan(path: &Path) -> Result<Plan, syncproof::config::ConfigError> {
+    Plan::load(&Source::read(path).unwrap(), &PlanOverrides::default())
+}
+
+/// Why the plan file at `path` is refused (fails the test when it loads).
+pub fn plan_error_at(path: &Path) -> String {
+    match load_plan(path) {
+        Ok(_) => panic!("{} loaded; a refusal was expected", path.display()),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Writes `text` as `dir/plan.toml` and says why it is refused.
+pub fn plan_error(dir: &Path, text: &str) -> String {
+    plan_error_at(&write_plan(dir, text))
+}
+
 /// Runs a plan through the library; returns the outcome and the parsed summary.json.
 pub async fn run(dir: &Path, text: &str) -> (RunOutcome, Value) {
     run_with(dir, text, &PlanOverrides::default()).await

@@ -6,12 +6,13 @@
 
 use std::collections::BTreeMap;
 
-use syncproof::config::Source;
-use syncproof::replay::{Plan, PlanOverrides, Topology};
+use syncproof::replay::Topology;
 use syncproof_mocks::{Crm, CrmConfig, Org, OrgConfig, serve};
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{FAST_VERIFY, datasets, get, run};
+use crate::support::{
+    FAST_VERIFY, datasets, get, load_plan, plan_error, plan_error_at, run, write_plan,
+};
 
 pub(crate) const SECRET: &str = "00Dxx0000001gPL!AQ4AQFake.Session.Token";
 
@@ -183,8 +184,7 @@ async fn probing_a_salesforce_org_finds_its_allocation_and_its_403() {
     let (org, base, shutdown) = serve_org(cfg).await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("token.txt"), SECRET).unwrap();
-    let path = crate::support::write_plan(dir.path(), &salesforce_plan(&base, 10));
-    let plan = Plan::load(&Source::read(&path).unwrap(), &PlanOverrides::default()).unwrap();
+    let plan = load_plan(&write_plan(dir.path(), &salesforce_plan(&base, 10))).unwrap();
     let client =
         syncproof::replay::CrmClient::new(&base, SECRET, std::time::Duration::from_secs(5))
             .unwrap();
@@ -299,15 +299,8 @@ async fn a_rest_target_described_by_templates_is_written_and_read_back_both_ways
 #[test]
 fn bad_target_keys_are_refused_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
-    let load = |text: &str| {
-        let path = dir.path().join("plan.toml");
-        std::fs::write(&path, text).unwrap();
-        std::fs::write(dir.path().join("token.txt"), SECRET).unwrap();
-        Plan::load(&Source::read(&path).unwrap(), &PlanOverrides::default())
-            .map(|_| ())
-            .unwrap_err()
-            .to_string()
-    };
+    std::fs::write(dir.path().join("token.txt"), SECRET).unwrap();
+    let load = |text: &str| plan_error(dir.path(), text);
     let sf = salesforce_plan("http://127.0.0.1:9", 10);
     let err = load(&sf.replace("Syncproof_Id__c", "SyncproofId"));
     assert!(
@@ -365,11 +358,7 @@ fn the_shipped_salesforce_and_rest_plans_are_valid_up_to_their_credential() {
             "target.from.token_env: the environment variable SOURCE_TOKEN is not set",
         ),
     ] {
-        let path = datasets().join(file);
-        let err = Plan::load(&Source::read(&path).unwrap(), &PlanOverrides::default())
-            .map(|_| ())
-            .unwrap_err()
-            .to_string();
+        let err = plan_error_at(&datasets().join(file));
         assert!(err.contains(variable), "{file}: {err}");
     }
 }
@@ -408,11 +397,7 @@ batch_size = 100
         shape = d.join("shapes/contacts.toml").display(),
         sla = d.join("sla/demo.toml").display(),
     );
-    let load = |text: &str| {
-        let path = tmp.path().join("plan.toml");
-        std::fs::write(&path, text).unwrap();
-        Plan::load(&Source::read(&path).unwrap(), &PlanOverrides::default())
-    };
+    let load = |text: &str| load_plan(&write_plan(tmp.path(), text));
     // Valid: HubSpot in, Salesforce out; writes are capped by the source's batch size.
     let plan = load(&base).unwrap();
     assert!(matches!(plan.topology, Topology::Integration { .. }));

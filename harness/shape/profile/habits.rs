@@ -199,6 +199,11 @@ pub fn tld(v: &str) -> Option<String> {
     }
 }
 
+/// Whether a street line carries a house number (any digit: `12 Rees St`, `Flat 3`, `12a`).
+pub fn has_house_number(v: &str) -> bool {
+    v.bytes().any(|b| b.is_ascii_digit())
+}
+
 /// The last word of a name of two words or more (`Apex Bright AG` → `AG`).
 pub fn last_word(v: &str) -> Option<String> {
     let words: Vec<&str> = v.split_whitespace().collect();

@@ -63,7 +63,8 @@ fn hint(header: &str, object: &str) -> Option<FieldKind> {
         "street" | "address" | "address1" | "addressline1" | "streetaddress" | "address2" => {
             FieldKind::Street
         }
-        "city" | "town" => FieldKind::City,
+        // FEBRL and Australian exports say suburb; gazetteers say locality.
+        "city" | "town" | "suburb" | "locality" => FieldKind::City,
         "state" | "region" | "province" | "county" => FieldKind::Region,
         "zip" | "zipcode" | "postalcode" | "postcode" | "plz" => FieldKind::PostalCode,
         "country" | "countrycode" | "countryregion" => FieldKind::Country,
@@ -301,5 +302,27 @@ mod tests {
         for (header, values, object, kind) in cases {
             assert_eq!(check(header, values, object), *kind, "{header} {values:?}");
         }
+    }
+
+    #[test]
+    fn suburb_town_and_locality_headers_are_city_columns() {
+        let column = |header: &str| {
+            let mut c = ColumnStats::new(header);
+            for i in 0..300 {
+                c.add(Some(&format!("Place {i}")));
+            }
+            infer(&c, "contact", 5)
+        };
+        for header in ["suburb", "Suburb", "town", "locality", "City"] {
+            let inferred = column(header);
+            assert_eq!(inferred.kind, FieldKind::City, "{header}: {}", inferred.why);
+        }
+        // The same values under a header that names nothing are free text.
+        assert_eq!(column("area").kind, FieldKind::Text);
+        // A suburb column with few, repeated values keeps their frequencies, as a city does.
+        assert_eq!(
+            check("suburb", &["Kingsford", "Mentone"], "contact"),
+            FieldKind::Enum
+        );
     }
 }

@@ -514,27 +514,27 @@ fn write_field(t: &mut String, p: &Profile, o: usize, i: usize, withheld: &mut V
             let suffixes = learn(sample(c), k, habits::last_word);
             if !suffixes.is_empty() {
                 let total = c.reservoir.len() as u64;
-                let parts: Vec<String> = suffixes
-                    .kept
-                    .iter()
-                    .map(|(v, n)| {
-                        format!(
-                            "  {{ value = {}, weight = {} }},",
-                            quote(v),
-                            rate(*n, total)
-                        )
-                    })
-                    .chain(std::iter::once(format!(
-                        "  {{ value = \"\", weight = {} }},",
-                        rate(suffixes.withheld, total)
-                    )))
-                    .collect();
                 let _ = writeln!(
                     t,
                     "# last words shared by at least {k} of {total} sampled names; \"\": none or a rarer one"
                 );
-                let _ = writeln!(t, "suffixes = [\n{}\n]", parts.join("\n"));
+                let kept = suffixes.kept.iter().map(|(v, n)| (v.as_str(), *n));
+                let rest = std::iter::once(("", suffixes.withheld));
+                write_weighted(t, "suffixes", kept.chain(rest), total);
             }
+        }
+        FieldKind::City => {
+            let counts = learn(sample(c), k, habits::words);
+            write_counts(t, "words", "word counts", &counts, k);
+        }
+        FieldKind::Street if !c.reservoir.is_empty() => {
+            let numbered = sample(c).filter(|v| habits::has_house_number(v)).count() as u64;
+            let total = c.reservoir.len() as u64;
+            let _ = writeln!(
+                t,
+                "# {numbered} of {total} sampled street lines carry a house number"
+            );
+            let _ = writeln!(t, "house_number_rate = {}", rate(numbered, total));
         }
         _ => {}
     }
@@ -545,16 +545,7 @@ fn write_field(t: &mut String, p: &Profile, o: usize, i: usize, withheld: &mut V
 /// Shares of values with stray, doubled, tab or non-breaking spaces, each when at least `k`
 /// sampled values show it (a habit of the people typing, never a value).
 fn write_spacing(t: &mut String, kind: FieldKind, c: &ColumnStats, k: u64) {
-    let spaced = kind.is_text()
-        || matches!(
-            kind,
-            FieldKind::Email
-                | FieldKind::Domain
-                | FieldKind::Url
-                | FieldKind::Phone
-                | FieldKind::PostalCode
-        );
-    if !spaced || c.reservoir.is_empty() {
+    if !kind.has_spacing() || c.reservoir.is_empty() {
         return;
     }
     let total = c.reservoir.len() as u64;
@@ -587,16 +578,18 @@ fn write_values(t: &mut String, key: &str, what: &str, l: &Learnt<String>, k: u6
         "# {what} shared by at least {k} of {total} sampled values; {} values in rarer ones generalised away",
         l.withheld
     );
-    let parts: Vec<String> = l
-        .kept
-        .iter()
-        .map(|(v, n)| {
-            format!(
-                "  {{ value = {}, weight = {} }},",
-                quote(v),
-                rate(*n, total)
-            )
-        })
+    write_weighted(t, key, l.kept.iter().map(|(v, n)| (v.as_str(), *n)), total);
+}
+
+/// `key = [{ value, weight }, ...]`, one value a line, each weight its count's share of `total`.
+fn write_weighted<'a>(
+    t: &mut String,
+    key: &str,
+    items: impl Iterator<Item = (&'a str, u64)>,
+    total: u64,
+) {
+    let parts: Vec<String> = items
+        .map(|(v, n)| format!("  {{ value = {}, weight = {} }},", quote(v), rate(n, total)))
         .collect();
     let _ = writeln!(t, "{key} = [\n{}\n]", parts.join("\n"));
 }
