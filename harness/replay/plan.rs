@@ -154,7 +154,8 @@ struct CrmFile {
     latency_sigma: f64,
     latency_max: String,
     search_lag: String,
-    /// With `[verify] kind = "webhook"`: the share of webhook events the mock sends twice.
+    /// The share of webhook events the mock sends twice: the target's with `[verify] kind =
+    /// "webhook"`, the source's with `[target.relay] mode = "webhook"`.
     webhook_duplicate_rate: f64,
 }
 
@@ -194,6 +195,12 @@ struct RelayFile {
     /// How the relay retries a failed write: "exponential" (with jitter, honouring
     /// Retry-After), "immediate" (ignoring it) or "none".
     retry: String,
+    /// How the relay learns of new source records: "poll" (tails the source) or "webhook"
+    /// (the source posts signed v3 webhooks; the relay reads the records with batch/read).
+    mode: String,
+    /// How it writes them: "create" (batch/create; a replayed write is a second copy) or
+    /// "upsert" (batch/upsert by the id property; a replayed write updates the first).
+    write: String,
 }
 
 impl Default for RelayFile {
@@ -211,6 +218,8 @@ impl Default for RelayFile {
             batch_size: 100,
             max_retries: 8,
             retry: "exponential".into(),
+            mode: "poll".into(),
+            write: "create".into(),
         }
     }
 }
@@ -312,6 +321,8 @@ pub struct RelayPlan {
     pub batch_size: usize,
     pub max_retries: u32,
     pub retry: syncproof_mocks::RelayRetry,
+    pub mode: syncproof_mocks::RelayMode,
+    pub write: syncproof_mocks::RelayWrite,
 }
 
 /// How records are sent.
@@ -536,6 +547,14 @@ impl Plan {
                 .retry
                 .parse()
                 .map_err(|e: String| src.invalid("target.relay.retry", e))?,
+            mode: r
+                .mode
+                .parse()
+                .map_err(|e: String| src.invalid("target.relay.mode", e))?,
+            write: r
+                .write
+                .parse()
+                .map_err(|e: String| src.invalid("target.relay.write", e))?,
         };
         let (write_dialect, dialect) = match (&file.target.from, &file.target.to) {
             (Some(from), Some(to)) if file.target.kind == TargetKind::Integration => (
