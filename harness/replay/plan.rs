@@ -1140,6 +1140,42 @@ mod tests {
         );
     }
 
+    fn demo_with_relay(extra: &str) -> Result<Plan, ConfigError> {
+        let text = DEMO_PLAN.replace("[target.relay]", &format!("[target.relay]\n{extra}"));
+        Plan::load(
+            &Source::embedded("datasets/plans/demo.toml", &text),
+            &PlanOverrides::default(),
+        )
+    }
+
+    #[test]
+    fn relay_mode_and_write_default_to_poll_and_create_and_bad_ones_name_their_key() {
+        use syncproof_mocks::{RelayMode, RelayWrite};
+        let plan = demo_with_relay("").unwrap();
+        assert_eq!(
+            (plan.relay.mode, plan.relay.write),
+            (RelayMode::Poll, RelayWrite::Create)
+        );
+        let plan = demo_with_relay("mode = \"webhook\"\nwrite = \"upsert\"").unwrap();
+        assert_eq!(
+            (plan.relay.mode, plan.relay.write),
+            (RelayMode::Webhook, RelayWrite::Upsert)
+        );
+        assert!(plan.effective_toml.contains("mode = \"webhook\""));
+        let err = demo_with_relay("mode = \"push\"").unwrap_err().to_string();
+        assert!(
+            err.contains("target.relay.mode") && err.contains("poll, webhook"),
+            "{err}"
+        );
+        let err = demo_with_relay("write = \"merge\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("target.relay.write") && err.contains("create, upsert"),
+            "{err}"
+        );
+    }
+
     fn demo_with_load(extra: &str) -> Result<Plan, ConfigError> {
         let text = DEMO_PLAN.replace("[retry]", &format!("{extra}\n\n[retry]"));
         Plan::load(

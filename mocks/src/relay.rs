@@ -2,10 +2,12 @@
 //! contacts to a target mock CRM, with knobs for the defects a harness must detect (lag, loss,
 //! duplicates, dropped fields, truncation).
 //!
-//! Two tasks, joined on shutdown, nothing detached: `tail` lists the source with the tail-safe
-//! cursor and decides each record's fate (`plan`, one seeded RNG, in the order records are seen);
-//! `writer` holds records until due and writes them to the target in batches, retrying per
-//! `retry`. Every decision and outcome is booked in the `ledger`, whose `RelayStats` are the
+//! Tasks joined on shutdown, nothing detached. A reader learns of source records and decides
+//! each one's fate (`plan`, seeded per record): in poll mode `tail` lists the source with the
+//! tail-safe cursor; in webhook mode `hook` serves the endpoint the source's webhooks reach and
+//! `fetch` reads the notified records with `batch/read`. `writer` holds records until due and
+//! writes them to the target (or a warehouse table) in batches, by create or upsert, retrying
+//! per `retry`. Every decision and outcome is booked in the `ledger`, whose `RelayStats` are the
 //! ground truth of what the relay did. A retry is not a loss: a record is `gave_up` only after
 //! `max_retries` retries of its batch, and `lost` only by the loss knob.
 
