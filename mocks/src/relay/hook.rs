@@ -140,8 +140,11 @@ impl Taken {
         }
         let (word, bit) = ((id / 64) as usize, 1u64 << (id % 64));
         if word >= self.dense.len() {
-            // Grow by doubling so a run of new ids costs amortised O(1).
-            self.dense.resize((word + 1).max(self.dense.len() * 2), 0);
+            // Grow by doubling (never past the bitmap's cap) so a run of new ids costs
+            // amortised O(1).
+            let cap = (DENSE_IDS / 64) as usize;
+            self.dense
+                .resize((self.dense.len() * 2).min(cap).max(word + 1), 0);
         }
         let fresh = self.dense[word] & bit == 0;
         self.dense[word] |= bit;
@@ -232,6 +235,12 @@ mod tests {
         }
         assert!(t.insert(2));
         assert!(t.dense.len() <= 4, "{} words", t.dense.len());
+        assert!(t.insert(DENSE_IDS - 1));
+        assert_eq!(
+            t.dense.len() as u64,
+            DENSE_IDS / 64,
+            "the bitmap stops at its cap"
+        );
     }
 
     #[test]
