@@ -591,16 +591,30 @@ async fn run_in(
     }
     let ground_truth = match integration {
         Some(integration) => {
-            let copies = integration
-                .target()
-                .copies_by_property(&plan.verify.id_property);
+            let id = &plan.verify.id_property;
+            let copies = integration.target().copies_by_property(id);
+            let sink = integration.warehouse().cloned();
             let truth = integration.shutdown().await;
-            let extra: u64 = copies.values().map(|n| n.saturating_sub(1)).sum();
+            // Copies are counted where the relay wrote: the target CRM, or the warehouse table
+            // of a CRM→warehouse sync (once the relay has stopped writing to it).
+            let (with_copies, extra) = match sink {
+                None => (
+                    json!(copies.values().filter(|n| **n > 1).count()),
+                    json!(copies.values().map(|n| n.saturating_sub(1)).sum::<u64>()),
+                ),
+                Some(sink) => match sink.copies(id).await {
+                    Ok(c) => (json!(c.ids_with_copies), json!(c.extra_copies)),
+                    Err(err) => {
+                        tracing::warn!(error = %err, "cannot count the warehouse table's copies");
+                        (Value::Null, Value::Null)
+                    }
+                },
+            };
             Some(json!({
                 "relay": truth.relay,
                 "source": truth.source,
                 "target": truth.target,
-                "target_ids_with_copies": copies.values().filter(|n| **n > 1).count(),
+                "target_ids_with_copies": with_copies,
                 "target_extra_copies": extra,
             }))
         }
@@ -1002,8 +1016,17 @@ pub fn integration_config(
 ) -> IntegrationConfig {
     let crm = mock_crm_config;
     let r = &plan.relay;
+    let mut source = crm("source", &plan.source, plan.seed ^ 0x50);
+    if r.mode == syncproof_mocks::RelayMode::Webhook {
+        // The integration points these at the relay's endpoint, with its secret.
+        source.webhooks = Some(syncproof_mocks::WebhookConfig {
+            duplicate_rate: plan.source.webhook_duplicate_rate,
+            seed: plan.seed ^ 0x5eb,
+            ..syncproof_mocks::WebhookConfig::default()
+        });
+    }
     IntegrationConfig {
-        source: crm("source", &plan.source, plan.seed ^ 0x50),
+        source,
         target: crm("target", &plan.target, plan.seed ^ 0x7a),
         relay: RelayKnobs {
             lag: LogNormal {
@@ -1020,6 +1043,8 @@ pub fn integration_config(
             batch_size: r.batch_size,
             max_retries: r.max_retries,
             retry: r.retry,
+            mode: r.mode,
+            write: r.write,
             seed: plan.seed ^ 0x4e1a,
             clock,
         },

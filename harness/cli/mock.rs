@@ -388,6 +388,9 @@ async fn integration(args: MockArgs, path: PathBuf) -> Exit {
     println!("source: {source}");
     println!("target: {target}");
     println!("token: {token}");
+    if let Some(url) = integration.relay_webhook_url() {
+        println!("relay: webhook mode; the source posts its webhooks to {url}");
+    }
     if speed != 1.0 {
         println!(
             "clock: {speed}× real time (a simulated day every {:.1} s)",
@@ -402,11 +405,12 @@ async fn integration(args: MockArgs, path: PathBuf) -> Exit {
     ctrl_c.await;
     let truth = integration.shutdown().await;
     println!(
-        "stopped: source {} records, relay {} forwarded, {} lost, {} duplicated; target {} records",
+        "stopped: source {} records, relay {} forwarded, {} lost, {} written twice ({} extra copies); target {} records",
         truth.source.records_created,
         truth.relay.forwarded,
         truth.relay.lost,
         truth.relay.duplicated,
+        truth.relay.duplicate_copies,
         truth.target.records_created
     );
     Exit::Pass

@@ -154,7 +154,8 @@ struct CrmFile {
     latency_sigma: f64,
     latency_max: String,
     search_lag: String,
-    /// With `[verify] kind = "webhook"`: the share of webhook events the mock sends twice.
+    /// The share of webhook events the mock sends twice: the target's with `[verify] kind =
+    /// "webhook"`, the source's with `[target.relay] mode = "webhook"`.
     webhook_duplicate_rate: f64,
 }
 
@@ -194,6 +195,12 @@ struct RelayFile {
     /// How the relay retries a failed write: "exponential" (with jitter, honouring
     /// Retry-After), "immediate" (ignoring it) or "none".
     retry: String,
+    /// How the relay learns of new source records: "poll" (tails the source) or "webhook"
+    /// (the source posts signed v3 webhooks; the relay reads the records with batch/read).
+    mode: String,
+    /// How it writes them: "create" (batch/create; a replayed write is a second copy) or
+    /// "upsert" (batch/upsert by the id property; a replayed write updates the first).
+    write: String,
 }
 
 impl Default for RelayFile {
@@ -211,6 +218,8 @@ impl Default for RelayFile {
             batch_size: 100,
             max_retries: 8,
             retry: "exponential".into(),
+            mode: "poll".into(),
+            write: "create".into(),
         }
     }
 }
@@ -333,6 +342,8 @@ pub struct RelayPlan {
     pub batch_size: usize,
     pub max_retries: u32,
     pub retry: syncproof_mocks::RelayRetry,
+    pub mode: syncproof_mocks::RelayMode,
+    pub write: syncproof_mocks::RelayWrite,
 }
 
 /// How records are sent.
@@ -559,6 +570,14 @@ impl Plan {
                 .retry
                 .parse()
                 .map_err(|e: String| src.invalid("target.relay.retry", e))?,
+            mode: r
+                .mode
+                .parse()
+                .map_err(|e: String| src.invalid("target.relay.mode", e))?,
+            write: r
+                .write
+                .parse()
+                .map_err(|e: String| src.invalid("target.relay.write", e))?,
         };
         let (write_dialect, dialect) = match (&file.target.from, &file.target.to) {
             (Some(from), Some(to)) if file.target.kind == TargetKind::Integration => (
@@ -1203,6 +1222,42 @@ mod tests {
         let err = Plan::demo(&o).unwrap_err().to_string();
         assert!(
             err.contains("loss_rate") && err.contains("not a fraction"),
+            "{err}"
+        );
+    }
+
+    fn demo_with_relay(extra: &str) -> Result<Plan, ConfigError> {
+        let text = DEMO_PLAN.replace("[target.relay]", &format!("[target.relay]\n{extra}"));
+        Plan::load(
+            &Source::embedded("datasets/plans/demo.toml", &text),
+            &PlanOverrides::default(),
+        )
+    }
+
+    #[test]
+    fn relay_mode_and_write_default_to_poll_and_create_and_bad_ones_name_their_key() {
+        use syncproof_mocks::{RelayMode, RelayWrite};
+        let plan = demo_with_relay("").unwrap();
+        assert_eq!(
+            (plan.relay.mode, plan.relay.write),
+            (RelayMode::Poll, RelayWrite::Create)
+        );
+        let plan = demo_with_relay("mode = \"webhook\"\nwrite = \"upsert\"").unwrap();
+        assert_eq!(
+            (plan.relay.mode, plan.relay.write),
+            (RelayMode::Webhook, RelayWrite::Upsert)
+        );
+        assert!(plan.effective_toml.contains("mode = \"webhook\""));
+        let err = demo_with_relay("mode = \"push\"").unwrap_err().to_string();
+        assert!(
+            err.contains("target.relay.mode") && err.contains("poll, webhook"),
+            "{err}"
+        );
+        let err = demo_with_relay("write = \"merge\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("target.relay.write") && err.contains("create, upsert"),
             "{err}"
         );
     }

@@ -272,7 +272,10 @@ pub fn render_html(summary: &Summary, series: &Series) -> String {
                 (
                     "records duplicated".into(),
                     s("duplicates.duplicated_records"),
-                    r["duplicated"].to_string(),
+                    // Copies made by second writes (older summaries: the second writes).
+                    r.get("duplicate_copies")
+                        .unwrap_or(&r["duplicated"])
+                        .to_string(),
                 ),
             ]
         })

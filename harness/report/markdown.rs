@@ -186,7 +186,8 @@ pub fn render_markdown(summary: &Summary) -> String {
             r["lost"],
             r["gave_up"],
             s("duplicates.duplicated_records"),
-            r["duplicated"],
+            // Copies made by second writes (older summaries: the second writes).
+            r.get("duplicate_copies").unwrap_or(&r["duplicated"]),
         );
         if let Some(dropped) = r["fields_dropped"].as_object() {
             for (field, n) in dropped {

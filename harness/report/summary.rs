@@ -350,9 +350,10 @@ impl Summary {
                     "worst_fresh": c.storms.worst().1,
                     "peak_ratio": (c.storms.peak_ratio() * 1e6).round() / 1e6,
                 },
-                // Ground truth of a mock integration: records its retries wrote twice.
+                // Ground truth of a mock integration: the extra copies its second writes made
+                // (an upsert's second write makes none).
                 "duplicates_created": ground_truth.as_ref()
-                    .and_then(|t| t.pointer("/relay/duplicated")).cloned().unwrap_or(Value::Null),
+                    .and_then(|t| t.pointer("/relay/duplicate_copies")).cloned().unwrap_or(Value::Null),
             },
             "duplicates": {
                 "extra_copies": card.extra_copies(),

@@ -14,7 +14,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::crm::{Crm, CrmAccounting, CrmConfig};
-use crate::relay::{RelayConfig, RelayHandle, RelayKnobs, RelayStats, WarehouseSink};
+use crate::relay::{
+    RelayConfig, RelayHandle, RelayKnobs, RelayMode, RelayStats, WarehouseSink, WebhookListener,
+};
 use crate::serve::serve;
 
 /// How to build the integration.
@@ -51,6 +53,7 @@ pub struct Integration {
     source_addr: SocketAddr,
     target_addr: SocketAddr,
     relay: RelayHandle,
+    warehouse: Option<WarehouseSink>,
     servers: Vec<JoinHandle<()>>,
     shutdown: CancellationToken,
 }
@@ -68,12 +71,25 @@ fn accepting(mut cfg: CrmConfig, tokens: [&String; 2]) -> CrmConfig {
 }
 
 impl Integration {
-    /// Serves source and target on `127.0.0.1:0` and spawns the relay between them.
+    /// Serves source and target on `127.0.0.1:0` and spawns the relay between them. In webhook
+    /// mode the relay's endpoint is bound first and the source's webhooks (its delivery knobs
+    /// from `source.webhooks`, or HubSpot's defaults) are pointed at it.
     pub async fn start(cfg: IntegrationConfig) -> std::io::Result<Integration> {
         let tokens = [&cfg.harness_token, &cfg.relay_token];
         let clock = cfg.clock;
         let on_clock = |crm: CrmConfig| CrmConfig { clock, ..crm };
-        let source = Crm::new(accepting(on_clock(cfg.source), tokens));
+        let mut source_cfg = cfg.source.clone();
+        let listener = match cfg.relay.mode {
+            RelayMode::Poll => None,
+            RelayMode::Webhook => {
+                // The app's client secret: as private as the relay's token it is made from.
+                let listener = WebhookListener::bind(format!("whsec-{}", cfg.relay_token)).await?;
+                source_cfg.webhooks =
+                    Some(listener.subscription(source_cfg.webhooks.take().unwrap_or_default()));
+                Some(listener)
+            }
+        };
+        let source = Crm::new(accepting(on_clock(source_cfg), tokens));
         let target = Crm::new(accepting(on_clock(cfg.target), tokens));
         let shutdown = CancellationToken::new();
         let (source_addr, source_task) = serve(source.app(), shutdown.clone()).await?;
@@ -94,26 +110,26 @@ impl Integration {
             properties: cfg.properties,
             knobs: RelayKnobs { clock, ..cfg.relay },
         };
-        let relay = match &cfg.warehouse {
-            None => RelayHandle::spawn(relay_cfg, shutdown.clone()),
-            Some(warehouse) => {
-                match RelayHandle::spawn_to_warehouse(relay_cfg, warehouse, shutdown.clone()).await
-                {
-                    Ok(relay) => relay,
-                    Err(err) => {
-                        shutdown.cancel();
-                        let _ = source_task.await;
-                        let _ = target_task.await;
-                        return Err(std::io::Error::other(format!(
-                            "the warehouse sink cannot use table {:?}: {err}",
-                            warehouse.table
-                        )));
-                    }
-                }
+        let relay = match RelayHandle::start(
+            relay_cfg,
+            listener,
+            cfg.warehouse.as_ref(),
+            shutdown.clone(),
+        )
+        .await
+        {
+            Ok(relay) => relay,
+            Err(err) => {
+                shutdown.cancel();
+                let _ = source_task.await;
+                let _ = target_task.await;
+                return Err(err);
             }
         };
-        // A target with webhooks configured tells its subscriber what the relay wrote.
         let mut servers = vec![source_task, target_task];
+        // A webhook-mode source tells the relay what changed; a target with webhooks configured
+        // tells its subscriber what the relay wrote.
+        servers.extend(source.start_webhooks(shutdown.clone()));
         servers.extend(target.start_webhooks(shutdown.clone()));
         tracing::debug!(%source_addr, %target_addr, "mock integration started");
         Ok(Integration {
@@ -122,9 +138,20 @@ impl Integration {
             source_addr,
             target_addr,
             relay,
+            warehouse: cfg.warehouse,
             servers,
             shutdown,
         })
+    }
+
+    /// Webhook mode: the relay's endpoint the source posts to.
+    pub fn relay_webhook_url(&self) -> Option<&str> {
+        self.relay.webhook_url()
+    }
+
+    /// The warehouse table the relay writes to, if it writes to one.
+    pub fn warehouse(&self) -> Option<&WarehouseSink> {
+        self.warehouse.as_ref()
     }
 
     /// `http://127.0.0.1:PORT` of the source CRM.

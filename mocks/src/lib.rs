@@ -47,7 +47,8 @@ pub use profiles::{
     profile, salesforce_profile,
 };
 pub use relay::{
-    RelayConfig, RelayHandle, RelayKnobs, RelayRetry, RelayStats, WarehouseSink, quote_ident,
+    RelayConfig, RelayHandle, RelayKnobs, RelayMode, RelayRetry, RelayStats, RelayWrite,
+    WarehouseCopies, WarehouseSink, WebhookListener, quote_ident,
 };
 pub use salesforce::{Org, OrgConfig};
 pub use serve::{serve, serve_at};

@@ -2,13 +2,17 @@
 //! contacts to a target mock CRM, with knobs for the defects a harness must detect (lag, loss,
 //! duplicates, dropped fields, truncation).
 //!
-//! Two tasks, joined on shutdown, nothing detached: `tail` lists the source with the tail-safe
-//! cursor and decides each record's fate (`plan`, one seeded RNG, in the order records are seen);
-//! `writer` holds records until due and writes them to the target in batches, retrying per
-//! `retry`. Every decision and outcome is booked in the `ledger`, whose `RelayStats` are the
+//! Tasks joined on shutdown, nothing detached. A reader learns of source records and decides
+//! each one's fate (`plan`, seeded per record): in poll mode `tail` lists the source with the
+//! tail-safe cursor; in webhook mode `hook` serves the endpoint the source's webhooks reach and
+//! `fetch` reads the notified records with `batch/read`. `writer` holds records until due and
+//! writes them to the target (or a warehouse table) in batches, by create or upsert, retrying
+//! per `retry`. Every decision and outcome is booked in the `ledger`, whose `RelayStats` are the
 //! ground truth of what the relay did. A retry is not a loss: a record is `gave_up` only after
 //! `max_retries` retries of its batch, and `lost` only by the loss knob.
 
+mod fetch;
+mod hook;
 mod ledger;
 mod plan;
 mod retry;
@@ -16,7 +20,8 @@ mod tail;
 mod warehouse;
 mod writer;
 
-pub use warehouse::{WarehouseSink, quote_ident};
+pub use hook::WebhookListener;
+pub use warehouse::{WarehouseCopies, WarehouseSink, quote_ident};
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -64,6 +69,55 @@ impl std::str::FromStr for RelayRetry {
     }
 }
 
+/// How the relay learns of new source records.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RelayMode {
+    /// Tails the source's list endpoint by id (a modified-since poll for records that are only
+    /// ever created).
+    #[default]
+    Poll,
+    /// Serves a HubSpot v3 webhook endpoint the source posts to, verifies each request's
+    /// signature, deduplicates by object and reads the changed records back with `batch/read`
+    /// (a webhook carries the object id only).
+    Webhook,
+}
+
+impl std::str::FromStr for RelayMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "poll" => Ok(RelayMode::Poll),
+            "webhook" => Ok(RelayMode::Webhook),
+            other => Err(format!("unknown relay mode {other:?} (poll, webhook)")),
+        }
+    }
+}
+
+/// How the relay writes a record to the target.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RelayWrite {
+    /// `batch/create` (a warehouse: plain `INSERT`): a retry after a lost acknowledgement, or
+    /// a second write, makes another copy.
+    #[default]
+    Create,
+    /// `batch/upsert` by the id property (a warehouse: `INSERT … ON CONFLICT … DO UPDATE`):
+    /// writing a record again lands on the same copy.
+    Upsert,
+}
+
+impl std::str::FromStr for RelayWrite {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "create" => Ok(RelayWrite::Create),
+            "upsert" => Ok(RelayWrite::Upsert),
+            other => Err(format!("unknown write mode {other:?} (create, upsert)")),
+        }
+    }
+}
+
 /// The defects of the integration under test.
 #[derive(Clone, Debug)]
 pub struct RelayKnobs {
@@ -71,14 +125,20 @@ pub struct RelayKnobs {
     pub lag: LogNormal,
     /// Fraction of records never written.
     pub loss_rate: f64,
-    /// Fraction of forwarded records written twice (a retry after a lost acknowledgement,
-    /// non-idempotent create).
+    /// Fraction of forwarded records written twice (a replayed change). With
+    /// [`RelayWrite::Create`] the second write is a second copy; with [`RelayWrite::Upsert`]
+    /// it lands on the first.
     pub duplicate_rate: f64,
     /// Per property: fraction of forwarded records where the relay omits that property.
     pub drop_rates: BTreeMap<String, f64>,
     /// String values longer than this many chars (not bytes) are cut to it.
     pub truncate_at: Option<usize>,
-    /// How often the relay tails the source when it has caught up.
+    /// How the relay learns of new source records.
+    pub mode: RelayMode,
+    /// How it writes them.
+    pub write: RelayWrite,
+    /// How often the relay tails the source when it has caught up; in webhook mode, the
+    /// longest a notified id waits for its `batch/read` to fill.
     pub poll_interval: Duration,
     /// Records per `batch/create` (1..=100).
     pub batch_size: usize,
@@ -104,6 +164,8 @@ impl Default for RelayKnobs {
             duplicate_rate: 0.0,
             drop_rates: BTreeMap::new(),
             truncate_at: None,
+            mode: RelayMode::Poll,
+            write: RelayWrite::Create,
             poll_interval: Duration::from_millis(50),
             batch_size: MAX_BATCH,
             write_interval: Duration::from_millis(100),
@@ -148,6 +210,7 @@ pub struct RelayConfig {
 
 /// What the relay did: the ground truth for the harness's loss/duplicate/field measurements.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct RelayStats {
     /// Distinct source records seen.
     pub seen: u64,
@@ -157,8 +220,12 @@ pub struct RelayStats {
     pub lost: u64,
     /// Records abandoned after `max_retries` (or refused by the target with a non-retryable 4xx).
     pub gave_up: u64,
-    /// Records whose second copy was acknowledged by the target.
+    /// Records whose second write (the duplicate knob) was acknowledged by the target.
     pub duplicated: u64,
+    /// Of those, the second writes that made a separate copy: every one with `write = create`;
+    /// with `upsert`, only those the target answered as new (none: the upsert finds the first).
+    /// Copies made by a retry after a lost acknowledgement are not here: the relay never knew.
+    pub duplicate_copies: u64,
     /// Per property: forwarded records where it was omitted and the source value was non-empty.
     pub fields_dropped: BTreeMap<String, u64>,
     /// Per property: forwarded records where truncation changed the value.
@@ -169,6 +236,17 @@ pub struct RelayStats {
     pub target_calls: u64,
     /// Target calls that were retries.
     pub target_retries: u64,
+    /// Webhook mode: requests whose signature held and were accepted.
+    pub webhook_requests: u64,
+    /// Webhook mode: requests refused (unsigned, bad signature, stale timestamp, unreadable).
+    pub webhook_rejected: u64,
+    /// Webhook mode: events in accepted requests.
+    pub webhook_events: u64,
+    /// Webhook mode: events about an object already taken (repeated deliveries, duplicates, a
+    /// second subscription's event for the same object).
+    pub webhook_redundant: u64,
+    /// Webhook mode: notified ids the source's `batch/read` did not find.
+    pub fetch_missing: u64,
 }
 
 /// The id property first, then the other properties the relay copies.
@@ -188,29 +266,63 @@ pub struct RelayHandle {
     // std Mutex: bookings are a few counter updates, never across an await.
     ledger: Arc<Mutex<Ledger>>,
     tasks: Vec<JoinHandle<()>>,
+    webhook_url: Option<String>,
+}
+
+/// Where the relay's records come from.
+enum Feed {
+    Poll,
+    Webhook(WebhookListener),
 }
 
 impl RelayHandle {
-    /// Starts the tail and writer tasks on the current tokio runtime; they run until `shutdown`
-    /// is cancelled.
+    /// Starts a polling relay (the tail and writer tasks) on the current tokio runtime; they
+    /// run until `shutdown` is cancelled. `knobs.mode` is not read: [`RelayHandle::start`]
+    /// serves either mode.
     pub fn spawn(cfg: RelayConfig, shutdown: CancellationToken) -> RelayHandle {
-        RelayHandle::spawn_with(cfg, None, shutdown)
+        RelayHandle::spawn_with(cfg, Feed::Poll, None, shutdown)
     }
 
-    /// Connects to `warehouse` (dropping and creating its table) and starts a relay that writes
-    /// there instead of to `cfg.target_url`: a CRM→warehouse sync.
-    pub async fn spawn_to_warehouse(
+    /// Starts a relay in `cfg.knobs.mode`. Webhook mode serves its endpoint on `listener`
+    /// (bound beforehand, so the source can be told its URL and secret). With
+    /// `warehouse`, it connects (dropping and creating the table) and writes there instead of
+    /// to `cfg.target_url`: a CRM→warehouse sync.
+    pub async fn start(
         cfg: RelayConfig,
-        warehouse: &WarehouseSink,
+        listener: Option<WebhookListener>,
+        warehouse: Option<&WarehouseSink>,
         shutdown: CancellationToken,
-    ) -> Result<RelayHandle, tokio_postgres::Error> {
-        let columns = copied_properties(&cfg);
-        let connected = warehouse.connect(columns).await?;
-        Ok(RelayHandle::spawn_with(cfg, Some(connected), shutdown))
+    ) -> std::io::Result<RelayHandle> {
+        let feed = match (cfg.knobs.mode, listener) {
+            (RelayMode::Poll, _) => Feed::Poll,
+            (RelayMode::Webhook, Some(listener)) => Feed::Webhook(listener),
+            (RelayMode::Webhook, None) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "a webhook-mode relay needs its WebhookListener (bind it, then point the source's webhooks at its URL)",
+                ));
+            }
+        };
+        let connected = match warehouse {
+            None => None,
+            Some(warehouse) => Some(
+                warehouse
+                    .connect(copied_properties(&cfg), cfg.knobs.write)
+                    .await
+                    .map_err(|err| {
+                        std::io::Error::other(format!(
+                            "the warehouse sink cannot use table {:?}: {err}",
+                            warehouse.table
+                        ))
+                    })?,
+            ),
+        };
+        Ok(RelayHandle::spawn_with(cfg, feed, connected, shutdown))
     }
 
     fn spawn_with(
         cfg: RelayConfig,
+        feed: Feed,
         warehouse: Option<warehouse::Connected>,
         shutdown: CancellationToken,
     ) -> RelayHandle {
@@ -227,21 +339,15 @@ impl RelayHandle {
         let ledger = Arc::new(Mutex::new(Ledger::default()));
         let copied = copied_properties(&cfg);
         let (tx, rx) = mpsc::unbounded_channel();
-        let tail = tail::Tail {
-            client: client.clone(),
-            url: cfg.source_url.trim_end_matches('/').to_string(),
-            token: cfg.source_token.clone(),
-            properties: copied.join(","),
-            poll_interval: knobs.poll_interval,
-            planner: plan::Planner::new(&knobs, cfg.id_property.clone(), copied),
-            ledger: Arc::clone(&ledger),
-            jitter_seed: knobs.seed ^ 0x9e37_79b9_7f4a_7c15,
-            clock: knobs.clock,
-        };
+        let planner = plan::Planner::new(&knobs, cfg.id_property.clone(), copied.clone());
+        let source_url = cfg.source_url.trim_end_matches('/').to_string();
+        let reader_jitter = knobs.seed ^ 0x9e37_79b9_7f4a_7c15;
         let writer = writer::Writer {
-            client,
+            client: client.clone(),
             url: cfg.target_url.trim_end_matches('/').to_string(),
             token: cfg.target_token.clone(),
+            id_property: cfg.id_property.clone(),
+            write: knobs.write,
             batch_size: knobs.batch_size,
             write_interval: knobs.write_interval,
             max_retries: knobs.max_retries,
@@ -251,11 +357,57 @@ impl RelayHandle {
             clock: knobs.clock,
             warehouse,
         };
-        let tasks = vec![
-            tokio::spawn(tail.run(tx, shutdown.clone())),
-            tokio::spawn(writer.run(rx, shutdown)),
-        ];
-        RelayHandle { ledger, tasks }
+        let mut tasks = Vec::with_capacity(4);
+        let mut webhook_url = None;
+        match feed {
+            Feed::Poll => {
+                let tail = tail::Tail {
+                    client,
+                    url: source_url,
+                    token: cfg.source_token.clone(),
+                    properties: copied.join(","),
+                    poll_interval: knobs.poll_interval,
+                    planner,
+                    ledger: Arc::clone(&ledger),
+                    jitter_seed: reader_jitter,
+                    clock: knobs.clock,
+                };
+                tasks.push(tokio::spawn(tail.run(tx, shutdown.clone())));
+            }
+            Feed::Webhook(listener) => {
+                let (ids_tx, ids_rx) = mpsc::unbounded_channel();
+                webhook_url = Some(listener.url().to_string());
+                tasks.push(listener.serve(
+                    Arc::clone(&ledger),
+                    knobs.clock,
+                    ids_tx,
+                    shutdown.clone(),
+                ));
+                let fetch = fetch::Fetch {
+                    client,
+                    url: source_url,
+                    token: cfg.source_token.clone(),
+                    properties: copied,
+                    linger: knobs.poll_interval,
+                    planner,
+                    ledger: Arc::clone(&ledger),
+                    jitter_seed: reader_jitter,
+                    clock: knobs.clock,
+                };
+                tasks.push(tokio::spawn(fetch.run(ids_rx, tx, shutdown.clone())));
+            }
+        }
+        tasks.push(tokio::spawn(writer.run(rx, shutdown)));
+        RelayHandle {
+            ledger,
+            tasks,
+            webhook_url,
+        }
+    }
+
+    /// Webhook mode: the URL the source must post its webhooks to.
+    pub fn webhook_url(&self) -> Option<&str> {
+        self.webhook_url.as_deref()
     }
 
     /// A snapshot of the relay's counters.
@@ -264,9 +416,10 @@ impl RelayHandle {
     }
 
     /// Records seen but not yet settled: not forwarded, lost or given up, or with a planned
-    /// second copy still outstanding. 0 means the relay has caught up with what it has seen.
+    /// second copy still outstanding; in webhook mode also the notified ids not yet read from
+    /// the source. 0 means the relay has caught up with what it has seen or been told of.
     pub fn pending(&self) -> usize {
-        lock(&self.ledger).pending
+        lock(&self.ledger).in_flight()
     }
 
     /// Waits for the tasks (they end once the shutdown token is cancelled) and returns the final

@@ -196,6 +196,87 @@ async fn commit_then_drop_duplicates_only_non_idempotent_writers_and_is_measured
     assert_eq!(get(&s, "records.lost"), 0.0);
 }
 
+/// The same faults against a relay that upserts by the id property: its retries after a
+/// dropped acknowledgement and its replayed writes (`duplicate_rate`) update the copy the first
+/// write made. The target holds each record once, and the relay's books say why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upserting_relay_makes_no_extra_copy_from_retries_or_replays() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = crate::support::plan_text_with(
+        RECORDS,
+        21,
+        "write = \"upsert\"\nduplicate_rate = 0.05",
+        "",
+        "commit_then_drop_rate = 0.1",
+    );
+    let (_, s) = run(dir.path(), &text).await;
+    let truth = &s["ground_truth"];
+    let n = RECORDS as f64;
+    let dropped = truth["target"]["faults"]["commit_then_drop"]
+        .as_f64()
+        .unwrap();
+    assert!(dropped > 0.0, "the target dropped acknowledgements");
+    assert!(truth["relay"]["target_retries"].as_f64().unwrap() >= dropped);
+    let duplicated = truth["relay"]["duplicated"].as_f64().unwrap();
+    assert!(
+        within_binomial(duplicated, n, 0.05, 4.5),
+        "duplicated {duplicated}"
+    );
+    assert_eq!(truth["relay"]["duplicate_copies"].as_f64().unwrap(), 0.0);
+    // Every record on the target once: nothing lost, no extra copy, measured and true.
+    assert_eq!(get(&s, "records.delivered"), n);
+    assert_eq!(get(&s, "records.lost"), 0.0);
+    assert_eq!(truth["target_extra_copies"].as_f64().unwrap(), 0.0);
+    assert_eq!(get(&s, "duplicates.extra_copies"), 0.0);
+    assert_eq!(get(&s, "retries.duplicates_created"), 0.0);
+    assert_eq!(truth["target"]["records_created"].as_f64().unwrap(), n);
+    // Each replayed write and each retried drop was an update of an existing record.
+    assert!(truth["target"]["records_updated"].as_f64().unwrap() >= duplicated + dropped);
+    assert!(truth["target"]["calls"]["batch_create"].is_null());
+}
+
+/// A webhook-driven relay: the source posts signed v3 webhooks (some events twice), the relay
+/// takes each object once and reads it back with `batch/read`. Losses and copies measured by
+/// the harness equal the relay's books.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_driven_relay_is_measured_against_its_ground_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = crate::support::plan_text_with(
+        RECORDS,
+        9,
+        "mode = \"webhook\"\nloss_rate = 0.01\nduplicate_rate = 0.02",
+        "webhook_duplicate_rate = 0.1\nerror_rate = 0.02",
+        "",
+    );
+    let (_, s) = run(dir.path(), &text).await;
+    let truth = &s["ground_truth"];
+    let relay = &truth["relay"];
+    let n = RECORDS as f64;
+    let count = |key: &str| relay[key].as_f64().unwrap();
+    assert_eq!(count("seen"), n, "{relay}");
+    assert_eq!(count("webhook_rejected"), 0.0);
+    assert_eq!(count("fetch_missing"), 0.0);
+    assert!(count("webhook_events") > n, "some events came twice");
+    assert_eq!(count("webhook_redundant"), count("webhook_events") - n);
+    assert!(truth["source"]["calls"]["batch_read"].is_object());
+    assert!(
+        truth["source"]["calls"]["list"].is_null(),
+        "webhook mode never polls"
+    );
+
+    let lost = count("lost") + count("gave_up");
+    assert_eq!(get(&s, "records.lost"), lost);
+    assert!(within_binomial(lost, n, 0.01, 4.5), "lost {lost}");
+    let copies = count("duplicate_copies");
+    assert_eq!(copies, count("duplicated"));
+    assert!(
+        within_binomial(copies, n - lost, 0.02, 4.5),
+        "copies {copies}"
+    );
+    assert_eq!(truth["target_extra_copies"].as_f64().unwrap(), copies);
+    assert_eq!(get(&s, "duplicates.extra_copies"), copies);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shards_send_disjoint_slices_that_cover_the_whole_run() {
     use arrow_array::cast::AsArray;

@@ -284,7 +284,8 @@ fn kill_9_at_any_point_then_resume_gives_the_figures_of_an_uninterrupted_run() {
 
 /// The mock integration `syncproof mock --integration` serves: writes that commit and lose
 /// their answer (retries), and a relay that loses 3% of the records and lags.
-fn integration_mock_plan(dir: &Path) -> PathBuf {
+/// A mock-integration plan for `syncproof mock --integration`; `relay` adds relay keys.
+fn integration_mock_plan(dir: &Path, relay: &str) -> PathBuf {
     let d = datasets();
     let text = format!(
         r#"
@@ -314,6 +315,7 @@ lag_max = "300ms"
 loss_rate = 0.03
 poll_interval = "50ms"
 write_interval = "20ms"
+{relay}
 
 [load]
 rate = "1/s"
@@ -341,7 +343,7 @@ fn an_integration_poc_against_a_mock_integration_in_its_own_process_survives_kil
     const N: u64 = 1500;
     let token = "integration-t0k3n";
     let tmp = tempfile::tempdir().unwrap();
-    let mock_plan = integration_mock_plan(tmp.path());
+    let mock_plan = integration_mock_plan(tmp.path(), "");
 
     // The reference: never interrupted, against its own integration.
     let whole_mock = MockIntegrationProcess::start(&mock_plan, token);
@@ -383,6 +385,48 @@ fn an_integration_poc_against_a_mock_integration_in_its_own_process_survives_kil
     // The token is in no file of the run directory.
     let leaks = super::api_poc::files_containing(&run, token.as_bytes());
     assert!(leaks.is_empty(), "the token leaked into {leaks:?}");
+}
+
+/// `syncproof mock --integration` serves the relay a plan describes, here webhook-driven and
+/// upserting: a PoC against it finds every record the relay did not lose, each once, although
+/// the relay wrote some twice.
+#[test]
+fn a_mock_integration_process_serves_a_webhook_driven_upserting_relay() {
+    const N: u64 = 600;
+    let token = "webhook-t0k3n";
+    let tmp = tempfile::tempdir().unwrap();
+    let mock_plan = integration_mock_plan(
+        tmp.path(),
+        "mode = \"webhook\"\nwrite = \"upsert\"\nduplicate_rate = 0.1",
+    );
+    let mock = MockIntegrationProcess::start(&mock_plan, token);
+    let dir = tmp.path().join("poc");
+    std::fs::create_dir_all(&dir).unwrap();
+    let plan = integration_plan(&dir, &mock.source, &mock.target, token, N);
+    let s = run_whole(&plan, &dir.join("run"));
+    assert_eq!(s["records"]["sent"], N);
+    let delivered = s["records"]["delivered"].as_u64().unwrap();
+    let lost = s["records"]["lost"].as_u64().unwrap();
+    assert_eq!(delivered + lost, N);
+    assert!(lost > 0, "a 3% loss rate over {N} records lost nothing");
+    assert_eq!(s["duplicates"]["extra_copies"], 0);
+
+    let target = MockIntegrationProcess::stats(&mock.target);
+    assert_eq!(target["records"], delivered, "one copy per record");
+    let updated = target["accounting"]["records_updated"].as_u64().unwrap();
+    assert!(updated > 0, "the second writes were updates: {target}");
+    assert!(target["accounting"]["calls"]["batch_create"].is_null());
+    let source = MockIntegrationProcess::stats(&mock.source);
+    assert_eq!(source["records"], N);
+    let calls = &source["accounting"]["calls"];
+    assert!(
+        calls["batch_read"].is_object(),
+        "the relay read what it was told of: {calls}"
+    );
+    assert!(
+        calls["list"].is_null(),
+        "a webhook-driven relay does not poll: {calls}"
+    );
 }
 
 #[test]

@@ -59,7 +59,7 @@ async fn a_real_runs_summary_validates_and_broken_ones_do_not() {
     assert_eq!(attempts, r["record_attempts"]);
     assert_eq!(
         r["duplicates_created"],
-        summary["ground_truth"]["relay"]["duplicated"]
+        summary["ground_truth"]["relay"]["duplicate_copies"]
     );
     assert_eq!(
         r["retry_calls"].as_u64().unwrap(),

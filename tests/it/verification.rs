@@ -116,12 +116,17 @@ async fn a_crm_to_warehouse_sync_is_measured_by_sql_against_postgresql() {
         "lost {relay_lost}"
     );
 
-    // Duplicates: a second row per record the relay wrote twice.
+    // Duplicates: a second row per record the relay wrote twice, counted in the table.
     assert_eq!(
         get(&s, "duplicates.extra_copies"),
         truth["duplicated"].as_f64().unwrap()
     );
     assert!(truth["duplicated"].as_f64().unwrap() > 0.0);
+    assert_eq!(
+        s["ground_truth"]["target_extra_copies"],
+        truth["duplicate_copies"]
+    );
+    assert_eq!(truth["duplicate_copies"], truth["duplicated"]);
 
     // The dropped phones are missing, the renamed columns are complete and accurate.
     let phone = s["fields"]
@@ -145,6 +150,53 @@ async fn a_crm_to_warehouse_sync_is_measured_by_sql_against_postgresql() {
 
     // The connection URL is in no file of the run directory.
     assert_secret_absent(&outcome.dir, &pg.url);
+}
+
+/// A merge-loading sync (`write = "upsert"`: `INSERT … ON CONFLICT DO UPDATE` on the id
+/// column): the relay's replayed writes update the row, so the table holds one row per record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merge_loading_warehouse_sync_keeps_one_row_per_record() {
+    let pg = postgres();
+    let dir = tempfile::tempdir().unwrap();
+    let url_file = dir.path().join("warehouse-url");
+    std::fs::write(&url_file, &pg.url).unwrap();
+    let table = table("merge");
+    let relay = "write = \"upsert\"\nloss_rate = 0.02\nduplicate_rate = 0.05";
+    let mut text = plan_text_with(RECORDS, 22, relay, "", "");
+    text.push_str(&format!(
+        "kind = \"postgres\"\nurl_file = \"{}\"\ntable = \"{table}\"\n\
+         query = \"SELECT syncproof_id, email, phone, firstname FROM {table} WHERE syncproof_id = ANY($1)\"\n",
+        url_file.display()
+    ));
+    let (_, s) = run(dir.path(), &text).await;
+    let truth = &s["ground_truth"]["relay"];
+    let n = RECORDS as f64;
+    assert_eq!(s["verification"]["kind"], "postgres");
+    let relay_lost = truth["lost"].as_f64().unwrap() + truth["gave_up"].as_f64().unwrap();
+    assert_eq!(get(&s, "records.lost"), relay_lost, "{truth}");
+    assert_eq!(get(&s, "records.delivered"), n - relay_lost);
+    // The replayed writes happened and landed on the existing rows.
+    let duplicated = truth["duplicated"].as_f64().unwrap();
+    assert!(
+        within_binomial(duplicated, n - relay_lost, 0.05, 4.5),
+        "{duplicated}"
+    );
+    assert!(duplicated > 0.0);
+    assert_eq!(truth["duplicate_copies"].as_f64().unwrap(), 0.0);
+    assert_eq!(get(&s, "duplicates.extra_copies"), 0.0);
+    assert_eq!(
+        s["ground_truth"]["target_extra_copies"].as_f64().unwrap(),
+        0.0
+    );
+    assert_eq!(
+        s["ground_truth"]["target_ids_with_copies"]
+            .as_f64()
+            .unwrap(),
+        0.0
+    );
+    for field in ["email", "firstname"] {
+        assert_eq!(get(&s, &format!("accuracy.fields.{field}")), 1.0, "{field}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,7 +2,8 @@
 //!
 //! Each outcome is one method, so the accounting rules live in one place: a record leaves
 //! `pending` exactly once, when it is lost, given up, or forwarded with no second copy planned
-//! (or that second copy has settled either way).
+//! (or that second copy has settled either way). In webhook mode a notified id is `awaiting`
+//! from the moment its event is accepted until the source read answers for it.
 
 use super::RelayStats;
 use super::plan::Planned;
@@ -19,6 +20,8 @@ pub(crate) enum CopyKind {
 pub(crate) struct Ledger {
     pub(crate) stats: RelayStats,
     pub(crate) pending: usize,
+    /// Webhook mode: ids taken from events and not yet read from the source.
+    pub(crate) awaiting: usize,
 }
 
 impl Ledger {
@@ -33,6 +36,32 @@ impl Ledger {
         }
     }
 
+    /// Seen but unsettled records plus notified ids not yet read.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.pending + self.awaiting
+    }
+
+    /// An accepted webhook request with `events` events, `new` of them about objects not
+    /// taken before.
+    pub(crate) fn webhook_accepted(&mut self, events: u64, new: u64) {
+        self.stats.webhook_requests += 1;
+        self.stats.webhook_events += events;
+        self.stats.webhook_redundant += events - new;
+        self.awaiting += new as usize;
+    }
+
+    pub(crate) fn webhook_rejected(&mut self) {
+        self.stats.webhook_rejected += 1;
+    }
+
+    /// The source read answered for a notified id: found (then `seen` follows) or missing.
+    pub(crate) fn fetched(&mut self, found: bool) {
+        self.awaiting = self.awaiting.saturating_sub(1);
+        if !found {
+            self.stats.fetch_missing += 1;
+        }
+    }
+
     /// A new source record; `lost` when the loss knob took it.
     pub(crate) fn seen(&mut self, lost: bool) {
         self.stats.seen += 1;
@@ -43,8 +72,9 @@ impl Ledger {
         }
     }
 
-    /// The target acknowledged `copy` of `planned`.
-    pub(crate) fn acknowledged(&mut self, planned: &Planned, copy: CopyKind) {
+    /// The target acknowledged `copy` of `planned`; `created` when that write made a new copy
+    /// (always for a create; for an upsert, when the target said so).
+    pub(crate) fn acknowledged(&mut self, planned: &Planned, copy: CopyKind, created: bool) {
         match copy {
             CopyKind::First => {
                 self.stats.forwarded += 1;
@@ -64,6 +94,9 @@ impl Ledger {
             }
             CopyKind::Second => {
                 self.stats.duplicated += 1;
+                if created {
+                    self.stats.duplicate_copies += 1;
+                }
                 self.settle();
             }
         }
@@ -104,10 +137,10 @@ mod tests {
             l.seen(lost);
         }
         assert_eq!((l.stats.seen, l.stats.lost, l.pending), (4, 1, 3));
-        l.acknowledged(&planned(false), CopyKind::First);
+        l.acknowledged(&planned(false), CopyKind::First, true);
         assert_eq!(l.pending, 2);
         let dup = planned(true);
-        l.acknowledged(&dup, CopyKind::First);
+        l.acknowledged(&dup, CopyKind::First, true);
         assert_eq!(
             l.pending, 2,
             "a planned second copy keeps the record pending"
@@ -117,5 +150,31 @@ mod tests {
         l.abandoned(CopyKind::First);
         assert_eq!((l.pending, l.stats.gave_up, l.stats.forwarded), (0, 1, 2));
         assert_eq!(l.stats.fields_dropped.get("phone"), Some(&2));
+    }
+
+    #[tokio::test]
+    async fn a_second_write_is_a_copy_only_when_it_created_one() {
+        let mut l = Ledger::default();
+        l.seen(false);
+        l.seen(false);
+        let dup = planned(true);
+        for created in [true, false] {
+            l.acknowledged(&dup, CopyKind::First, true);
+            l.acknowledged(&dup, CopyKind::Second, created);
+        }
+        assert_eq!(l.pending, 0);
+        assert_eq!((l.stats.duplicated, l.stats.duplicate_copies), (2, 1));
+    }
+
+    #[test]
+    fn notified_ids_are_in_flight_until_read() {
+        let mut l = Ledger::default();
+        l.webhook_accepted(5, 3);
+        assert_eq!(l.in_flight(), 3);
+        assert_eq!((l.stats.webhook_events, l.stats.webhook_redundant), (5, 2));
+        l.fetched(true);
+        l.seen(false);
+        l.fetched(false);
+        assert_eq!((l.in_flight(), l.stats.fetch_missing), (2, 1));
     }
 }

@@ -31,10 +31,10 @@ struct Page {
 }
 
 #[derive(Debug, Deserialize)]
-struct Object {
-    id: String,
+pub(crate) struct Object {
+    pub(crate) id: String,
     #[serde(default)]
-    properties: BTreeMap<String, Option<String>>,
+    pub(crate) properties: BTreeMap<String, Option<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -49,7 +49,7 @@ struct Next {
 
 /// Why a poll did not yield a page.
 #[derive(Debug, thiserror::Error)]
-enum PollError {
+pub(crate) enum PollError {
     #[error("source throttled the relay")]
     Throttled(Duration),
     #[error("source answered {0}")]

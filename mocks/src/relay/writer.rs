@@ -1,5 +1,8 @@
 //! The relay's writing side: a delay queue of planned records, released when due and written to
-//! the target with `batch/create` in batches of at most `batch_size`.
+//! the target in batches of at most `batch_size`: `batch/create`, or with `write = upsert`
+//! `batch/upsert` by the id property (`idProperty`), so a write repeated after a lost
+//! acknowledgement lands on the copy the first one made. An upsert's `new` flag says whether
+//! the write created the copy; a create always does.
 //!
 //! Acknowledgement is per input: each input carries `objectWriteTraceId` = its source id, and
 //! only results echoing it count as written. So a 207 retries just the failed inputs, and a
@@ -11,7 +14,7 @@
 //! joins the queue only after its first copy was acknowledged, so it always goes in a later batch.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeSet, BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 
@@ -71,12 +74,13 @@ impl Write {
     }
 }
 
-/// What one `batch/create` call came to.
+/// What one write call came to.
 #[derive(Debug)]
 enum Answer {
-    /// 2xx: trace ids acknowledged, and trace ids refused for good (per-input `CONFLICT`).
+    /// 2xx: trace ids acknowledged (each with whether the write created the copy), and trace
+    /// ids refused for good (per-input `CONFLICT`).
     Written {
-        acked: BTreeSet<String>,
+        acked: BTreeMap<String, bool>,
         refused: BTreeSet<String>,
     },
     Throttled(std::time::Duration),
@@ -98,6 +102,9 @@ struct BatchAnswer {
 struct ResultItem {
     #[serde(default)]
     object_write_trace_id: Option<String>,
+    /// Upsert: whether the input created the record (absent on a create: it always did).
+    #[serde(default)]
+    new: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -112,6 +119,9 @@ pub(crate) struct Writer {
     pub(crate) client: reqwest::Client,
     pub(crate) url: String,
     pub(crate) token: String,
+    /// The property `write = upsert` matches records by.
+    pub(crate) id_property: String,
+    pub(crate) write: super::RelayWrite,
     pub(crate) batch_size: usize,
     pub(crate) write_interval: std::time::Duration,
     pub(crate) max_retries: u32,
@@ -128,23 +138,34 @@ impl Writer {
     async fn post(&self, batch: &[Write]) -> Answer {
         if let Some(warehouse) = &self.warehouse {
             let rows: Vec<_> = batch.iter().map(|w| &w.planned.properties).collect();
-            return match warehouse.insert(&rows).await {
-                Ok(_) => Answer::Written {
-                    acked: batch.iter().map(Write::trace_id).collect(),
+            return match warehouse.write(&rows).await {
+                Ok(created) => Answer::Written {
+                    acked: batch.iter().map(Write::trace_id).zip(created).collect(),
                     refused: BTreeSet::new(),
                 },
-                Err(err) => Answer::Transient(format!("warehouse insert failed: {err}")),
+                Err(err) => Answer::Transient(format!("warehouse write failed: {err}")),
             };
         }
+        let upsert = self.write == super::RelayWrite::Upsert;
         let inputs: Vec<Value> = batch
             .iter()
-            .map(
-                |w| json!({"properties": w.planned.properties, "objectWriteTraceId": w.trace_id()}),
-            )
+            .map(|w| {
+                let mut input =
+                    json!({"properties": w.planned.properties, "objectWriteTraceId": w.trace_id()});
+                if upsert {
+                    input["idProperty"] = json!(self.id_property);
+                    input["id"] = json!(w.planned.properties.get(&self.id_property));
+                }
+                input
+            })
             .collect();
+        let endpoint = if upsert { "upsert" } else { "create" };
         let sent = self
             .client
-            .post(format!("{}/crm/v3/objects/contacts/batch/create", self.url))
+            .post(format!(
+                "{}/crm/v3/objects/contacts/batch/{endpoint}",
+                self.url
+            ))
             .bearer_auth(&self.token)
             .json(&json!({ "inputs": inputs }))
             .send()
@@ -154,7 +175,7 @@ impl Writer {
             Err(err) => return Answer::Transient(err.to_string()),
         };
         let status = response.status();
-        if status == StatusCode::TOO_MANY_REQUESTS {
+        if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::LOCKED {
             return Answer::Throttled(throttle_wait(response.headers()));
         }
         if status.is_server_error() {
@@ -168,7 +189,7 @@ impl Writer {
                 acked: answer
                     .results
                     .into_iter()
-                    .filter_map(|r| r.object_write_trace_id)
+                    .filter_map(|r| Some((r.object_write_trace_id?, r.new.unwrap_or(true))))
                     .collect(),
                 refused: answer
                     .errors
@@ -183,8 +204,8 @@ impl Writer {
 
     /// Books a copy the target acknowledged; a first copy of a duplicated record queues its
     /// second copy.
-    fn acknowledged(&self, write: Write, ready: &mut VecDeque<Write>) {
-        lock(&self.ledger).acknowledged(&write.planned, write.copy);
+    fn acknowledged(&self, write: Write, created: bool, ready: &mut VecDeque<Write>) {
+        lock(&self.ledger).acknowledged(&write.planned, write.copy, created);
         if write.copy == CopyKind::First && write.planned.duplicate {
             ready.push_back(Write {
                 planned: write.planned,
@@ -209,6 +230,20 @@ impl Writer {
         shutdown: &CancellationToken,
     ) -> ControlFlow<()> {
         let mut remaining = batch;
+        if self.write == super::RelayWrite::Upsert && self.warehouse.is_none() {
+            // An upsert needs the id value; a record without one cannot be written this way.
+            let (keyed, unkeyed): (Vec<Write>, Vec<Write>) = remaining
+                .into_iter()
+                .partition(|w| w.planned.properties.contains_key(&self.id_property));
+            if !unkeyed.is_empty() {
+                tracing::warn!(n = unkeyed.len(), id_property = %self.id_property, "relay: records without the id property cannot be upserted; giving up on them");
+                self.abandon(unkeyed);
+            }
+            if keyed.is_empty() {
+                return ControlFlow::Continue(());
+            }
+            remaining = keyed;
+        }
         let mut attempt: u32 = 0;
         loop {
             lock(&self.ledger).target_call(attempt > 0);
@@ -223,8 +258,8 @@ impl Writer {
                     let mut rejected = Vec::new();
                     for write in remaining {
                         let trace = write.trace_id();
-                        if acked.contains(&trace) {
-                            self.acknowledged(write, ready);
+                        if let Some(&created) = acked.get(&trace) {
+                            self.acknowledged(write, created, ready);
                         } else if refused.contains(&trace) {
                             rejected.push(write);
                         } else {

@@ -7,7 +7,8 @@ use std::time::Duration;
 use serde_json::Value;
 use syncproof_mocks::{
     Crm, CrmConfig, Integration, IntegrationConfig, IntegrationTruth, LogNormal, RelayConfig,
-    RelayHandle, RelayKnobs, RelayRetry, serve,
+    RelayHandle, RelayKnobs, RelayMode, RelayRetry, RelayWrite, WebhookConfig, WebhookListener,
+    serve, signature_v3,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -152,6 +153,10 @@ async fn defect_knobs_show_up_exactly_in_the_target() {
     assert_eq!(
         integration.target().record_count() as u64,
         relay.forwarded + relay.duplicated
+    );
+    assert_eq!(
+        relay.duplicate_copies, relay.duplicated,
+        "a created second write is always a copy"
     );
 
     // Dropped phone: forwarded records whose source phone was non-empty but the target lacks it.
@@ -508,4 +513,252 @@ async fn lag_holds_every_write_back_by_at_least_its_value() {
     );
     assert_eq!(integration.target().record_count(), n);
     integration.shutdown().await;
+}
+
+/// Upsert by the id property: a retry after commit-then-drop and the duplicate knob's second
+/// write both land on the copy the first write made. The target's own counts agree: one record
+/// per id, and one update per dropped write (its retry) and per second write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upsert_relay_turns_dropped_acknowledgements_and_replays_into_updates() {
+    let mut cfg = config(RelayKnobs {
+        seed: 5,
+        batch_size: 1,
+        write_interval: Duration::ZERO,
+        duplicate_rate: 0.1,
+        write: RelayWrite::Upsert,
+        ..RelayKnobs::default()
+    });
+    cfg.target.commit_then_drop_rate = 0.05;
+    cfg.target.seed = 9;
+    cfg.target.burst_max = 0;
+    let n = 600;
+    let (records, truth, integration) = run(cfg, n).await;
+    let relay = &truth.relay;
+    assert_eq!((relay.lost, relay.gave_up), (0, 0));
+    let dropped = truth
+        .target
+        .faults
+        .get("commit_then_drop")
+        .copied()
+        .unwrap_or(0);
+    assert!(
+        within_binomial(dropped, n as u64 + relay.duplicated, 0.05) && dropped > 0,
+        "dropped {dropped}"
+    );
+    assert!(within_binomial(relay.duplicated, n as u64, 0.1) && relay.duplicated > 0);
+    let copies = by_id(&records);
+    assert_eq!(copies.len(), n, "every record arrived");
+    assert!(
+        copies.values().all(|c| c.len() == 1),
+        "no id has two copies"
+    );
+    assert_eq!(
+        relay.duplicate_copies, 0,
+        "every second write was an update"
+    );
+    assert_eq!(relay.target_retries, dropped, "each drop was retried once");
+    assert_eq!(truth.target.records_created, n as u64);
+    assert_eq!(truth.target.records_updated, dropped + relay.duplicated);
+    let done = integration.shutdown().await;
+    assert_eq!(
+        done.relay.target_calls,
+        done.target.calls["batch_upsert"].values().sum::<u64>()
+    );
+    assert!(!done.target.calls.contains_key("batch_create"));
+}
+
+/// Webhook mode: the source posts signed v3 webhooks (some events twice, concurrent requests
+/// out of order), the relay takes each object once and reads it with `batch/read`; what it
+/// claims is what the target holds and what the source sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_mode_reads_each_notified_record_once_and_copies_it() {
+    let mut cfg = config(RelayKnobs {
+        mode: RelayMode::Webhook,
+        loss_rate: 0.05,
+        duplicate_rate: 0.05,
+        seed: 11,
+        ..RelayKnobs::default()
+    });
+    cfg.source.webhooks = Some(WebhookConfig {
+        duplicate_rate: 0.2,
+        flush_interval: Duration::from_millis(20),
+        seed: 4,
+        ..WebhookConfig::default()
+    });
+    cfg.source.error_rate = 0.3;
+    cfg.source.seed = 6;
+    let n = 1_000;
+    let (records, truth, integration) = run(cfg, n).await;
+    let relay = &truth.relay;
+    let groups = by_id(&records);
+    assert_eq!(relay.seen, n as u64);
+    assert_eq!(
+        (relay.gave_up, relay.fetch_missing, relay.webhook_rejected),
+        (0, 0, 0)
+    );
+    assert!(within_binomial(relay.lost, n as u64, 0.05));
+    assert_eq!(relay.forwarded, n as u64 - relay.lost);
+    assert_eq!(groups.len() as u64, relay.forwarded);
+    assert_eq!(
+        integration.target().record_count() as u64,
+        relay.forwarded + relay.duplicate_copies
+    );
+    for (id, copies) in &groups {
+        let source = contact(source_index(id));
+        assert_eq!(
+            copies[0]["properties"]["company"].as_str(),
+            source["company"].as_deref(),
+            "{id}"
+        );
+    }
+    let sent = integration.source().webhook_stats();
+    assert_eq!(sent.events, n as u64, "one creation event per record");
+    assert!(sent.duplicates_sent > 0);
+    assert_eq!(sent.events_failed, 0);
+    assert!(relay.webhook_events >= sent.events + sent.duplicates_sent);
+    assert_eq!(
+        relay.webhook_redundant,
+        relay.webhook_events - n as u64,
+        "every object taken exactly once"
+    );
+    let done = integration.shutdown().await;
+    let read_calls = &done.source.calls["batch_read"];
+    let reads = read_calls.values().sum::<u64>();
+    assert_eq!(done.relay.source_calls, reads, "the relay only reads");
+    let failed: u64 = [500, 502, 503, 504]
+        .iter()
+        .filter_map(|s| read_calls.get(s))
+        .sum();
+    assert!(failed > 0, "failed reads were retried: {read_calls:?}");
+    assert!(
+        reads - failed <= n as u64 / 5,
+        "reads are batched: {read_calls:?}"
+    );
+}
+
+/// A webhook-mode relay served outside `Integration`, with a secret the test knows.
+struct WebhookRelay {
+    source: std::sync::Arc<Crm>,
+    target: std::sync::Arc<Crm>,
+    source_url: String,
+    hook_url: String,
+    relay: RelayHandle,
+    shutdown: CancellationToken,
+}
+
+async fn webhook_relay(secret: &str) -> WebhookRelay {
+    let shutdown = CancellationToken::new();
+    let listener = WebhookListener::bind(secret).await.unwrap();
+    let url = listener.url().to_string();
+    let source = Crm::new(CrmConfig {
+        webhooks: Some(listener.subscription(WebhookConfig {
+            flush_interval: Duration::from_millis(20),
+            ..WebhookConfig::default()
+        })),
+        ..CrmConfig::default()
+    });
+    let target = Crm::new(CrmConfig::default());
+    let (source_addr, _) = serve(source.router(), shutdown.clone()).await.unwrap();
+    let (target_addr, _) = serve(target.router(), shutdown.clone()).await.unwrap();
+    let relay = RelayHandle::start(
+        RelayConfig {
+            source_url: format!("http://{source_addr}"),
+            source_token: RELAY.to_string(),
+            target_url: format!("http://{target_addr}"),
+            target_token: RELAY.to_string(),
+            id_property: ID.to_string(),
+            properties: vec!["email".to_string()],
+            knobs: RelayKnobs {
+                mode: RelayMode::Webhook,
+                ..RelayKnobs::default()
+            },
+        },
+        Some(listener),
+        None,
+        shutdown.clone(),
+    )
+    .await
+    .unwrap();
+    let emitter = source.start_webhooks(shutdown.clone());
+    assert!(emitter.is_some());
+    WebhookRelay {
+        source,
+        target,
+        source_url: format!("http://{source_addr}"),
+        hook_url: url,
+        relay,
+        shutdown,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_stale_and_unreadable_webhooks_are_refused_and_counted() {
+    let secret = "client-secret";
+    let WebhookRelay {
+        source,
+        target,
+        source_url,
+        hook_url: url,
+        relay,
+        shutdown,
+    } = webhook_relay(secret).await;
+    let http = crate::support::client();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let post = |body: &'static str, signature: Option<String>, timestamp: u64| {
+        let mut request = http
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("x-hubspot-request-timestamp", timestamp.to_string())
+            .body(body);
+        if let Some(signature) = signature {
+            request = request.header("x-hubspot-signature-v3", signature);
+        }
+        request.send()
+    };
+    let body = r#"[{"eventId":1,"objectId":1,"subscriptionType":"contact.creation"}]"#;
+    let forged = signature_v3("not-the-secret", "POST", &url, body, now_ms);
+    assert_eq!(
+        post(body, Some(forged), now_ms).await.unwrap().status(),
+        401
+    );
+    assert_eq!(post(body, None, now_ms).await.unwrap().status(), 401);
+    let stale = now_ms - 10 * 60 * 1000;
+    let old = signature_v3(secret, "POST", &url, body, stale);
+    assert_eq!(post(body, Some(old), stale).await.unwrap().status(), 401);
+    let junk = "{not json";
+    let signed = signature_v3(secret, "POST", &url, junk, now_ms);
+    assert_eq!(
+        post(junk, Some(signed), now_ms).await.unwrap().status(),
+        400
+    );
+    assert_eq!(relay.stats().webhook_rejected, 4);
+    assert_eq!(relay.stats().seen, 0, "nothing refused was acted on");
+
+    // A genuine notification of an object the source does not have: read, not found, booked.
+    let ghost = r#"[{"eventId":9,"objectId":424242,"subscriptionType":"contact.creation"}]"#;
+    let signed = signature_v3(secret, "POST", &url, ghost, now_ms);
+    assert_eq!(
+        post(ghost, Some(signed), now_ms).await.unwrap().status(),
+        200
+    );
+    wait_until(BOUND, "the ghost id to be read", || {
+        relay.stats().fetch_missing == 1 && relay.pending() == 0
+    })
+    .await;
+
+    // The source's own (signed) webhooks still get through, object 1 included.
+    write_contacts(&source_url, 30).await;
+    wait_until(BOUND, "the relay to copy every record", || {
+        relay.stats().seen == 30 && relay.pending() == 0
+    })
+    .await;
+    assert_eq!(target.record_count(), 30);
+    let stats = relay.stats();
+    assert_eq!((stats.forwarded, stats.webhook_rejected), (30, 4));
+    assert_eq!(stats.webhook_requests, source.webhook_stats().requests + 1);
+    shutdown.cancel();
+    relay.join().await;
 }
