@@ -298,6 +298,7 @@ pub fn render_html(summary: &Summary, series: &Series) -> String {
             "duration": super::summary::duration_text(j),
             "target": super::summary::target_facts(j),
             "verification": super::summary::verification_facts(j),
+            "mix": super::summary::mix_facts(j),
             "complete": lookup(j, "run.complete") != Some(&Value::Bool(false)),
             "overall": summary.overall.as_str(),
             "verdicts": verdicts,
@@ -357,6 +358,44 @@ mod tests {
         assert!(html.contains("<svg"));
         assert!(html.contains("records.loss_rate"));
         assert_eq!(html.matches("<figure").count(), 4);
+    }
+
+    #[test]
+    fn both_reports_show_a_mixed_runs_operations_per_kind() {
+        let mut s = summary("p");
+        s.json["mix"] = json!({
+            "shares": { "create": 0.7, "update": 0.2, "delete": 0.1 },
+            "by_kind": {
+                "create": { "sent": 700, "acknowledged": 700, "observed": 699, "lost": 1,
+                            "gave_up": 0, "skipped": 0, "sync_p50_ms": 812.0, "sync_p95_ms": 1490.0 },
+                "update": { "sent": 190, "acknowledged": 190, "observed": 190, "lost": 0,
+                            "gave_up": 0, "skipped": 10, "sync_p50_ms": 640.0, "sync_p95_ms": null },
+                "delete": { "sent": 97, "acknowledged": 97, "observed": 95, "lost": 2,
+                            "gave_up": 1, "skipped": 3, "sync_p50_ms": null, "sync_p95_ms": null },
+            },
+            "final": { "deleted": 95, "deleted_still_visible": 2, "updated": 150 },
+        });
+        let html = render_html(&s, &Series::default());
+        let md = super::super::render_markdown(&s);
+        assert!(
+            md.contains("| create | 70.0 % | 700 | 700 | 699 | 1 | 0 | 0 | 812 ms | 1490 ms |"),
+            "{md}"
+        );
+        assert!(md.contains("| delete | 10.0 % | 97 | 97 | 95 | 2 | 1 | 3 | — | — |"), "{md}");
+        for report in [&html, &md] {
+            assert!(
+                report.contains("150 records updated")
+                    && report.contains("95 deleted")
+                    && report.contains("still visible on the target (lost deletes)"),
+                "{report}"
+            );
+        }
+        assert!(html.contains("<h2 id=\"operations\">"), "{html}");
+        assert!(html.contains("<td>update</td><td class=\"num\">20.0 %</td>"), "{html}");
+        // A creates-only run has no operations block.
+        let plain = summary("p");
+        assert!(!super::super::render_markdown(&plain).contains("## Operations"));
+        assert!(!render_html(&plain, &Series::default()).contains("id=\"operations\""));
     }
 
     #[test]

@@ -102,6 +102,34 @@ pub fn render_markdown(summary: &Summary) -> String {
         s("latency.api_ms.n"),
         s("run.verify_poll_interval_ms"),
     );
+    if let Some(mix) = super::summary::mix_facts(j) {
+        out.push_str(
+            "## Operations
+
+| operation | share | sent | acknowledged | observed | lost | gave up | skipped | sync p50 | sync p95 |\n|---|---|---|---|---|---|---|---|---|---|\n",
+        );
+        for r in &mix.rows {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                r.kind,
+                r.share,
+                r.sent,
+                r.acknowledged,
+                r.observed,
+                r.lost,
+                r.gave_up,
+                r.skipped,
+                r.sync_p50,
+                r.sync_p95
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\nAt the end: {} records updated, compared with their latest version; {} deleted, {} of them still visible on the target (lost deletes).\n",
+            mix.updated, mix.deleted, mix.deleted_still_visible
+        );
+    }
     if let Some(v) = super::summary::verification_facts(j) {
         let _ = writeln!(
             out,

@@ -286,6 +286,69 @@ pub fn verification_facts(summary: &Value) -> Option<VerificationFacts> {
     Some(VerificationFacts { method, how, rows })
 }
 
+/// One operation kind of a mixed run, as the reports show it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MixRow {
+    pub kind: String,
+    pub share: String,
+    pub sent: u64,
+    pub acknowledged: u64,
+    pub observed: u64,
+    pub lost: u64,
+    pub gave_up: u64,
+    pub skipped: u64,
+    pub sync_p50: String,
+    pub sync_p95: String,
+}
+
+/// A mixed run's operations per kind and what reconciliation found of the final states.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MixFacts {
+    pub rows: Vec<MixRow>,
+    /// Records whose last operation deleted them, and of those the ones still visible.
+    pub deleted: u64,
+    pub deleted_still_visible: u64,
+    /// Records updated at least once, compared with their latest version.
+    pub updated: u64,
+}
+
+/// The `mix` section as facts; `None` for a creates-only run.
+pub fn mix_facts(summary: &Value) -> Option<MixFacts> {
+    let mix = summary["mix"].as_object()?;
+    let by_kind = mix.get("by_kind")?.as_object()?;
+    let n = |v: &Value, key: &str| v[key].as_u64().unwrap_or(0);
+    let ms = |v: &Value| match v.as_f64() {
+        Some(ms) => format!("{ms:.0} ms"),
+        None => "—".to_string(),
+    };
+    let rows = ["create", "update", "delete"]
+        .iter()
+        .filter_map(|kind| {
+            let c = by_kind.get(*kind)?;
+            let share = mix["shares"][*kind].as_f64().unwrap_or(0.0);
+            Some(MixRow {
+                kind: (*kind).to_string(),
+                share: format!("{:.1} %", share * 100.0),
+                sent: n(c, "sent"),
+                acknowledged: n(c, "acknowledged"),
+                observed: n(c, "observed"),
+                lost: n(c, "lost"),
+                gave_up: n(c, "gave_up"),
+                skipped: n(c, "skipped"),
+                sync_p50: ms(&c["sync_p50_ms"]),
+                sync_p95: ms(&c["sync_p95_ms"]),
+            })
+        })
+        .collect();
+    let end = &mix["final"];
+    Some(MixFacts {
+        rows,
+        deleted: n(end, "deleted"),
+        deleted_still_visible: n(end, "deleted_still_visible"),
+        updated: n(end, "updated"),
+    })
+}
+
 /// How long a run took, stating both clocks when it ran time-compressed.
 pub fn duration_text(summary: &Value) -> String {
     let run = &summary["run"];
