@@ -259,7 +259,8 @@ pub(crate) fn push_decimal(out: &mut String, mut n: u64) {
             break;
         }
     }
-    out.push_str(std::str::from_utf8(&digits[at..]).expect("ASCII digits"));
+    // ASCII digits pushed as chars: no UTF-8 validation of a buffer known to be ASCII.
+    out.extend(digits[at..].iter().map(|&b| char::from(b)));
 }
 
 /// Makes a value unique by construction, from the row index.

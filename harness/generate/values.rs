@@ -274,7 +274,7 @@ pub fn given_into<R: Rng + ?Sized>(
 /// then stray, doubled, tab or non-breaking spaces, each at its learnt rate. Draws nothing for a
 /// field without habits, so shapes without them keep their values.
 fn habits_into<R: Rng + ?Sized>(field: &FieldSpec, rng: &mut R, out: &mut String, start: usize) {
-    let case = field.case;
+    let case = &field.case;
     if case.upper_rate + case.lower_rate > 0.0 {
         let draw = rng.random::<f64>();
         let cased = if draw < case.upper_rate {
@@ -289,8 +289,8 @@ fn habits_into<R: Rng + ?Sized>(field: &FieldSpec, rng: &mut R, out: &mut String
             out.push_str(&cased);
         }
     }
-    let s = field.spacing;
-    if !s.any() || out.len() == start {
+    let s = &field.spacing;
+    if out.len() == start || !s.any() {
         return;
     }
     let draws: [f64; 5] = std::array::from_fn(|_| rng.random::<f64>());
@@ -449,7 +449,8 @@ fn rfc3339_into(secs: u64, date_only: bool, out: &mut String) {
             *slot = b'0' + (n % 10) as u8;
             n /= 10;
         }
-        out.push_str(std::str::from_utf8(&buf[..width]).expect("ASCII digits"));
+        // ASCII digits pushed as chars: no UTF-8 validation of a buffer known to be ASCII.
+        out.extend(buf[..width].iter().map(|&b| char::from(b)));
     }
     digits(out, y, 4);
     out.push('-');

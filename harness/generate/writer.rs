@@ -704,7 +704,8 @@ pub(crate) fn update_properties(
     let props = common_properties(shape, object, seed, codec, Some("updates"))
         .set_column_dictionary_enabled(ColumnPath::from("op"), true)
         .set_column_dictionary_enabled(ColumnPath::from("changed"), true);
-    without_unique_text_statistics(props, &shape.objects[object]).build()
+    let props = without_unique_text_statistics(props, &shape.objects[object]);
+    uncompressed_times(props, &shape.objects[object]).build()
 }
 
 /// No statistics on text columns whose values hardly repeat (ids, emails, phones, streets):
@@ -722,6 +723,23 @@ fn without_unique_text_statistics(
     for name in ["external_id", "dup_of"].into_iter().chain(unique_text) {
         props =
             props.set_column_statistics_enabled(ColumnPath::from(name), EnabledStatistics::None);
+    }
+    props
+}
+
+/// No compression on date and timestamp columns: drawn uniformly over years, their 4- and 8-byte
+/// values do not shrink under snappy (1.02× on the demo's `created_at`), which only costs time.
+fn uncompressed_times(
+    mut props: parquet::file::properties::WriterPropertiesBuilder,
+    object: &ObjectShape,
+) -> parquet::file::properties::WriterPropertiesBuilder {
+    for f in object
+        .fields
+        .iter()
+        .filter(|f| matches!(f.kind, FieldKind::Date | FieldKind::Timestamp))
+    {
+        props = props
+            .set_column_compression(ColumnPath::from(f.name.as_str()), Compression::UNCOMPRESSED);
     }
     props
 }
@@ -759,7 +777,8 @@ fn common_properties(
 /// How a generated object's Parquet file is encoded, with the shape, seed and object in its
 /// key-value metadata. Dictionaries only where values repeat (names, cities, enums, defects): on
 /// unique columns (ids, emails, phones) they cost time and fall back anyway. Statistics per
-/// column chunk, not per page (readers prune by row group), and none on unique text.
+/// column chunk, not per page (readers prune by row group), and none on unique text; dates and
+/// timestamps uncompressed.
 pub(crate) fn parquet_properties(
     shape: &Shape,
     object: usize,
@@ -775,7 +794,8 @@ pub(crate) fn parquet_properties(
     {
         props = props.set_column_dictionary_enabled(ColumnPath::from(f.name.as_str()), true);
     }
-    without_unique_text_statistics(props, &shape.objects[object]).build()
+    let props = without_unique_text_statistics(props, &shape.objects[object]);
+    uncompressed_times(props, &shape.objects[object]).build()
 }
 
 /// Kinds whose values repeat often enough for a Parquet dictionary to pay.
