@@ -85,11 +85,11 @@ pub(crate) const TRANSIENT_STATUSES: [(StatusCode, &str, &str); 4] = [
 ];
 
 /// The bearer token of a request, if it carries a non-empty one.
-fn bearer(headers: &HeaderMap) -> Option<String> {
+fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
     let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_string())
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 impl Crm {
@@ -141,23 +141,33 @@ fn header_value(slot: usize, n: u64) -> HeaderValue {
     })
 }
 
+// Built at compile time: `from_static` at run time checks the name against every standard
+// header first.
+const RATELIMIT_MAX: HeaderName = HeaderName::from_static("x-hubspot-ratelimit-max");
+const RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("x-hubspot-ratelimit-remaining");
+const RATELIMIT_INTERVAL: HeaderName =
+    HeaderName::from_static("x-hubspot-ratelimit-interval-milliseconds");
+const RATELIMIT_DAILY: HeaderName = HeaderName::from_static("x-hubspot-ratelimit-daily");
+const RATELIMIT_DAILY_REMAINING: HeaderName =
+    HeaderName::from_static("x-hubspot-ratelimit-daily-remaining");
+
 fn set_rate_headers(headers: &mut HeaderMap, view: RateView) {
     let mut slot = 0;
-    let mut put = |name: &'static str, value: u64| {
-        headers.insert(HeaderName::from_static(name), header_value(slot, value));
+    let mut put = |name: HeaderName, value: u64| {
+        headers.insert(name, header_value(slot, value));
         slot += 1;
     };
     if let Some((max, remaining, interval)) = view.burst {
-        put("x-hubspot-ratelimit-max", u64::from(max));
-        put("x-hubspot-ratelimit-remaining", u64::from(remaining));
+        put(RATELIMIT_MAX, u64::from(max));
+        put(RATELIMIT_REMAINING, u64::from(remaining));
         put(
-            "x-hubspot-ratelimit-interval-milliseconds",
+            RATELIMIT_INTERVAL,
             u64::try_from(interval.as_millis()).unwrap_or(u64::MAX),
         );
     }
     if let Some((max, remaining)) = view.daily {
-        put("x-hubspot-ratelimit-daily", max);
-        put("x-hubspot-ratelimit-daily-remaining", remaining);
+        put(RATELIMIT_DAILY, max);
+        put(RATELIMIT_DAILY_REMAINING, remaining);
     }
 }
 
@@ -174,68 +184,83 @@ pub(crate) async fn gate(State(crm): State<Arc<Crm>>, request: Request, next: Ne
         slow,
         churn,
     } = roll(&crm.cfg, &crm.fault_rng);
-    // The token names the app whose rolling window the request spends.
-    let auth = crm.authenticate(bearer(request.headers()), now, churn);
-    let token = auth.as_ref().ok().cloned();
     let is_write = matches!(
         endpoint,
         Endpoint::Create | Endpoint::BatchCreate | Endpoint::BatchUpsert
     );
+    let rated = endpoint != Endpoint::Search;
 
-    let mut response = match auth {
-        Err(err) => err.into_response(crm.correlation.next()),
-        Ok(_) if crm.in_maintenance(now).is_some() => {
-            crm.count_fault(Fault::Maintenance);
-            let left = crm.in_maintenance(now).unwrap_or_default();
-            let mut response = ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "SERVICE_UNAVAILABLE",
-                "Scheduled maintenance in progress (injected); retry after the Retry-After delay.",
-            )
-            .into_response(crm.correlation.next());
-            let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
-            response
-        }
-        Ok(_) if reset => {
-            crm.count_fault(Fault::ConnectionReset);
-            lock(&crm.tally).call(endpoint, 0);
-            return super::dropped::reset_connection();
-        }
-        Ok(_) if blackhole => {
-            crm.count_fault(Fault::Blackhole);
-            crm.cfg.clock.sleep(crm.cfg.blackhole_for).await;
-            ApiError::new(
-                StatusCode::GATEWAY_TIMEOUT,
-                "GATEWAY_TIMEOUT",
-                "No response in time (injected blackhole).",
-            )
-            .into_response(crm.correlation.next())
-        }
-        Ok(app) => {
-            let admission = if endpoint == Endpoint::Search {
-                lock(&crm.limiter).admit_search(now)
-            } else {
-                lock(&crm.limiter).admit(&app, now)
-            };
-            match (admission, fault) {
-                (Admission::Throttled { limit, retry_after }, _) => {
-                    crm.throttled(limit, retry_after)
-                }
-                (Admission::Admitted, Some(which)) => {
-                    crm.count_fault(Fault::Transient5xx);
-                    let (status, category, message) = TRANSIENT_STATUSES[which];
-                    ApiError::new(status, category, message).into_response(crm.correlation.next())
-                }
-                (Admission::Admitted, None) => next.run(request).await,
+    // Decided while the token is borrowed from the request (no copy of it); the rate headers'
+    // view is read as of `now`, under the admission's own lock when there is one. `None`: run
+    // the handler.
+    let (answer, view) = {
+        // The token names the app whose rolling window the request spends.
+        let auth = crm.authenticate(bearer(request.headers()), now, churn);
+        let view = |app: Option<&str>| rated.then(|| lock(&crm.limiter).view(app, now));
+        match auth {
+            Err(err) => (Some(err.into_response(crm.correlation.next())), view(None)),
+            Ok(app) if crm.in_maintenance(now).is_some() => {
+                crm.count_fault(Fault::Maintenance);
+                let left = crm.in_maintenance(now).unwrap_or_default();
+                let mut response = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "SERVICE_UNAVAILABLE",
+                    "Scheduled maintenance in progress (injected); retry after the Retry-After delay.",
+                )
+                .into_response(crm.correlation.next());
+                let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+                (Some(response), view(Some(app)))
+            }
+            Ok(_) if reset => {
+                crm.count_fault(Fault::ConnectionReset);
+                lock(&crm.tally).call(endpoint, 0);
+                return super::dropped::reset_connection();
+            }
+            Ok(app) if blackhole => {
+                crm.count_fault(Fault::Blackhole);
+                crm.cfg.clock.sleep(crm.cfg.blackhole_for).await;
+                let response = ApiError::new(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "GATEWAY_TIMEOUT",
+                    "No response in time (injected blackhole).",
+                )
+                .into_response(crm.correlation.next());
+                (Some(response), view(Some(app)))
+            }
+            Ok(app) => {
+                let (admission, view) = if rated {
+                    let mut limiter = lock(&crm.limiter);
+                    let admission = limiter.admit(app, now);
+                    (admission, Some(limiter.view(Some(app), now)))
+                } else {
+                    (lock(&crm.limiter).admit_search(now), None)
+                };
+                let answer = match (admission, fault) {
+                    (Admission::Throttled { limit, retry_after }, _) => {
+                        Some(crm.throttled(limit, retry_after))
+                    }
+                    (Admission::Admitted, Some(which)) => {
+                        crm.count_fault(Fault::Transient5xx);
+                        let (status, category, message) = TRANSIENT_STATUSES[which];
+                        Some(
+                            ApiError::new(status, category, message)
+                                .into_response(crm.correlation.next()),
+                        )
+                    }
+                    (Admission::Admitted, None) => None,
+                };
+                (answer, view)
             }
         }
     };
-
-    if endpoint != Endpoint::Search {
-        let view = lock(&crm.limiter).view(token.as_deref(), now);
+    let mut response = match answer {
+        Some(response) => response,
+        None => next.run(request).await,
+    };
+    if let Some(view) = view {
         set_rate_headers(response.headers_mut(), view);
     }
     lock(&crm.tally).call(endpoint, response.status().as_u16());

@@ -6,7 +6,7 @@
 //! counter resets every 24 h from the mock's start (HubSpot resets at the account's midnight;
 //! a run is too short for the difference to matter).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -103,7 +103,7 @@ impl Window {
 #[derive(Debug)]
 pub(crate) struct Limiter {
     limits: Limits,
-    per_app: HashMap<String, Window>,
+    per_app: crate::FastMap<String, Window>,
     day_started: Instant,
     day_count: u64,
     /// Day boundaries passed since the limiter started: the daily quota reset this many times.
@@ -116,7 +116,7 @@ impl Limiter {
     pub(crate) fn new(limits: Limits, now: Instant) -> Self {
         Limiter {
             limits,
-            per_app: HashMap::new(),
+            per_app: crate::FastMap::default(),
             day_started: now,
             day_count: limits.daily_used_at_start,
             daily_resets: 0,

@@ -18,8 +18,7 @@ use super::Crm;
 use super::errors::ApiError;
 use super::store::OBJECT_ID;
 use super::wire::{
-    Collection, CreateInput, Paging, QueryParams, SimplePublicObject, Text, json_response,
-    parse_body,
+    Collection, CreateInput, Paging, QueryParams, SimplePublicObject, object_response, parse_body,
 };
 
 const LIST_DEFAULT_LIMIT: usize = 10;
@@ -44,12 +43,9 @@ fn create_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
     let record = store
         .create(&input.properties)
         .map_err(|conflict| ApiError::conflict(conflict.existing_id))?;
-    let object = SimplePublicObject::render(record, input.properties.keys().map(Text::as_str));
-    Ok(json_response(
-        StatusCode::CREATED,
-        &object,
-        object.size_hint(),
-    ))
+    let object = SimplePublicObject::render_all(record);
+    drop(store);
+    Ok(object_response(StatusCode::CREATED, &object))
 }
 
 /// `GET /crm/v3/objects/contacts/{id}?properties=…&idProperty=…`.
@@ -74,7 +70,8 @@ fn read_inner(
         .find(property, &id)
         .ok_or_else(|| ApiError::not_found(&id))?;
     let object = SimplePublicObject::render(record, params.properties.iter().map(String::as_str));
-    Ok(json_response(StatusCode::OK, &object, object.size_hint()))
+    drop(store);
+    Ok(object_response(StatusCode::OK, &object))
 }
 
 /// `GET /crm/v3/objects/contacts?limit=…&after=…&properties=…`.

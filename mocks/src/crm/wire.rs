@@ -7,24 +7,26 @@
 //! request fields are ignored, as the vendor does (`associations` and the like).
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::errors::ApiError;
-use super::store::{DEFAULT_PROPERTIES, Fields, Input, Name, Record, names, timestamp};
+use super::store::{DEFAULT_PROPERTIES, Fields, Input, Name, Record, Stamp, names, timestamp};
 
 /// `SimplePublicObject`, plus `new` when it is an item of an upsert response
 /// (`SimplePublicUpsertObject`).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct SimplePublicObject {
-    pub(crate) id: String,
+    #[serde(serialize_with = "id_string")]
+    pub(crate) id: u64,
     pub(crate) properties: Shown,
-    pub(crate) created_at: String,
-    pub(crate) updated_at: String,
+    #[serde(serialize_with = "stamp")]
+    pub(crate) created_at: SystemTime,
+    #[serde(serialize_with = "stamp")]
+    pub(crate) updated_at: SystemTime,
     pub(crate) archived: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) object_write_trace_id: Option<String>,
@@ -51,7 +53,93 @@ impl Serialize for Shown {
     }
 }
 
+/// A record id as the vendor writes it: a string of digits.
+fn id_string<S: serde::Serializer>(id: &u64, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(id)
+}
+
+/// A timestamp as RFC 3339 with milliseconds.
+fn stamp<S: serde::Serializer>(t: &SystemTime, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(Stamp::of(*t).as_str())
+}
+
+/// True when JSON needs no escape for `s` (no quote, backslash or control character): nearly
+/// every value of a record, copied as it is. Branch-free over the bytes, so it vectorises.
+fn plain(s: &str) -> bool {
+    s.bytes()
+        .fold(true, |ok, b| ok & (b >= 0x20) & (b != b'"') & (b != b'\\'))
+}
+
+/// `s` as a JSON string: copied when plain, else escaped by `serde_json`.
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    if plain(s) {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        // Writing into a `Vec` cannot fail, and a string always serialises.
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
+}
+
 impl SimplePublicObject {
+    /// Renders `record` with all its set properties: what a create answers, since a create
+    /// requests every property it sets and the defaults are always shown.
+    pub(crate) fn render_all(record: &Record) -> Self {
+        let reader = names::reader();
+        let mut names: Vec<(&'static str, Name)> = record
+            .fields
+            .iter()
+            .map(|(name, _)| (reader.name(name), name))
+            .collect();
+        drop(reader);
+        names.sort_unstable();
+        SimplePublicObject::with_names(record, names)
+    }
+
+    /// Writes the object's JSON into `out`: the bytes `serde_json` writes for it (a test holds
+    /// them equal), with plain strings copied instead of scanned for escapes one byte at a time.
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"id\":\"");
+        // Digits only: a `Vec` takes them, a `u64` always serialises.
+        let _ = serde_json::to_writer(&mut *out, &self.id);
+        out.extend_from_slice(b"\",\"properties\":{");
+        let mut first = true;
+        for (key, name) in &self.properties.names {
+            let Some(value) = self.properties.fields.get(*name) else {
+                continue;
+            };
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            write_str(out, key);
+            out.push(b':');
+            write_str(out, value);
+        }
+        out.extend_from_slice(b"},\"createdAt\":\"");
+        out.extend_from_slice(Stamp::of(self.created_at).as_str().as_bytes());
+        out.extend_from_slice(b"\",\"updatedAt\":\"");
+        out.extend_from_slice(Stamp::of(self.updated_at).as_str().as_bytes());
+        out.extend_from_slice(if self.archived {
+            b"\",\"archived\":true"
+        } else {
+            b"\",\"archived\":false"
+        });
+        if let Some(trace) = &self.object_write_trace_id {
+            out.extend_from_slice(b",\"objectWriteTraceId\":");
+            write_str(out, trace);
+        }
+        if let Some(new) = self.new {
+            out.extend_from_slice(if new {
+                b",\"new\":true"
+            } else {
+                b",\"new\":false"
+            });
+        }
+        out.push(b'}');
+    }
+
     /// Renders `record` with the requested properties that are set, plus the defaults. Unset
     /// properties are left out: the vendor's published schema types every property value as a
     /// string, never null (checked by the contract tests).
@@ -71,14 +159,18 @@ impl SimplePublicObject {
         drop(reader);
         names.sort_unstable();
         names.dedup();
+        SimplePublicObject::with_names(record, names)
+    }
+
+    fn with_names(record: &Record, names: Vec<(&'static str, Name)>) -> Self {
         SimplePublicObject {
-            id: record.id.to_string(),
+            id: record.id,
             properties: Shown {
                 fields: record.fields.clone(),
                 names,
             },
-            created_at: timestamp(record.created_at),
-            updated_at: timestamp(record.updated_at),
+            created_at: record.created_at,
+            updated_at: record.updated_at,
             archived: record.archived,
             object_write_trace_id: None,
             new: None,
@@ -189,12 +281,73 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     }
 }
 
-/// A write's properties as the body has them: `null` unsets; the last of a repeated name wins.
-pub(crate) type BodyProperties<'a> = BTreeMap<Text<'a>, Option<Text<'a>>>;
+/// A write's properties as the body has them, sorted by name, one per name: `null` unsets; the
+/// last of a repeated name wins. A sorted vector rather than a map: a contact has a dozen or two
+/// properties, and a map costs a node allocation and a rebalance per insert.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct BodyProperties<'a>(Vec<(Text<'a>, Option<Text<'a>>)>);
+
+impl<'a> BodyProperties<'a> {
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &Text<'a>> + '_ {
+        self.0.iter().map(|(k, _)| k)
+    }
+
+    /// Sets `name` to `value`, replacing the value it had.
+    pub(crate) fn insert(&mut self, name: Text<'a>, value: Option<Text<'a>>) {
+        match self.0.binary_search_by(|(k, _)| k.cmp(&name)) {
+            Ok(at) => self.0[at].1 = value,
+            Err(at) => self.0.insert(at, (name, value)),
+        }
+    }
+
+    /// The value given for `name` (`Some(None)`: given as `null`).
+    #[cfg(test)]
+    pub(crate) fn get(&self, name: &str) -> Option<&Option<Text<'a>>> {
+        let at = self
+            .0
+            .binary_search_by(|(k, _)| k.as_str().cmp(name))
+            .ok()?;
+        Some(&self.0[at].1)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for BodyProperties<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = BodyProperties<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object of property values")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> Result<BodyProperties<'de>, M::Error> {
+                let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(16).min(256));
+                while let Some(pair) = map.next_entry::<Text<'de>, Option<Text<'de>>>()? {
+                    pairs.push(pair);
+                }
+                // Stable: a repeated name's values stay in body order, and the later one is
+                // moved into the slot that is kept.
+                pairs.sort_by(|a, b| a.0.cmp(&b.0));
+                pairs.dedup_by(|later, kept| {
+                    let same = later.0 == kept.0;
+                    if same {
+                        std::mem::swap(&mut later.1, &mut kept.1);
+                    }
+                    same
+                });
+                Ok(BodyProperties(pairs))
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
+}
 
 impl Input for BodyProperties<'_> {
     fn pairs(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
-        self.iter()
+        self.0
+            .iter()
             .map(|(k, v)| (k.as_str(), v.as_ref().map(Text::as_str)))
     }
 }
@@ -295,18 +448,33 @@ pub(crate) fn json_response<T: Serialize>(
     use axum::response::IntoResponse;
     let mut body = Vec::with_capacity(size_hint);
     match serde_json::to_writer(&mut body, value) {
-        Ok(()) => (
-            status,
-            [(
-                axum::http::header::CONTENT_TYPE,
-                axum::http::HeaderValue::from_static("application/json"),
-            )],
-            body,
-        )
-            .into_response(),
+        Ok(()) => json_bytes(status, body),
         // Only a failing `Serialize` impl gets here; these shapes have none.
         Err(_) => (status, axum::Json(value)).into_response(),
     }
+}
+
+/// One object as a JSON response (what a single create or read answers).
+pub(crate) fn object_response(
+    status: axum::http::StatusCode,
+    object: &SimplePublicObject,
+) -> axum::response::Response {
+    let mut body = Vec::with_capacity(object.size_hint());
+    object.write_json(&mut body);
+    json_bytes(status, body)
+}
+
+fn json_bytes(status: axum::http::StatusCode, body: Vec<u8>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        status,
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 impl SimplePublicObject {
@@ -386,13 +554,74 @@ mod tests {
                 ("dé", Some("1")),
             ]
         );
-        let c = &input.properties[&Text("c".into())];
+        let c = input.properties.get("c").unwrap();
         assert!(matches!(c, Some(Text(Cow::Borrowed(_)))));
         assert!(matches!(
-            &input.properties[&Text("a".into())],
+            input.properties.get("a").unwrap(),
             Some(Text(Cow::Owned(_)))
         ));
         let err = parse_body::<CreateInput>(br#"{"properties":{"a":5}}"#).unwrap_err();
         assert_eq!(err.status, axum::http::StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn write_json_writes_the_bytes_serde_json_writes() {
+        let mut store = super::super::store::Store::new(vec![], true);
+        let body = br#"{"properties":{"email":"Jane@X.io","note":"a \"quoted\" line\nnext \\ tab\t","name":"Zo\u00eb \u2713 plain","empty":"","ctl":"\u0001\u001f","a\"b":"key with a quote"}}"#;
+        let input: CreateInput = parse_body(body).unwrap();
+        let record = store.create(&input.properties).unwrap().clone();
+        let mut traced = SimplePublicObject::render(&record, ["name", "never_stored", "note"]);
+        traced.object_write_trace_id = Some("trace \"7\"\n".into());
+        traced.new = Some(true);
+        let mut old = SimplePublicObject::render(&record, ["email"]);
+        old.new = Some(false);
+        old.archived = true;
+        let mut plain = SimplePublicObject::render_all(&record);
+        plain.object_write_trace_id = Some("t-1".into());
+        for object in [SimplePublicObject::render_all(&record), traced, old, plain] {
+            let mut out = Vec::new();
+            object.write_json(&mut out);
+            let want = serde_json::to_string(&object).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), want);
+        }
+        // And what it wrote reads back as the values stored.
+        let mut out = Vec::new();
+        SimplePublicObject::render_all(&record).write_json(&mut out);
+        let back: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(
+            back["properties"]["note"],
+            "a \"quoted\" line\nnext \\ tab\t"
+        );
+        assert_eq!(back["properties"]["name"], "Zo\u{eb} \u{2713} plain");
+        assert_eq!(back["properties"]["email"], "jane@x.io");
+        assert_eq!(back["properties"]["a\"b"], "key with a quote");
+        assert_eq!(back["id"], "1");
+        assert!(plain_of_all_kinds());
+    }
+
+    fn plain_of_all_kinds() -> bool {
+        plain("") && plain("Zoë ✓ ~\u{7f}") && !plain("a\"") && !plain("\\") && !plain("\u{1f}")
+    }
+
+    #[test]
+    fn repeated_names_keep_the_last_value_and_insert_replaces() {
+        let body = br#"{"properties":{"b":"1","a":"x","b":"2","c":null,"b":"3"}}"#;
+        let mut input: CreateInput = parse_body(body).unwrap();
+        let pairs: Vec<_> = input.properties.pairs().collect();
+        assert_eq!(pairs, vec![("a", Some("x")), ("b", Some("3")), ("c", None)]);
+        input
+            .properties
+            .insert(Text("c".into()), Some(Text("now".into())));
+        input.properties.insert(Text("0".into()), None);
+        let pairs: Vec<_> = input.properties.pairs().collect();
+        assert_eq!(
+            pairs,
+            vec![
+                ("0", None),
+                ("a", Some("x")),
+                ("b", Some("3")),
+                ("c", Some("now"))
+            ]
+        );
     }
 }
