@@ -43,5 +43,5 @@ measure() {
   echo "$name: $requests requests, $ir instructions, $((ir / requests)) per request"
 }
 
-measure bare target/release/examples/bare 18091 /
-measure mock target/release/examples/hubspot 18090 /__syncproof/health -H "Authorization: Bearer bench"
+measure bare target/release/examples/bare 28191 /
+measure mock target/release/examples/hubspot 28190 /__syncproof/health -H "Authorization: Bearer bench"

@@ -115,9 +115,22 @@ impl Crm {
     }
 }
 
+/// A number's decimal digits, owned by the `Bytes` of a header value.
+struct Digits {
+    buf: [u8; 20],
+    len: usize,
+}
+
+impl AsRef<[u8]> for Digits {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
 /// A header value for `n`: most rate headers repeat the last value sent (the maxima, the
 /// interval), so each header keeps its last value per thread and clones it (a reference count)
-/// instead of allocating; a changed value costs one allocation.
+/// instead of allocating; a changed value costs one allocation (its digits and the count
+/// together, so the clone kept costs nothing more).
 fn header_value(slot: usize, n: u64) -> HeaderValue {
     thread_local! {
         static LAST: std::cell::RefCell<[Option<(u64, HeaderValue)>; 5]> = Default::default();
@@ -125,13 +138,16 @@ fn header_value(slot: usize, n: u64) -> HeaderValue {
     LAST.with_borrow_mut(|last| match &last[slot] {
         Some((cached, value)) if *cached == n => value.clone(),
         _ => {
-            // Digits into a stack buffer, then one exact-size copy (`From<u64>` takes two).
-            let mut digits = [0u8; 20];
-            let mut cursor = std::io::Cursor::new(&mut digits[..]);
+            let mut digits = Digits {
+                buf: [0u8; 20],
+                len: 0,
+            };
+            let mut cursor = std::io::Cursor::new(&mut digits.buf[..]);
             let value = match std::io::Write::write_fmt(&mut cursor, format_args!("{n}")) {
                 Ok(()) => {
-                    let len = usize::try_from(cursor.position()).unwrap_or(0);
-                    HeaderValue::from_bytes(&digits[..len]).unwrap_or_else(|_| HeaderValue::from(n))
+                    digits.len = usize::try_from(cursor.position()).unwrap_or(0);
+                    HeaderValue::from_maybe_shared(axum::body::Bytes::from_owner(digits))
+                        .unwrap_or_else(|_| HeaderValue::from(n))
                 }
                 Err(_) => HeaderValue::from(n),
             };

@@ -49,6 +49,11 @@ impl Fields {
         Some(self.at(i))
     }
 
+    /// All values back to back.
+    pub(crate) fn text(&self) -> &str {
+        &self.text
+    }
+
     /// Bytes of all values together.
     pub(crate) fn text_len(&self) -> usize {
         self.text.len()
