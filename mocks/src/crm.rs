@@ -216,7 +216,7 @@ impl Crm {
     /// The HTTP API. Every request passes the gate (auth, limits, faults, latency, accounting).
     pub fn router(self: &Arc<Self>) -> Router {
         let path = |suffix: &str| format!("{CONTACTS_PATH}{suffix}");
-        Router::new()
+        let api = Router::new()
             .route(CONTACTS_PATH, post(objects::create).get(objects::list))
             .route(&path("/{id}"), get(objects::read))
             .route(&path("/batch/create"), post(batch::create))
@@ -225,13 +225,11 @@ impl Crm {
             .route(&path("/search"), post(search::handle))
             .fallback(gate::not_found)
             .method_not_allowed_fallback(gate::method_not_allowed)
-            .layer(axum::middleware::from_fn_with_state(
-                Arc::clone(self),
-                gate::gate,
-            ))
-            // Added after the gate's layer, so outside it: getting a token needs no bearer and
-            // spends no API quota.
+            .with_state(Arc::clone(self));
+        Router::new()
+            // Outside the gate: getting a token needs no bearer and spends no API quota.
             .route(oauth::TOKEN_PATH, post(oauth::token))
+            .fallback_service(gate::Gate::new(Arc::clone(self), api))
             .with_state(Arc::clone(self))
     }
 

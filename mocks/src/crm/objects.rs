@@ -18,7 +18,8 @@ use super::Crm;
 use super::errors::ApiError;
 use super::store::OBJECT_ID;
 use super::wire::{
-    Collection, CreateInput, Paging, QueryParams, SimplePublicObject, object_response, parse_body,
+    Collection, CreateInput, Paging, QueryParams, SimplePublicObject, json_bytes, object_response,
+    parse_body, record_json,
 };
 
 const LIST_DEFAULT_LIMIT: usize = 10;
@@ -43,9 +44,9 @@ fn create_inner(crm: &Crm, body: &[u8]) -> Result<Response, ApiError> {
     let record = store
         .create(&input.properties)
         .map_err(|conflict| ApiError::conflict(conflict.existing_id))?;
-    let object = SimplePublicObject::render_all(record);
+    let body = record_json(record);
     drop(store);
-    Ok(object_response(StatusCode::CREATED, &object))
+    Ok(json_bytes(StatusCode::CREATED, body))
 }
 
 /// `GET /crm/v3/objects/contacts/{id}?properties=…&idProperty=…`.

@@ -162,6 +162,21 @@ impl AsRef<str> for Stamp {
     }
 }
 
+/// `n` in decimal, written into `buf` (no allocation).
+fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &str {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // ASCII digits only.
+    std::str::from_utf8(&buf[at..]).unwrap_or_default()
+}
+
 /// The names of the three default properties, interned once.
 fn default_names() -> (Name, Name, Name) {
     static NAMES: std::sync::LazyLock<(Name, Name, Name)> = std::sync::LazyLock::new(|| {
@@ -368,7 +383,8 @@ impl Store {
         let mono = self.clock.now();
         let now = self.clock.wall(mono);
         let stamp = Stamp::of(now);
-        let id_text = id.to_string();
+        let mut digits = [0u8; 20];
+        let id_text = decimal(id, &mut digits);
         let (create_date, last_modified, object_id) = default_names();
         let mut pairs: Vec<(Name, Cow<'_, str>)> = Vec::with_capacity(changes.len() + 3);
         // Known names under one read lock; names seen for the first time are interned after.
@@ -385,7 +401,7 @@ impl Store {
         pairs.extend(first_seen.into_iter().map(|(k, v)| (Name::intern(k), v)));
         pairs.push((create_date, Cow::Borrowed(stamp.as_str())));
         pairs.push((last_modified, Cow::Borrowed(stamp.as_str())));
-        pairs.push((object_id, Cow::Borrowed(&id_text)));
+        pairs.push((object_id, Cow::Borrowed(id_text)));
         let fields = Fields::build(pairs);
         if !self.index.is_empty() {
             for (name, value) in fields.iter() {
@@ -572,6 +588,27 @@ mod tests {
         assert_eq!(store.ids_with("k", "v"), Some(vec![3]));
         assert!(store.update(9, &props(&[])).is_none());
         assert_eq!((store.records_created, store.records_updated), (3, 2));
+    }
+
+    #[tokio::test]
+    async fn ids_and_stamps_are_written_without_allocating() {
+        let mut buf = [0u8; 20];
+        assert_eq!(decimal(0, &mut buf), "0");
+        assert_eq!(decimal(907, &mut buf), "907");
+        assert_eq!(decimal(u64::MAX, &mut buf), u64::MAX.to_string());
+        let mut store = Store::new(vec![], true);
+        let record = store.create(&props(&[])).unwrap();
+        assert_eq!(record.value(OBJECT_ID), Some("1"));
+        let t = record.created_at;
+        let want = humantime::format_rfc3339_millis(t).to_string();
+        assert_eq!(record.value(CREATE_DATE), Some(want.as_str()));
+        // Twice in one millisecond (the cached text), then the next millisecond.
+        assert_eq!(Stamp::of(t).as_str(), want);
+        let later = t + Duration::from_millis(1);
+        let want = humantime::format_rfc3339_millis(later).to_string();
+        assert_eq!(Stamp::of(later).as_str(), want);
+        let before_1970 = std::time::UNIX_EPOCH - Duration::from_secs(1);
+        assert_eq!(Stamp::of(before_1970).as_str(), "1970-01-01T00:00:00.000Z");
     }
 
     #[tokio::test]
