@@ -391,30 +391,34 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
 /// A write's properties as the body has them, sorted by name, one per name: `null` unsets; the
 /// last of a repeated name wins. A sorted vector rather than a map: a contact has a dozen or two
 /// properties, and a map costs a node allocation and a rebalance per insert.
+/// Each entry keeps its name's [`head`], so sorting compares numbers and rarely whole names.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct BodyProperties<'a>(Vec<(Text<'a>, Option<Text<'a>>)>);
+pub(crate) struct BodyProperties<'a>(Vec<(u64, Text<'a>, Option<Text<'a>>)>);
 
 impl<'a> BodyProperties<'a> {
     pub(crate) fn keys(&self) -> impl Iterator<Item = &Text<'a>> + '_ {
-        self.0.iter().map(|(k, _)| k)
+        self.0.iter().map(|(_, k, _)| k)
+    }
+
+    fn position(&self, name: &str) -> Result<usize, usize> {
+        let key = head(name);
+        self.0
+            .binary_search_by(|(h, k, _)| h.cmp(&key).then_with(|| k.as_str().cmp(name)))
     }
 
     /// Sets `name` to `value`, replacing the value it had.
     pub(crate) fn insert(&mut self, name: Text<'a>, value: Option<Text<'a>>) {
-        match self.0.binary_search_by(|(k, _)| k.cmp(&name)) {
-            Ok(at) => self.0[at].1 = value,
-            Err(at) => self.0.insert(at, (name, value)),
+        match self.position(name.as_str()) {
+            Ok(at) => self.0[at].2 = value,
+            Err(at) => self.0.insert(at, (head(name.as_str()), name, value)),
         }
     }
 
     /// The value given for `name` (`Some(None)`: given as `null`).
     #[cfg(test)]
     pub(crate) fn get(&self, name: &str) -> Option<&Option<Text<'a>>> {
-        let at = self
-            .0
-            .binary_search_by(|(k, _)| k.as_str().cmp(name))
-            .ok()?;
-        Some(&self.0[at].1)
+        let at = self.position(name).ok()?;
+        Some(&self.0[at].2)
     }
 }
 
@@ -431,16 +435,16 @@ impl<'de: 'a, 'a> Deserialize<'de> for BodyProperties<'a> {
                 mut map: M,
             ) -> Result<BodyProperties<'de>, M::Error> {
                 let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(16).min(256));
-                while let Some(pair) = map.next_entry::<Text<'de>, Option<Text<'de>>>()? {
-                    pairs.push(pair);
+                while let Some((k, v)) = map.next_entry::<Text<'de>, Option<Text<'de>>>()? {
+                    pairs.push((head(k.as_str()), k, v));
                 }
                 // Stable: a repeated name's values stay in body order, and the later one is
                 // moved into the slot that is kept.
-                pairs.sort_by(|a, b| name_order(a.0.as_str(), b.0.as_str()));
+                pairs.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
                 pairs.dedup_by(|later, kept| {
-                    let same = later.0 == kept.0;
+                    let same = later.1 == kept.1;
                     if same {
-                        std::mem::swap(&mut later.1, &mut kept.1);
+                        std::mem::swap(&mut later.2, &mut kept.2);
                     }
                     same
                 });
@@ -455,7 +459,7 @@ impl Input for BodyProperties<'_> {
     fn pairs(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
         self.0
             .iter()
-            .map(|(k, v)| (k.as_str(), v.as_ref().map(Text::as_str)))
+            .map(|(_, k, v)| (k.as_str(), v.as_ref().map(Text::as_str)))
     }
 }
 
