@@ -112,9 +112,10 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
 /// mostly set the same properties, so the sorted list of the last set seen on this thread is
 /// kept and reused when the next record's set is the same.
 fn with_all_names<T>(record: &Record, f: impl FnOnce(&[(&'static str, Name)]) -> T) -> T {
+    /// A set of names in id order, and the same sorted by name.
+    type Sorted = (Vec<Name>, Vec<(&'static str, Name)>);
     thread_local! {
-        static LAST: std::cell::RefCell<(Vec<Name>, Vec<(&'static str, Name)>)> =
-            std::cell::RefCell::default();
+        static LAST: std::cell::RefCell<Sorted> = std::cell::RefCell::default();
     }
     LAST.with_borrow_mut(|(ids, sorted)| {
         if !ids
