@@ -7,12 +7,11 @@
 //! is touched, so it never hides a committed write. Counting happens before the latency sleep so
 //! a client that hangs up during it is still accounted for.
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
 use std::convert::Infallible;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Request, State};
