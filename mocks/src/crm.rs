@@ -233,18 +233,16 @@ impl Crm {
 
     /// The HTTP API. Every request passes the gate (auth, limits, faults, latency, accounting).
     pub fn router(self: &Arc<Self>) -> Router {
-        let router = objects_routes::<CONTACTS>(Router::new());
-        let router = objects_routes::<COMPANIES>(router);
-        objects_routes::<DEALS>(router)
+        let api = objects_routes::<CONTACTS>(Router::new());
+        let api = objects_routes::<COMPANIES>(api);
+        let api = objects_routes::<DEALS>(api)
             .fallback(gate::not_found)
             .method_not_allowed_fallback(gate::method_not_allowed)
-            .layer(axum::middleware::from_fn_with_state(
-                Arc::clone(self),
-                gate::gate,
-            ))
-            // Added after the gate's layer, so outside it: getting a token needs no bearer and
-            // spends no API quota.
+            .with_state(Arc::clone(self));
+        Router::new()
+            // Outside the gate: getting a token needs no bearer and spends no API quota.
             .route(oauth::TOKEN_PATH, post(oauth::token))
+            .fallback_service(gate::Gate::new(Arc::clone(self), api))
             .with_state(Arc::clone(self))
     }
 

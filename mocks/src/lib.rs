@@ -36,6 +36,11 @@ pub mod serve;
 pub mod tls;
 pub mod webhooks;
 
+/// The engine's internal hash maps. foldhash instead of std's SipHash: the keys are property
+/// names, value hashes and bearer tokens of a mock serving loopback test traffic, so HashDoS
+/// resistance is irrelevant, and SipHash was a tenth of the instructions of a create.
+pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
+
 pub use clock::Clock;
 pub use crm::oauth::{HUBSPOT_ACCESS_TTL, OAuthConfig};
 pub use crm::{Crm, CrmAccounting, CrmConfig};

@@ -87,8 +87,7 @@ fn create_inner(crm: &Crm, object: ObjectType, body: &[u8]) -> Result<Response, 
     for input in batch.inputs {
         match store.create(&input.properties) {
             Ok(record) => {
-                let mut object =
-                    SimplePublicObject::render(record, input.properties.keys().map(Text::as_str));
+                let mut object = SimplePublicObject::render_all(record);
                 object.object_write_trace_id = input.object_write_trace_id;
                 results.push(object);
             }

@@ -11,12 +11,15 @@
 //! waiting: the blackhole and latency times and a slow body's length are handed back to the
 //! transport instead, so the gate completes on its first poll.
 
+use std::convert::Infallible;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::Response;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -90,11 +93,11 @@ pub(crate) const TRANSIENT_STATUSES: [(StatusCode, &str, &str); 4] = [
 ];
 
 /// The bearer token of a request, if it carries a non-empty one.
-fn bearer(headers: &HeaderMap) -> Option<String> {
+fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
     let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_string())
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 impl Crm {
@@ -120,9 +123,22 @@ impl Crm {
     }
 }
 
+/// A number's decimal digits, owned by the `Bytes` of a header value.
+struct Digits {
+    buf: [u8; 20],
+    len: usize,
+}
+
+impl AsRef<[u8]> for Digits {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
 /// A header value for `n`: most rate headers repeat the last value sent (the maxima, the
 /// interval), so each header keeps its last value per thread and clones it (a reference count)
-/// instead of allocating; a changed value costs one allocation.
+/// instead of allocating; a changed value costs one allocation (its digits and the count
+/// together, so the clone kept costs nothing more).
 fn header_value(slot: usize, n: u64) -> HeaderValue {
     thread_local! {
         static LAST: std::cell::RefCell<[Option<(u64, HeaderValue)>; 5]> = Default::default();
@@ -130,13 +146,16 @@ fn header_value(slot: usize, n: u64) -> HeaderValue {
     LAST.with_borrow_mut(|last| match &last[slot] {
         Some((cached, value)) if *cached == n => value.clone(),
         _ => {
-            // Digits into a stack buffer, then one exact-size copy (`From<u64>` takes two).
-            let mut digits = [0u8; 20];
-            let mut cursor = std::io::Cursor::new(&mut digits[..]);
+            let mut digits = Digits {
+                buf: [0u8; 20],
+                len: 0,
+            };
+            let mut cursor = std::io::Cursor::new(&mut digits.buf[..]);
             let value = match std::io::Write::write_fmt(&mut cursor, format_args!("{n}")) {
                 Ok(()) => {
-                    let len = usize::try_from(cursor.position()).unwrap_or(0);
-                    HeaderValue::from_bytes(&digits[..len]).unwrap_or_else(|_| HeaderValue::from(n))
+                    digits.len = usize::try_from(cursor.position()).unwrap_or(0);
+                    HeaderValue::from_maybe_shared(axum::body::Bytes::from_owner(digits))
+                        .unwrap_or_else(|_| HeaderValue::from(n))
                 }
                 Err(_) => HeaderValue::from(n),
             };
@@ -146,28 +165,68 @@ fn header_value(slot: usize, n: u64) -> HeaderValue {
     })
 }
 
+// Built at compile time: `from_static` at run time checks the name against every standard
+// header first.
+const RATELIMIT_MAX: HeaderName = HeaderName::from_static("x-hubspot-ratelimit-max");
+const RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("x-hubspot-ratelimit-remaining");
+const RATELIMIT_INTERVAL: HeaderName =
+    HeaderName::from_static("x-hubspot-ratelimit-interval-milliseconds");
+const RATELIMIT_DAILY: HeaderName = HeaderName::from_static("x-hubspot-ratelimit-daily");
+const RATELIMIT_DAILY_REMAINING: HeaderName =
+    HeaderName::from_static("x-hubspot-ratelimit-daily-remaining");
+
 fn set_rate_headers(headers: &mut HeaderMap, view: RateView) {
     let mut slot = 0;
-    let mut put = |name: &'static str, value: u64| {
-        headers.insert(HeaderName::from_static(name), header_value(slot, value));
+    let mut put = |name: HeaderName, value: u64| {
+        headers.insert(name, header_value(slot, value));
         slot += 1;
     };
     if let Some((max, remaining, interval)) = view.burst {
-        put("x-hubspot-ratelimit-max", u64::from(max));
-        put("x-hubspot-ratelimit-remaining", u64::from(remaining));
+        put(RATELIMIT_MAX, u64::from(max));
+        put(RATELIMIT_REMAINING, u64::from(remaining));
         put(
-            "x-hubspot-ratelimit-interval-milliseconds",
+            RATELIMIT_INTERVAL,
             u64::try_from(interval.as_millis()).unwrap_or(u64::MAX),
         );
     }
     if let Some((max, remaining)) = view.daily {
-        put("x-hubspot-ratelimit-daily", max);
-        put("x-hubspot-ratelimit-daily-remaining", remaining);
+        put(RATELIMIT_DAILY, max);
+        put(RATELIMIT_DAILY_REMAINING, remaining);
     }
 }
 
-/// The middleware wrapping every route (and the fallbacks).
-pub(crate) async fn gate(State(crm): State<Arc<Crm>>, request: Request, next: Next) -> Response {
+/// The gate as one service around the whole API router, routes and fallbacks: a
+/// `Router::layer` middleware wraps each route instead and clones boxed services per request
+/// (about eight allocations a request).
+#[derive(Clone)]
+pub(crate) struct Gate {
+    crm: Arc<Crm>,
+    api: Router,
+}
+
+impl Gate {
+    pub(crate) fn new(crm: Arc<Crm>, api: Router) -> Gate {
+        Gate { crm, api }
+    }
+}
+
+impl tower_service::Service<Request> for Gate {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // A router is always ready.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        Box::pin(gate(Arc::clone(&self.crm), request, self.api.clone()))
+    }
+}
+
+/// What every API request goes through (routes and fallbacks alike).
+async fn gate(crm: Arc<Crm>, request: Request, mut api: Router) -> Result<Response, Infallible> {
     let endpoint = Endpoint::classify(request.method(), request.uri().path());
     // A direct call (`crate::direct`) asks for the waits instead of having them done.
     let deferred = request.extensions().get::<Deferred>().cloned();
@@ -181,9 +240,6 @@ pub(crate) async fn gate(State(crm): State<Arc<Crm>>, request: Request, next: Ne
         slow,
         churn,
     } = roll(&crm.cfg, &crm.fault_rng);
-    // The token names the app whose rolling window the request spends.
-    let auth = crm.authenticate(bearer(request.headers()), now, churn);
-    let token = auth.as_ref().ok().cloned();
     let is_write = matches!(
         endpoint,
         Endpoint::Create
@@ -194,61 +250,82 @@ pub(crate) async fn gate(State(crm): State<Arc<Crm>>, request: Request, next: Ne
             | Endpoint::BatchUpdate
             | Endpoint::BatchArchive
     );
+    let rated = endpoint != Endpoint::Search;
 
-    let mut response = match auth {
-        Err(err) => err.into_response(crm.correlation.next()),
-        Ok(_) if crm.in_maintenance(now).is_some() => {
-            crm.count_fault(Fault::Maintenance);
-            let left = crm.in_maintenance(now).unwrap_or_default();
-            let mut response = ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "SERVICE_UNAVAILABLE",
-                "Scheduled maintenance in progress (injected); retry after the Retry-After delay.",
-            )
-            .into_response(crm.correlation.next());
-            let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
-            response
-        }
-        Ok(_) if reset => {
-            crm.count_fault(Fault::ConnectionReset);
-            lock(&crm.tally).call(endpoint, 0);
-            return super::dropped::reset_connection();
-        }
-        Ok(_) if blackhole => {
-            crm.count_fault(Fault::Blackhole);
-            Deferred::pause(deferred.as_ref(), crm.cfg.clock, crm.cfg.blackhole_for).await;
-            ApiError::new(
-                StatusCode::GATEWAY_TIMEOUT,
-                "GATEWAY_TIMEOUT",
-                "No response in time (injected blackhole).",
-            )
-            .into_response(crm.correlation.next())
-        }
-        Ok(app) => {
-            let admission = if endpoint == Endpoint::Search {
-                lock(&crm.limiter).admit_search(now)
-            } else {
-                lock(&crm.limiter).admit(&app, now)
-            };
-            match (admission, fault) {
-                (Admission::Throttled { limit, retry_after }, _) => {
-                    crm.throttled(limit, retry_after)
-                }
-                (Admission::Admitted, Some(which)) => {
-                    crm.count_fault(Fault::Transient5xx);
-                    let (status, category, message) = TRANSIENT_STATUSES[which];
-                    ApiError::new(status, category, message).into_response(crm.correlation.next())
-                }
-                (Admission::Admitted, None) => next.run(request).await,
+    // Decided while the token is borrowed from the request (no copy of it); the rate headers'
+    // view is read as of `now`, under the admission's own lock when there is one. `None`: run
+    // the handler.
+    let (answer, view) = {
+        // The token names the app whose rolling window the request spends.
+        let auth = crm.authenticate(bearer(request.headers()), now, churn);
+        let view = |app: Option<&str>| rated.then(|| lock(&crm.limiter).view(app, now));
+        match auth {
+            Err(err) => (Some(err.into_response(crm.correlation.next())), view(None)),
+            Ok(app) if crm.in_maintenance(now).is_some() => {
+                crm.count_fault(Fault::Maintenance);
+                let left = crm.in_maintenance(now).unwrap_or_default();
+                let mut response = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "SERVICE_UNAVAILABLE",
+                    "Scheduled maintenance in progress (injected); retry after the Retry-After delay.",
+                )
+                .into_response(crm.correlation.next());
+                let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+                (Some(response), view(Some(app)))
+            }
+            Ok(_) if reset => {
+                crm.count_fault(Fault::ConnectionReset);
+                lock(&crm.tally).call(endpoint, 0);
+                return Ok(super::dropped::reset_connection());
+            }
+            Ok(app) if blackhole => {
+                crm.count_fault(Fault::Blackhole);
+                Deferred::pause(deferred.as_ref(), crm.cfg.clock, crm.cfg.blackhole_for).await;
+                let response = ApiError::new(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "GATEWAY_TIMEOUT",
+                    "No response in time (injected blackhole).",
+                )
+                .into_response(crm.correlation.next());
+                (Some(response), view(Some(app)))
+            }
+            Ok(app) => {
+                let (admission, view) = if rated {
+                    let mut limiter = lock(&crm.limiter);
+                    let admission = limiter.admit(app, now);
+                    (admission, Some(limiter.view(Some(app), now)))
+                } else {
+                    (lock(&crm.limiter).admit_search(now), None)
+                };
+                let answer = match (admission, fault) {
+                    (Admission::Throttled { limit, retry_after }, _) => {
+                        Some(crm.throttled(limit, retry_after))
+                    }
+                    (Admission::Admitted, Some(which)) => {
+                        crm.count_fault(Fault::Transient5xx);
+                        let (status, category, message) = TRANSIENT_STATUSES[which];
+                        Some(
+                            ApiError::new(status, category, message)
+                                .into_response(crm.correlation.next()),
+                        )
+                    }
+                    (Admission::Admitted, None) => None,
+                };
+                (answer, view)
             }
         }
     };
-
-    if endpoint != Endpoint::Search {
-        let view = lock(&crm.limiter).view(token.as_deref(), now);
+    let mut response = match answer {
+        Some(response) => response,
+        None => match tower_service::Service::call(&mut api, request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        },
+    };
+    if let Some(view) = view {
         set_rate_headers(response.headers_mut(), view);
     }
     lock(&crm.tally).call(endpoint, response.status().as_u16());
@@ -258,18 +335,18 @@ pub(crate) async fn gate(State(crm): State<Arc<Crm>>, request: Request, next: Ne
     tracing::trace!(crm = %crm.cfg.name, endpoint = endpoint.name(), status = response.status().as_u16(), "answered");
     if drop && is_write && response.status().is_success() {
         crm.count_fault(Fault::CommitThenDrop);
-        return super::dropped::drop_after_commit(response);
+        return Ok(super::dropped::drop_after_commit(response));
     }
     if slow {
         crm.count_fault(Fault::SlowBody);
         let over = crm.cfg.clock.to_real(crm.cfg.slow_body_for);
         if let Some(deferred) = &deferred {
             deferred.slow_body(over);
-            return response;
+            return Ok(response);
         }
-        return super::dropped::trickle(response, over).await;
+        return Ok(super::dropped::trickle(response, over).await);
     }
-    response
+    Ok(response)
 }
 
 /// Any path the API does not have.

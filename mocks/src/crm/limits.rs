@@ -13,7 +13,7 @@
 //! at most about twice the apps with a request in the last window width (or the floor): memory
 //! follows the request rate, never the number of requests or tokens served.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -113,7 +113,7 @@ const SWEEP_FLOOR: usize = 1_024;
 #[derive(Debug)]
 pub(crate) struct Limiter {
     limits: Limits,
-    per_app: HashMap<String, Window>,
+    per_app: crate::FastMap<String, Window>,
     /// The number of tracked apps at which the next new app sweeps empty windows first.
     sweep_at: usize,
     day_started: Instant,
@@ -128,7 +128,7 @@ impl Limiter {
     pub(crate) fn new(limits: Limits, now: Instant) -> Self {
         Limiter {
             limits,
-            per_app: HashMap::new(),
+            per_app: crate::FastMap::default(),
             sweep_at: SWEEP_FLOOR,
             day_started: now,
             day_count: limits.daily_used_at_start,

@@ -230,12 +230,12 @@ impl Crm {
     /// Authenticates a request's bearer token and names the app it acts for (the OAuth app's
     /// client id, so refreshed tokens share one rolling window; else the token itself).
     /// `churn`: revoke a valid OAuth token now (`token-churn`). Refusals are counted.
-    pub(crate) fn authenticate(
-        &self,
-        bearer: Option<String>,
+    pub(crate) fn authenticate<'a>(
+        &'a self,
+        bearer: Option<&'a str>,
         now: Instant,
         churn: bool,
-    ) -> Result<String, ApiError> {
+    ) -> Result<&'a str, ApiError> {
         let unauthorized = || {
             self.count_fault(Fault::Unauthorized);
             Err(ApiError::new(
@@ -250,13 +250,13 @@ impl Crm {
         };
         if let Some(oauth) = &self.cfg.oauth {
             let mut tokens = lock(&self.oauth_tokens);
-            match tokens.check(&token, now) {
-                Check::Valid if churn && tokens.revoke(&token, now) => {
+            match tokens.check(token, now) {
+                Check::Valid if churn && tokens.revoke(token, now) => {
                     drop(tokens);
                     self.count_fault(Fault::TokenChurn);
                     return Err(expired_error(self, now, now));
                 }
-                Check::Valid => return Ok(oauth.client_id.clone()),
+                Check::Valid => return Ok(&oauth.client_id),
                 Check::Expired { at } => {
                     drop(tokens);
                     self.count_fault(Fault::TokenExpired);
@@ -266,7 +266,7 @@ impl Crm {
             }
         }
         let any = self.cfg.tokens.is_empty() && self.cfg.oauth.is_none();
-        if any || self.cfg.tokens.contains(&token) {
+        if any || self.cfg.tokens.iter().any(|t| t == token) {
             Ok(token)
         } else {
             unauthorized()

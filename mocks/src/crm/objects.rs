@@ -20,8 +20,8 @@ use axum::response::{IntoResponse, Response};
 use super::errors::ApiError;
 use super::store::OBJECT_ID;
 use super::wire::{
-    Collection, CreateInput, Paging, QueryParams, SimplePublicObject, Text, json_response,
-    parse_body,
+    Collection, CreateInput, Paging, QueryParams, SimplePublicObject, Text, json_bytes,
+    json_response, object_response, parse_body, record_json,
 };
 use super::{Crm, ObjectType};
 
@@ -47,12 +47,9 @@ fn create_inner(crm: &Crm, object: ObjectType, body: &[u8]) -> Result<Response, 
     let record = store
         .create(&input.properties)
         .map_err(|conflict| ApiError::conflict(conflict.existing_id))?;
-    let object = SimplePublicObject::render(record, input.properties.keys().map(Text::as_str));
-    Ok(json_response(
-        StatusCode::CREATED,
-        &object,
-        object.size_hint(),
-    ))
+    let body = record_json(record);
+    drop(store);
+    Ok(json_bytes(StatusCode::CREATED, body))
 }
 
 type RawId = Result<Path<String>, PathRejection>;
@@ -85,7 +82,8 @@ fn read_inner(
         .find(property, &id)
         .ok_or_else(|| ApiError::not_found(&id))?;
     let object = SimplePublicObject::render(record, params.properties.iter().map(String::as_str));
-    Ok(json_response(StatusCode::OK, &object, object.size_hint()))
+    drop(store);
+    Ok(object_response(StatusCode::OK, &object))
 }
 
 /// `PATCH /crm/v3/objects/{type}/{id}?idProperty=…` with `{"properties": {…}}`: 200 with the

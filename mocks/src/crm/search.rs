@@ -394,7 +394,7 @@ mod tests {
         let req: SearchRequest = parse_body(body.to_string().as_bytes())?;
         let query = Query::parse(req, store)?;
         let out = query.run(store, Instant::now(), Duration::ZERO);
-        Ok(out.results.into_iter().map(|r| r.id).collect())
+        Ok(out.results.into_iter().map(|r| r.id.to_string()).collect())
     }
 
     fn filter(property: &str, operator: &str, value: serde_json::Value) -> serde_json::Value {

@@ -14,8 +14,8 @@ mod index;
 pub(crate) mod names;
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
-use std::time::SystemTime;
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
@@ -88,11 +88,11 @@ impl Input for InputProperties {
 pub(crate) struct Store {
     records: Vec<Record>,
     /// Value indexes of the properties looked up by value so far (never the timestamps).
-    index: HashMap<Name, ValueIndex>,
+    index: crate::FastMap<Name, ValueIndex>,
     unique_properties: Vec<String>,
     lowercase_email: bool,
-    /// The last-modified property this object type writes.
-    last_modified: &'static str,
+    /// The last-modified property this object type writes, interned.
+    last_modified_name: Name,
     pub(crate) records_created: u64,
     pub(crate) records_updated: u64,
     pub(crate) records_archived: u64,
@@ -119,8 +119,83 @@ fn indexed(property: &str) -> bool {
     property != CREATE_DATE && property != LAST_MODIFIED && property != HS_LAST_MODIFIED
 }
 
-fn rfc3339(t: SystemTime) -> String {
-    humantime::format_rfc3339_millis(t).to_string()
+/// An RFC 3339 timestamp with milliseconds, as HubSpot formats `createdAt`/`updatedAt`
+/// (`2026-11-24T03:18:00.123Z`), kept on the stack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Stamp([u8; 24]);
+
+/// Where [`Stamp::of`] saturates: the last millisecond `humantime` can format.
+const LAST_STAMP: Stamp = Stamp(*b"9999-12-31T23:59:59.999Z");
+
+impl Stamp {
+    /// `t` formatted; the text is made once per millisecond per thread (a busy mock writes tens
+    /// of records per millisecond) and copied after. Times before 1970 or after 9999 (which no
+    /// clock reading gives) saturate to the range's ends.
+    pub(crate) fn of(t: SystemTime) -> Stamp {
+        thread_local! {
+            static LAST: std::cell::Cell<(u64, u32, Stamp)> =
+                const { std::cell::Cell::new((u64::MAX, 0, LAST_STAMP)) };
+        }
+        let since = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let key = (since.as_secs(), since.subsec_millis());
+        LAST.with(|last| {
+            let (secs, millis, stamp) = last.get();
+            if (secs, millis) == key {
+                return stamp;
+            }
+            let at = std::time::UNIX_EPOCH + Duration::new(key.0, key.1 * 1_000_000);
+            let mut text = [0u8; 24];
+            let mut cursor = std::io::Cursor::new(&mut text[..]);
+            let written = std::io::Write::write_fmt(
+                &mut cursor,
+                format_args!("{}", humantime::format_rfc3339_millis(at)),
+            );
+            let stamp = match written {
+                Ok(()) if cursor.position() == 24 => Stamp(text),
+                _ => LAST_STAMP,
+            };
+            last.set((key.0, key.1, stamp));
+            stamp
+        })
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        // ASCII digits and separators, written above.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl AsRef<str> for Stamp {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+/// `n` in decimal, written into `buf` (no allocation).
+fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &str {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // ASCII digits only.
+    std::str::from_utf8(&buf[at..]).unwrap_or_default()
+}
+
+/// The names of the three default properties, interned once.
+fn default_names() -> (Name, Name, Name) {
+    static NAMES: std::sync::LazyLock<(Name, Name, Name)> = std::sync::LazyLock::new(|| {
+        (
+            Name::intern(CREATE_DATE),
+            Name::intern(LAST_MODIFIED),
+            Name::intern(OBJECT_ID),
+        )
+    });
+    *NAMES
 }
 
 /// The input's writable properties (the read-only defaults dropped), values normalised.
@@ -130,10 +205,10 @@ impl Store {
     pub(crate) fn new(unique_properties: Vec<String>, lowercase_email: bool) -> Self {
         Store {
             records: Vec::new(),
-            index: HashMap::new(),
+            index: crate::FastMap::default(),
             unique_properties,
             lowercase_email,
-            last_modified: LAST_MODIFIED,
+            last_modified_name: default_names().1,
             records_created: 0,
             records_updated: 0,
             records_archived: 0,
@@ -145,7 +220,7 @@ impl Store {
 
     /// A store for companies or deals: their last-modified property is `hs_lastmodifieddate`.
     pub(crate) fn for_type(mut self, object: super::ObjectType) -> Self {
-        self.last_modified = object.last_modified();
+        self.last_modified_name = Name::intern(object.last_modified());
         self
     }
 
@@ -324,19 +399,26 @@ impl Store {
         let id = self.records.len() as u64 + 1;
         let mono = self.clock.now();
         let now = self.clock.wall(mono);
-        let stamp = rfc3339(now);
-        // Known names under one read lock; a name seen for the first time is interned after.
+        let stamp = Stamp::of(now);
+        let mut digits = [0u8; 20];
+        let id_text = decimal(id, &mut digits);
+        let (create_date, _, object_id) = default_names();
+        let mut pairs: Vec<(Name, Cow<'_, str>)> = Vec::with_capacity(changes.len() + 3);
+        // Known names under one read lock; names seen for the first time are interned after.
+        let mut first_seen = Vec::new();
         let reader = names::reader();
-        let known: Vec<Option<Name>> = changes.iter().map(|(k, _)| reader.lookup(k)).collect();
+        for (k, v) in changes {
+            let Some(v) = v else { continue };
+            match reader.lookup(k) {
+                Some(name) => pairs.push((name, v)),
+                None => first_seen.push((k, v)),
+            }
+        }
         drop(reader);
-        let mut pairs: Vec<(Name, Cow<'_, str>)> = changes
-            .into_iter()
-            .zip(known)
-            .filter_map(|((k, v), known)| Some((known.unwrap_or_else(|| Name::intern(k)), v?)))
-            .collect();
-        pairs.push((Name::intern(CREATE_DATE), Cow::Borrowed(&stamp)));
-        pairs.push((Name::intern(self.last_modified), Cow::Borrowed(&stamp)));
-        pairs.push((Name::intern(OBJECT_ID), Cow::Owned(id.to_string())));
+        pairs.extend(first_seen.into_iter().map(|(k, v)| (Name::intern(k), v)));
+        pairs.push((create_date, Cow::Borrowed(stamp.as_str())));
+        pairs.push((self.last_modified_name, Cow::Borrowed(stamp.as_str())));
+        pairs.push((object_id, Cow::Borrowed(id_text)));
         let fields = Fields::build(pairs);
         if !self.index.is_empty() {
             for (name, value) in fields.iter() {
@@ -414,7 +496,8 @@ impl Store {
                 }
             }
         }
-        values.insert(Name::intern(self.last_modified), Cow::Owned(rfc3339(now)));
+        let stamp = Stamp::of(now);
+        values.insert(self.last_modified_name, Cow::Borrowed(stamp.as_str()));
         let fields = Fields::build(values.into_iter().collect());
         for (name, value) in old.iter() {
             if fields.get(name) != Some(value) {
@@ -492,7 +575,7 @@ impl Store {
 
 /// RFC 3339 with milliseconds, as HubSpot formats `createdAt`/`updatedAt`.
 pub(crate) fn timestamp(t: SystemTime) -> String {
-    rfc3339(t)
+    Stamp::of(t).as_str().to_string()
 }
 
 #[cfg(test)]
@@ -527,6 +610,27 @@ mod tests {
         assert_eq!(store.ids_with("k", "v"), Some(vec![3]));
         assert!(store.update(9, &props(&[])).is_none());
         assert_eq!((store.records_created, store.records_updated), (3, 2));
+    }
+
+    #[tokio::test]
+    async fn ids_and_stamps_are_written_without_allocating() {
+        let mut buf = [0u8; 20];
+        assert_eq!(decimal(0, &mut buf), "0");
+        assert_eq!(decimal(907, &mut buf), "907");
+        assert_eq!(decimal(u64::MAX, &mut buf), u64::MAX.to_string());
+        let mut store = Store::new(vec![], true);
+        let record = store.create(&props(&[])).unwrap();
+        assert_eq!(record.value(OBJECT_ID), Some("1"));
+        let t = record.created_at;
+        let want = humantime::format_rfc3339_millis(t).to_string();
+        assert_eq!(record.value(CREATE_DATE), Some(want.as_str()));
+        // Twice in one millisecond (the cached text), then the next millisecond.
+        assert_eq!(Stamp::of(t).as_str(), want);
+        let later = t + Duration::from_millis(1);
+        let want = humantime::format_rfc3339_millis(later).to_string();
+        assert_eq!(Stamp::of(later).as_str(), want);
+        let before_1970 = std::time::UNIX_EPOCH - Duration::from_secs(1);
+        assert_eq!(Stamp::of(before_1970).as_str(), "1970-01-01T00:00:00.000Z");
     }
 
     #[tokio::test]

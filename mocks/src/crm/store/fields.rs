@@ -17,15 +17,11 @@ pub(crate) struct Fields {
 impl Fields {
     /// Builds from `(name, value)` pairs; a name given twice keeps its last value.
     pub(crate) fn build<S: AsRef<str>>(mut pairs: Vec<(Name, S)>) -> Fields {
-        // Stable, so among equal names the last given comes last; keep that one.
+        // Reversed, then a stable sort: among equal names the last given comes first; keep it.
+        pairs.reverse();
         pairs.sort_by_key(|(name, _)| *name);
-        let mut keep: Vec<(Name, S)> = Vec::with_capacity(pairs.len());
-        for pair in pairs {
-            match keep.last_mut() {
-                Some(last) if last.0 == pair.0 => *last = pair,
-                _ => keep.push(pair),
-            }
-        }
+        pairs.dedup_by_key(|(name, _)| *name);
+        let keep = pairs;
         let len = keep.iter().map(|(_, v)| v.as_ref().len()).sum();
         let mut text = String::with_capacity(len);
         let mut spans = Vec::with_capacity(keep.len());
@@ -51,6 +47,11 @@ impl Fields {
     pub(crate) fn get(&self, name: Name) -> Option<&str> {
         let i = self.spans.binary_search_by_key(&name, |s| s.0).ok()?;
         Some(self.at(i))
+    }
+
+    /// All values back to back.
+    pub(crate) fn text(&self) -> &str {
+        &self.text
     }
 
     /// Bytes of all values together.

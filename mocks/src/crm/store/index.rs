@@ -3,8 +3,9 @@
 //! whatever the value's length; the record itself is the value's only copy, so callers check
 //! the candidates' values (two values sharing a 64-bit hash are told apart there).
 
-use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+use std::hash::BuildHasher;
+
+use crate::FastMap;
 
 /// Ids of the records under one hash, ascending; one id (the unique-property case) needs no
 /// allocation.
@@ -25,12 +26,12 @@ impl Ids {
 
 #[derive(Debug, Default)]
 pub(crate) struct ValueIndex {
-    by_hash: HashMap<u64, Ids>,
+    by_hash: FastMap<u64, Ids>,
 }
 
 fn hash(value: &str) -> u64 {
     // Fixed keys: the hash only spreads values, it guards nothing.
-    BuildHasherDefault::<DefaultHasher>::default().hash_one(value)
+    foldhash::fast::FixedState::default().hash_one(value)
 }
 
 impl ValueIndex {

@@ -5,8 +5,9 @@
 //! process and never freed; a name is interned only when a record stores it, so lookups of
 //! names nobody stored (a typo in `idProperty`, a search on an unknown property) add nothing.
 
-use std::collections::HashMap;
 use std::sync::{LazyLock, PoisonError, RwLock};
+
+use crate::FastMap;
 
 /// An interned property name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -14,7 +15,7 @@ pub(crate) struct Name(u32);
 
 #[derive(Default)]
 struct Interner {
-    ids: HashMap<&'static str, Name>,
+    ids: FastMap<&'static str, Name>,
     names: Vec<&'static str>,
 }
 
