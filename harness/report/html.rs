@@ -381,7 +381,10 @@ mod tests {
             md.contains("| create | 70.0 % | 700 | 700 | 699 | 1 | 0 | 0 | 812 ms | 1490 ms |"),
             "{md}"
         );
-        assert!(md.contains("| delete | 10.0 % | 97 | 97 | 95 | 2 | 1 | 3 | — | — |"), "{md}");
+        assert!(
+            md.contains("| delete | 10.0 % | 97 | 97 | 95 | 2 | 1 | 3 | — | — |"),
+            "{md}"
+        );
         for report in [&html, &md] {
             assert!(
                 report.contains("150 records updated")
@@ -391,7 +394,10 @@ mod tests {
             );
         }
         assert!(html.contains("<h2 id=\"operations\">"), "{html}");
-        assert!(html.contains("<td>update</td><td class=\"num\">20.0 %</td>"), "{html}");
+        assert!(
+            html.contains("<td>update</td><td class=\"num\">20.0 %</td>"),
+            "{html}"
+        );
         // A creates-only run has no operations block.
         let plain = summary("p");
         assert!(!super::super::render_markdown(&plain).contains("## Operations"));

@@ -388,7 +388,11 @@ async fn batch_update_by_id_property_then_archive_hides_the_record() {
     let again = m
         .send(Method::DELETE, &format!("{CONTACTS}/3"), Some(TOKEN), None)
         .await;
-    assert_eq!(again.status, StatusCode::NO_CONTENT, "archiving twice is still a 204");
+    assert_eq!(
+        again.status,
+        StatusCode::NO_CONTENT,
+        "archiving twice is still a 204"
+    );
     let read = m
         .post(
             "/batch/read",
