@@ -505,7 +505,12 @@ async fn run_in(
             );
             tokio::spawn(watch(verify_ctx, finder, done, stop))
         }
-        (VerifyMethod::None, _, _) => tokio::spawn(async { BTreeSet::new() }),
+        (VerifyMethod::None, _, _) => {
+            // Nothing watches: its context (and its event sender) goes now, so the collector
+            // ends when the writers do.
+            drop(verify_ctx);
+            tokio::spawn(async { BTreeSet::new() })
+        }
         _ => tokio::spawn(observe(verify_ctx, done, stop)),
     };
     let report = replay(replay_ctx, resumed.work, cancel.clone()).await;

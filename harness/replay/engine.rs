@@ -341,7 +341,8 @@ async fn send_batch(ctx: Arc<ReplayContext>, batch: Vec<Item>, cancel: Cancellat
                 .collect()
         })
         .collect();
-    for (record, (idx, scheduled_at, _)) in records.iter().zip(&batch) {
+    let tracked = ctx.inflight.tracks();
+    for (record, (idx, scheduled_at, _)) in records.iter().zip(&batch).filter(|_| tracked) {
         ctx.inflight.insert(
             *idx,
             Pending {

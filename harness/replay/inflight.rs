@@ -39,6 +39,11 @@ impl InFlight {
         self.records.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// False for a set that keeps nothing: the caller can skip building entries.
+    pub fn tracks(&self) -> bool {
+        !self.untracked
+    }
+
     pub fn insert(&self, idx: u64, pending: Pending) {
         if !self.untracked {
             self.lock().insert(idx, pending);
