@@ -13,17 +13,24 @@
 #
 #   cargo install oha --locked    # oha (crates.io)
 #   apt-get install -y wrk        # Debian's package
-#   bash benches/peers/harness_vs_oha_wrk.sh [REQUESTS] [ROUNDS]
+#   bash benches/peers/harness_vs_oha_wrk.sh [REQUESTS] [ROUNDS]   # defaults: 200000, 3
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 n="${1:-200000}"
 rounds="${2:-3}"
 port=18091
 url="http://127.0.0.1:$port/crm/v3/objects/contacts"
-cargo build --release -q -p syncproof-mocks --example bare
-cargo build --release -q --bin syncproof
+if [ -z "${NO_BUILD:-}" ]; then # NO_BUILD=1: use the release binaries already built
+  cargo build --release -q -p syncproof-mocks --example bare
+  cargo build --release -q --bin syncproof
+fi
 bare_bin=target/release/examples/bare
 oha_bin="${OHA:-$(command -v oha || echo "$HOME/.cargo/bin/oha")}"
+clients=(harness oha wrk)
+if [ ! -x "$oha_bin" ]; then
+  echo "oha not found (cargo install oha --locked): comparing with wrk only" >&2
+  clients=(harness wrk)
+fi
 out="$(mktemp -d /tmp/harness-vs-peers.XXXXXX)"
 server=""
 cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null || true; rm -rf "$out"; }
@@ -77,8 +84,8 @@ PY
 
 : > "$out/results"
 for round in $(seq "$rounds"); do
-  order=(harness oha wrk)
-  shift_by=$(( (round - 1) % 3 ))
+  order=("${clients[@]}")
+  shift_by=$(( (round - 1) % ${#clients[@]} ))
   order=("${order[@]:$shift_by}" "${order[@]:0:$shift_by}")
   for client in "${order[@]}"; do
     line=$("run_$client")
