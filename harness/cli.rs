@@ -130,12 +130,14 @@ async fn run_plan(plan: Result<Plan, crate::config::ConfigError>, args: &DemoArg
     };
     let cancel = cancel_on_ctrl_c();
     if !args.quiet {
+        let pace = if plan.load.closed_loop {
+            format!("as fast as {} connections go", plan.load.concurrency)
+        } else {
+            format!("at {}/s", plan.load.rate.as_per_second())
+        };
         eprintln!(
-            "syncproof: plan \"{}\": {} records at {}/s, seed {}",
-            plan.name,
-            plan.records,
-            plan.load.rate.as_per_second(),
-            plan.seed
+            "syncproof: plan \"{}\": {} records {pace}, seed {}",
+            plan.name, plan.records, plan.seed
         );
     }
     let options = RunOptions {

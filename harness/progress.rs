@@ -1,7 +1,7 @@
 //! The live view of a run: a progress bar when stderr is a terminal (sent, rate, in flight,
-//! delivered, lost, sync p95, write errors, peak quota use, ETA), plain periodic lines otherwise
-//! (CI logs, files). Fed from the collector's ledger; it never holds state of its own that a
-//! report could read — reports render from the finished summary only.
+//! delivered, lost, sync p95, write errors, peak quota use, the harness's own CPU, ETA), plain
+//! periodic lines otherwise (CI logs, files). Fed from the collector's ledger; it never holds
+//! state of its own that a report could read — reports render from the finished summary only.
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -29,6 +29,10 @@ pub struct Progress {
     planned: u64,
     started: Instant,
     last: Instant,
+    /// The process's CPU seconds when the view started.
+    cpu_at_start: Option<f64>,
+    /// False when nothing reads the target back: delivery figures would be meaningless.
+    verified: bool,
 }
 
 impl Progress {
@@ -52,7 +56,15 @@ impl Progress {
             planned,
             started: Instant::now(),
             last: Instant::now() - LINE_EVERY,
+            cpu_at_start: crate::measure::own_usage().map(|u| u.cpu_s),
+            verified: true,
         }
+    }
+
+    /// For a run that reads nothing back: shows acknowledgements instead of delivery.
+    pub fn without_verification(mut self) -> Progress {
+        self.verified = false;
+        self
     }
 
     /// Shows the ledger's state, if it is time to.
@@ -75,13 +87,33 @@ impl Progress {
             .map(|(_, n)| n)
             .sum();
         let p95 = ledger.sync.quantile_ms(0.95);
-        let rate = c.sent as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
-        let status = format!(
-            "{rate:.0}/s · in flight {in_flight} · delivered {} · lost {} · sync p95 {p95:.0} ms · write errors {errors} · quota peak {:.0}%",
-            c.observed,
-            c.lost,
-            c.quota_peak * 100.0
-        );
+        let wall = self.started.elapsed().as_secs_f64().max(1e-3);
+        let rate = c.sent as f64 / wall;
+        // The harness's own CPU: near 100 % per core it may use, the client is the limit.
+        let cpu = match (self.cpu_at_start, crate::measure::own_usage()) {
+            (Some(before), Some(now)) => {
+                let cpu_s = now.cpu_s - before;
+                format!(
+                    " · harness CPU {cpu_s:.1} s ({:.0} %)",
+                    cpu_s / wall * 100.0
+                )
+            }
+            _ => String::new(),
+        };
+        let status = if self.verified {
+            format!(
+                "{rate:.0}/s · in flight {in_flight} · delivered {} · lost {} · sync p95 {p95:.0} ms · write errors {errors} · quota peak {:.0}%{cpu}",
+                c.observed,
+                c.lost,
+                c.quota_peak * 100.0
+            )
+        } else {
+            format!(
+                "{rate:.0}/s · acknowledged {} · not verified · write errors {errors} · quota peak {:.0}%{cpu}",
+                c.acknowledged,
+                c.quota_peak * 100.0
+            )
+        };
         match &self.view {
             View::Bar(bar) => {
                 bar.set_position(c.sent);

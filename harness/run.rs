@@ -401,7 +401,12 @@ async fn run_in(
         )),
         _ => None,
     };
-    let inflight = Arc::new(InFlight::default());
+    let verified = plan.verify.method != VerifyMethod::None;
+    let inflight = Arc::new(if verified {
+        InFlight::default()
+    } else {
+        InFlight::untracked()
+    });
     // Records acknowledged before an interruption are read back again; their window restarts.
     let now = clock.now();
     for (idx, s) in &resumed.settled {
@@ -443,13 +448,16 @@ async fn run_in(
         real_start: started,
         closed: 0,
     };
+    let mut view = crate::progress::Progress::new(planned, options.progress);
+    if !verified {
+        view = view.without_verification();
+    }
     let collector = tokio::spawn(collect(
         rx,
         resumed.log,
         resumed.ledger,
         checkpointing,
-        options.progress,
-        planned,
+        view,
     ));
 
     let dialect = plan.dialect.build(&plan.verify.id_property, &fields);
@@ -513,6 +521,12 @@ async fn run_in(
             );
             tokio::spawn(watch(verify_ctx, finder, done, stop))
         }
+        (VerifyMethod::None, _, _) => {
+            // Nothing watches: its context (and its event sender) goes now, so the collector
+            // ends when the writers do.
+            drop(verify_ctx);
+            tokio::spawn(async { BTreeSet::new() })
+        }
         _ => tokio::spawn(observe(verify_ctx, done, stop)),
     };
     let report = match mix {
@@ -557,7 +571,7 @@ async fn run_in(
             near.add(&record, &copies);
         }
     };
-    let reconciled = if cancel.is_cancelled() {
+    let reconciled = if cancel.is_cancelled() || !verified {
         Ok(())
     } else if let Some(warehouse) = &warehouse {
         reconcile_warehouse(
@@ -634,6 +648,9 @@ async fn run_in(
     let metrics = Metrics::collect(&ledger, &card);
     let mut verdicts = judge(sla, &metrics);
     crate::sla::on_compressed_clock(&mut verdicts, plan.load.clock_speed);
+    if !verified {
+        crate::sla::not_verified(&mut verdicts);
+    }
     let info = RunInfo {
         id: run_id.to_string(),
         plan: plan.name.clone(),
@@ -644,7 +661,13 @@ async fn run_in(
         complete,
         records_planned: range.end - range.start,
         shard: plan.shard.map(|(k, n)| format!("{k}/{n}")),
-        rate_per_s: plan.load.rate.as_per_second(),
+        rate_per_s: if plan.load.closed_loop {
+            // No schedule: the rate reached while sending (at least one record, so never 0).
+            let sending_s = report.elapsed.as_secs_f64().max(1e-3);
+            ((ledger.counts.sent.max(1) as f64 / sending_s) * 10.0).round() / 10.0
+        } else {
+            plan.load.rate.as_per_second()
+        },
         verify_poll_interval_ms: plan.verify.poll_interval.as_millis() as u64,
         verify_window_ms: plan.verify.window.as_millis() as u64,
         clock_speed: plan.load.clock_speed,
@@ -653,7 +676,11 @@ async fn run_in(
         )),
         resumes: resumed.resumes,
         cpu_s: usage.map(|u| (u.cpu_s * 1000.0).round() / 1000.0),
+        // This process's CPU over this process's wall time (a resume counts from its start).
+        cpu_pct_of_wall: usage
+            .map(|u| (u.cpu_s / started.elapsed().as_secs_f64().max(1e-3) * 1000.0).round() / 10.0),
         peak_rss_mib: usage.map(|u| (u.peak_rss_mib * 10.0).round() / 10.0),
+        closed_loop: plan.load.closed_loop,
     };
     let mut summary = Summary::build(&info, &ledger, &card, &metrics, verdicts, ground_truth);
     summary.json["target"] = json!({
@@ -895,11 +922,9 @@ async fn collect(
     mut log: EventLog,
     mut ledger: Ledger,
     mut checkpointing: Checkpointing,
-    progress: bool,
-    planned: u64,
+    mut view: crate::progress::Progress,
 ) -> (Ledger, Result<Vec<PathBuf>, RunError>) {
     let mut failure: Option<RunError> = None;
-    let mut view = crate::progress::Progress::new(planned, progress);
     let mut tick = tokio::time::interval(checkpointing.every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;

@@ -11,4 +11,6 @@ mod verdict;
 pub use metrics::{Evidence, Metrics};
 pub use spec::{Op, SlaSpec, Threshold};
 pub use stats::{quantile_ranks, wilson, z_for};
-pub use verdict::{Verdict, VerdictKind, judge, on_compressed_clock, overall};
+pub use verdict::{
+    NEEDS_VERIFICATION, Verdict, VerdictKind, judge, not_verified, on_compressed_clock, overall,
+};

@@ -196,7 +196,18 @@ impl CrmClient {
             Err(e) => return transport_error(&e),
         };
         let status = response.status().as_u16();
-        let headers = response.headers().clone();
+        // Read from the headers in place (no copy of the map per call), then take the body.
+        let headers = response.headers();
+        let retry_after = retry_after(headers);
+        let quota_used = quota_used(headers);
+        let limits = RateHeaders {
+            burst_max: header_u64(headers, "x-hubspot-ratelimit-max"),
+            burst_remaining: header_u64(headers, "x-hubspot-ratelimit-remaining"),
+            interval_ms: header_u64(headers, "x-hubspot-ratelimit-interval-milliseconds"),
+            daily: header_u64(headers, "x-hubspot-ratelimit-daily"),
+            daily_remaining: header_u64(headers, "x-hubspot-ratelimit-daily-remaining"),
+        }
+        .or_salesforce(headers);
         let body = match response.bytes().await {
             Ok(bytes) => serde_json::from_slice(&bytes).ok(),
             Err(e) => return transport_error(&e),
@@ -204,16 +215,9 @@ impl CrmClient {
         CallResponse {
             status,
             body,
-            retry_after: retry_after(&headers),
-            quota_used: quota_used(&headers),
-            limits: RateHeaders {
-                burst_max: header_u64(&headers, "x-hubspot-ratelimit-max"),
-                burst_remaining: header_u64(&headers, "x-hubspot-ratelimit-remaining"),
-                interval_ms: header_u64(&headers, "x-hubspot-ratelimit-interval-milliseconds"),
-                daily: header_u64(&headers, "x-hubspot-ratelimit-daily"),
-                daily_remaining: header_u64(&headers, "x-hubspot-ratelimit-daily-remaining"),
-            }
-            .or_salesforce(&headers),
+            retry_after,
+            quota_used,
+            limits,
             error: None,
         }
     }

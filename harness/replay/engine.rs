@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio::time::sleep_until;
 use tokio_util::sync::CancellationToken;
@@ -139,6 +139,8 @@ pub struct ReplayReport {
     /// The records handed to workers.
     pub dispatched: u64,
     pub interrupted: bool,
+    /// From the start of sending to the last answer, on the run's clock.
+    pub elapsed: std::time::Duration,
 }
 
 /// Replays `work` on the open-loop schedule until done or cancelled.
@@ -171,10 +173,15 @@ pub async fn replay(
         dispatched += chunk.len() as u64;
         flush(&ctx, &mut batch, &permits, &mut workers, &cancel).await;
     }
+    if ctx.load.closed_loop && !interrupted {
+        dispatched += closed_loop(&ctx, &work, &mut workers, &cancel).await;
+        interrupted = cancel.is_cancelled();
+    }
     let mut todo = work
         .range
         .clone()
         .filter(|i| !work.skip.contains(*i) && !work.carried.contains_key(i))
+        .filter(|_| !ctx.load.closed_loop)
         .peekable();
     let mut upcoming: Option<Micros> = None;
     while !interrupted {
@@ -221,6 +228,67 @@ pub async fn replay(
     ReplayReport {
         dispatched,
         interrupted,
+        elapsed: ctx.clock.now().since(start),
+    }
+}
+
+/// `rate = "max"`: `concurrency` connections, each taking the next `batch_size` records as soon
+/// as its previous call is answered; a record's intended time is the moment it is taken.
+/// Returns the records taken.
+async fn closed_loop(
+    ctx: &Arc<ReplayContext>,
+    work: &Work,
+    workers: &mut JoinSet<()>,
+    cancel: &CancellationToken,
+) -> u64 {
+    let feed = Arc::new(Feed {
+        next: std::sync::Mutex::new(work.range.start),
+        work: work.clone(),
+    });
+    let taken = Arc::new(AtomicU64::new(0));
+    for _ in 0..ctx.load.concurrency {
+        let (ctx, feed, taken, cancel) = (
+            Arc::clone(ctx),
+            Arc::clone(&feed),
+            Arc::clone(&taken),
+            cancel.clone(),
+        );
+        workers.spawn(async move {
+            while !cancel.is_cancelled() {
+                let batch = feed.take(ctx.load.batch_size, ctx.clock.now());
+                if batch.is_empty() {
+                    break;
+                }
+                taken.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                send_batch(Arc::clone(&ctx), batch, cancel.clone()).await;
+            }
+        });
+    }
+    while let Some(done) = workers.join_next().await {
+        surface_panic(done);
+    }
+    taken.load(Ordering::Relaxed)
+}
+
+/// The records a closed loop still has to take, in index order.
+struct Feed {
+    next: std::sync::Mutex<u64>,
+    work: Work,
+}
+
+impl Feed {
+    /// Up to `n` records, each due `now`.
+    fn take(&self, n: usize, now: Micros) -> Vec<Item> {
+        let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+        let mut batch = Vec::with_capacity(n);
+        while batch.len() < n && *next < self.work.range.end {
+            let idx = *next;
+            *next += 1;
+            if !self.work.skip.contains(idx) && !self.work.carried.contains_key(&idx) {
+                batch.push((idx, now, 0));
+            }
+        }
+        batch
     }
 }
 
@@ -247,18 +315,17 @@ async fn flush(
         .await
         .expect("the semaphore is never closed");
     let records = std::mem::take(batch);
-    workers.spawn(send_batch(Arc::clone(ctx), records, permit, cancel.clone()));
+    let (ctx, cancel) = (Arc::clone(ctx), cancel.clone());
+    workers.spawn(async move {
+        send_batch(ctx, records, cancel).await;
+        drop(permit);
+    });
 }
 
 /// Sends one batch until every record in it is acknowledged, rejected, out of retries or
 /// cancelled. Records the target answered for one by one (a 200 with per-record failures) are
 /// settled one by one: acknowledged and rejected ones leave the batch, the rest are sent again.
-async fn send_batch(
-    ctx: Arc<ReplayContext>,
-    batch: Vec<Item>,
-    _permit: OwnedSemaphorePermit,
-    cancel: CancellationToken,
-) {
+async fn send_batch(ctx: Arc<ReplayContext>, batch: Vec<Item>, cancel: CancellationToken) {
     let records: Vec<Record> = batch
         .iter()
         .map(|(i, _, _)| ctx.generator.record(*i))
@@ -274,7 +341,8 @@ async fn send_batch(
                 .collect()
         })
         .collect();
-    for (record, (idx, scheduled_at, _)) in records.iter().zip(&batch) {
+    let tracked = ctx.inflight.tracks();
+    for (record, (idx, scheduled_at, _)) in records.iter().zip(&batch).filter(|_| tracked) {
         ctx.inflight.insert(
             *idx,
             Pending {

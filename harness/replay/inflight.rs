@@ -63,19 +63,39 @@ pub struct InFlight {
     records: Mutex<BTreeMap<u64, Pending>>,
     /// A mixed run's records of the recent window (empty otherwise).
     states: Mutex<BTreeMap<u64, RecordState>>,
+    /// Nothing watches the target (`[verify] kind = "none"`): records are not kept at all.
+    untracked: bool,
 }
 
 impl InFlight {
+    /// A set that keeps nothing, for a run that reads nothing back.
+    pub fn untracked() -> InFlight {
+        InFlight {
+            untracked: true,
+            ..InFlight::default()
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Pending>> {
         self.records.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// False for a set that keeps nothing: the caller can skip building entries.
+    pub fn tracks(&self) -> bool {
+        !self.untracked
+    }
+
     pub fn insert(&self, idx: u64, pending: Pending) {
-        self.lock().insert(idx, pending);
+        if !self.untracked {
+            self.lock().insert(idx, pending);
+        }
     }
 
     /// The writer is done with `idx` (acknowledged or gave up).
     pub fn settle(&self, idx: u64, at: Micros) {
+        if self.untracked {
+            return;
+        }
         if let Some(p) = self.lock().get_mut(&idx) {
             p.settled_at.get_or_insert(at);
         }

@@ -172,6 +172,7 @@ pub async fn replay_mix(
     ReplayReport {
         dispatched,
         interrupted,
+        elapsed: ctx.clock.now().since(start),
     }
 }
 

@@ -349,7 +349,13 @@ pub struct RelayPlan {
 /// How records are sent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoadPlan {
+    /// The open-loop rate (with `closed_loop`, a placeholder the schedule never uses).
     pub rate: Rate,
+    /// `rate = "max"`: no schedule; each of `concurrency` connections sends its next batch as
+    /// soon as its previous call is answered, so the run goes as fast as client and target
+    /// allow. A record's intended time is the moment a connection takes it, so latency is
+    /// service time: for finding a ceiling, not for judging latency under a given load.
+    pub closed_loop: bool,
     pub batch_size: usize,
     /// Longest a record waits for its batch to fill.
     pub linger: Duration,
@@ -600,8 +606,28 @@ impl Plan {
         if l.concurrency == 0 {
             return Err(src.invalid("load.concurrency", "must be at least 1"));
         }
+        let closed_loop = l.rate.trim() == "max";
+        if closed_loop && !l.stages.is_empty() {
+            return Err(src.invalid(
+                "load.stages",
+                "stages shape an open-loop rate; with rate = \"max\" there is none (remove the stages, or give rate a number such as \"500/s\")",
+            ));
+        }
         let load = LoadPlan {
-            rate: l.rate.parse().map_err(|e| src.invalid("load.rate", e))?,
+            rate: if closed_loop {
+                Rate::per_second(1.0).expect("1/s is a rate")
+            } else {
+                l.rate.parse().map_err(|e| {
+                    src.invalid(
+                        "load.rate",
+                        format!(
+                            "{e} (or \"max\": as fast as {} connections go)",
+                            l.concurrency
+                        ),
+                    )
+                })?
+            },
+            closed_loop,
             batch_size: l.batch_size,
             linger: dur("load.linger", &l.linger)?,
             concurrency: l.concurrency,
@@ -691,6 +717,12 @@ impl Plan {
         let topology = topology(src, &file.target)?;
         if let Some(mix) = &load.mix {
             check_mix(src, mix, &topology, &dialect, &verify, &shape, overrides)?;
+            if load.closed_loop && (mix.update > 0.0 || mix.delete > 0.0) {
+                return Err(src.invalid(
+                    "load.mix",
+                    "a mix interleaves its operations on the open-loop schedule; with rate =                      \"max\" there is none (give rate a number such as \"500/s\", or drop the mix)",
+                ));
+            }
         }
         let mut for_run_dir = file.clone();
         for_run_dir.shape = RUN_DIR_SHAPE.into();

@@ -387,7 +387,10 @@ fn merged_info(summaries: &[Summary], runs: &[PathBuf]) -> Result<RunInfo, Merge
         resumes: infos.iter().map(|i| i.resumes).sum(),
         // Shards run in their own processes: CPU adds up, memory is per process.
         cpu_s: infos.iter().filter_map(|i| i.cpu_s).reduce(|a, b| a + b),
+        // Shards ran in processes of their own, possibly on other machines: no one share.
+        cpu_pct_of_wall: None,
         peak_rss_mib: infos.iter().filter_map(|i| i.peak_rss_mib).reduce(f64::max),
+        closed_loop: infos.iter().any(|i| i.closed_loop),
     })
 }
 

@@ -55,9 +55,17 @@ pub struct RunInfo {
     /// inside): near `real_duration_s` × cores means the client, not the target, was the limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_s: Option<f64>,
+    /// `cpu_s` as a share of `real_duration_s`, in percent of one core: near 100 × the cores the
+    /// process may use, the client was the limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_pct_of_wall: Option<f64>,
     /// Peak resident memory of this process, MiB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_rss_mib: Option<f64>,
+    /// `[load] rate = "max"`: no schedule, each connection sends its next record as soon as the
+    /// previous answer arrives; `rate_per_s` is then the rate reached.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub closed_loop: bool,
 }
 
 #[cfg(test)]
@@ -81,7 +89,9 @@ impl RunInfo {
             real_duration_s: None,
             resumes: 0,
             cpu_s: None,
+            cpu_pct_of_wall: None,
             peak_rss_mib: None,
+            closed_loop: false,
         }
     }
 }
@@ -104,9 +114,20 @@ pub fn process_text(summary: &Value) -> String {
         _ => {}
     }
     if let (Some(cpu), Some(rss)) = (run["cpu_s"].as_f64(), run["peak_rss_mib"].as_f64()) {
+        let share = run["cpu_pct_of_wall"]
+            .as_f64()
+            .map(|pct| format!(" ({pct:.0} % of one core over the run's wall time)"))
+            .unwrap_or_default();
         parts.push(format!(
-            "Harness process: {cpu:.1} CPU s, peak memory {rss:.1} MiB."
+            "Harness process: {cpu:.1} CPU s{share}, peak memory {rss:.1} MiB."
         ));
+    }
+    if run["closed_loop"].as_bool() == Some(true) {
+        parts.push(
+            "Closed loop (rate = \"max\"): each connection sent as soon as its previous call \
+             was answered; latency is service time."
+                .to_string(),
+        );
     }
     parts.join(" ")
 }

@@ -55,17 +55,30 @@ pub fn render_table(summary: &Summary) -> String {
     }
     let j = &summary.json;
     let get = |p: &str| lookup(j, p).and_then(|v| v.as_f64()).unwrap_or(f64::NAN);
-    let _ = writeln!(
-        out,
-        "\nrecords: {} sent, {} delivered, {} lost; sync p50 {:.0} ms, p95 {:.0} ms; {} write calls ({:.2} per record)",
-        get("records.sent"),
-        get("records.delivered"),
-        get("records.lost"),
-        get("latency.sync_ms.p50"),
-        get("latency.sync_ms.p95"),
-        get("api.calls"),
-        get("api.calls_per_record"),
-    );
+    if j["verification"]["kind"] == "none" {
+        let _ = writeln!(
+            out,
+            "\nrecords: {} sent, {} acknowledged, delivery not verified; API p50 {:.1} ms, p99 {:.1} ms; {} write calls ({:.2} per record)",
+            get("records.sent"),
+            get("records.acknowledged"),
+            get("latency.api_ms.p50"),
+            get("latency.api_ms.p99"),
+            get("api.calls"),
+            get("api.calls_per_record"),
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "\nrecords: {} sent, {} delivered, {} lost; sync p50 {:.0} ms, p95 {:.0} ms; {} write calls ({:.2} per record)",
+            get("records.sent"),
+            get("records.delivered"),
+            get("records.lost"),
+            get("latency.sync_ms.p50"),
+            get("latency.sync_ms.p95"),
+            get("api.calls"),
+            get("api.calls_per_record"),
+        );
+    }
     let _ = writeln!(out, "overall: {}", summary.overall.as_str().to_uppercase());
     out
 }

@@ -66,6 +66,40 @@ pub fn on_compressed_clock(verdicts: &mut [Verdict], speed: f64) {
     }
 }
 
+/// The figures only a look at the target can give: with `[verify] kind = "none"` they were not
+/// measured, whatever the counters say.
+pub const NEEDS_VERIFICATION: [&str; 8] = [
+    "records.delivered",
+    "records.lost",
+    "records.loss_rate",
+    "latency.sync_ms.",
+    "duplicates.",
+    "completeness.",
+    "accuracy.",
+    "validity.",
+];
+
+/// Marks every verdict on a figure that needs the target's copy as inconclusive (not measured)
+/// for a run that read nothing back.
+pub fn not_verified(verdicts: &mut [Verdict]) {
+    for v in verdicts
+        .iter_mut()
+        .filter(|v| NEEDS_VERIFICATION.iter().any(|p| v.metric.starts_with(p)))
+    {
+        v.verdict = VerdictKind::Inconclusive;
+        v.actual = f64::NAN;
+        v.ci_low = f64::NAN;
+        v.ci_high = f64::NAN;
+        v.n = 0;
+        v.samples_needed = None;
+        v.note = Some(
+            "not measured: the plan's [verify] kind = \"none\" reads nothing back; choose a \
+             verification kind to judge it"
+                .into(),
+        );
+    }
+}
+
 /// Judges every threshold of `spec` on `metrics`.
 pub fn judge(spec: &SlaSpec, metrics: &Metrics) -> Vec<Verdict> {
     spec.thresholds

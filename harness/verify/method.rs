@@ -22,7 +22,7 @@ pub struct VerifyFile {
     pub window: String,
     pub read_rate: String,
     pub search_rate: String,
-    /// `read-back` (default), `search`, `webhook` or `postgres`.
+    /// `read-back` (default), `search`, `webhook`, `postgres` or `none`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// search: how far back each poll reaches before the newest modification it has seen, so a
@@ -102,6 +102,11 @@ pub enum VerifyMethod {
     },
     Webhook(WebhookMethod),
     Postgres(PostgresMethod),
+    /// Nothing is read back: a record counts as acknowledged or not, and every figure that
+    /// needs the target's copy (delivery, loss, sync latency, duplicates, completeness,
+    /// accuracy, validity) is not measured, so its verdict is inconclusive, never a pass. For
+    /// measuring the write path alone (the client's ceiling, a bare handler with no reads).
+    None,
 }
 
 impl VerifyMethod {
@@ -112,6 +117,7 @@ impl VerifyMethod {
             VerifyMethod::Search { .. } => "search",
             VerifyMethod::Webhook(_) => "webhook",
             VerifyMethod::Postgres(_) => "postgres",
+            VerifyMethod::None => "none",
         }
     }
 }
@@ -138,7 +144,7 @@ pub struct PostgresMethod {
     pub table: String,
 }
 
-const KINDS: [&str; 4] = ["read-back", "search", "webhook", "postgres"];
+const KINDS: [&str; 5] = ["read-back", "search", "webhook", "postgres", "none"];
 const DEFAULT_TABLE: &str = "syncproof_contacts";
 
 /// Validates the method keys of `[verify]`. `fields` are the shape's fields, `id_property` the
@@ -186,6 +192,7 @@ pub fn parse_method(
     };
     match kind {
         "read-back" => Ok(VerifyMethod::ReadBack),
+        "none" => Ok(VerifyMethod::None),
         "search" => Ok(VerifyMethod::Search {
             overlap: dur("overlap", &m.overlap, "10s")?,
         }),

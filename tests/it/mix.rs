@@ -384,6 +384,17 @@ fn bad_mixes_are_refused_naming_the_key_and_the_fix() {
         err.contains("load.mix") && err.contains("[objects.updates]"),
         "{err}"
     );
+    // A closed loop has no schedule to interleave the operations on.
+    let text =
+        plan(dir.path(), "http://127.0.0.1:9", MIX).replace("rate = \"1500/s\"", "rate = \"max\"");
+    let path = write_plan(dir.path(), &text);
+    let err = Plan::load(&Source::read(&path).unwrap(), &PlanOverrides::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("load.mix") && err.contains("open-loop schedule"),
+        "{err}"
+    );
     // Creates only is today's plan.
     let path = write_plan(
         dir.path(),

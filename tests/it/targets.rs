@@ -296,6 +296,60 @@ async fn a_rest_target_described_by_templates_is_written_and_read_back_both_ways
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_loop_with_nothing_read_back_writes_every_record_once_and_judges_no_delivery() {
+    let shutdown = CancellationToken::new();
+    let crm = Crm::new(CrmConfig {
+        tokens: vec![SECRET.into()],
+        burst_max: 0,
+        search_per_second: 0,
+        ..CrmConfig::default()
+    });
+    let (addr, _server) = serve(crm.router(), shutdown.clone()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token.txt"), SECRET).unwrap();
+    let text = rest_plan(
+        &format!("http://{addr}"),
+        "/crm/v3/objects/contacts/{external_id}",
+    )
+    .replace("rate = \"600/s\"", "rate = \"max\"")
+    .replace("concurrency = 16", "concurrency = 4")
+    .replace("[verify]\n", "[verify]\nkind = \"none\"\n");
+    let (_, s) = run(dir.path(), &text).await;
+    shutdown.cancel();
+
+    // Every record written exactly once (the mock's own count), nothing read.
+    let a = crm.accounting();
+    assert_eq!(a.calls["create"].values().sum::<u64>(), 300);
+    assert_eq!(a.calls.keys().collect::<Vec<_>>(), vec!["create"]);
+    assert_eq!(crm.copies_by_property("syncproof_id").len(), 300);
+    assert_eq!(get(&s, "records.sent"), 300.0);
+    assert_eq!(get(&s, "records.acknowledged"), 300.0);
+    assert_eq!(get(&s, "api.calls"), 300.0);
+    assert_eq!(get(&s, "latency.api_ms.n"), 300.0);
+    assert_eq!(s["verification"]["kind"], "none");
+    assert_eq!(s["run"]["closed_loop"], true);
+    assert!(get(&s, "run.rate_per_s") > 0.0);
+    assert!(get(&s, "run.cpu_s") > 0.0);
+    assert!(get(&s, "run.cpu_pct_of_wall") > 0.0);
+    // What only a look at the target can tell is not measured, so never a pass.
+    let verdicts = s["sla"].as_array().expect("verdicts");
+    let unmeasured: Vec<_> = verdicts
+        .iter()
+        .filter(|v| {
+            syncproof::sla::NEEDS_VERIFICATION
+                .iter()
+                .any(|p| v["metric"].as_str().unwrap().starts_with(p))
+        })
+        .collect();
+    assert!(!unmeasured.is_empty(), "the demo SLA judges delivery");
+    for v in unmeasured {
+        assert_eq!(v["verdict"], "inconclusive", "{v}");
+        assert!(v["note"].as_str().unwrap().contains("not measured"), "{v}");
+    }
+    assert_ne!(s["verdict"], "pass");
+}
+
 #[test]
 fn bad_target_keys_are_refused_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
@@ -331,6 +385,19 @@ fn bad_target_keys_are_refused_naming_the_key() {
         err.contains("target.rest.read_path") && err.contains("{uuid}"),
         "{err}"
     );
+    let err = load(&rest.replace("rate = \"600/s\"", "rate = \"fast\""));
+    assert!(
+        err.contains("load.rate") && err.contains("\"max\""),
+        "{err}"
+    );
+    let staged = rest.replace(
+        "rate = \"600/s\"",
+        "rate = \"max\"\nstages = [{ shape = \"constant\", rate = \"5/s\", duration = \"1s\" }]",
+    );
+    let err = load(&staged);
+    assert!(err.contains("load.stages") && err.contains("max"), "{err}");
+    let err = load(&rest.replace("[verify]\n", "[verify]\nkind = \"nothing\"\n"));
+    assert!(err.contains("verify.kind") && err.contains("none"), "{err}");
     let err = load(&rest.replace("batch_size = 1", "batch_size = 10"));
     assert!(
         err.contains("load.batch_size") && err.contains("1..=1"),
