@@ -19,7 +19,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::errors::ApiError;
-use super::store::{Conflict, OBJECT_ID};
+use super::store::{Conflict, OBJECT_ID, Record};
 use super::wire::{
     BatchInput, BatchReadRequest, BatchResponse, CreateInput, ReadInput, SimplePublicObject, Text,
     UpsertInput, json_response, parse_body,
@@ -42,6 +42,34 @@ fn conflict_error(conflict: Conflict, trace: &Option<String>) -> ApiError {
     match trace {
         Some(trace) => err.with_context("objectWriteTraceId", vec![trace.clone()]),
         None => err,
+    }
+}
+
+/// A write batch's results and per-input errors, in input order.
+#[derive(Default)]
+struct Answers {
+    results: Vec<SimplePublicObject>,
+    errors: Vec<ApiError>,
+}
+
+/// Books one write input's outcome (`None`: no live record has its id): the record as written,
+/// with the input's trace id and, for an upsert, whether it was new; or the input's error.
+fn book<'a>(
+    outcome: Option<Result<(&Record, Option<bool>), Conflict>>,
+    requested: impl IntoIterator<Item = &'a str>,
+    input_id: &str,
+    trace: Option<String>,
+    answers: &mut Answers,
+) {
+    match outcome {
+        Some(Ok((record, new))) => {
+            let mut object = SimplePublicObject::render(record, requested);
+            object.object_write_trace_id = trace;
+            object.new = new;
+            answers.results.push(object);
+        }
+        Some(Err(conflict)) => answers.errors.push(conflict_error(conflict, &trace)),
+        None => answers.errors.push(ApiError::not_found(input_id)),
     }
 }
 
@@ -108,8 +136,10 @@ fn upsert_inner(crm: &Crm, object: ObjectType, body: &[u8]) -> Result<Response, 
     let started = crm.clock().wall_now();
     let batch: BatchInput<UpsertInput> = parse_body(body)?;
     check_size(batch.inputs.len())?;
-    let mut results = Vec::with_capacity(batch.inputs.len());
-    let mut errors = Vec::new();
+    let mut answers = Answers {
+        results: Vec::with_capacity(batch.inputs.len()),
+        errors: Vec::new(),
+    };
     let mut store = crm.store_of(object);
     // Lock contention: upserting a record written less than `lock_for` ago locks the request.
     if let Some(lock_for) = crm.config().lock_for {
@@ -147,20 +177,17 @@ fn upsert_inner(crm: &Crm, object: ObjectType, body: &[u8]) -> Result<Response, 
                 Some(store.create(&properties).map(|record| (record, true)))
             }
         };
-        match outcome {
-            Some(Ok((record, new))) => {
-                let mut object = SimplePublicObject::render(record, requested);
-                object.object_write_trace_id = input.object_write_trace_id;
-                object.new = Some(new);
-                results.push(object);
-            }
-            Some(Err(conflict)) => {
-                errors.push(conflict_error(conflict, &input.object_write_trace_id))
-            }
-            None => errors.push(ApiError::not_found(&input.id)),
-        }
+        let outcome = outcome.map(|r| r.map(|(record, new)| (record, Some(new))));
+        book(
+            outcome,
+            requested,
+            &input.id,
+            input.object_write_trace_id,
+            &mut answers,
+        );
     }
     drop(store);
+    let Answers { results, errors } = answers;
     write_outcome(StatusCode::OK, crm.clock(), started, results, errors)
 }
 
@@ -234,27 +261,28 @@ fn update_inner(crm: &Crm, object: ObjectType, body: &[u8]) -> Result<Response, 
     let started = crm.clock().wall_now();
     let batch: BatchInput<UpsertInput> = parse_body(body)?;
     check_size(batch.inputs.len())?;
-    let mut results = Vec::with_capacity(batch.inputs.len());
-    let mut errors = Vec::new();
+    let mut answers = Answers {
+        results: Vec::with_capacity(batch.inputs.len()),
+        errors: Vec::new(),
+    };
     let mut store = crm.store_of(object);
     for input in batch.inputs {
         let id_property = input.id_property.as_deref().unwrap_or(OBJECT_ID);
         let existing = store.find(id_property, &input.id).map(|r| r.id);
-        let outcome = existing.and_then(|id| store.update(id, &input.properties));
-        match outcome {
-            Some(Ok(record)) => {
-                let mut object =
-                    SimplePublicObject::render(record, input.properties.keys().map(Text::as_str));
-                object.object_write_trace_id = input.object_write_trace_id;
-                results.push(object);
-            }
-            Some(Err(conflict)) => {
-                errors.push(conflict_error(conflict, &input.object_write_trace_id))
-            }
-            None => errors.push(ApiError::not_found(&input.id)),
-        }
+        let outcome = existing
+            .and_then(|id| store.update(id, &input.properties))
+            .map(|r| r.map(|record| (record, None)));
+        let requested = input.properties.keys().map(Text::as_str);
+        book(
+            outcome,
+            requested,
+            &input.id,
+            input.object_write_trace_id,
+            &mut answers,
+        );
     }
     drop(store);
+    let Answers { results, errors } = answers;
     write_outcome(StatusCode::OK, crm.clock(), started, results, errors)
 }
 
