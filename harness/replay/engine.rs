@@ -377,60 +377,20 @@ async fn send_batch(ctx: Arc<ReplayContext>, batch: Vec<Item>, cancel: Cancellat
             })
             .collect();
         let request = ctx.dialect.write(&items);
-        let call_id = ctx.call_ids.fetch_add(1, Ordering::Relaxed);
-        let sent_at = ctx.clock.now();
-        let response = ctx.client.send_request(&request).await;
-        let done_at = ctx.clock.now();
-        let outcome = classify_response(&response);
-        let outcomes = ctx.dialect.write_outcomes(&response, &items);
-        if let Some(error) = &response.error {
-            tracing::debug!(call_id, attempt, error, "write call failed");
-        }
-        // One back-off for the call, drawn for the worst of what is left to retry.
-        let delay = outcomes
-            .iter()
-            .copied()
-            .filter(|o| o.is_retryable())
-            .max()
-            .and_then(|o| {
-                ctx.retry
-                    .next_delay(before + attempt, o, response.retry_after, &mut rng)
-            });
-        emit(
+        let call = write_call(
             &ctx,
-            Message::Call(CallRecord {
-                call_id,
-                endpoint: ctx.dialect.write_endpoint(),
-                is_write: true,
-                status: response.status,
-                outcome,
-                sent_at,
-                done_at,
-                n_records: items.len() as u32,
-                attempt: Some(before + attempt),
-                retry_after: response.retry_after,
-                early_retry: not_before.is_some_and(|nb| sent_at < nb),
-                quota_used: response.quota_used,
-                daily_used: response.limits.daily_used(),
-                burst_per_s: response.limits.burst_per_s(),
-            }),
+            &request,
+            &items,
+            &open,
+            ctx.dialect.write_endpoint(),
+            before + attempt,
+            not_before,
+            &mut rng,
         )
         .await;
         drop(items);
-        let mut retry = Vec::new();
-        let mut finished = Vec::new();
-        for (&k, &o) in open.iter().zip(&outcomes) {
-            let record_outcome = match (o, delay) {
-                (Outcome::Ok, _) => Outcome::Ok,
-                (o, Some(_)) if o.is_retryable() => {
-                    retry.push(k);
-                    o
-                }
-                _ => Outcome::GaveUp,
-            };
-            if record_outcome == Outcome::Ok || record_outcome == Outcome::GaveUp {
-                finished.push(k);
-            }
+        let (sent_at, done_at, call_id) = (call.sent_at, call.done_at, call.call_id);
+        for (&k, &record_outcome) in open.iter().zip(&call.outcomes) {
             let (idx, scheduled_at, prior) = batch[k];
             let mut e = Event::new(
                 EventKind::Attempt,
@@ -440,18 +400,18 @@ async fn send_batch(ctx: Arc<ReplayContext>, batch: Vec<Item>, cancel: Cancellat
             );
             e.call_id = Some(call_id);
             e.attempt = Some(prior + attempt);
-            e.status = Some(response.status);
+            e.status = Some(call.response.status);
             e.outcome = Some(record_outcome);
             e.sent_at = Some(sent_at);
             e.done_at = Some(done_at);
             emit(&ctx, Message::Event(e)).await;
         }
-        settle(&ctx, &batch, &finished, done_at);
-        open = retry;
-        let Some(delay) = delay.filter(|_| !open.is_empty()) else {
+        settle(&ctx, &batch, &call.finished, done_at);
+        open = call.retry;
+        let Some(delay) = call.delay.filter(|_| !open.is_empty()) else {
             return;
         };
-        not_before = response.retry_after.map(|wait| done_at.plus(wait));
+        not_before = call.response.retry_after.map(|wait| done_at.plus(wait));
         tokio::select! {
             _ = cancel.cancelled() => {
                 settle(&ctx, &batch, &open, ctx.clock.now());
@@ -465,6 +425,99 @@ async fn send_batch(ctx: Arc<ReplayContext>, batch: Vec<Item>, cancel: Cancellat
 fn settle(ctx: &ReplayContext, batch: &[Item], which: &[usize], at: Micros) {
     for &k in which {
         ctx.inflight.settle(batch[k].0, at);
+    }
+}
+
+/// One write call of a batch's open items, sent and booked: the answer, when it was sent and
+/// answered, each open item's outcome of this attempt (`Ok`, its retryable outcome, or
+/// `GaveUp`), which positions retry and which are finished, and the back-off before the retry.
+pub(super) struct WriteCall {
+    pub response: super::CallResponse,
+    pub call_id: u64,
+    pub sent_at: Micros,
+    pub done_at: Micros,
+    pub outcomes: Vec<Outcome>,
+    pub retry: Vec<usize>,
+    pub finished: Vec<usize>,
+    pub delay: Option<std::time::Duration>,
+}
+
+/// Sends `request` (the write of `items`, the batch positions `open`), books the call as a
+/// `Call` message, and splits the items by their outcomes. One back-off for the call, drawn
+/// for the worst of what is left to retry; `attempt` is the attempt number the policy and the
+/// event log count.
+#[allow(clippy::too_many_arguments)] // the call's context, its request and its retry state
+pub(super) async fn write_call(
+    ctx: &ReplayContext,
+    request: &super::dialect::Request,
+    items: &[WriteItem<'_>],
+    open: &[usize],
+    endpoint: &'static str,
+    attempt: u32,
+    not_before: Option<Micros>,
+    rng: &mut ChaCha8Rng,
+) -> WriteCall {
+    let call_id = ctx.call_ids.fetch_add(1, Ordering::Relaxed);
+    let sent_at = ctx.clock.now();
+    let response = ctx.client.send_request(request).await;
+    let done_at = ctx.clock.now();
+    let outcome = classify_response(&response);
+    let item_outcomes = ctx.dialect.write_outcomes(&response, items);
+    if let Some(error) = &response.error {
+        tracing::debug!(call_id, attempt, error, "write call failed");
+    }
+    let delay = item_outcomes
+        .iter()
+        .copied()
+        .filter(|o| o.is_retryable())
+        .max()
+        .and_then(|o| ctx.retry.next_delay(attempt, o, response.retry_after, rng));
+    emit(
+        ctx,
+        Message::Call(CallRecord {
+            call_id,
+            endpoint,
+            is_write: true,
+            status: response.status,
+            outcome,
+            sent_at,
+            done_at,
+            n_records: items.len() as u32,
+            attempt: Some(attempt),
+            retry_after: response.retry_after,
+            early_retry: not_before.is_some_and(|nb| sent_at < nb),
+            quota_used: response.quota_used,
+            daily_used: response.limits.daily_used(),
+            burst_per_s: response.limits.burst_per_s(),
+        }),
+    )
+    .await;
+    let mut outcomes = Vec::with_capacity(open.len());
+    let mut retry = Vec::new();
+    let mut finished = Vec::new();
+    for (&k, &o) in open.iter().zip(&item_outcomes) {
+        let this = match (o, delay) {
+            (Outcome::Ok, _) => Outcome::Ok,
+            (o, Some(_)) if o.is_retryable() => {
+                retry.push(k);
+                o
+            }
+            _ => Outcome::GaveUp,
+        };
+        if this == Outcome::Ok || this == Outcome::GaveUp {
+            finished.push(k);
+        }
+        outcomes.push(this);
+    }
+    WriteCall {
+        response,
+        call_id,
+        sent_at,
+        done_at,
+        outcomes,
+        retry,
+        finished,
+        delay,
     }
 }
 

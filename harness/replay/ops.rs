@@ -15,7 +15,6 @@
 use std::collections::{HashSet, VecDeque};
 use std::ops::Range;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use rand::SeedableRng;
@@ -25,13 +24,12 @@ use tokio::task::JoinSet;
 use tokio::time::sleep_until;
 use tokio_util::sync::CancellationToken;
 
-use super::engine::{emit, surface_panic};
+use super::engine::{emit, surface_panic, write_call};
 use super::{
     Mix, Op, OpKind, OpTag, Pending, Planner, Ready, ReplayContext, ReplayReport, WriteItem,
-    classify_response,
 };
 use crate::generate::Version;
-use crate::measure::{CallRecord, Event, EventKind, Message, Micros, Outcome};
+use crate::measure::{Event, EventKind, Message, Micros};
 
 /// One operation in a batch.
 #[derive(Debug, Clone)]
@@ -309,14 +307,12 @@ async fn send_ops(
             settle(&ctx, &batch, &open, ctx.clock.now());
             return;
         };
-        let call_id = ctx.call_ids.fetch_add(1, Ordering::Relaxed);
-        let sent_at = ctx.clock.now();
-        let response = ctx.client.send_request(&request).await;
-        let done_at = ctx.clock.now();
-        let outcome = classify_response(&response);
-        let outcomes = ctx.dialect.write_outcomes(&response, &items);
+        let call = write_call(
+            &ctx, &request, &items, &open, endpoint, attempt, not_before, &mut rng,
+        )
+        .await;
         if kind == OpKind::Create {
-            let ids = ctx.dialect.created_ids(&response, &items);
+            let ids = ctx.dialect.created_ids(&call.response, &items);
             // An id in the answer means the record is there, whatever the call's outcome.
             for (&k, id) in open.iter().zip(ids) {
                 if let Some(id) = id {
@@ -324,50 +320,9 @@ async fn send_ops(
                 }
             }
         }
-        let delay = outcomes
-            .iter()
-            .copied()
-            .filter(|o| o.is_retryable())
-            .max()
-            .and_then(|o| {
-                ctx.retry
-                    .next_delay(attempt, o, response.retry_after, &mut rng)
-            });
-        emit(
-            &ctx,
-            Message::Call(CallRecord {
-                call_id,
-                endpoint,
-                is_write: true,
-                status: response.status,
-                outcome,
-                sent_at,
-                done_at,
-                n_records: items.len() as u32,
-                attempt: Some(attempt),
-                retry_after: response.retry_after,
-                early_retry: not_before.is_some_and(|nb| sent_at < nb),
-                quota_used: response.quota_used,
-                daily_used: response.limits.daily_used(),
-                burst_per_s: response.limits.burst_per_s(),
-            }),
-        )
-        .await;
         drop(items);
-        let mut retry = Vec::new();
-        let mut finished = Vec::new();
-        for (&k, &o) in open.iter().zip(&outcomes) {
-            let op_outcome = match (o, delay) {
-                (Outcome::Ok, _) => Outcome::Ok,
-                (o, Some(_)) if o.is_retryable() => {
-                    retry.push(k);
-                    o
-                }
-                _ => Outcome::GaveUp,
-            };
-            if op_outcome == Outcome::Ok || op_outcome == Outcome::GaveUp {
-                finished.push(k);
-            }
+        let (sent_at, done_at, call_id) = (call.sent_at, call.done_at, call.call_id);
+        for (&k, &op_outcome) in open.iter().zip(&call.outcomes) {
             let it = &batch[k];
             let mut e = Event::new(
                 EventKind::Attempt,
@@ -378,18 +333,18 @@ async fn send_ops(
             .with_op(it.tag());
             e.call_id = Some(call_id);
             e.attempt = Some(attempt);
-            e.status = Some(response.status);
+            e.status = Some(call.response.status);
             e.outcome = Some(op_outcome);
             e.sent_at = Some(sent_at);
             e.done_at = Some(done_at);
             emit(&ctx, Message::Event(e)).await;
         }
-        settle(&ctx, &batch, &finished, done_at);
-        open = retry;
-        let Some(delay) = delay.filter(|_| !open.is_empty()) else {
+        settle(&ctx, &batch, &call.finished, done_at);
+        open = call.retry;
+        let Some(delay) = call.delay.filter(|_| !open.is_empty()) else {
             return;
         };
-        not_before = response.retry_after.map(|wait| done_at.plus(wait));
+        not_before = call.response.retry_after.map(|wait| done_at.plus(wait));
         tokio::select! {
             _ = cancel.cancelled() => {
                 settle(&ctx, &batch, &open, ctx.clock.now());
