@@ -20,10 +20,8 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use base64::Engine;
-use hmac::{Hmac, Mac};
 use serde_json::Value;
-use sha2::Sha256;
+use syncproof_mocks::verify_v3;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -149,21 +147,6 @@ impl Receiver {
     }
 }
 
-/// Checks a v3 signature in constant time.
-fn signature_ok(secret: &str, url: &str, body: &[u8], timestamp: &str, signature: &str) -> bool {
-    let Ok(expected) = base64::engine::general_purpose::STANDARD.decode(signature.trim()) else {
-        return false;
-    };
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
-        return false;
-    };
-    mac.update(b"POST");
-    mac.update(url.as_bytes());
-    mac.update(body);
-    mac.update(timestamp.as_bytes());
-    mac.verify_slice(&expected).is_ok()
-}
-
 async fn receive(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> StatusCode {
     let arrived = s.clock.get().map_or(Micros(0), RunClock::now);
     s.counters.add("requests", 1);
@@ -175,7 +158,7 @@ async fn receive(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) 
         s.counters.add("rejected_unsigned", 1);
         return StatusCode::UNAUTHORIZED;
     };
-    if !signature_ok(s.secret.expose(), &s.url, &body, timestamp, signature) {
+    if !verify_v3(s.secret.expose(), &s.url, &body, timestamp, signature) {
         s.counters.add("rejected_bad_signature", 1);
         return StatusCode::UNAUTHORIZED;
     }
@@ -273,42 +256,42 @@ mod tests {
             syncproof_mocks::signature_v3(secret, "POST", url, body, ts)
         };
         let sig = sign("s3cret", "http://127.0.0.1:9/h", "[]", 1000);
-        assert!(signature_ok(
+        assert!(verify_v3(
             "s3cret",
             "http://127.0.0.1:9/h",
             b"[]",
             "1000",
             &sig
         ));
-        assert!(!signature_ok(
+        assert!(!verify_v3(
             "other",
             "http://127.0.0.1:9/h",
             b"[]",
             "1000",
             &sig
         ));
-        assert!(!signature_ok(
+        assert!(!verify_v3(
             "s3cret",
             "http://127.0.0.1:9/x",
             b"[]",
             "1000",
             &sig
         ));
-        assert!(!signature_ok(
+        assert!(!verify_v3(
             "s3cret",
             "http://127.0.0.1:9/h",
             b"[1]",
             "1000",
             &sig
         ));
-        assert!(!signature_ok(
+        assert!(!verify_v3(
             "s3cret",
             "http://127.0.0.1:9/h",
             b"[]",
             "1001",
             &sig
         ));
-        assert!(!signature_ok(
+        assert!(!verify_v3(
             "s3cret",
             "http://127.0.0.1:9/h",
             b"[]",

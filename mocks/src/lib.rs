@@ -58,4 +58,4 @@ pub use relay::{
 pub use salesforce::{Org, OrgConfig};
 pub use serve::{serve, serve_at};
 pub use tls::{TlsMaterial, serve_tls_at};
-pub use webhooks::{WebhookConfig, WebhookStats, signature_v3};
+pub use webhooks::{WebhookConfig, WebhookStats, signature_v3, verify_v3};
