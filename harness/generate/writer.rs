@@ -745,7 +745,8 @@ fn uncompressed_times(
 }
 
 /// What every generated Parquet file shares: the codec, dictionaries off by default, `record_idx`
-/// delta-encoded, statistics per column chunk (but see [`without_unique_text_statistics`]), and the shape, seed, object (and stream, for updates) in its metadata.
+/// delta-encoded, statistics per column chunk (but see [`without_unique_text_statistics`]), and
+/// the shape, seed, object (and stream, for updates) in its metadata.
 fn common_properties(
     shape: &Shape,
     object: usize,
