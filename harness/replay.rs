@@ -21,10 +21,11 @@ mod salesforce;
 mod stages;
 mod target_plan;
 pub mod tls;
+mod transport;
 
 pub use auth::{AuthStats, Credential, OAuthCredentials};
-pub use client::{CallResponse, CrmClient, RateHeaders};
-pub use dialect::{Dialect, Request, WriteItem};
+pub use client::{CallResponse, ClientError, CrmClient, RateHeaders};
+pub use dialect::{Body, Dialect, Request, WriteItem};
 pub use engine::{Carried, RecordSet, ReplayContext, ReplayReport, Work, replay};
 pub use hubspot::{Hubspot, TargetCopy};
 

@@ -72,7 +72,7 @@ pub enum RunError {
     #[error("cannot start the built-in mock integration on loopback: {0}")]
     Mock(#[source] std::io::Error),
     #[error("cannot build the HTTP client: {0}")]
-    Client(#[source] reqwest::Error),
+    Client(#[source] crate::replay::ClientError),
     #[error(transparent)]
     Reconcile(#[from] ReconcileError),
     #[error(transparent)]
@@ -236,7 +236,9 @@ fn api_client(
     if let crate::replay::Credential::Token(token) = credential
         && let Some((header, value)) = dialect.auth_header(token.expose())
     {
-        api = api.with_auth_header(&header, value);
+        api = api
+            .with_auth_header(&header, value)
+            .map_err(|e| RunError::Client(crate::replay::ClientError::Target(e)))?;
     }
     Ok(api)
 }

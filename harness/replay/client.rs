@@ -8,12 +8,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::HeaderMap;
+use bytes::Bytes;
+use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use syncproof_mocks::Clock;
 
 use super::auth::{AuthStats, Bearer, Credential};
 use super::plan::Secret;
+use super::transport::{Answer, Direct, cause_chain};
 
 /// What came back from one call.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,17 +77,29 @@ pub const AUTH_RESENDS: usize = 3;
 /// A client for one system's API.
 #[derive(Debug, Clone)]
 pub struct CrmClient {
+    /// OAuth token requests, and every call when the environment names a proxy.
     http: reqwest::Client,
+    /// The calls' own connections to the target (see `transport`); `None` behind a proxy.
+    direct: Option<Arc<Direct>>,
     base: String,
     bearer: Arc<Bearer>,
     /// `(header, value)` sent instead of `Authorization: Bearer` (a generic REST target's
     /// `auth_header`).
-    auth_header: Option<(String, String)>,
+    auth_header: Option<(HeaderName, HeaderValue)>,
+}
+
+/// Why a client cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error(transparent)]
+    Http(#[from] reqwest::Error),
+    #[error("{0}")]
+    Target(String),
 }
 
 impl CrmClient {
     /// A client with a fixed bearer token.
-    pub fn new(base: &str, token: &str, timeout: Duration) -> Result<CrmClient, reqwest::Error> {
+    pub fn new(base: &str, token: &str, timeout: Duration) -> Result<CrmClient, ClientError> {
         CrmClient::with_credential(
             base,
             &Credential::Token(Secret::new(token)),
@@ -102,28 +117,41 @@ impl CrmClient {
         timeout: Duration,
         ca_pem: Option<&[u8]>,
         clock: Clock,
-    ) -> Result<CrmClient, reqwest::Error> {
+    ) -> Result<CrmClient, ClientError> {
+        // Redirects are answers to report, not to follow: a write that is redirected did not
+        // land where the plan said.
         let mut builder = reqwest::Client::builder()
             .timeout(timeout)
-            .pool_max_idle_per_host(64);
+            .pool_max_idle_per_host(64)
+            .redirect(reqwest::redirect::Policy::none());
+        let mut extra_ca = Vec::new();
         if let Some(pem) = ca_pem {
             for cert in reqwest::Certificate::from_pem_bundle(pem)? {
                 builder = builder.add_root_certificate(cert);
             }
+            extra_ca = super::tls::parse_ca_pem(pem).map_err(ClientError::Target)?;
         }
+        let base = base.trim_end_matches('/').to_string();
+        let direct = Direct::new(&base, &extra_ca, timeout).map_err(ClientError::Target)?;
         Ok(CrmClient {
             http: builder.build()?,
-            base: base.trim_end_matches('/').to_string(),
+            direct: direct.map(Arc::new),
+            base,
             bearer: Arc::new(Bearer::new(credential, clock)),
             auth_header: None,
         })
     }
 
     /// Sends the credential as `header: value` (the value already holding it) instead of a
-    /// bearer token.
-    pub fn with_auth_header(mut self, header: &str, value: String) -> CrmClient {
-        self.auth_header = Some((header.to_string(), value));
-        self
+    /// bearer token. A name or value that cannot be a header is refused.
+    pub fn with_auth_header(mut self, header: &str, value: String) -> Result<CrmClient, String> {
+        let name = HeaderName::from_bytes(header.as_bytes())
+            .map_err(|e| format!("{header:?} cannot be a header name: {e}"))?;
+        let mut value = HeaderValue::from_str(&value)
+            .map_err(|_| format!("the value of {header} cannot be sent as a header"))?;
+        value.set_sensitive(true);
+        self.auth_header = Some((name, value));
+        Ok(self)
     }
 
     /// What the OAuth session did (refreshes, refreshes after a 401, failures); `None` for a
@@ -138,39 +166,30 @@ impl CrmClient {
 
     /// POSTs a JSON body to `path` (relative to the base URL).
     pub async fn post(&self, path: &str, body: &Value) -> CallResponse {
-        let url = format!("{}{path}", self.base);
-        self.send(|| self.http.post(&url).json(body)).await
+        self.send(&Method::POST, path, Some(json_bytes(body))).await
     }
 
     /// GETs `path` (relative to the base URL, query included).
     pub async fn get(&self, path: &str) -> CallResponse {
-        let url = format!("{}{path}", self.base);
-        self.send(|| self.http.get(&url)).await
+        self.send(&Method::GET, path, None).await
     }
 
     /// Sends a request a target's dialect built.
     pub async fn send_request(&self, request: &super::Request) -> CallResponse {
-        let url = format!("{}{}", self.base, request.path);
-        self.send(|| {
-            let builder = self.http.request(request.method.clone(), &url);
-            match &request.body {
-                Some(body) => builder.json(body),
-                None => builder,
-            }
-        })
-        .await
+        let body = request.body.as_ref().map(super::dialect::Body::to_bytes);
+        self.send(&request.method, &request.path, body).await
     }
 
     /// Sends with the current token. With an OAuth credential each 401 is answered by one
     /// refresh and the call is sent again with the new token, at most
     /// [`AUTH_RESENDS`] times (a token revoked right after it was issued is rare, but a run
     /// that lasts weeks meets it); the caller sees the last answer.
-    async fn send(&self, request: impl Fn() -> reqwest::RequestBuilder) -> CallResponse {
+    async fn send(&self, method: &Method, path: &str, body: Option<Bytes>) -> CallResponse {
         let mut token = match self.bearer.token(&self.http).await {
             Ok(token) => token,
             Err(e) => return no_token(e),
         };
-        let mut response = self.send_once(request(), &token).await;
+        let mut response = self.send_once(method, path, body.as_ref(), &token).await;
         for _ in 0..AUTH_RESENDS {
             if response.status != 401 {
                 break;
@@ -180,70 +199,101 @@ impl CrmClient {
                 Some(Ok(fresh)) => fresh,
                 Some(Err(e)) => return no_token(e),
             };
-            response = self.send_once(request(), &token).await;
+            response = self.send_once(method, path, body.as_ref(), &token).await;
         }
         response
     }
 
-    async fn send_once(&self, request: reqwest::RequestBuilder, token: &str) -> CallResponse {
-        let request = match &self.auth_header {
-            Some((name, value)) => request.header(name.as_str(), value.as_str()),
-            None => request.bearer_auth(token),
+    async fn send_once(
+        &self,
+        method: &Method,
+        path: &str,
+        body: Option<&Bytes>,
+        token: &str,
+    ) -> CallResponse {
+        let auth = match &self.auth_header {
+            Some(pair) => pair.clone(),
+            None => match HeaderValue::from_str(&format!("Bearer {token}")) {
+                Ok(mut value) => {
+                    value.set_sensitive(true);
+                    (header::AUTHORIZATION, value)
+                }
+                Err(_) => return no_token("the token cannot be sent as a header".into()),
+            },
         };
-        let result = request.send().await;
-        let response = match result {
-            Ok(r) => r,
-            Err(e) => return transport_error(&e),
+        let answer = match &self.direct {
+            Some(direct) => direct.send(method, path, &[auth], body).await,
+            None => self.send_reqwest(method, path, auth, body).await,
         };
-        let status = response.status().as_u16();
-        // Read from the headers in place (no copy of the map per call), then take the body.
-        let headers = response.headers();
-        let retry_after = retry_after(headers);
-        let quota_used = quota_used(headers);
-        let limits = RateHeaders {
-            burst_max: header_u64(headers, "x-hubspot-ratelimit-max"),
-            burst_remaining: header_u64(headers, "x-hubspot-ratelimit-remaining"),
-            interval_ms: header_u64(headers, "x-hubspot-ratelimit-interval-milliseconds"),
-            daily: header_u64(headers, "x-hubspot-ratelimit-daily"),
-            daily_remaining: header_u64(headers, "x-hubspot-ratelimit-daily-remaining"),
+        match answer {
+            Ok((status, headers, bytes)) => response(status, &headers, &bytes),
+            Err(message) => CallResponse {
+                status: 0,
+                body: None,
+                retry_after: None,
+                quota_used: None,
+                limits: RateHeaders::default(),
+                error: Some(message),
+            },
         }
-        .or_salesforce(headers);
-        let body = match response.bytes().await {
-            Ok(bytes) => serde_json::from_slice(&bytes).ok(),
-            Err(e) => return transport_error(&e),
-        };
-        CallResponse {
-            status,
-            body,
-            retry_after,
-            quota_used,
-            limits,
-            error: None,
+    }
+
+    /// The same call through `reqwest` (a proxied environment).
+    async fn send_reqwest(
+        &self,
+        method: &Method,
+        path: &str,
+        (name, value): (HeaderName, HeaderValue),
+        body: Option<&Bytes>,
+    ) -> Result<Answer, String> {
+        let url = format!("{}{path}", self.base);
+        let mut request = self.http.request(method.clone(), &url).header(name, value);
+        if let Some(body) = body {
+            request = request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(body.clone());
         }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| cause_chain("error sending request", &e))?;
+        let (status, headers) = (response.status(), response.headers().clone());
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| cause_chain("error reading the answer's body", &e))?;
+        Ok((status, headers, bytes))
+    }
+}
+
+/// A JSON body's bytes (a `Value` always serialises).
+pub(crate) fn json_bytes(body: &Value) -> Bytes {
+    Bytes::from(serde_json::to_vec(body).unwrap_or_default())
+}
+
+/// What the harness keeps of an answer: status, JSON body, back-off and quota headers (read in
+/// place: no copy of the map per call).
+fn response(status: StatusCode, headers: &HeaderMap, bytes: &[u8]) -> CallResponse {
+    let limits = RateHeaders {
+        burst_max: header_u64(headers, "x-hubspot-ratelimit-max"),
+        burst_remaining: header_u64(headers, "x-hubspot-ratelimit-remaining"),
+        interval_ms: header_u64(headers, "x-hubspot-ratelimit-interval-milliseconds"),
+        daily: header_u64(headers, "x-hubspot-ratelimit-daily"),
+        daily_remaining: header_u64(headers, "x-hubspot-ratelimit-daily-remaining"),
+    }
+    .or_salesforce(headers);
+    CallResponse {
+        status: status.as_u16(),
+        body: serde_json::from_slice(bytes).ok(),
+        retry_after: retry_after(headers),
+        quota_used: quota_used(headers),
+        limits,
+        error: None,
     }
 }
 
 /// No token to send (the OAuth refresh failed): like a transport error, retried by policy.
 fn no_token(message: String) -> CallResponse {
-    CallResponse {
-        status: 0,
-        body: None,
-        retry_after: None,
-        quota_used: None,
-        limits: RateHeaders::default(),
-        error: Some(message),
-    }
-}
-
-fn transport_error(e: &reqwest::Error) -> CallResponse {
-    // The whole cause chain: "error sending request: connection closed before message completed".
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
     CallResponse {
         status: 0,
         body: None,

@@ -18,7 +18,7 @@ use crate::measure::Outcome;
 pub struct Request {
     pub method: reqwest::Method,
     pub path: String,
-    pub body: Option<Value>,
+    pub body: Option<Body>,
     /// The external id a single-record request is about (a REST read), for the dialect to
     /// recognise the answer by.
     pub record: Option<String>,
@@ -38,8 +38,33 @@ impl Request {
         Request {
             method: reqwest::Method::POST,
             path: path.into(),
-            body: Some(body),
+            body: Some(Body::Json(body)),
             record: None,
+        }
+    }
+
+    /// The body as JSON (a rendered body parsed back): for tests and pagination.
+    pub fn json(&self) -> Option<Value> {
+        match self.body.as_ref()? {
+            Body::Json(v) => Some(v.clone()),
+            Body::Rendered(bytes) => serde_json::from_slice(bytes).ok(),
+        }
+    }
+}
+
+/// A request's JSON body: a tree the dialect built, or bytes a template rendered directly.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    Json(Value),
+    Rendered(bytes::Bytes),
+}
+
+impl Body {
+    /// The bytes sent.
+    pub fn to_bytes(&self) -> bytes::Bytes {
+        match self {
+            Body::Json(v) => super::client::json_bytes(v),
+            Body::Rendered(bytes) => bytes.clone(),
         }
     }
 }

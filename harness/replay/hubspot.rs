@@ -146,7 +146,7 @@ impl Dialect for Hubspot {
 
     fn next_page(&self, request: &Request, response: &CallResponse) -> Option<Request> {
         let next = next_after(response.body.as_ref()?)?;
-        let mut body = request.body.clone()?;
+        let mut body = request.json()?;
         let current: u64 = body.get("after")?.as_str()?.parse().ok()?;
         if next <= current {
             return None;
@@ -274,13 +274,13 @@ mod tests {
         }];
         let update = hubspot.update(&items).unwrap();
         assert_eq!(update.path, BATCH_UPDATE);
-        let body = update.body.unwrap();
+        let body = update.json().unwrap();
         assert_eq!(body["inputs"][0]["idProperty"], "syncproof_id");
         assert_eq!(body["inputs"][0]["id"], "sp-1");
         assert_eq!(body["inputs"][0]["properties"]["jobtitle"], "CTO");
         let archive = hubspot.delete(&["7", "9"]).unwrap();
         assert_eq!(archive.path, BATCH_ARCHIVE);
-        assert_eq!(archive.body.unwrap()["inputs"][1]["id"], "9");
+        assert_eq!(archive.json().unwrap()["inputs"][1]["id"], "9");
         let answer = CallResponse {
             status: 200,
             body: Some(json!({ "results": [

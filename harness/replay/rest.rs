@@ -18,9 +18,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::dialect::{Dialect, Request, WriteItem};
+use super::dialect::{Body, Dialect, Request, WriteItem};
 use super::{CallResponse, TargetCopy, classify_response};
 use crate::measure::Outcome;
 
@@ -30,6 +30,8 @@ pub struct Rest {
     pub method: reqwest::Method,
     pub path: String,
     pub body: Value,
+    /// `body`, compiled once: JSON text with holes for the record's values.
+    template: Template,
     pub read_path: String,
     /// JSON pointer to the record's id in the write's and the read's answer.
     pub id_pointer: String,
@@ -66,6 +68,7 @@ impl Rest {
         Rest {
             method,
             path: path.to_string(),
+            template: Template::compile(&body, &fields, id_property),
             body,
             read_path: read_path.to_string(),
             id_pointer: id_pointer.to_string(),
@@ -130,12 +133,16 @@ impl Dialect for Rest {
             external_id: "",
             fields: &[],
         });
+        let path = if self.path.contains("{external_id}") {
+            self.path
+                .replace("{external_id}", &encode_segment(record.external_id))
+        } else {
+            self.path.clone()
+        };
         Request {
             method: self.method.clone(),
-            path: self
-                .path
-                .replace("{external_id}", &encode_segment(record.external_id)),
-            body: Some(fill(&self.body, &record, &self.fields, &self.id_property)),
+            path,
+            body: Some(Body::Rendered(self.template.render(&record))),
             record: Some(record.external_id.to_string()),
         }
     }
@@ -225,73 +232,175 @@ fn scalar(v: &Value) -> Option<String> {
     }
 }
 
-/// The body template with `record`'s values in it.
-fn fill(
-    template: &Value,
-    record: &WriteItem<'_>,
-    names: &BTreeMap<String, String>,
-    id_property: &str,
-) -> Value {
-    match template {
-        Value::String(s) => fill_string(s, record, names, id_property),
-        Value::Array(items) => Value::Array(
-            items
+/// A body template compiled once: its JSON text (keys in the order `serde_json` writes them)
+/// with holes for the record's values, so a call renders its body straight to bytes.
+///
+/// Every JSON string of the template is a template: a string that is only `{{name}}` becomes
+/// the value as a JSON string, or `null` when the field is null; `{{fields}}` alone becomes an
+/// object of every non-null field under its API name plus the external id under
+/// `id_property`; placeholders inside a longer string are replaced by the value's text (an
+/// unknown or null one by nothing).
+#[derive(Debug)]
+struct Template {
+    pieces: Vec<Piece>,
+    /// `{{fields}}`'s members, sorted by API name: the key as JSON text with its colon, and
+    /// the shape fields that may give its value (the last non-null one wins; none: the
+    /// external id).
+    members: Vec<(String, Vec<String>)>,
+}
+
+#[derive(Debug)]
+enum Piece {
+    /// JSON text, as is.
+    Text(String),
+    /// A string that is only a placeholder: the value as a JSON string, or `null`.
+    Whole(String),
+    /// A placeholder inside a string: the value's escaped text.
+    Inner(String),
+    /// `{{fields}}` alone.
+    Fields,
+}
+
+impl Template {
+    fn compile(body: &Value, names: &BTreeMap<String, String>, id_property: &str) -> Template {
+        let mut by_api: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for (shape, api) in names {
+            by_api.entry(api).or_default().push(shape.clone());
+        }
+        by_api.insert(id_property, Vec::new());
+        let members = by_api
+            .into_iter()
+            .map(|(api, shapes)| (format!("{}:", Value::from(api)), shapes))
+            .collect();
+        let mut t = Template {
+            pieces: Vec::new(),
+            members,
+        };
+        t.walk(body);
+        t
+    }
+
+    fn text(&mut self, text: &str) {
+        match self.pieces.last_mut() {
+            Some(Piece::Text(last)) => last.push_str(text),
+            _ => self.pieces.push(Piece::Text(text.to_string())),
+        }
+    }
+
+    fn walk(&mut self, v: &Value) {
+        match v {
+            Value::String(s) => self.string(s),
+            Value::Array(items) => {
+                self.text("[");
+                for (k, item) in items.iter().enumerate() {
+                    if k > 0 {
+                        self.text(",");
+                    }
+                    self.walk(item);
+                }
+                self.text("]");
+            }
+            Value::Object(map) => {
+                self.text("{");
+                for (k, (key, item)) in map.iter().enumerate() {
+                    if k > 0 {
+                        self.text(",");
+                    }
+                    self.text(&format!("{}:", Value::from(key.as_str())));
+                    self.walk(item);
+                }
+                self.text("}");
+            }
+            other => self.text(&other.to_string()),
+        }
+    }
+
+    fn string(&mut self, s: &str) {
+        if let Some(name) = s.strip_prefix("{{").and_then(|r| r.strip_suffix("}}"))
+            && !name.contains("{{")
+        {
+            self.pieces.push(if name == "fields" {
+                Piece::Fields
+            } else {
+                Piece::Whole(name.to_string())
+            });
+            return;
+        }
+        self.text("\"");
+        let mut rest = s;
+        while let Some(start) = rest.find("{{") {
+            let Some(len) = rest[start + 2..].find("}}") else {
+                break;
+            };
+            self.text(&escaped(&rest[..start]));
+            self.pieces
+                .push(Piece::Inner(rest[start + 2..start + 2 + len].to_string()));
+            rest = &rest[start + 2 + len + 2..];
+        }
+        self.text(&escaped(rest));
+        self.text("\"");
+    }
+
+    /// The body of `record`.
+    fn render(&self, record: &WriteItem<'_>) -> bytes::Bytes {
+        let value = |name: &str| -> Option<&str> {
+            if name == "external_id" {
+                return Some(record.external_id);
+            }
+            record
+                .fields
                 .iter()
-                .map(|v| fill(v, record, names, id_property))
-                .collect(),
-        ),
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), fill(v, record, names, id_property)))
-                .collect(),
-        ),
-        other => other.clone(),
+                .find(|(f, _)| *f == name)
+                .map(|(_, v)| *v)
+        };
+        let mut out = Vec::with_capacity(256);
+        for piece in &self.pieces {
+            match piece {
+                Piece::Text(text) => out.extend_from_slice(text.as_bytes()),
+                Piece::Whole(name) => match value(name) {
+                    Some(v) => json_string(&mut out, v),
+                    None => out.extend_from_slice(b"null"),
+                },
+                Piece::Inner(name) => {
+                    let start = out.len();
+                    json_string(&mut out, value(name).unwrap_or_default());
+                    out.pop();
+                    out.remove(start);
+                }
+                Piece::Fields => {
+                    out.push(b'{');
+                    let mut first = true;
+                    for (key, shapes) in &self.members {
+                        let v = if shapes.is_empty() {
+                            Some(record.external_id)
+                        } else {
+                            shapes.iter().rev().find_map(|f| value(f))
+                        };
+                        let Some(v) = v else { continue };
+                        if !first {
+                            out.push(b',');
+                        }
+                        first = false;
+                        out.extend_from_slice(key.as_bytes());
+                        json_string(&mut out, v);
+                    }
+                    out.push(b'}');
+                }
+            }
+        }
+        out.into()
     }
 }
 
-fn fill_string(
-    s: &str,
-    record: &WriteItem<'_>,
-    names: &BTreeMap<String, String>,
-    id_property: &str,
-) -> Value {
-    let value = |name: &str| -> Option<&str> {
-        if name == "external_id" {
-            return Some(record.external_id);
-        }
-        record
-            .fields
-            .iter()
-            .find(|(f, _)| *f == name)
-            .map(|(_, v)| *v)
-    };
-    if let Some(name) = s.strip_prefix("{{").and_then(|r| r.strip_suffix("}}"))
-        && !name.contains("{{")
-    {
-        if name == "fields" {
-            let mut all = Map::new();
-            for (f, v) in record.fields {
-                let api = names.get(*f).map_or(*f, String::as_str);
-                all.insert(api.to_string(), Value::from(*v));
-            }
-            all.insert(id_property.to_string(), Value::from(record.external_id));
-            return Value::Object(all);
-        }
-        return value(name).map_or(Value::Null, Value::from);
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
-        let Some(len) = rest[start + 2..].find("}}") else {
-            break;
-        };
-        let name = &rest[start + 2..start + 2 + len];
-        out.push_str(value(name).unwrap_or_default());
-        rest = &rest[start + 2 + len + 2..];
-    }
-    out.push_str(rest);
-    Value::from(out)
+/// `text` as a JSON string, quotes included.
+fn json_string(out: &mut Vec<u8>, text: &str) {
+    serde_json::to_writer(&mut *out, text).expect("writing to a Vec cannot fail");
+}
+
+/// `text`'s characters as they stand inside a JSON string (no quotes).
+fn escaped(text: &str) -> String {
+    let quoted = Value::from(text).to_string();
+    quoted[1..quoted.len() - 1].to_string()
 }
 
 /// The `{{name}}` placeholders of a body template, for the plan to check against the shape.
@@ -349,7 +458,7 @@ mod tests {
             fields: &fields,
         }]);
         assert_eq!(
-            request.body.unwrap(),
+            request.json().unwrap(),
             json!({ "ref": "sp 1/2", "props": { "first_name": "Ada", "syncproof_id": "sp 1/2" }, "greeting": "Hi Ada!", "phone": null })
         );
         let reads = rest("/v1/people/{external_id}").read(&["sp 1/2"]);
@@ -358,6 +467,44 @@ mod tests {
         body_placeholders(&rest("/").body, &mut names);
         names.sort();
         assert_eq!(names, ["external_id", "fields", "firstname", "phone"]);
+    }
+
+    #[test]
+    fn rendered_bodies_are_the_json_the_template_describes_whatever_the_values_hold() {
+        let d = Rest::new(
+            reqwest::Method::PUT,
+            "/v1/people/{external_id}",
+            json!({ "z": [1, true, null, "{{external_id}}", "a \"{{city}}\" b {{nope}} {{unclosed"],
+                    "a": { "tab\t": "{{phone}}", "all": "{{fields}}" } }),
+            "/v1/people/{external_id}",
+            "/id",
+            None,
+            "ext",
+            &["city".to_string(), "phone".to_string(), "email".to_string()],
+            &BTreeMap::from([
+                ("city".to_string(), "zz_city".to_string()),
+                ("email".to_string(), "ext".to_string()),
+            ]),
+        );
+        let fields = [("city", "Köln \"\\ 東京\n\u{1}"), ("email", "a@b")];
+        let request = d.write(&[WriteItem {
+            external_id: "id/\"1",
+            fields: &fields,
+        }]);
+        assert_eq!(request.path, "/v1/people/id%2F%221");
+        let Some(Body::Rendered(bytes)) = &request.body else {
+            panic!("a REST body is rendered")
+        };
+        let city = fields[0].1;
+        // The external id wins over a field mapped to the same API name; a null field is
+        // left out of `{{fields}}` and is `null` on its own.
+        assert_eq!(
+            serde_json::from_slice::<Value>(bytes).unwrap(),
+            json!({ "z": [1, true, null, "id/\"1", format!("a \"{city}\" b  {{{{unclosed")],
+                    "a": { "tab\t": null, "all": { "zz_city": city, "ext": "id/\"1" } } })
+        );
+        // Keys in the order serde_json writes a tree: the bytes are what `Body::Json` sends.
+        assert_eq!(bytes, &Body::Json(request.json().unwrap()).to_bytes());
     }
 
     #[test]

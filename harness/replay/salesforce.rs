@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::dialect::{Dialect, Request, WriteItem};
+use super::dialect::{Body, Dialect, Request, WriteItem};
 use super::{CallResponse, TargetCopy, classify_response};
 use crate::measure::Outcome;
 
@@ -154,7 +154,9 @@ impl Dialect for Salesforce {
                 self.object,
                 self.external_id_field
             ),
-            body: Some(json!({ "allOrNone": false, "records": records })),
+            body: Some(Body::Json(
+                json!({ "allOrNone": false, "records": records }),
+            )),
             record: None,
         }
     }
@@ -369,7 +371,7 @@ mod tests {
             request.path,
             "/services/data/v62.0/composite/sobjects/Contact/Syncproof_Id__c"
         );
-        let body = request.body.unwrap();
+        let body = request.json().unwrap();
         assert_eq!(body["allOrNone"], false);
         let record = &body["records"][0];
         assert_eq!(record["attributes"]["type"], "Contact");

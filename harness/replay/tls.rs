@@ -44,6 +44,26 @@ pub fn below_tls12(version: &str) -> bool {
     version != PLAIN_HTTP && !matches!(version, "TLSv1.2" | "TLSv1.3")
 }
 
+/// The rustls configuration every connection to a target uses: TLS 1.2 or 1.3, the bundled web
+/// PKI roots plus `extra_ca`, full verification, HTTP/1.1 offered by ALPN.
+pub(crate) fn client_config(extra_ca: &[CertificateDer<'static>]) -> Result<ClientConfig, String> {
+    let mut roots = RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for cert in extra_ca {
+        roots
+            .add(cert.clone())
+            .map_err(|e| format!("ca_file: {e}"))?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
 async fn probe(base_url: &str, extra_ca: &[CertificateDer<'static>]) -> Result<String, String> {
     let url = reqwest::Url::parse(base_url).map_err(|e| format!("bad URL: {e}"))?;
     match url.scheme() {
@@ -59,20 +79,7 @@ async fn probe(base_url: &str, extra_ca: &[CertificateDer<'static>]) -> Result<S
         .to_string();
     let server_name = ServerName::try_from(name.clone()).map_err(|e| format!("{e}"))?;
 
-    let mut roots = RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    for cert in extra_ca {
-        roots
-            .add(cert.clone())
-            .map_err(|e| format!("ca_file: {e}"))?;
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(client_config(extra_ca)?));
     let handshake = async {
         let tcp = tokio::net::TcpStream::connect((name.as_str(), port))
             .await
