@@ -187,7 +187,7 @@ impl CrmClient {
     async fn send(&self, method: &Method, path: &str, body: Option<Bytes>) -> CallResponse {
         let mut token = match self.bearer.token(&self.http).await {
             Ok(token) => token,
-            Err(e) => return no_token(e),
+            Err(e) => return no_answer(e),
         };
         let mut response = self.send_once(method, path, body.as_ref(), &token).await;
         for _ in 0..AUTH_RESENDS {
@@ -197,7 +197,7 @@ impl CrmClient {
             token = match self.bearer.after_401(&self.http, &token).await {
                 None => break,
                 Some(Ok(fresh)) => fresh,
-                Some(Err(e)) => return no_token(e),
+                Some(Err(e)) => return no_answer(e),
             };
             response = self.send_once(method, path, body.as_ref(), &token).await;
         }
@@ -218,7 +218,7 @@ impl CrmClient {
                     value.set_sensitive(true);
                     (header::AUTHORIZATION, value)
                 }
-                Err(_) => return no_token("the token cannot be sent as a header".into()),
+                Err(_) => return no_answer("the token cannot be sent as a header".into()),
             },
         };
         let answer = match &self.direct {
@@ -227,14 +227,7 @@ impl CrmClient {
         };
         match answer {
             Ok((status, headers, bytes)) => response(status, &headers, &bytes),
-            Err(message) => CallResponse {
-                status: 0,
-                body: None,
-                retry_after: None,
-                quota_used: None,
-                limits: RateHeaders::default(),
-                error: Some(message),
-            },
+            Err(message) => no_answer(message),
         }
     }
 
@@ -292,8 +285,9 @@ fn response(status: StatusCode, headers: &HeaderMap, bytes: &[u8]) -> CallRespon
     }
 }
 
-/// No token to send (the OAuth refresh failed): like a transport error, retried by policy.
-fn no_token(message: String) -> CallResponse {
+/// No answer (a transport error, or no token to send because the OAuth refresh failed): status
+/// 0 with the cause, retried by policy.
+fn no_answer(message: String) -> CallResponse {
     CallResponse {
         status: 0,
         body: None,
