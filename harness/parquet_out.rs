@@ -6,8 +6,6 @@
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
-use parquet::basic::Compression;
-use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -47,24 +45,6 @@ impl std::fmt::Debug for ParquetOut {
 }
 
 impl ParquetOut {
-    /// Opens `<path>.tmp` with snappy compression and the given key-value metadata.
-    pub fn create(
-        path: &Path,
-        schema: SchemaRef,
-        metadata: Vec<(String, String)>,
-    ) -> Result<ParquetOut, ParquetOutError> {
-        let props = WriterProperties::builder()
-            .set_compression(Compression::SNAPPY)
-            .set_key_value_metadata(Some(
-                metadata
-                    .into_iter()
-                    .map(|(k, v)| KeyValue::new(k, v))
-                    .collect(),
-            ))
-            .build();
-        ParquetOut::with_properties(path, schema, props)
-    }
-
     /// Opens `<path>.tmp` with the caller's writer properties (encodings, metadata).
     pub fn with_properties(
         path: &Path,

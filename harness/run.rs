@@ -482,6 +482,7 @@ async fn run_in(
         limiter: plan.load.limit.and_then(|(rate, burst)| {
             crate::replay::ClientLimiter::new(rate, burst, &shared_clock)
         }),
+        spare: Default::default(),
     });
     let verify_ctx = Arc::new(VerifyContext {
         client: target.clone(),
@@ -916,6 +917,9 @@ impl Checkpointing {
     }
 }
 
+/// The most messages the collector takes from its channel at once.
+const COLLECT_AT_ONCE: usize = 256;
+
 /// Owns the ledger and the event log; returns them when every sender is gone. Every time a
 /// segment closes (when full, and at least every `checkpoint_every` of real time) everything
 /// counted is in closed segments, and the checkpoint says so.
@@ -933,11 +937,13 @@ async fn collect(
     checkpointing.closed = log.closed().len();
     let mut publish = tokio::time::interval(std::time::Duration::from_secs(1));
     publish.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Messages are taken as many as are waiting at once, so a busy run pays for the wake-up
+    // and the timers once per handful of events, not once per event.
+    let mut messages = Vec::with_capacity(COLLECT_AT_ONCE);
     loop {
-        let message = tokio::select! {
-            message = rx.recv() => match message {
-                Some(message) => message,
-                None => break,
+        tokio::select! {
+            taken = rx.recv_many(&mut messages, COLLECT_AT_ONCE) => if taken == 0 {
+                break;
             },
             _ = publish.tick() => {
                 checkpointing.publish(&ledger);
@@ -953,14 +959,16 @@ async fn collect(
                 }
                 continue;
             }
-        };
-        ledger.apply(&message);
-        if failure.is_none() {
-            failure = log
-                .append(&message)
-                .map_err(RunError::from)
-                .and_then(|()| checkpointing.after_close(&log, &ledger))
-                .err();
+        }
+        for message in messages.drain(..) {
+            ledger.apply(&message);
+            if failure.is_none() {
+                failure = log
+                    .append(&message)
+                    .map_err(RunError::from)
+                    .and_then(|()| checkpointing.after_close(&log, &ledger))
+                    .err();
+            }
         }
         view.update(&ledger);
     }

@@ -30,6 +30,11 @@ use arrow_array::builder::{
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
+use parquet::basic::Compression;
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+
 use super::{Micros, RunClock};
 use crate::parquet_out::{ParquetOut, ParquetOutError};
 use crate::replay::OpKind;
@@ -362,6 +367,37 @@ impl std::fmt::Debug for EventLog {
 
 const BATCH_ROWS: usize = 4096;
 
+/// Columns whose values rarely repeat within a segment (ids, indices, timestamps, durations):
+/// a dictionary would only be built to be thrown away, so they are written plain.
+const PLAIN_COLUMNS: [&str; 9] = [
+    "record_idx",
+    "external_id",
+    "call_id",
+    "scheduled_at",
+    "sent_at",
+    "done_at",
+    "service_ms",
+    "latency_ms",
+    "op_idx",
+];
+
+/// A segment's writer properties: snappy, the run's start in the key-value metadata, the
+/// [`PLAIN_COLUMNS`] without a dictionary, and no min/max statistics for external ids (nobody
+/// prunes by them; they cost a comparison per row).
+fn segment_properties(run_started_at: String) -> WriterProperties {
+    let mut props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_key_value_metadata(Some(vec![KeyValue::new(
+            "syncproof.run_started_at".to_string(),
+            run_started_at,
+        )]))
+        .set_column_statistics_enabled(ColumnPath::from("external_id"), EnabledStatistics::None);
+    for column in PLAIN_COLUMNS {
+        props = props.set_column_dictionary_enabled(ColumnPath::from(column), false);
+    }
+    props.build()
+}
+
 impl EventLog {
     pub fn create(dir: &Path, clock: RunClock, segment_rows: u64) -> EventLog {
         EventLog {
@@ -427,11 +463,12 @@ impl EventLog {
                 .dir
                 .join(format!("events-{:06}.parquet", self.next_segment));
             self.next_segment += 1;
-            let meta = vec![(
-                "syncproof.run_started_at".to_string(),
-                humantime::format_rfc3339_micros(self.clock.started_wall()).to_string(),
-            )];
-            self.segment = Some(ParquetOut::create(&path, Arc::clone(&self.schema), meta)?);
+            let started = humantime::format_rfc3339_micros(self.clock.started_wall()).to_string();
+            self.segment = Some(ParquetOut::with_properties(
+                &path,
+                Arc::clone(&self.schema),
+                segment_properties(started),
+            )?);
         }
         let segment = self.segment.as_mut().expect("opened above");
         segment.write(&batch)?;

@@ -23,13 +23,49 @@ use super::transport::{Answer, Direct, cause_chain};
 pub struct CallResponse {
     /// HTTP status; 0 when no response arrived.
     pub status: u16,
-    pub body: Option<Value>,
+    pub body: JsonBody,
     pub retry_after: Option<Duration>,
     /// Share of the rolling-window quota used after this call (0..=1), when the vendor says.
     pub quota_used: Option<f64>,
     /// The vendor's rate-limit headers, as sent.
     pub limits: RateHeaders,
     pub error: Option<String>,
+}
+
+/// An answer's body, parsed as JSON the first time it is asked for: most writes are settled
+/// by their status alone, so their bodies are never parsed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JsonBody {
+    raw: Bytes,
+    parsed: std::sync::OnceLock<Option<Value>>,
+}
+
+impl JsonBody {
+    pub fn new(raw: Bytes) -> JsonBody {
+        JsonBody {
+            raw,
+            parsed: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The body as JSON; `None` when it is empty or not JSON.
+    pub fn value(&self) -> Option<&Value> {
+        self.parsed
+            .get_or_init(|| serde_json::from_slice(&self.raw).ok())
+            .as_ref()
+    }
+
+    pub fn into_value(self) -> Option<Value> {
+        self.value();
+        self.parsed.into_inner().flatten()
+    }
+}
+
+/// The body a server would send for `value` (parsed again when asked for, as any answer is).
+impl From<Value> for JsonBody {
+    fn from(value: Value) -> JsonBody {
+        JsonBody::new(Bytes::from(value.to_string()))
+    }
 }
 
 /// HubSpot's `X-HubSpot-RateLimit-*` headers of one response (each absent when not sent).
@@ -226,7 +262,7 @@ impl CrmClient {
             None => self.send_reqwest(method, path, auth, body).await,
         };
         match answer {
-            Ok((status, headers, bytes)) => response(status, &headers, &bytes),
+            Ok((status, headers, bytes)) => response(status, &headers, bytes),
             Err(message) => no_answer(message),
         }
     }
@@ -266,7 +302,7 @@ pub(crate) fn json_bytes(body: &Value) -> Bytes {
 
 /// What the harness keeps of an answer: status, JSON body, back-off and quota headers (read in
 /// place: no copy of the map per call).
-fn response(status: StatusCode, headers: &HeaderMap, bytes: &[u8]) -> CallResponse {
+fn response(status: StatusCode, headers: &HeaderMap, bytes: Bytes) -> CallResponse {
     let limits = RateHeaders {
         burst_max: header_u64(headers, "x-hubspot-ratelimit-max"),
         burst_remaining: header_u64(headers, "x-hubspot-ratelimit-remaining"),
@@ -277,7 +313,7 @@ fn response(status: StatusCode, headers: &HeaderMap, bytes: &[u8]) -> CallRespon
     .or_salesforce(headers);
     CallResponse {
         status: status.as_u16(),
-        body: serde_json::from_slice(bytes).ok(),
+        body: JsonBody::new(bytes),
         retry_after: retry_after(headers),
         quota_used: quota_used(headers),
         limits,
@@ -290,7 +326,7 @@ fn response(status: StatusCode, headers: &HeaderMap, bytes: &[u8]) -> CallRespon
 fn no_answer(message: String) -> CallResponse {
     CallResponse {
         status: 0,
-        body: None,
+        body: JsonBody::default(),
         retry_after: None,
         quota_used: None,
         limits: RateHeaders::default(),
@@ -324,6 +360,18 @@ fn quota_used(headers: &HeaderMap) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_body_is_json_when_it_parses_and_none_otherwise() {
+        let body = JsonBody::new(Bytes::from_static(br#"{"id": "42"}"#));
+        assert_eq!(body.value().and_then(|v| v["id"].as_str()), Some("42"));
+        assert_eq!(body.into_value(), Some(serde_json::json!({ "id": "42" })));
+        for raw in [&b""[..], b"<html>busy</html>", b"{\"id\":"] {
+            let body = JsonBody::new(Bytes::copy_from_slice(raw));
+            assert_eq!(body.value(), None, "{raw:?}");
+            assert_eq!(body.into_value(), None);
+        }
+    }
 
     #[test]
     fn daily_share_and_burst_rate_follow_the_headers() {

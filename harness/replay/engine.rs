@@ -43,6 +43,45 @@ pub struct ReplayContext {
     pub call_ids: Arc<AtomicU64>,
     /// `[load] limit`: write calls wait here first.
     pub limiter: Option<super::ClientLimiter>,
+    /// Finished batches' records, whose buffers the next batches generate into.
+    pub spare: RecordPool,
+}
+
+/// Records kept for their buffers: a batch generates its records over finished ones, so a
+/// record costs no allocation per value once the run is warm. Holds at most [`MAX_SPARE`].
+#[derive(Debug, Default)]
+pub struct RecordPool(std::sync::Mutex<Vec<Record>>);
+
+/// The most records a [`RecordPool`] keeps.
+const MAX_SPARE: usize = 4096;
+
+impl RecordPool {
+    /// Records `indices` of `generator`, generated over spare ones where there are.
+    fn generate(
+        &self,
+        generator: &Generator,
+        indices: impl ExactSizeIterator<Item = u64>,
+    ) -> Vec<Record> {
+        let n = indices.len();
+        let mut records = {
+            let mut spare = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            let keep = spare.len().saturating_sub(n);
+            spare.split_off(keep)
+        };
+        records.resize_with(n, Record::default);
+        for (record, idx) in records.iter_mut().zip(indices) {
+            generator.record_into(idx, record);
+        }
+        records
+    }
+
+    /// Gives finished records back for their buffers.
+    fn give(&self, mut records: Vec<Record>) {
+        let mut spare = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let room = MAX_SPARE.saturating_sub(spare.len());
+        records.truncate(room);
+        spare.append(&mut records);
+    }
 }
 
 /// A set of record indices of a range, one bit each (a resumed run's finished records).
@@ -326,10 +365,20 @@ async fn flush(
 /// cancelled. Records the target answered for one by one (a 200 with per-record failures) are
 /// settled one by one: acknowledged and rejected ones leave the batch, the rest are sent again.
 async fn send_batch(ctx: Arc<ReplayContext>, batch: Vec<Item>, cancel: CancellationToken) {
-    let records: Vec<Record> = batch
-        .iter()
-        .map(|(i, _, _)| ctx.generator.record(*i))
-        .collect();
+    let records = ctx
+        .spare
+        .generate(&ctx.generator, batch.iter().map(|(i, _, _)| *i));
+    write_batch(&ctx, &batch, &records, &cancel).await;
+    ctx.spare.give(records);
+}
+
+/// [`send_batch`] of the batch's generated `records`.
+async fn write_batch(
+    ctx: &ReplayContext,
+    batch: &[Item],
+    records: &[Record],
+    cancel: &CancellationToken,
+) {
     let fields = ctx.generator.shape().fields();
     let values: Vec<Vec<(&str, &str)>> = records
         .iter()
@@ -342,7 +391,7 @@ async fn send_batch(ctx: Arc<ReplayContext>, batch: Vec<Item>, cancel: Cancellat
         })
         .collect();
     let tracked = ctx.inflight.tracks();
-    for (record, (idx, scheduled_at, _)) in records.iter().zip(&batch).filter(|_| tracked) {
+    for (record, (idx, scheduled_at, _)) in records.iter().zip(batch).filter(|_| tracked) {
         ctx.inflight.insert(
             *idx,
             Pending {
@@ -363,7 +412,7 @@ async fn send_batch(ctx: Arc<ReplayContext>, batch: Vec<Item>, cancel: Cancellat
         if let Some(limiter) = &ctx.limiter {
             tokio::select! {
                 _ = cancel.cancelled() => {
-                    settle(&ctx, &batch, &open, ctx.clock.now());
+                    settle(ctx, batch, &open, ctx.clock.now());
                     return;
                 }
                 _ = limiter.wait() => {}
@@ -378,7 +427,7 @@ async fn send_batch(ctx: Arc<ReplayContext>, batch: Vec<Item>, cancel: Cancellat
             .collect();
         let request = ctx.dialect.write(&items);
         let call = write_call(
-            &ctx,
+            ctx,
             &request,
             &items,
             &open,
@@ -404,9 +453,9 @@ async fn send_batch(ctx: Arc<ReplayContext>, batch: Vec<Item>, cancel: Cancellat
             e.outcome = Some(record_outcome);
             e.sent_at = Some(sent_at);
             e.done_at = Some(done_at);
-            emit(&ctx, Message::Event(e)).await;
+            emit(ctx, Message::Event(e)).await;
         }
-        settle(&ctx, &batch, &call.finished, done_at);
+        settle(ctx, batch, &call.finished, done_at);
         open = call.retry;
         let Some(delay) = call.delay.filter(|_| !open.is_empty()) else {
             return;
@@ -414,7 +463,7 @@ async fn send_batch(ctx: Arc<ReplayContext>, batch: Vec<Item>, cancel: Cancellat
         not_before = call.response.retry_after.map(|wait| done_at.plus(wait));
         tokio::select! {
             _ = cancel.cancelled() => {
-                settle(&ctx, &batch, &open, ctx.clock.now());
+                settle(ctx, batch, &open, ctx.clock.now());
                 return;
             }
             _ = ctx.clock.sleep(delay) => {}
@@ -524,4 +573,37 @@ pub(super) async fn write_call(
 pub(super) async fn emit(ctx: &ReplayContext, message: Message) {
     // The collector only goes away when the run is failing already; nothing more to record.
     let _ = ctx.events.send(message).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shape::Shape;
+
+    #[test]
+    fn pooled_records_are_the_records_whatever_buffers_they_reuse() {
+        let generator = Generator::new(Arc::new(Shape::demo()), 7);
+        let pool = RecordPool::default();
+        // Different rows, nulls and defects in other places, leave their buffers behind.
+        let first = pool.generate(&generator, (0..300u32).map(u64::from));
+        pool.give(first);
+        let again = pool.generate(&generator, (1000..1300u32).map(u64::from));
+        let fresh: Vec<Record> = (1000..1300).map(|i| generator.record(i)).collect();
+        assert_eq!(again, fresh);
+        pool.give(again);
+        let mixed = pool.generate(&generator, [5u64, 2000, 17].into_iter());
+        assert_eq!(
+            mixed,
+            [5u64, 2000, 17].map(|i| generator.record(i)).to_vec()
+        );
+    }
+
+    #[test]
+    fn the_pool_keeps_at_most_its_cap() {
+        let generator = Generator::new(Arc::new(Shape::demo()), 7);
+        let pool = RecordPool::default();
+        let many = pool.generate(&generator, (0..MAX_SPARE as u32 + 10).map(u64::from));
+        pool.give(many);
+        assert_eq!(pool.0.lock().unwrap().len(), MAX_SPARE);
+    }
 }

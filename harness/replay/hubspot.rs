@@ -102,11 +102,7 @@ impl Dialect for Hubspot {
         response: &CallResponse,
         records: &[WriteItem<'_>],
     ) -> Vec<Option<String>> {
-        let copies = response
-            .body
-            .as_ref()
-            .map(parse_results)
-            .unwrap_or_default();
+        let copies = response.body.value().map(parse_results).unwrap_or_default();
         let by_external: std::collections::HashMap<&str, u64> = copies
             .iter()
             .filter_map(|c| Some((c.get(&self.id_property)?, c.object_id)))
@@ -137,15 +133,11 @@ impl Dialect for Hubspot {
     }
 
     fn copies(&self, _request: &Request, response: &CallResponse) -> Vec<TargetCopy> {
-        response
-            .body
-            .as_ref()
-            .map(parse_results)
-            .unwrap_or_default()
+        response.body.value().map(parse_results).unwrap_or_default()
     }
 
     fn next_page(&self, request: &Request, response: &CallResponse) -> Option<Request> {
-        let next = next_after(response.body.as_ref()?)?;
+        let next = next_after(response.body.value()?)?;
         let mut body = request.json()?;
         let current: u64 = body.get("after")?.as_str()?.parse().ok()?;
         if next <= current {
@@ -283,9 +275,10 @@ mod tests {
         assert_eq!(archive.json().unwrap()["inputs"][1]["id"], "9");
         let answer = CallResponse {
             status: 200,
-            body: Some(json!({ "results": [
+            body: json!({ "results": [
                 { "id": "42", "properties": { "syncproof_id": "sp-1" } }
-            ] })),
+            ] })
+            .into(),
             retry_after: None,
             quota_used: None,
             limits: Default::default(),

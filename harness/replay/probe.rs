@@ -89,12 +89,12 @@ fn is_throttle(r: &CallResponse) -> bool {
     r.status == 429
         || (r.status == 403
             && r.body
-                .as_ref()
+                .value()
                 .is_some_and(|b| b.to_string().contains("REQUEST_LIMIT_EXCEEDED")))
 }
 
 fn policy(r: &CallResponse) -> Option<String> {
-    let body = r.body.as_ref()?;
+    let body = r.body.value()?;
     let direct = body.get("policyName").or_else(|| body.get("errorCode"));
     let first = body.get(0).and_then(|e| e.get("errorCode"));
     direct.or(first)?.as_str().map(str::to_string)

@@ -154,7 +154,7 @@ impl Dialect for Rest {
         {
             let id = response
                 .body
-                .as_ref()
+                .value()
                 .and_then(|b| b.pointer(&self.id_pointer))
                 .and_then(scalar);
             match (id, records.first()) {
@@ -186,7 +186,7 @@ impl Dialect for Rest {
     }
 
     fn copies(&self, request: &Request, response: &CallResponse) -> Vec<TargetCopy> {
-        let (Some(body), Some(external_id)) = (&response.body, &request.record) else {
+        let (Some(body), Some(external_id)) = (response.body.value(), &request.record) else {
             return Vec::new();
         };
         if !(200..300).contains(&response.status) {
@@ -247,7 +247,13 @@ struct Template {
     /// the shape fields that may give its value (the last non-null one wins; none: the
     /// external id).
     members: Vec<(String, Vec<String>)>,
+    /// A body's usual size: the fixed text plus room for each value, so rendering seldom grows
+    /// its buffer.
+    capacity: usize,
 }
+
+/// Room the rendering buffer starts with for one value.
+const VALUE_ROOM: usize = 32;
 
 #[derive(Debug)]
 enum Piece {
@@ -275,8 +281,24 @@ impl Template {
         let mut t = Template {
             pieces: Vec::new(),
             members,
+            capacity: 0,
         };
         t.walk(body);
+        t.capacity = t
+            .pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Text(text) => text.len(),
+                Piece::Whole(_) | Piece::Inner(_) => VALUE_ROOM,
+                Piece::Fields => {
+                    2 + t
+                        .members
+                        .iter()
+                        .map(|(key, _)| key.len() + 1 + VALUE_ROOM)
+                        .sum::<usize>()
+                }
+            })
+            .sum();
         t
     }
 
@@ -353,7 +375,7 @@ impl Template {
                 .find(|(f, _)| *f == name)
                 .map(|(_, v)| *v)
         };
-        let mut out = Vec::with_capacity(256);
+        let mut out = Vec::with_capacity(self.capacity);
         for piece in &self.pieces {
             match piece {
                 Piece::Text(text) => out.extend_from_slice(text.as_bytes()),
@@ -516,7 +538,7 @@ mod tests {
         );
         let created = CallResponse {
             status: 201,
-            body: Some(json!({ "id": 42 })),
+            body: json!({ "id": 42 }).into(),
             retry_after: None,
             quota_used: None,
             limits: Default::default(),
@@ -530,7 +552,7 @@ mod tests {
         let read = d.read(&["sp-1"]).remove(0);
         assert_eq!(read.path, "/v1/people/42");
         let answer = CallResponse {
-            body: Some(json!({ "id": "42", "props": { "first_name": "Ada", "phone": null } })),
+            body: json!({ "id": "42", "props": { "first_name": "Ada", "phone": null } }).into(),
             status: 200,
             ..created
         };
@@ -541,7 +563,7 @@ mod tests {
         assert_eq!(copies[0].get("syncproof_id"), Some("sp-1"));
         let gone = CallResponse {
             status: 404,
-            body: Some(json!({ "message": "not found" })),
+            body: json!({ "message": "not found" }).into(),
             ..answer
         };
         assert_eq!(d.lookup_outcome(&gone), Outcome::Ok);

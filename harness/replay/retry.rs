@@ -25,7 +25,7 @@ pub fn classify(status: u16) -> Outcome {
 /// Classifies a whole response: its status, and the vendor signals a status alone hides
 /// (Salesforce throttles with 403 `REQUEST_LIMIT_EXCEEDED`, not 429).
 pub fn classify_response(response: &super::CallResponse) -> Outcome {
-    if response.status == 403 && response.body.as_ref().is_some_and(is_request_limit) {
+    if response.status == 403 && response.body.value().is_some_and(is_request_limit) {
         return Outcome::Throttled;
     }
     classify(response.status)
@@ -146,9 +146,9 @@ mod tests {
 
     #[test]
     fn a_salesforce_request_limit_is_throttling_not_a_rejection() {
-        let response = |status, body| crate::replay::CallResponse {
+        let response = |status, body: serde_json::Value| crate::replay::CallResponse {
             status,
-            body: Some(body),
+            body: body.into(),
             retry_after: None,
             quota_used: None,
             limits: crate::replay::RateHeaders::default(),

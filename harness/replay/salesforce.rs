@@ -166,7 +166,7 @@ impl Dialect for Salesforce {
         if call != Outcome::Ok {
             return vec![call; records.len()];
         }
-        match response.body.as_ref().and_then(Value::as_array) {
+        match response.body.value().and_then(Value::as_array) {
             Some(results) if results.len() == records.len() => {
                 results.iter().map(record_outcome).collect()
             }
@@ -216,7 +216,7 @@ impl Dialect for Salesforce {
         response: &CallResponse,
         records: &[WriteItem<'_>],
     ) -> Vec<Option<String>> {
-        match response.body.as_ref().and_then(Value::as_array) {
+        match response.body.value().and_then(Value::as_array) {
             Some(results) if results.len() == records.len() => results
                 .iter()
                 .map(|r| Some(r.get("id")?.as_str()?.to_string()))
@@ -232,7 +232,7 @@ impl Dialect for Salesforce {
     fn copies(&self, _request: &Request, response: &CallResponse) -> Vec<TargetCopy> {
         let Some(records) = response
             .body
-            .as_ref()
+            .value()
             .and_then(|b| b.get("records"))
             .and_then(Value::as_array)
         else {
@@ -264,7 +264,7 @@ impl Dialect for Salesforce {
     }
 
     fn next_page(&self, _request: &Request, response: &CallResponse) -> Option<Request> {
-        let body = response.body.as_ref()?;
+        let body = response.body.value()?;
         if body.get("done").and_then(Value::as_bool) != Some(false) {
             return None;
         }
@@ -384,11 +384,11 @@ mod tests {
     fn per_record_results_separate_rejections_from_retries() {
         let response = CallResponse {
             status: 200,
-            body: Some(json!([
+            body: json!([
                 { "id": "003000000000001AAA", "success": true, "errors": [] },
                 { "success": false, "errors": [{ "statusCode": "REQUIRED_FIELD_MISSING", "message": "LastName" }] },
                 { "success": false, "errors": [{ "statusCode": "UNABLE_TO_LOCK_ROW", "message": "locked" }] },
-            ])),
+            ]).into(),
             retry_after: None,
             quota_used: None,
             limits: Default::default(),
@@ -419,10 +419,10 @@ mod tests {
         );
         let response = CallResponse {
             status: 200,
-            body: Some(json!({
+            body: json!({
                 "totalSize": 1, "done": false, "nextRecordsUrl": "/services/data/v62.0/query/01gX-200",
                 "records": [{ "attributes": {}, "Id": "0035g0000000010AAA", "Syncproof_Id__c": "sp-1", "Email": "a@b.c", "LastName": null }]
-            })),
+            }).into(),
             retry_after: None,
             quota_used: None,
             limits: Default::default(),

@@ -91,7 +91,7 @@ pub async fn reconcile(
                         None => {
                             let detail = response
                                 .error
-                                .or_else(|| response.body.map(|b| b.to_string()))
+                                .or_else(|| response.body.into_value().map(|b| b.to_string()))
                                 .map(|d| format!(": {}", d.chars().take(200).collect::<String>()))
                                 .unwrap_or_default();
                             return Err(ReconcileError::SearchFailed {

@@ -107,7 +107,7 @@ impl Finder for SearchFinder {
             let response = self.client.post(SEARCH, &self.body(since, after)).await;
             let done_at = self.clock.now();
             self.next_call = sent_at.plus(self.search_gap);
-            let body = response.body.as_ref();
+            let body = response.body.value();
             let n = body
                 .and_then(|b| b.get("results"))
                 .and_then(Value::as_array)
@@ -128,7 +128,9 @@ impl Finder for SearchFinder {
                 break;
             }
             self.counters.add("searches", 1);
-            let Some(body) = response.body else { break };
+            let Some(body) = response.body.into_value() else {
+                break;
+            };
             for copy in parse_target_results(&body) {
                 self.counters.add("results", 1);
                 if let Some(modified) = copy
