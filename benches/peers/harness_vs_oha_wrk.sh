@@ -14,6 +14,7 @@
 #   cargo install oha --locked    # oha (crates.io)
 #   apt-get install -y wrk        # Debian's package
 #   bash benches/peers/harness_vs_oha_wrk.sh [REQUESTS] [ROUNDS]   # defaults: 200000, 3
+#   SYNCPROOF=/tmp/old/syncproof NO_BUILD=1 bash benches/peers/harness_vs_oha_wrk.sh   # another build
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 n="${1:-200000}"
@@ -25,6 +26,7 @@ if [ -z "${NO_BUILD:-}" ]; then # NO_BUILD=1: use the release binaries already b
   cargo build --release -q --bin syncproof
 fi
 bare_bin=target/release/examples/bare
+harness_bin="${SYNCPROOF:-target/release/syncproof}" # SYNCPROOF=path: another build, for an A/B
 oha_bin="${OHA:-$(command -v oha || echo "$HOME/.cargo/bin/oha")}"
 clients=(harness oha wrk)
 if [ ! -x "$oha_bin" ]; then
@@ -44,7 +46,7 @@ for _ in $(seq 100); do curl -s -o /dev/null -X POST -d '{}' "$url" && break; sl
 secs=10 # wrk's duration: set to the first syncproof run's sending time
 run_harness() {
   rm -rf "$out/run"
-  /usr/bin/time -f '%e %U %S' -o "$out/time" taskset -c 1 target/release/syncproof run \
+  /usr/bin/time -f '%e %U %S' -o "$out/time" taskset -c 1 "$harness_bin" run \
     benches/peers/harness-bare.toml --records "$n" --out "$out/run" --quiet >/dev/null || true
   python3 - "$out/run/summary.json" "$out/time" <<'PY'
 import json, sys
@@ -71,9 +73,12 @@ run_wrk() {
   python3 - "$out/wrk.txt" <<'PY'
 import re, sys
 t = open(sys.argv[1]).read()
-def ms(v):
-    n, u = re.match(r"([\d.]+)(us|ms|s)", v).groups()
-    return float(n) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[u]
+def ms(v):  # wrk's units: us, ms, s, m; anything else (a failed run) is not a number
+    m = re.match(r"([\d.]+)(us|ms|s|m)$", v)
+    if not m:
+        return float("nan")
+    n, u = m.groups()
+    return float(n) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[u]
 rate = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
 p50 = ms(re.search(r"50%\s+(\S+)", t).group(1))
 p99 = ms(re.search(r"99%\s+(\S+)", t).group(1))
