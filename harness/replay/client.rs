@@ -1,9 +1,10 @@
-//! The HTTP client: one `reqwest` client per target, bearer auth (a fixed token, or OAuth
-//! refreshed before expiry and once per 401: see `auth`), a timeout, certificate verification
-//! against the web PKI roots plus any CA the plan names, and a response reduced to what the
-//! harness needs: status, JSON body, `Retry-After`, and how much of the vendor's rolling quota
-//! is used (from its rate-limit headers). Transport errors, and a token that cannot be had,
-//! become status 0 with the error's message; nothing panics on a strange response.
+//! The HTTP client: one per target (its own hyper connections, or `reqwest` behind a proxy:
+//! see `transport`), bearer auth (a fixed token, or OAuth refreshed before expiry and once per
+//! 401: see `auth`), a timeout, certificate verification against the web PKI roots plus any CA
+//! the plan names, and a response reduced to what the harness needs: status, JSON body (parsed
+//! when asked for), `Retry-After`, and how much of the vendor's rolling quota is used (from its
+//! rate-limit headers). Transport errors, and a token that cannot be had, become status 0 with
+//! the error's message; nothing panics on a strange response.
 
 use std::sync::Arc;
 use std::time::Duration;
