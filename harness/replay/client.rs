@@ -35,7 +35,7 @@ pub struct CallResponse {
 
 /// An answer's body, parsed as JSON the first time it is asked for: most writes are settled
 /// by their status alone, so their bodies are never parsed.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct JsonBody {
     raw: Bytes,
     parsed: std::sync::OnceLock<Option<Value>>,
@@ -57,15 +57,28 @@ impl JsonBody {
     }
 
     pub fn into_value(self) -> Option<Value> {
-        self.value();
-        self.parsed.into_inner().flatten()
+        match self.parsed.into_inner() {
+            Some(parsed) => parsed,
+            None => serde_json::from_slice(&self.raw).ok(),
+        }
+    }
+}
+
+/// Equal when they hold the same JSON (whether parsed yet or not), or, when either is not
+/// JSON, the same bytes.
+impl PartialEq for JsonBody {
+    fn eq(&self, other: &JsonBody) -> bool {
+        match (self.value(), other.value()) {
+            (Some(a), Some(b)) => a == b,
+            _ => self.raw == other.raw,
+        }
     }
 }
 
 /// The body a server would send for `value` (parsed again when asked for, as any answer is).
 impl From<Value> for JsonBody {
     fn from(value: Value) -> JsonBody {
-        JsonBody::new(Bytes::from(value.to_string()))
+        JsonBody::new(json_bytes(&value))
     }
 }
 
@@ -120,8 +133,9 @@ pub struct CrmClient {
     direct: Option<Arc<Direct>>,
     base: String,
     bearer: Arc<Bearer>,
-    /// `(header, value)` sent instead of `Authorization: Bearer` (a generic REST target's
-    /// `auth_header`).
+    /// The credential's header when it is fixed, built once: `Authorization: Bearer` of a
+    /// fixed token, or a generic REST target's `auth_header`. `None`: OAuth, whose header is
+    /// built from each call's current token.
     auth_header: Option<(HeaderName, HeaderValue)>,
 }
 
@@ -175,7 +189,11 @@ impl CrmClient {
             direct: direct.map(Arc::new),
             base,
             bearer: Arc::new(Bearer::new(credential, clock)),
-            auth_header: None,
+            // A fixed token that cannot be a header fails each call, as an OAuth one would.
+            auth_header: match credential {
+                Credential::Token(token) => bearer_header(token.expose()).ok(),
+                Credential::OAuth(_) => None,
+            },
         })
     }
 
@@ -222,11 +240,17 @@ impl CrmClient {
     /// [`AUTH_RESENDS`] times (a token revoked right after it was issued is rare, but a run
     /// that lasts weeks meets it); the caller sees the last answer.
     async fn send(&self, method: &Method, path: &str, body: Option<Bytes>) -> CallResponse {
+        if let Some(auth) = &self.auth_header {
+            // A fixed credential: nothing to refresh, a 401 stands.
+            return self
+                .send_once(method, path, body.as_ref(), auth.clone())
+                .await;
+        }
         let mut token = match self.bearer.token(&self.http).await {
             Ok(token) => token,
             Err(e) => return no_answer(e),
         };
-        let mut response = self.send_once(method, path, body.as_ref(), &token).await;
+        let mut response = self.send_with(method, path, body.as_ref(), &token).await;
         for _ in 0..AUTH_RESENDS {
             if response.status != 401 {
                 break;
@@ -236,9 +260,23 @@ impl CrmClient {
                 Some(Ok(fresh)) => fresh,
                 Some(Err(e)) => return no_answer(e),
             };
-            response = self.send_once(method, path, body.as_ref(), &token).await;
+            response = self.send_with(method, path, body.as_ref(), &token).await;
         }
         response
+    }
+
+    /// Sends with `token` as the bearer.
+    async fn send_with(
+        &self,
+        method: &Method,
+        path: &str,
+        body: Option<&Bytes>,
+        token: &str,
+    ) -> CallResponse {
+        match bearer_header(token) {
+            Ok(auth) => self.send_once(method, path, body, auth).await,
+            Err(()) => no_answer("the token cannot be sent as a header".into()),
+        }
     }
 
     async fn send_once(
@@ -246,18 +284,8 @@ impl CrmClient {
         method: &Method,
         path: &str,
         body: Option<&Bytes>,
-        token: &str,
+        auth: (HeaderName, HeaderValue),
     ) -> CallResponse {
-        let auth = match &self.auth_header {
-            Some(pair) => pair.clone(),
-            None => match HeaderValue::from_str(&format!("Bearer {token}")) {
-                Ok(mut value) => {
-                    value.set_sensitive(true);
-                    (header::AUTHORIZATION, value)
-                }
-                Err(_) => return no_answer("the token cannot be sent as a header".into()),
-            },
-        };
         let answer = match &self.direct {
             Some(direct) => direct.send(method, path, &[auth], body).await,
             None => self.send_reqwest(method, path, auth, body).await,
@@ -294,6 +322,13 @@ impl CrmClient {
             .map_err(|e| cause_chain("error reading the answer's body", &e))?;
         Ok((status, headers, bytes))
     }
+}
+
+/// `Authorization: Bearer <token>`, marked sensitive; `Err` when the token cannot be a header.
+fn bearer_header(token: &str) -> Result<(HeaderName, HeaderValue), ()> {
+    let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| ())?;
+    value.set_sensitive(true);
+    Ok((header::AUTHORIZATION, value))
 }
 
 /// A JSON body's bytes (a `Value` always serialises).
@@ -372,6 +407,14 @@ mod tests {
             assert_eq!(body.value(), None, "{raw:?}");
             assert_eq!(body.into_value(), None);
         }
+        let parsed = JsonBody::new(Bytes::from_static(br#"{"a": 1}"#));
+        parsed.value();
+        assert_eq!(parsed, JsonBody::new(Bytes::from_static(br#"{ "a":1 }"#)));
+        assert_ne!(parsed, JsonBody::new(Bytes::from_static(br#"{"a": 2}"#)));
+        assert_ne!(
+            JsonBody::new(Bytes::from_static(b"busy")),
+            JsonBody::new(Bytes::from_static(b"down"))
+        );
     }
 
     #[test]
